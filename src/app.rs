@@ -1,0 +1,176 @@
+//! `Application`: builds the whole server from a [`Config`] (store, writer
+//! thread, Registry, HTTP server), and runs it until a signal or a
+//! [`ShutdownHandle`] asks it to stop, then shuts down in order: refuse new
+//! work, close sockets with 1001, flush the writer, return.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr};
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::{routes, AppState};
+use crate::registry::{Registry, ShutdownAll};
+use crate::session::SessionSettings;
+use crate::socket::SocketLimits;
+use crate::socket_core::Gauges;
+use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, Writer};
+
+/// How long open connections get to close during a graceful shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Store(#[from] StartupError),
+    #[error("cannot listen on {addr}: {source}; choose another --bind")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    registry: Addr<Registry>,
+    store: Store,
+    writer: Writer,
+    shutdown: watch::Sender<bool>,
+    _lock: Option<DataDirLock>,
+}
+
+/// Asks a running [`Application`] to shut down gracefully.
+#[derive(Clone)]
+pub struct ShutdownHandle(watch::Sender<bool>);
+
+impl ShutdownHandle {
+    pub fn shutdown(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl Application {
+    /// Opens the database in `config.data_dir` and binds `config.bind`.
+    /// Must be called inside an actix System.
+    pub fn build(config: &Config) -> Result<Application, BuildError> {
+        let (backend, lock) = SqliteBackend::open(&config.data_dir, config.durability)?;
+        log::info!("conversations are stored in {}", config.data_dir.display());
+        Self::build_with_backend(config, Arc::new(backend), Some(lock))
+    }
+
+    /// Like [`Application::build`] on any store backend (tests use this to
+    /// inject failures).
+    pub fn build_with_backend(
+        config: &Config,
+        backend: Arc<dyn Backend>,
+        lock: Option<DataDirLock>,
+    ) -> Result<Application, BuildError> {
+        let (store, writer) = Store::start(backend);
+        let limits = SocketLimits {
+            max_text_chars: config.max_text_chars as usize,
+            max_frame_bytes: config.max_frame_bytes as usize,
+        };
+        let settings = SessionSettings {
+            idle_timeout: config.idle_timeout,
+            max_text_chars: limits.max_text_chars,
+        };
+        let registry = Registry::new(store.clone(), settings).start();
+        let state = AppState {
+            registry: registry.clone(),
+            store: store.clone(),
+            gauges: Arc::new(Gauges::default()),
+            limits,
+        };
+        let bind_err = |source| BuildError::Bind {
+            addr: config.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
+        let addr = listener.local_addr().map_err(bind_err)?;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .configure(routes)
+        })
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener).map_err(bind_err)?.run();
+        let (shutdown, _) = watch::channel(false);
+        Ok(Application {
+            server,
+            addr,
+            registry,
+            store,
+            writer,
+            shutdown,
+            _lock: lock,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    /// Serves until SIGINT, SIGTERM or the shutdown handle, then shuts down
+    /// gracefully. Returns once every acknowledged message is on disk.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Application {
+            server,
+            registry,
+            store,
+            writer,
+            shutdown,
+            _lock,
+            ..
+        } = self;
+        let handle = server.handle();
+        let mut server = actix_web::rt::spawn(server);
+        let mut requested = shutdown.subscribe();
+        tokio::select! {
+            result = &mut server => {
+                writer.shutdown(&store);
+                return result.map_err(std::io::Error::other)?;
+            }
+            _ = signal() => log::info!("signal received, shutting down"),
+            _ = requested.wait_for(|stop| *stop) => log::info!("shutdown requested"),
+        }
+        let _ = registry.send(ShutdownAll).await;
+        handle.stop(true).await;
+        let _ = server.await;
+        writer.shutdown(&store);
+        log::info!("stopped; every acknowledged message is stored");
+        Ok(())
+    }
+}
+
+async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

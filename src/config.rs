@@ -1,0 +1,71 @@
+//! Command-line and environment configuration (clap). Every flag can also be
+//! set as a `SUPPORT_CHAT_*` environment variable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::store::Durability;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "support-chat",
+    version,
+    about = "Real-time one-to-one customer-service chat server",
+    long_about = "Real-time one-to-one customer-service chat server.\n\n\
+        Customers open /chat/client (a fresh private conversation) or /chat/client/{id}; \
+        agents answer at /chat/server/{id}. Every conversation is kept in an embedded \
+        SQLite database under --data-dir."
+)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (the real address is logged).
+    #[arg(long, env = "SUPPORT_CHAT_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: String,
+
+    /// Directory of the database file (created if missing).
+    #[arg(long, env = "SUPPORT_CHAT_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// normal: an acknowledged message survives a crash of the process;
+    /// full: it also survives a power loss (slower commits).
+    #[arg(
+        long,
+        env = "SUPPORT_CHAT_DURABILITY",
+        value_enum,
+        default_value = "normal"
+    )]
+    pub durability: Durability,
+
+    /// A conversation with nobody connected leaves memory after this long
+    /// (it is reloaded from the database on the next connect), e.g. 10m, 90s.
+    #[arg(long, env = "SUPPORT_CHAT_IDLE_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Longest accepted message text, in characters.
+    #[arg(long, env = "SUPPORT_CHAT_MAX_TEXT_CHARS", default_value_t = 4000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_text_chars: u32,
+
+    /// Largest accepted WebSocket frame, and reassembled fragmented message, in bytes.
+    #[arg(long, env = "SUPPORT_CHAT_MAX_FRAME_BYTES", default_value_t = 65536,
+          value_parser = clap::value_parser!(u32).range(64..))]
+    pub max_frame_bytes: u32,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "SUPPORT_CHAT_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// Defaults with the given overrides, as on a command line.
+    pub fn from_args<I, T>(args: I) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Config::try_parse_from(
+            std::iter::once("support-chat".into()).chain(args.into_iter().map(Into::into)),
+        )
+    }
+}

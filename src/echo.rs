@@ -1,0 +1,41 @@
+//! `EchoSocket`: the `/ws/echo` diagnostic. It sends every text and binary
+//! message back exactly, through the same plumbing as the chat sockets
+//! (frame limit, reassembly, heartbeat), so operators can test upgrades
+//! through a proxy and conformance suites can test the plumbing.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actix_web_actors::ws::{self, ProtocolError, WebsocketContext};
+
+use crate::socket_core::{Data, Gauges, SocketCore};
+
+pub struct EchoSocket {
+    core: SocketCore,
+}
+
+impl EchoSocket {
+    pub fn new(max_frame_bytes: usize, gauges: Arc<Gauges>) -> Self {
+        EchoSocket {
+            core: SocketCore::new(max_frame_bytes, gauges),
+        }
+    }
+}
+
+impl Actor for EchoSocket {
+    type Context = WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        SocketCore::start_heartbeat(ctx, |act: &Self| &act.core);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ProtocolError>> for EchoSocket {
+    fn handle(&mut self, event: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
+        match self.core.feed(event, ctx) {
+            Some(Data::Text(text)) => ctx.text(text),
+            Some(Data::Binary(bytes)) => ctx.binary(bytes),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The one error type of the server. Each variant has a stable machine code
+//! (sent in WebSocket `error` frames and JSON bodies) and a human message;
+//! the HTTP layer maps variants to statuses in `http::errors`.
+
+use crate::domain::{MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid client id: use 1 to {MAX_CLIENT_ID_LEN} characters of A-Z a-z 0-9 _ -")]
+    InvalidClientId,
+    #[error("frame is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("unknown frame type {0:?}")]
+    UnknownType(String),
+    #[error("invalid frame: {0}")]
+    InvalidFrame(String),
+    #[error("message text is empty")]
+    EmptyText,
+    #[error("message text is longer than {max} characters")]
+    TextTooLong { max: usize },
+    #[error("message id must be 1 to {MAX_MESSAGE_ID_LEN} printable characters")]
+    InvalidMessageId,
+    #[error("binary frames are not part of the chat protocol; send JSON text frames")]
+    BinaryNotSupported,
+    #[error("the message store is unavailable; the message was not saved, retry later")]
+    StoreUnavailable,
+    #[error("the server is shutting down; reconnect in a moment")]
+    ShuttingDown,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+}
+
+impl AppError {
+    /// Stable code for clients to act on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidClientId => "invalid_client_id",
+            AppError::InvalidJson(_) => "invalid_json",
+            AppError::UnknownType(_) => "unknown_type",
+            AppError::InvalidFrame(_) => "invalid_frame",
+            AppError::EmptyText => "empty_text",
+            AppError::TextTooLong { .. } => "text_too_long",
+            AppError::InvalidMessageId => "invalid_message_id",
+            AppError::BinaryNotSupported => "binary_not_supported",
+            AppError::StoreUnavailable => "store_unavailable",
+            AppError::ShuttingDown => "shutting_down",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::NotFound => "not_found",
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! How errors look over HTTP: JSON `{"error":{"code","message"}}` for APIs
+//! and refused WebSocket upgrades, an HTML page for pages.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::error::AppError;
+
+use super::pages::render_error_page;
+
+fn status_of(err: &AppError) -> StatusCode {
+    match err {
+        AppError::NotFound => StatusCode::NOT_FOUND,
+        AppError::TextTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::StoreUnavailable | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::InvalidClientId
+        | AppError::InvalidJson(_)
+        | AppError::UnknownType(_)
+        | AppError::InvalidFrame(_)
+        | AppError::EmptyText
+        | AppError::InvalidMessageId
+        | AppError::BinaryNotSupported
+        | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        status_of(self)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(serde_json::json!({
+            "error": { "code": self.code(), "message": self.to_string() }
+        }))
+    }
+}
+
+/// An error shown to a person in a browser.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct PageError(#[from] pub AppError);
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        status_of(&self.0)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        render_error_page(self.status_code(), &self.0.to_string())
+    }
+}

@@ -1,0 +1,42 @@
+//! The HTTP layer: routes, pages, WebSocket upgrades and health. It turns
+//! requests into actors and actor messages; no actor knows about HTTP.
+
+mod errors;
+mod health;
+mod pages;
+mod sockets;
+
+use std::sync::Arc;
+
+use actix::Addr;
+use actix_web::web;
+
+use crate::registry::Registry;
+use crate::socket::SocketLimits;
+use crate::socket_core::Gauges;
+use crate::store::Store;
+
+pub use errors::PageError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Addr<Registry>,
+    pub store: Store,
+    pub gauges: Arc<Gauges>,
+    pub limits: SocketLimits,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::index))
+        .route("/chat/client", web::get().to(pages::new_customer))
+        .route("/chat/client/{id}", web::get().to(pages::customer))
+        .route("/chat/server/{id}", web::get().to(pages::agent))
+        .route("/static/{file}", web::get().to(pages::asset))
+        .route("/ws/customer/{id}", web::get().to(sockets::customer))
+        .route("/ws/agent/{id}", web::get().to(sockets::agent))
+        .route("/ws/server/{id}", web::get().to(sockets::agent))
+        .route("/ws/echo", web::get().to(sockets::echo))
+        .route("/healthz", web::get().to(health::healthz))
+        .default_service(web::to(pages::not_found));
+}

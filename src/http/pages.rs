@@ -1,0 +1,109 @@
+//! The pages and their static files, embedded in the binary from
+//! `templates/` so the server is one file to run.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+
+use super::PageError;
+use crate::domain::{ClientId, Role};
+use crate::error::AppError;
+
+const INDEX_HTML: &str = include_str!("../../templates/index.html");
+const CHAT_HTML: &str = include_str!("../../templates/chat.html");
+const ERROR_HTML: &str = include_str!("../../templates/error.html");
+
+/// Static files: name, content type, body.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "chat.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/chat.js"),
+    ),
+    (
+        "chat.css",
+        "text/css; charset=utf-8",
+        include_str!("../../templates/chat.css"),
+    ),
+    (
+        "index.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/index.js"),
+    ),
+];
+
+fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+pub async fn index() -> HttpResponse {
+    html(StatusCode::OK, INDEX_HTML.to_owned())
+}
+
+/// A new customer gets a fresh, unguessable conversation id.
+pub async fn new_customer() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((
+            header::LOCATION,
+            format!("/chat/client/{}", ClientId::random()),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+pub async fn customer(id: web::Path<String>) -> Result<HttpResponse, PageError> {
+    chat_page(Role::Customer, &id)
+}
+
+pub async fn agent(id: web::Path<String>) -> Result<HttpResponse, PageError> {
+    chat_page(Role::Agent, &id)
+}
+
+fn chat_page(role: Role, raw_id: &str) -> Result<HttpResponse, PageError> {
+    let client = ClientId::parse(raw_id)?;
+    // The id is validated to [A-Za-z0-9_-], so it is safe in HTML as is.
+    let body = CHAT_HTML
+        .replace("{{role}}", role.as_str())
+        .replace("{{client_id}}", client.as_str())
+        .replace("{{lang}}", "en");
+    Ok(html(StatusCode::OK, body))
+}
+
+pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let (_, content_type, body) = ASSETS
+        .iter()
+        .find(|(file, _, _)| *file == name.as_str())
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(*body))
+}
+
+pub async fn not_found() -> HttpResponse {
+    render_error_page(StatusCode::NOT_FOUND, "There is no page at this address.")
+}
+
+pub fn render_error_page(status: StatusCode, message: &str) -> HttpResponse {
+    let body = ERROR_HTML
+        .replace("{{status}}", &escape_html(&status.to_string()))
+        .replace("{{message}}", &escape_html(message));
+    html(status, body)
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

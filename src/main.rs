@@ -1,0 +1,27 @@
+use clap::Parser;
+use support_chat::app::Application;
+use support_chat::config::Config;
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    let config = Config::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let app = match Application::build(&config) {
+        Ok(app) => app,
+        Err(e) => {
+            log::error!("cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let base = format!("http://{}", app.local_addr());
+    log::info!("support-chat listening on {base}");
+    log::info!("  customers: {base}/chat/client  (a fresh private conversation)");
+    log::info!("  agents:    {base}/chat/server/{{id}}  (the conversation of customer {{id}})");
+    match app.run_until_stopped().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("server failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Wire protocol v1: the JSON text frames exchanged over the chat WebSockets
+//! (see PROTOCOL.md). Decoding validates everything a client controls;
+//! encoding happens once per event and the bytes are shared by every socket
+//! that receives them.
+
+use bytestring::ByteString;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{ChatMessage, ClientId, Role, MAX_MESSAGE_ID_LEN};
+use crate::error::AppError;
+
+/// Most messages a `history` frame carries.
+pub const HISTORY_PAGE_MAX: usize = 200;
+
+/// A frame a client may send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientFrame {
+    /// A chat message; `id` makes retries idempotent.
+    Message { text: String, id: Option<String> },
+    /// Ask for up to `limit` messages older than `before`.
+    HistoryBefore { before: u64, limit: usize },
+}
+
+/// Every field any client frame may carry; one pass of serde, then the
+/// per-type checks below give precise errors.
+#[derive(Deserialize)]
+struct RawFrame {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    text: Option<String>,
+    id: Option<String>,
+    before: Option<u64>,
+    limit: Option<u64>,
+}
+
+impl ClientFrame {
+    /// Decodes and validates one text frame. Never panics.
+    pub fn decode(frame: &str, max_text_chars: usize) -> Result<ClientFrame, AppError> {
+        let raw: RawFrame = match serde_json::from_str::<serde_json::Value>(frame) {
+            Ok(serde_json::Value::Object(map)) => {
+                serde_json::from_value(serde_json::Value::Object(map))
+                    .map_err(|e| AppError::InvalidFrame(e.to_string()))?
+            }
+            Ok(_) => return Err(AppError::InvalidFrame("expected a JSON object".into())),
+            Err(e) => return Err(AppError::InvalidJson(e.to_string())),
+        };
+        match raw.kind.as_deref() {
+            Some("message") => {
+                let text = raw
+                    .text
+                    .ok_or_else(|| AppError::InvalidFrame("\"text\" is missing".into()))?;
+                if text.trim().is_empty() {
+                    return Err(AppError::EmptyText);
+                }
+                if text.chars().count() > max_text_chars {
+                    return Err(AppError::TextTooLong {
+                        max: max_text_chars,
+                    });
+                }
+                if let Some(id) = &raw.id {
+                    validate_message_id(id)?;
+                }
+                Ok(ClientFrame::Message { text, id: raw.id })
+            }
+            Some("history_before") => {
+                let before = raw
+                    .before
+                    .ok_or_else(|| AppError::InvalidFrame("\"before\" is missing".into()))?;
+                let limit = raw.limit.unwrap_or(HISTORY_PAGE_MAX as u64);
+                if limit == 0 || limit > HISTORY_PAGE_MAX as u64 {
+                    return Err(AppError::InvalidFrame(format!(
+                        "\"limit\" must be 1 to {HISTORY_PAGE_MAX}"
+                    )));
+                }
+                Ok(ClientFrame::HistoryBefore {
+                    before,
+                    limit: limit as usize,
+                })
+            }
+            Some(other) => Err(AppError::UnknownType(other.chars().take(64).collect())),
+            None => Err(AppError::InvalidFrame("\"type\" is missing".into())),
+        }
+    }
+}
+
+fn validate_message_id(id: &str) -> Result<(), AppError> {
+    let len = id.chars().count();
+    if len == 0 || len > MAX_MESSAGE_ID_LEN || id.chars().any(char::is_control) {
+        Err(AppError::InvalidMessageId)
+    } else {
+        Ok(())
+    }
+}
+
+/// A frame the server sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerEvent<'a> {
+    Welcome {
+        role: Role,
+        client_id: &'a ClientId,
+        last_seq: u64,
+        peer_online: bool,
+        max_text_chars: usize,
+    },
+    History {
+        messages: &'a [ChatMessage],
+        has_more: bool,
+    },
+    Message(&'a ChatMessage),
+    Presence {
+        role: Role,
+        online: bool,
+    },
+    Error {
+        code: &'a str,
+        message: String,
+        /// The client id of the message the error is about, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a str>,
+    },
+    Replaced,
+}
+
+impl ServerEvent<'_> {
+    /// Encodes the event once; the result is cheap to clone.
+    pub fn encode(&self) -> ByteString {
+        // Serializing these plain structs cannot fail.
+        ByteString::from(serde_json::to_string(self).unwrap_or_default())
+    }
+
+    pub fn error(err: &AppError) -> ServerEvent<'static> {
+        ServerEvent::Error {
+            code: err.code(),
+            message: err.to_string(),
+            id: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(s: &str) -> Result<ClientFrame, AppError> {
+        ClientFrame::decode(s, 10)
+    }
+
+    #[test]
+    fn decodes_a_message_with_and_without_id() {
+        assert_eq!(
+            decode(r#"{"type":"message","text":"hi"}"#),
+            Ok(ClientFrame::Message {
+                text: "hi".into(),
+                id: None
+            })
+        );
+        assert_eq!(
+            decode(r#"{"type":"message","text":"hi","id":"m1"}"#),
+            Ok(ClientFrame::Message {
+                text: "hi".into(),
+                id: Some("m1".into())
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_bad_frames_with_precise_codes() {
+        let code = |s: &str| decode(s).unwrap_err().code();
+        assert_eq!(code("{"), "invalid_json");
+        assert_eq!(code("[1]"), "invalid_frame");
+        assert_eq!(code(r#"{"text":"x"}"#), "invalid_frame");
+        assert_eq!(code(r#"{"type":"dance"}"#), "unknown_type");
+        assert_eq!(code(r#"{"type":"message"}"#), "invalid_frame");
+        assert_eq!(code(r#"{"type":"message","text":42}"#), "invalid_frame");
+        assert_eq!(code(r#"{"type":"message","text":" \n\t"}"#), "empty_text");
+        assert_eq!(
+            code(r#"{"type":"message","text":"12345678901"}"#),
+            "text_too_long"
+        );
+        assert_eq!(
+            code(r#"{"type":"message","text":"x","id":""}"#),
+            "invalid_message_id"
+        );
+        assert_eq!(code(r#"{"type":"history_before"}"#), "invalid_frame");
+        assert_eq!(
+            code(r#"{"type":"history_before","before":5,"limit":0}"#),
+            "invalid_frame"
+        );
+    }
+
+    #[test]
+    fn text_limit_counts_characters_not_bytes() {
+        assert!(decode(r#"{"type":"message","text":"你好你好你好你好你好"}"#).is_ok());
+    }
+
+    #[test]
+    fn encodes_messages_with_rfc3339_millis() {
+        let msg = ChatMessage {
+            seq: 3,
+            from: Role::Agent,
+            text: "hello".into(),
+            ts: chrono::DateTime::from_timestamp_millis(1_795_000_000_123).unwrap(),
+            id: Some("a1".into()),
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&ServerEvent::Message(&msg).encode()).unwrap();
+        assert_eq!(json["type"], "message");
+        assert_eq!(json["seq"], 3);
+        assert_eq!(json["from"], "agent");
+        assert_eq!(json["id"], "a1");
+        assert!(json["ts"].as_str().unwrap().ends_with(".123Z"));
+    }
+}

@@ -1,0 +1,155 @@
+//! `Registry`: the one actor that knows every live conversation. A socket (or
+//! any other caller) looks its session up here; the Registry starts a
+//! `SessionActor` the first time an id is asked for, and forgets it when the
+//! session ends (idle eviction). [`join`] wraps lookup and attach.
+
+use std::collections::HashMap;
+
+use actix::prelude::*;
+
+use crate::domain::{ClientId, Role};
+use crate::error::AppError;
+use crate::session::{
+    Attach, AttachError, SessionActor, SessionEnded, SessionSettings, Shutdown, SocketLink,
+};
+use crate::store::Store;
+
+/// How often `join` retries when it meets a session that is being evicted.
+const JOIN_ATTEMPTS: usize = 8;
+
+pub struct Registry {
+    sessions: HashMap<ClientId, Addr<SessionActor>>,
+    store: Store,
+    settings: SessionSettings,
+    shutting_down: bool,
+}
+
+impl Registry {
+    pub fn new(store: Store, settings: SessionSettings) -> Self {
+        Registry {
+            sessions: HashMap::new(),
+            store,
+            settings,
+            shutting_down: false,
+        }
+    }
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+}
+
+/// The session of `client`, started if needed.
+#[derive(Message)]
+#[rtype(result = "Result<Addr<SessionActor>, AppError>")]
+pub struct Lookup {
+    pub client: ClientId,
+}
+
+/// How many sessions are in memory.
+#[derive(Message)]
+#[rtype(result = "RegistryStats")]
+pub struct GetStats;
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RegistryStats {
+    pub sessions: usize,
+}
+
+/// Stop handing out sessions and close every socket with 1001.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ShutdownAll;
+
+impl Handler<Lookup> for Registry {
+    type Result = Result<Addr<SessionActor>, AppError>;
+
+    fn handle(&mut self, msg: Lookup, ctx: &mut Context<Self>) -> Self::Result {
+        if self.shutting_down {
+            return Err(AppError::ShuttingDown);
+        }
+        if let Some(session) = self.sessions.get(&msg.client) {
+            if session.connected() {
+                return Ok(session.clone());
+            }
+        }
+        let session = SessionActor::new(
+            msg.client.clone(),
+            self.store.clone(),
+            self.settings.clone(),
+            ctx.address().recipient(),
+        )
+        .start();
+        self.sessions.insert(msg.client, session.clone());
+        Ok(session)
+    }
+}
+
+impl Handler<SessionEnded> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionEnded, _ctx: &mut Context<Self>) {
+        // Only if it is still the same session: a newer one may have started.
+        if self.sessions.get(&msg.client) == Some(&msg.session) {
+            self.sessions.remove(&msg.client);
+        }
+    }
+}
+
+impl Handler<GetStats> for Registry {
+    type Result = MessageResult<GetStats>;
+
+    fn handle(&mut self, _: GetStats, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(RegistryStats {
+            sessions: self.sessions.len(),
+        })
+    }
+}
+
+impl Handler<ShutdownAll> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, _: ShutdownAll, _ctx: &mut Context<Self>) {
+        self.shutting_down = true;
+        for session in self.sessions.values() {
+            session.do_send(Shutdown);
+        }
+    }
+}
+
+/// Attaches `socket` as the `role` side of `client`'s conversation and
+/// returns the session. Retries when the session found was just evicted.
+pub async fn join(
+    registry: &Addr<Registry>,
+    client: &ClientId,
+    role: Role,
+    since: u64,
+    socket: SocketLink,
+) -> Result<Addr<SessionActor>, AppError> {
+    for _ in 0..JOIN_ATTEMPTS {
+        let session = lookup(registry, client).await?;
+        let attach = Attach {
+            role,
+            since,
+            socket: socket.clone(),
+        };
+        match session.send(attach).await {
+            Ok(Ok(())) => return Ok(session),
+            Ok(Err(AttachError::Gone)) | Err(_) => continue,
+        }
+    }
+    Err(AppError::StoreUnavailable)
+}
+
+/// The session of `client`, started if needed.
+pub async fn lookup(
+    registry: &Addr<Registry>,
+    client: &ClientId,
+) -> Result<Addr<SessionActor>, AppError> {
+    registry
+        .send(Lookup {
+            client: client.clone(),
+        })
+        .await
+        .map_err(|_| AppError::ShuttingDown)?
+}

@@ -1,0 +1,193 @@
+//! `ChatSocket`: the actor behind one customer or agent WebSocket. It joins
+//! its conversation's SessionActor, turns client frames into session
+//! messages, and writes the frames the session sends it. Its mailbox is
+//! bounded (`SOCKET_MAILBOX`): the session gives up on a socket that falls
+//! that far behind instead of buffering without limit.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
+
+use crate::domain::{ClientId, Role};
+use crate::error::AppError;
+use crate::protocol::{ClientFrame, ServerEvent};
+use crate::registry::{join, Registry};
+use crate::session::{Detach, HistoryBefore, Post, SessionActor, SocketLink, ToSocket};
+use crate::socket_core::{reason, Data, Gauges, SocketCore};
+
+/// Frames a socket may have waiting before its session detaches it.
+pub const SOCKET_MAILBOX: usize = 512;
+
+/// Close code: a newer socket of the same role took over.
+pub const CLOSE_REPLACED: u16 = 4001;
+/// Close code: the client read too slowly and fell behind.
+pub const CLOSE_STALLED: u16 = 4002;
+
+/// Limits every chat socket enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketLimits {
+    pub max_text_chars: usize,
+    pub max_frame_bytes: usize,
+}
+
+pub struct ChatSocket {
+    client: ClientId,
+    role: Role,
+    since: u64,
+    registry: Addr<Registry>,
+    limits: SocketLimits,
+    core: SocketCore,
+    /// Set once joined; `None` again when the session dropped us.
+    session: Option<(Addr<SessionActor>, SocketLink)>,
+}
+
+impl ChatSocket {
+    pub fn new(
+        client: ClientId,
+        role: Role,
+        since: u64,
+        registry: Addr<Registry>,
+        limits: SocketLimits,
+        gauges: Arc<Gauges>,
+    ) -> Self {
+        ChatSocket {
+            client,
+            role,
+            since,
+            registry,
+            limits,
+            core: SocketCore::new(limits.max_frame_bytes, gauges),
+            session: None,
+        }
+    }
+
+    fn stalled(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|(_, link)| link.stalled.load(Ordering::Acquire))
+    }
+
+    fn close_stalled(&mut self, ctx: &mut WebsocketContext<Self>) {
+        self.session = None;
+        ctx.close(Some(reason(
+            CloseCode::Other(CLOSE_STALLED),
+            "too slow: reconnect with since",
+        )));
+        ctx.stop();
+    }
+
+    fn send_error(&self, ctx: &mut WebsocketContext<Self>, err: &AppError) {
+        ctx.text(ServerEvent::error(err).encode());
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut WebsocketContext<Self>) {
+        let Some((session, _)) = &self.session else {
+            return;
+        };
+        match ClientFrame::decode(text, self.limits.max_text_chars) {
+            Ok(ClientFrame::Message { text, id }) => session.do_send(Post {
+                role: self.role,
+                text,
+                id,
+            }),
+            Ok(ClientFrame::HistoryBefore { before, limit }) => {
+                let request = session.send(HistoryBefore { before, limit });
+                ctx.spawn(
+                    request
+                        .into_actor(self)
+                        .map(|result, act, ctx| match result {
+                            Ok(Ok(frame)) => ctx.text(frame),
+                            Ok(Err(e)) => act.send_error(ctx, &e),
+                            Err(_) => act.send_error(ctx, &AppError::ShuttingDown),
+                        }),
+                );
+            }
+            Err(e) => self.send_error(ctx, &e),
+        }
+    }
+}
+
+impl Actor for ChatSocket {
+    type Context = WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(SOCKET_MAILBOX);
+        SocketCore::start_heartbeat(ctx, |act: &Self| &act.core);
+        let link = SocketLink::new(ctx.address().recipient());
+        let registry = self.registry.clone();
+        let (client, role, since) = (self.client.clone(), self.role, self.since);
+        let joining = async move {
+            let session = join(&registry, &client, role, since, link.clone()).await;
+            session.map(|s| (s, link))
+        };
+        // `wait`: no client frame is handled before the session is joined.
+        ctx.wait(
+            joining
+                .into_actor(self)
+                .map(|result, act, ctx| match result {
+                    Ok(joined) => act.session = Some(joined),
+                    Err(e) => {
+                        log::warn!("{}: {} could not join: {e}", act.client, act.role);
+                        act.send_error(ctx, &e);
+                        let code = match e {
+                            AppError::ShuttingDown => CloseCode::Away,
+                            _ => CloseCode::Error,
+                        };
+                        ctx.close(Some(reason(code, &e.to_string())));
+                        ctx.stop();
+                    }
+                }),
+        );
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        if let Some((session, link)) = self.session.take() {
+            session.do_send(Detach {
+                role: self.role,
+                socket_id: link.id,
+            });
+        }
+    }
+}
+
+impl Handler<ToSocket> for ChatSocket {
+    type Result = ();
+
+    fn handle(&mut self, msg: ToSocket, ctx: &mut Self::Context) {
+        if self.stalled() {
+            return self.close_stalled(ctx);
+        }
+        match msg {
+            ToSocket::Frame(frame) => ctx.text(frame),
+            ToSocket::Replaced => {
+                self.session = None;
+                ctx.text(ServerEvent::Replaced.encode());
+                ctx.close(Some(reason(
+                    CloseCode::Other(CLOSE_REPLACED),
+                    "replaced by a newer connection",
+                )));
+                ctx.stop();
+            }
+            ToSocket::Shutdown => {
+                self.session = None;
+                ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ProtocolError>> for ChatSocket {
+    fn handle(&mut self, event: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
+        if self.stalled() {
+            return self.close_stalled(ctx);
+        }
+        match self.core.feed(event, ctx) {
+            Some(Data::Text(text)) => self.on_text(&text, ctx),
+            Some(Data::Binary(_)) => self.send_error(ctx, &AppError::BinaryNotSupported),
+            None => {}
+        }
+    }
+}

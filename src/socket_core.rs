@@ -1,0 +1,214 @@
+//! What every WebSocket actor shares, whatever it speaks: reassembly of
+//! fragmented messages with a size cap, control frames (ping, pong, close),
+//! protocol errors mapped to close codes, the heartbeat, and the gauge of
+//! open sockets. The chat socket and the echo socket both build on it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_http::ws::Item;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError, WebsocketContext};
+use bytestring::ByteString;
+
+/// How often the server pings a socket.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+/// A socket silent (no frame at all, pongs included) for this long is dropped.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Counts open sockets, for `/healthz`.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    open_sockets: AtomicUsize,
+}
+
+impl Gauges {
+    pub fn open_sockets(&self) -> usize {
+        self.open_sockets.load(Ordering::Relaxed)
+    }
+}
+
+/// One complete data message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Data {
+    Text(ByteString),
+    Binary(Bytes),
+}
+
+/// Per-socket frame state.
+pub struct SocketCore {
+    max_message_bytes: usize,
+    /// A fragmented message being reassembled: is it text, and the bytes.
+    partial: Option<(bool, BytesMut)>,
+    last_heard: Instant,
+    gauges: Arc<Gauges>,
+}
+
+impl SocketCore {
+    pub fn new(max_message_bytes: usize, gauges: Arc<Gauges>) -> Self {
+        gauges.open_sockets.fetch_add(1, Ordering::Relaxed);
+        SocketCore {
+            max_message_bytes,
+            partial: None,
+            last_heard: Instant::now(),
+            gauges,
+        }
+    }
+
+    /// Starts the heartbeat on `ctx`: ping every `HEARTBEAT_INTERVAL`, stop the
+    /// actor when the client has been silent for `CLIENT_TIMEOUT`.
+    pub fn start_heartbeat<A>(ctx: &mut WebsocketContext<A>, core: fn(&A) -> &SocketCore)
+    where
+        A: Actor<Context = WebsocketContext<A>>,
+    {
+        ctx.run_interval(HEARTBEAT_INTERVAL, move |act, ctx| {
+            if core(act).last_heard.elapsed() > CLIENT_TIMEOUT {
+                log::info!("socket timed out (no pong)");
+                ctx.stop();
+            } else {
+                ctx.ping(b"");
+            }
+        });
+    }
+
+    /// Takes one event of the socket's stream. Control frames and protocol
+    /// errors are dealt with here (the context is closed and stopped when the
+    /// client must go); a complete data message is returned.
+    pub fn feed<A>(
+        &mut self,
+        event: Result<ws::Message, ProtocolError>,
+        ctx: &mut WebsocketContext<A>,
+    ) -> Option<Data>
+    where
+        A: Actor<Context = WebsocketContext<A>>,
+    {
+        self.last_heard = Instant::now();
+        match self.assemble(event) {
+            Ok(Step::Data(data)) => Some(data),
+            Ok(Step::Ping(payload)) => {
+                ctx.pong(&payload);
+                None
+            }
+            Ok(Step::Nothing) => None,
+            Ok(Step::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+                None
+            }
+            Err(reason) => {
+                log::debug!("closing socket: {reason:?}");
+                ctx.close(Some(reason));
+                ctx.stop();
+                None
+            }
+        }
+    }
+
+    fn assemble(&mut self, event: Result<ws::Message, ProtocolError>) -> Result<Step, CloseReason> {
+        let message = event.map_err(close_for)?;
+        match message {
+            ws::Message::Text(text) => {
+                self.refuse_interleaved()?;
+                Ok(Step::Data(Data::Text(text)))
+            }
+            ws::Message::Binary(bytes) => {
+                self.refuse_interleaved()?;
+                Ok(Step::Data(Data::Binary(bytes)))
+            }
+            ws::Message::Continuation(item) => self.continuation(item),
+            ws::Message::Ping(payload) => Ok(Step::Ping(payload)),
+            ws::Message::Pong(_) | ws::Message::Nop => Ok(Step::Nothing),
+            ws::Message::Close(reason) => Ok(Step::Close(reason.map(|r| CloseReason {
+                code: r.code,
+                description: None,
+            }))),
+        }
+    }
+
+    fn refuse_interleaved(&self) -> Result<(), CloseReason> {
+        match self.partial {
+            Some(_) => Err(reason(
+                CloseCode::Protocol,
+                "new message before the fragmented one ended",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn continuation(&mut self, item: Item) -> Result<Step, CloseReason> {
+        let (is_text, chunk, last) = match item {
+            Item::FirstText(b) => (Some(true), b, false),
+            Item::FirstBinary(b) => (Some(false), b, false),
+            Item::Continue(b) => (None, b, false),
+            Item::Last(b) => (None, b, true),
+        };
+        match (is_text, &mut self.partial) {
+            (Some(_), Some(_)) => {
+                return Err(reason(
+                    CloseCode::Protocol,
+                    "fragmented message already started",
+                ))
+            }
+            (Some(text), None) => self.partial = Some((text, BytesMut::new())),
+            (None, None) => {
+                return Err(reason(
+                    CloseCode::Protocol,
+                    "continuation without a first fragment",
+                ))
+            }
+            (None, Some(_)) => {}
+        }
+        let Some((is_text, buffer)) = self.partial.as_mut() else {
+            return Ok(Step::Nothing);
+        };
+        if buffer.len() + chunk.len() > self.max_message_bytes {
+            self.partial = None;
+            return Err(reason(CloseCode::Size, "message too big"));
+        }
+        buffer.extend_from_slice(&chunk);
+        if !last {
+            return Ok(Step::Nothing);
+        }
+        let is_text = *is_text;
+        let bytes = std::mem::take(buffer).freeze();
+        self.partial = None;
+        if is_text {
+            ByteString::try_from(bytes)
+                .map(|t| Step::Data(Data::Text(t)))
+                .map_err(|_| reason(CloseCode::Invalid, "text is not valid UTF-8"))
+        } else {
+            Ok(Step::Data(Data::Binary(bytes)))
+        }
+    }
+}
+
+impl Drop for SocketCore {
+    fn drop(&mut self) {
+        self.gauges.open_sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+enum Step {
+    Data(Data),
+    Ping(Bytes),
+    Close(Option<CloseReason>),
+    Nothing,
+}
+
+pub fn reason(code: CloseCode, description: &str) -> CloseReason {
+    CloseReason {
+        code,
+        description: Some(description.to_owned()),
+    }
+}
+
+fn close_for(error: ProtocolError) -> CloseReason {
+    match error {
+        ProtocolError::Overflow => reason(CloseCode::Size, "frame too big"),
+        // actix-web-actors reports a text frame that is not UTF-8 as I/O.
+        ProtocolError::Io(_) => reason(CloseCode::Invalid, "text is not valid UTF-8"),
+        other => reason(CloseCode::Protocol, &other.to_string()),
+    }
+}

@@ -1,0 +1,277 @@
+//! The message store, behind one seam.
+//!
+//! [`Backend`] is the seam: the few blocking operations the actors need,
+//! implemented today by SQLite ([`SqliteBackend`]); a PostgreSQL backend would
+//! implement the same trait. [`Store`] wraps any backend with what every
+//! backend needs: one writer thread doing group commit (every write waiting
+//! goes into one transaction, then each SessionActor is told its outcome) and
+//! reads run on the blocking thread pool so no actor thread waits on disk.
+
+mod sqlite;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use actix::prelude::*;
+
+use crate::domain::{ChatMessage, ClientId, Role};
+
+pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
+
+/// Writes waiting for the writer thread; beyond this senders get
+/// `store_unavailable` instead of queueing without bound.
+pub const WRITE_QUEUE_CAPACITY: usize = 65_536;
+/// Most writes committed in one transaction.
+pub const MAX_BATCH: usize = 8_192;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("store failure: {0}")]
+    Backend(String),
+    #[error("store write queue is full")]
+    Overloaded,
+    #[error("store writer has stopped")]
+    WriterGone,
+    /// The write does not follow the conversation's last stored seq (an
+    /// earlier write of the same conversation failed); nothing was stored.
+    #[error("write out of sequence")]
+    OutOfSequence,
+}
+
+/// What a SessionActor starts from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Highest stored seq, 0 for a new conversation.
+    pub last_seq: u64,
+    /// The newest stored messages, oldest first.
+    pub recent: Vec<ChatMessage>,
+}
+
+/// The seam: blocking operations on durable storage. Implementations must be
+/// safe to call from several threads; `commit_batch` is only ever called from
+/// the single writer thread.
+pub trait Backend: Send + Sync + 'static {
+    /// The conversation's last seq and its newest `recent` messages.
+    fn load(&self, client: &ClientId, recent: usize) -> Result<Snapshot, StoreError>;
+    /// Up to `limit` messages with `seq < before`, oldest first.
+    fn before(
+        &self,
+        client: &ClientId,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// The message `role` sent with client message id `id`, if stored.
+    fn find_by_client_id(
+        &self,
+        client: &ClientId,
+        role: Role,
+        id: &str,
+    ) -> Result<Option<ChatMessage>, StoreError>;
+    /// Stores all `writes` in one transaction. Each write is accepted only if
+    /// its seq directly follows the conversation's last stored seq; the
+    /// result says, per write, whether it was stored.
+    fn commit_batch(&self, writes: &[NewMessage<'_>]) -> Result<Vec<bool>, StoreError>;
+}
+
+/// One message to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessage<'a> {
+    pub client: &'a ClientId,
+    pub message: &'a ChatMessage,
+}
+
+/// A write handed to the writer thread.
+pub struct WriteRequest {
+    pub client: ClientId,
+    pub message: ChatMessage,
+    /// Told the outcome once the transaction holding the write has ended.
+    pub reply: Recipient<WriteOutcome>,
+}
+
+/// The outcome of one [`WriteRequest`], sent back to the SessionActor.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct WriteOutcome {
+    pub seq: u64,
+    pub result: Result<(), StoreError>,
+}
+
+enum WriterCommand {
+    Write(WriteRequest),
+    Flush(mpsc::Sender<()>),
+    /// Commit what is queued, then end the thread.
+    Stop,
+}
+
+/// A cheap, cloneable handle on the store shared by all actors.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+    writes: SyncSender<WriterCommand>,
+    healthy: Arc<AtomicBool>,
+}
+
+/// Owns the writer thread; [`Writer::shutdown`] flushes and joins it.
+pub struct Writer {
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Store {
+    /// Starts the writer thread for `backend`.
+    pub fn start(backend: Arc<dyn Backend>) -> (Store, Writer) {
+        let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE_CAPACITY);
+        let healthy = Arc::new(AtomicBool::new(true));
+        let thread = {
+            let backend = Arc::clone(&backend);
+            let healthy = Arc::clone(&healthy);
+            std::thread::Builder::new()
+                .name("store-writer".into())
+                .spawn(move || run_writer(&*backend, rx, &healthy))
+                .expect("spawning the store writer thread")
+        };
+        let store = Store {
+            backend,
+            writes: tx,
+            healthy,
+        };
+        (
+            store,
+            Writer {
+                thread: Some(thread),
+            },
+        )
+    }
+
+    /// Whether the last commit succeeded.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Queues a write; its outcome goes to `request.reply`.
+    pub fn submit(&self, request: WriteRequest) -> Result<(), StoreError> {
+        self.writes
+            .try_send(WriterCommand::Write(request))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => StoreError::Overloaded,
+                TrySendError::Disconnected(_) => StoreError::WriterGone,
+            })
+    }
+
+    /// Waits (blocking) until every write queued so far has been committed.
+    pub fn flush_blocking(&self) {
+        let (tx, rx) = mpsc::channel();
+        if self.writes.send(WriterCommand::Flush(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+
+    pub fn load(
+        &self,
+        client: ClientId,
+        recent: usize,
+    ) -> impl Future<Output = Result<Snapshot, StoreError>> + 'static {
+        let backend = Arc::clone(&self.backend);
+        blocking(move || backend.load(&client, recent))
+    }
+
+    pub fn before(
+        &self,
+        client: ClientId,
+        before: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ChatMessage>, StoreError>> + 'static {
+        let backend = Arc::clone(&self.backend);
+        blocking(move || backend.before(&client, before, limit))
+    }
+
+    pub fn find_by_client_id(
+        &self,
+        client: ClientId,
+        role: Role,
+        id: String,
+    ) -> impl Future<Output = Result<Option<ChatMessage>, StoreError>> + 'static {
+        let backend = Arc::clone(&self.backend);
+        blocking(move || backend.find_by_client_id(&client, role, &id))
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    actix_rt::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+}
+
+impl Writer {
+    /// Commits everything queued, then stops and joins the writer thread.
+    /// Writes submitted afterwards fail with [`StoreError::WriterGone`].
+    pub fn shutdown(mut self, store: &Store) {
+        let _ = store.writes.send(WriterCommand::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer loop: take everything waiting (up to `MAX_BATCH`), commit it
+/// in one transaction, tell each writer's SessionActor, repeat.
+fn run_writer(backend: &dyn Backend, rx: Receiver<WriterCommand>, healthy: &AtomicBool) {
+    let mut batch: Vec<WriteRequest> = Vec::new();
+    let mut flushes: Vec<mpsc::Sender<()>> = Vec::new();
+    let mut stopping = false;
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                WriterCommand::Write(w) => batch.push(w),
+                WriterCommand::Flush(done) => flushes.push(done),
+                WriterCommand::Stop => stopping = true,
+            }
+            if stopping {
+                break;
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            let writes: Vec<NewMessage<'_>> = batch
+                .iter()
+                .map(|w| NewMessage {
+                    client: &w.client,
+                    message: &w.message,
+                })
+                .collect();
+            let outcome = backend.commit_batch(&writes);
+            drop(writes);
+            match &outcome {
+                Ok(_) => healthy.store(true, Ordering::Relaxed),
+                Err(e) => {
+                    healthy.store(false, Ordering::Relaxed);
+                    log::error!("store commit of {} messages failed: {e}", batch.len());
+                }
+            }
+            for (i, write) in batch.drain(..).enumerate() {
+                let result = match &outcome {
+                    Ok(accepted) if accepted.get(i) == Some(&true) => Ok(()),
+                    Ok(_) => Err(StoreError::OutOfSequence),
+                    Err(e) => Err(e.clone()),
+                };
+                write.reply.do_send(WriteOutcome {
+                    seq: write.message.seq,
+                    result,
+                });
+            }
+        }
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+        if stopping {
+            return;
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Shared test helpers: `spawn_app()` starts the real server on port 0 with a
+//! fresh data directory, and `WsClient` talks to it as a client does.
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use support_chat::app::{Application, ShutdownHandle};
+use support_chat::config::Config;
+use tempfile::TempDir;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for an expected frame before failing.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub data_dir: Arc<TempDir>,
+    args: Vec<String>,
+    shutdown: ShutdownHandle,
+    running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the server with extra command-line flags.
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let dir = Arc::new(TempDir::new().expect("temp dir"));
+    start(
+        dir,
+        "127.0.0.1:0",
+        extra.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let mut all = vec![
+        "--bind".to_string(),
+        bind.to_string(),
+        "--data-dir".to_string(),
+        data_dir.path().display().to_string(),
+        "--workers".to_string(),
+        "2".to_string(),
+    ];
+    all.extend(args.iter().cloned());
+    let config = Config::from_args(all).expect("valid test config");
+    let app = Application::build(&config).expect("server starts");
+    let addr = app.local_addr();
+    let shutdown = app.shutdown_handle();
+    let running = actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        addr,
+        data_dir,
+        args,
+        shutdown,
+        running,
+    }
+}
+
+impl TestApp {
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws(&self, path: &str) -> String {
+        format!("ws://{}{}", self.addr, path)
+    }
+
+    /// Graceful shutdown, as on SIGTERM; returns once everything is stored.
+    pub async fn stop(self) -> (Arc<TempDir>, SocketAddr, Vec<String>) {
+        self.shutdown.shutdown();
+        self.running
+            .await
+            .expect("server task")
+            .expect("clean shutdown");
+        (self.data_dir, self.addr, self.args)
+    }
+
+    /// Stops and starts again on the same port and data directory.
+    pub async fn restart(self) -> TestApp {
+        let (dir, addr, args) = self.stop().await;
+        start(dir, &addr.to_string(), args)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(self.http(path))
+            .send()
+            .await
+            .expect("HTTP request")
+    }
+
+    pub async fn customer(&self, id: &str) -> WsClient {
+        WsClient::connect(&self.ws(&format!("/ws/customer/{id}"))).await
+    }
+
+    pub async fn agent(&self, id: &str) -> WsClient {
+        WsClient::connect(&self.ws(&format!("/ws/agent/{id}"))).await
+    }
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A protocol client for tests.
+pub struct WsClient {
+    pub socket: Socket,
+}
+
+impl WsClient {
+    pub async fn connect(url: &str) -> WsClient {
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        WsClient { socket }
+    }
+
+    /// Connects and reads `welcome` and `history`.
+    pub async fn join(url: &str) -> (WsClient, Value, Value) {
+        let mut client = WsClient::connect(url).await;
+        let welcome = client.expect("welcome").await;
+        let history = client.expect("history").await;
+        (client, welcome, history)
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.send(Message::Text(value.to_string())).await;
+    }
+
+    pub async fn send(&mut self, message: Message) {
+        self.socket.send(message).await.expect("send frame");
+    }
+
+    pub async fn say(&mut self, text: &str, id: Option<&str>) {
+        let mut frame = json!({"type": "message", "text": text});
+        if let Some(id) = id {
+            frame["id"] = json!(id);
+        }
+        self.send_json(frame).await;
+    }
+
+    /// The next frame of any kind (pings are answered by tungstenite).
+    pub async fn next_raw(&mut self) -> Option<Message> {
+        loop {
+            let next = tokio::time::timeout(FRAME_TIMEOUT, self.socket.next())
+                .await
+                .expect("timed out waiting for a frame");
+            match next {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(m)) => return Some(m),
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// The next text frame as JSON.
+    pub async fn next_json(&mut self) -> Value {
+        match self.next_raw().await {
+            Some(Message::Text(t)) => serde_json::from_str(&t).expect("server sends JSON"),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must be of `kind`.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        let frame = self.next_json().await;
+        assert_eq!(frame["type"], kind, "unexpected frame {frame}");
+        frame
+    }
+
+    /// Skips frames until one of `kind` arrives.
+    pub async fn wait_for(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next_json().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Waits for the close frame and returns its code.
+    pub async fn expect_close(&mut self) -> Option<u16> {
+        loop {
+            match self.next_raw().await {
+                Some(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+    }
+
+    /// Asserts that no frame arrives for `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(Some(Ok(m))) = tokio::time::timeout(wait, self.socket.next()).await {
+            if !matches!(m, Message::Ping(_) | Message::Pong(_)) {
+                panic!("expected no frame, got {m:?}");
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self
+            .socket
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "bye".into(),
+            }))
+            .await;
+        // Drain until the server's close arrives, so it has seen ours.
+        while let Ok(Some(Ok(_))) =
+            tokio::time::timeout(Duration::from_secs(2), self.socket.next()).await
+        {}
+    }
+}
+
+/// The texts of a `history` frame, in order.
+pub fn texts(history: &Value) -> Vec<String> {
+    history["messages"]
+        .as_array()
+        .expect("messages array")
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The seqs of a `history` frame, in order.
+pub fn seqs(history: &Value) -> Vec<u64> {
+    history["messages"]
+        .as_array()
+        .expect("messages array")
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap_or_default())
+        .collect()
+}
