@@ -12,8 +12,10 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::watch;
 
+use crate::auth::{AgentToken, IdentitySecret};
 use crate::config::Config;
-use crate::http::{routes, AppState};
+use crate::http::{routes, security_headers, AppState, Security};
+use crate::limits::IpLimits;
 use crate::registry::{Registry, ShutdownAll};
 use crate::session::SessionSettings;
 use crate::socket::SocketLimits;
@@ -74,26 +76,51 @@ impl Application {
         let limits = SocketLimits {
             max_text_chars: config.max_text_chars as usize,
             max_frame_bytes: config.max_frame_bytes as usize,
+            rate_limit: config.rate_limit.max(0.0),
+            rate_burst: config.rate_burst,
         };
         let settings = SessionSettings {
             idle_timeout: config.idle_timeout,
             max_text_chars: limits.max_text_chars,
         };
         let registry = Registry::new(store.clone(), settings).start();
-        let state = AppState {
-            registry: registry.clone(),
-            store: store.clone(),
-            gauges: Arc::new(Gauges::default()),
-            limits,
-        };
         let bind_err = |source| BuildError::Bind {
             addr: config.bind.clone(),
             source,
         };
         let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
+        let agent_token = match &config.agent_token {
+            Some(token) => AgentToken::new(token.clone()),
+            None => {
+                let token = AgentToken::generate();
+                log::info!(
+                    "no --agent-token set; agents log in at http://{addr}/agent/login?token={}",
+                    token.reveal()
+                );
+                token
+            }
+        };
+        let security = Arc::new(Security {
+            agent_token,
+            identity: config.identity_secret.clone().map(IdentitySecret::new),
+            allowed_origins: config.allowed_origins.clone(),
+            trust_proxy: config.trust_proxy,
+            ip_limits: Arc::new(IpLimits::new(
+                config.max_connections_per_ip,
+                config.new_conversations_per_ip,
+            )),
+        });
+        let state = AppState {
+            registry: registry.clone(),
+            store: store.clone(),
+            gauges: Arc::new(Gauges::default()),
+            limits,
+            security,
+        };
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(security_headers(&state.security))
                 .app_data(web::Data::new(state.clone()))
                 .configure(routes)
         })

@@ -52,6 +52,56 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(64..))]
     pub max_frame_bytes: u32,
 
+    /// The token agents log in with. If unset, a random one is generated at
+    /// start and a one-click login address is logged.
+    #[arg(long, env = "SUPPORT_CHAT_AGENT_TOKEN", hide_env_values = true)]
+    pub agent_token: Option<String>,
+
+    /// Require customers to prove their id: pages and sockets then need
+    /// `sig=hex(HMAC-SHA256(secret, client_id))`, computed by your website.
+    #[arg(long, env = "SUPPORT_CHAT_IDENTITY_SECRET", hide_env_values = true)]
+    pub identity_secret: Option<String>,
+
+    /// Another origin (scheme://host[:port]) whose pages may open our
+    /// WebSockets and embed the customer page in an iframe. Repeatable; exact match.
+    #[arg(
+        long = "allowed-origin",
+        env = "SUPPORT_CHAT_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Messages per second each socket may send (token bucket); 0 turns the limit off.
+    #[arg(long, env = "SUPPORT_CHAT_RATE_LIMIT", default_value_t = 10.0)]
+    pub rate_limit: f64,
+
+    /// Messages a socket may send in a burst above the rate.
+    #[arg(long, env = "SUPPORT_CHAT_RATE_BURST", default_value_t = 30)]
+    pub rate_burst: u32,
+
+    /// Concurrent WebSocket connections per client IP; 0 turns the cap off.
+    /// Loopback clients are not counted.
+    #[arg(
+        long,
+        env = "SUPPORT_CHAT_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 256
+    )]
+    pub max_connections_per_ip: usize,
+
+    /// New conversations a client IP may start per minute; 0 turns the limit off.
+    /// Loopback clients are not counted.
+    #[arg(
+        long,
+        env = "SUPPORT_CHAT_NEW_CONVERSATIONS_PER_IP",
+        default_value_t = 60
+    )]
+    pub new_conversations_per_ip: usize,
+
+    /// Behind a reverse proxy: take the client IP from X-Forwarded-For (the
+    /// address the proxy saw) and the scheme from X-Forwarded-Proto.
+    #[arg(long, env = "SUPPORT_CHAT_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SUPPORT_CHAT_WORKERS")]
     pub workers: Option<usize>,

@@ -3,22 +3,18 @@
 //! (frame limit, reassembly, heartbeat), so operators can test upgrades
 //! through a proxy and conformance suites can test the plumbing.
 
-use std::sync::Arc;
-
 use actix::prelude::*;
 use actix_web_actors::ws::{self, ProtocolError, WebsocketContext};
 
-use crate::socket_core::{Data, Gauges, SocketCore};
+use crate::socket_core::{Data, SocketCore};
 
 pub struct EchoSocket {
     core: SocketCore,
 }
 
 impl EchoSocket {
-    pub fn new(max_frame_bytes: usize, gauges: Arc<Gauges>) -> Self {
-        EchoSocket {
-            core: SocketCore::new(max_frame_bytes, gauges),
-        }
+    pub fn new(core: SocketCore) -> Self {
+        EchoSocket { core }
     }
 }
 

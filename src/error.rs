@@ -4,7 +4,7 @@
 
 use crate::domain::{MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AppError {
     #[error("invalid client id: use 1 to {MAX_CLIENT_ID_LEN} characters of A-Z a-z 0-9 _ -")]
     InvalidClientId,
@@ -30,6 +30,18 @@ pub enum AppError {
     BadRequest(String),
     #[error("not found")]
     NotFound,
+    #[error(
+        "agent credentials required: log in at /agent/login, or send Authorization: Bearer <token>"
+    )]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("too many messages: at most {per_second} per second (bursts of {burst}); this one was not stored")]
+    RateLimited { per_second: f64, burst: u32 },
+    #[error("too many open connections from your address; close some and retry")]
+    TooManyConnections,
+    #[error("too many new conversations from your address; retry in a minute")]
+    TooManyConversations,
 }
 
 impl AppError {
@@ -48,6 +60,11 @@ impl AppError {
             AppError::ShuttingDown => "shutting_down",
             AppError::BadRequest(_) => "bad_request",
             AppError::NotFound => "not_found",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::TooManyConnections => "too_many_connections",
+            AppError::TooManyConversations => "too_many_conversations",
         }
     }
 }

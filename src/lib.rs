@@ -35,11 +35,13 @@
 //! `try_send`s it to both sockets (the sender's copy is its acknowledgement).
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod echo;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod protocol;
 pub mod registry;
 pub mod session;

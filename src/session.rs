@@ -106,6 +106,11 @@ pub struct HistoryBefore {
     pub limit: usize,
 }
 
+/// The conversation's last stored seq; 0 means nothing was ever said.
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct LastSeq;
+
 /// The server is stopping: close every socket with 1001.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -531,6 +536,14 @@ impl Handler<HistoryBefore> for SessionActor {
                     }
                 }),
         )
+    }
+}
+
+impl Handler<LastSeq> for SessionActor {
+    type Result = u64;
+
+    fn handle(&mut self, _: LastSeq, _ctx: &mut Context<Self>) -> u64 {
+        self.last_seq
     }
 }
 

@@ -5,17 +5,17 @@
 //! that far behind instead of buffering without limit.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
+use crate::limits::TokenBucket;
 use crate::protocol::{ClientFrame, ServerEvent};
 use crate::registry::{join, Registry};
 use crate::session::{Detach, HistoryBefore, Post, SessionActor, SocketLink, ToSocket};
-use crate::socket_core::{reason, Data, Gauges, SocketCore};
+use crate::socket_core::{reason, Data, SocketCore};
 
 /// Frames a socket may have waiting before its session detaches it.
 pub const SOCKET_MAILBOX: usize = 512;
@@ -30,6 +30,9 @@ pub const CLOSE_STALLED: u16 = 4002;
 pub struct SocketLimits {
     pub max_text_chars: usize,
     pub max_frame_bytes: usize,
+    /// Frames per second a client may send; 0 for no limit.
+    pub rate_limit: f64,
+    pub rate_burst: u32,
 }
 
 pub struct ChatSocket {
@@ -39,6 +42,8 @@ pub struct ChatSocket {
     registry: Addr<Registry>,
     limits: SocketLimits,
     core: SocketCore,
+    /// Message rate limit; `None` when off.
+    rate: Option<TokenBucket>,
     /// Set once joined; `None` again when the session dropped us.
     session: Option<(Addr<SessionActor>, SocketLink)>,
 }
@@ -50,7 +55,7 @@ impl ChatSocket {
         since: u64,
         registry: Addr<Registry>,
         limits: SocketLimits,
-        gauges: Arc<Gauges>,
+        core: SocketCore,
     ) -> Self {
         ChatSocket {
             client,
@@ -58,7 +63,8 @@ impl ChatSocket {
             since,
             registry,
             limits,
-            core: SocketCore::new(limits.max_frame_bytes, gauges),
+            core,
+            rate: TokenBucket::new(limits.rate_limit, limits.rate_burst),
             session: None,
         }
     }
@@ -86,7 +92,27 @@ impl ChatSocket {
         let Some((session, _)) = &self.session else {
             return;
         };
-        match ClientFrame::decode(text, self.limits.max_text_chars) {
+        let frame = ClientFrame::decode(text, self.limits.max_text_chars);
+        // Every frame counts against the rate, bad ones included.
+        if let Some(bucket) = &mut self.rate {
+            if !bucket.try_take() {
+                let err = AppError::RateLimited {
+                    per_second: self.limits.rate_limit,
+                    burst: self.limits.rate_burst,
+                };
+                let id = match &frame {
+                    Ok(ClientFrame::Message { id, .. }) => id.as_deref(),
+                    _ => None,
+                };
+                let event = ServerEvent::Error {
+                    code: err.code(),
+                    message: err.to_string(),
+                    id,
+                };
+                return ctx.text(event.encode());
+            }
+        }
+        match frame {
             Ok(ClientFrame::Message { text, id }) => session.do_send(Post {
                 role: self.role,
                 text,

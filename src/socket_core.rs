@@ -13,6 +13,8 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError, WebsocketContext};
 use bytestring::ByteString;
 
+use crate::limits::ConnectionSlot;
+
 /// How often the server pings a socket.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 /// A socket silent (no frame at all, pongs included) for this long is dropped.
@@ -44,16 +46,19 @@ pub struct SocketCore {
     partial: Option<(bool, BytesMut)>,
     last_heard: Instant,
     gauges: Arc<Gauges>,
+    /// This connection's place in the per-IP cap, given back on drop.
+    _slot: ConnectionSlot,
 }
 
 impl SocketCore {
-    pub fn new(max_message_bytes: usize, gauges: Arc<Gauges>) -> Self {
+    pub fn new(max_message_bytes: usize, gauges: Arc<Gauges>, slot: ConnectionSlot) -> Self {
         gauges.open_sockets.fetch_add(1, Ordering::Relaxed);
         SocketCore {
             max_message_bytes,
             partial: None,
             last_heard: Instant::now(),
             gauges,
+            _slot: slot,
         }
     }
 

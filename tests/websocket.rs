@@ -21,7 +21,7 @@ async fn customer_and_agent_chat_both_ways() {
     assert_eq!(history["messages"], json!([]));
     assert_eq!(history["has_more"], false);
 
-    let (mut agent, welcome, _) = WsClient::join(&app.ws("/ws/agent/alice")).await;
+    let (mut agent, welcome, _) = WsClient::join(&app.ws_as_agent("/ws/agent/alice")).await;
     assert_eq!(welcome["role"], "agent");
     assert_eq!(welcome["peer_online"], true);
     let presence = customer.expect("presence").await;
@@ -56,12 +56,12 @@ async fn agent_sees_history_after_reconnect_and_since_sends_only_the_gap() {
         customer.say(&format!("m{i}"), None).await;
         customer.expect("message").await;
     }
-    let (agent, welcome, history) = WsClient::join(&app.ws("/ws/agent/bob")).await;
+    let (agent, welcome, history) = WsClient::join(&app.ws_as_agent("/ws/agent/bob")).await;
     assert_eq!(welcome["last_seq"], 5);
     assert_eq!(texts(&history), ["m1", "m2", "m3", "m4", "m5"]);
     agent.close().await;
 
-    let (_, _, gap) = WsClient::join(&app.ws("/ws/agent/bob?since=3")).await;
+    let (_, _, gap) = WsClient::join(&app.ws_as_agent("/ws/agent/bob?since=3")).await;
     assert_eq!(seqs(&gap), [4, 5]);
     assert_eq!(gap["has_more"], false);
 }
@@ -69,7 +69,7 @@ async fn agent_sees_history_after_reconnect_and_since_sends_only_the_gap() {
 #[actix_web::test]
 async fn messages_sent_while_the_other_side_was_away_are_there_when_it_comes_back() {
     let app = spawn_app().await;
-    let (mut agent, welcome, _) = WsClient::join(&app.ws("/ws/agent/carol")).await;
+    let (mut agent, welcome, _) = WsClient::join(&app.ws_as_agent("/ws/agent/carol")).await;
     assert_eq!(welcome["peer_online"], false, "customer has not come yet");
     agent.say("Hi Carol, we have an update", Some("a1")).await;
     assert_eq!(agent.expect("message").await["seq"], 1);
@@ -94,7 +94,7 @@ async fn a_retried_message_id_is_stored_once_and_acknowledged_again() {
     assert_eq!(customer.expect("message").await["seq"], 2);
 
     // The same id from the other role is a different message.
-    let (mut agent, _, history) = WsClient::join(&app.ws("/ws/agent/dave")).await;
+    let (mut agent, _, history) = WsClient::join(&app.ws_as_agent("/ws/agent/dave")).await;
     assert_eq!(texts(&history), ["only once", "next"]);
     agent.say("agent's own", Some("retry-1")).await;
     assert_eq!(agent.expect("message").await["seq"], 3);
@@ -104,7 +104,7 @@ async fn a_retried_message_id_is_stored_once_and_acknowledged_again() {
 async fn a_newer_tab_replaces_the_older_one() {
     let app = spawn_app().await;
     let (mut old, _, _) = WsClient::join(&app.ws("/ws/customer/erin")).await;
-    let (mut agent, _, _) = WsClient::join(&app.ws("/ws/agent/erin")).await;
+    let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/erin")).await;
     old.expect("presence").await;
     let (mut new, welcome, _) = WsClient::join(&app.ws("/ws/customer/erin")).await;
     assert_eq!(welcome["peer_online"], true);
@@ -119,7 +119,7 @@ async fn a_newer_tab_replaces_the_older_one() {
 #[actix_web::test]
 async fn the_other_side_learns_when_a_peer_leaves() {
     let app = spawn_app().await;
-    let (mut agent, _, _) = WsClient::join(&app.ws("/ws/agent/frank")).await;
+    let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/frank")).await;
     let (customer, _, _) = WsClient::join(&app.ws("/ws/customer/frank")).await;
     assert_eq!(agent.expect("presence").await["online"], true);
     customer.close().await;
@@ -279,7 +279,7 @@ async fn healthz_reports_sessions_and_sockets() {
     assert_eq!(health["sessions"], 0);
     assert_eq!(health["open_sockets"], 0);
     let _customer = WsClient::join(&app.ws("/ws/customer/jack")).await;
-    let _agent = WsClient::join(&app.ws("/ws/server/jack")).await;
+    let _agent = WsClient::join(&app.ws_as_agent("/ws/server/jack")).await;
     let health: serde_json::Value = app.get("/healthz").await.json().await.unwrap();
     assert_eq!(health["sessions"], 1);
     assert_eq!(health["open_sockets"], 2);
@@ -288,7 +288,7 @@ async fn healthz_reports_sessions_and_sockets() {
 
 #[actix_web::test]
 async fn history_before_pages_back_to_the_very_first_message() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&["--rate-limit", "0"]).await;
     let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/kim")).await;
     for i in 1..=450 {
         customer.say(&format!("m{i}"), None).await;
@@ -297,7 +297,7 @@ async fn history_before_pages_back_to_the_very_first_message() {
         customer.expect("message").await;
     }
     customer.close().await;
-    let (mut agent, _, history) = WsClient::join(&app.ws("/ws/agent/kim")).await;
+    let (mut agent, _, history) = WsClient::join(&app.ws_as_agent("/ws/agent/kim")).await;
     assert_eq!(seqs(&history), (251..=450).collect::<Vec<_>>());
     assert_eq!(history["has_more"], true);
     let mut all = seqs(&history);
@@ -339,7 +339,12 @@ async fn pages_are_served_and_bad_ids_get_a_clear_page() {
     assert!(body.contains(&format!("data-client-id=\"{id}\"")));
     assert!(body.contains("data-role=\"customer\""));
 
-    let agent = app.get("/chat/server/42").await.text().await.unwrap();
+    let agent = app
+        .get(&format!("/chat/server/42?token={}", common::AGENT_TOKEN))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(agent.contains("data-role=\"agent\""));
 
     let bad = app.get("/chat/server/%3Cscript%3E").await;

@@ -11,6 +11,11 @@ use super::pages::render_error_page;
 fn status_of(err: &AppError) -> StatusCode {
     match err {
         AppError::NotFound => StatusCode::NOT_FOUND,
+        AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::RateLimited { .. }
+        | AppError::TooManyConnections
+        | AppError::TooManyConversations => StatusCode::TOO_MANY_REQUESTS,
         AppError::TextTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::StoreUnavailable | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         AppError::InvalidClientId

@@ -3,12 +3,15 @@
 
 mod errors;
 mod health;
+mod login;
 mod pages;
+mod security;
 mod sockets;
 
 use std::sync::Arc;
 
 use actix::Addr;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 
 use crate::registry::Registry;
@@ -17,6 +20,7 @@ use crate::socket_core::Gauges;
 use crate::store::Store;
 
 pub use errors::PageError;
+pub use security::{Security, AGENT_COOKIE};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -25,6 +29,15 @@ pub struct AppState {
     pub store: Store,
     pub gauges: Arc<Gauges>,
     pub limits: SocketLimits,
+    pub security: Arc<Security>,
+}
+
+/// Headers on every response; the customer page widens `frame-ancestors`.
+pub fn security_headers(security: &Security) -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", security.csp(false)))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,6 +46,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/chat/client/{id}", web::get().to(pages::customer))
         .route("/chat/server/{id}", web::get().to(pages::agent))
         .route("/static/{file}", web::get().to(pages::asset))
+        .route("/agent/login", web::get().to(login::login_page))
+        .route("/agent/login", web::post().to(login::login_submit))
+        .route("/agent/logout", web::route().to(login::logout))
         .route("/ws/customer/{id}", web::get().to(sockets::customer))
         .route("/ws/agent/{id}", web::get().to(sockets::agent))
         .route("/ws/server/{id}", web::get().to(sockets::agent))

@@ -2,9 +2,10 @@
 //! `templates/` so the server is one file to run.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::PageError;
+use super::login::login_redirect;
+use super::{AppState, PageError};
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
 
@@ -31,7 +32,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn html(status: StatusCode, body: String) -> HttpResponse {
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -42,33 +43,59 @@ pub async fn index() -> HttpResponse {
     html(StatusCode::OK, INDEX_HTML.to_owned())
 }
 
-/// A new customer gets a fresh, unguessable conversation id.
-pub async fn new_customer() -> HttpResponse {
-    HttpResponse::Found()
+/// A new customer gets a fresh, unguessable conversation id. With identity
+/// verification on, conversations start only from the website's links.
+pub async fn new_customer(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    if state.security.identity.is_some() {
+        return Err(AppError::Forbidden(
+            "this server verifies customer identity: open the chat from the website's link".into(),
+        )
+        .into());
+    }
+    Ok(HttpResponse::Found()
         .insert_header((
             header::LOCATION,
             format!("/chat/client/{}", ClientId::random()),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
+        .finish())
 }
 
-pub async fn customer(id: web::Path<String>) -> Result<HttpResponse, PageError> {
-    chat_page(Role::Customer, &id)
+pub async fn customer(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let client = ClientId::parse(&id)?;
+    state.security.require_customer(&req, &client)?;
+    let mut page = chat_page(Role::Customer, &client);
+    // Only the customer page may be embedded, by the allowed origins.
+    let csp = header::HeaderValue::from_str(&state.security.csp(true))
+        .map_err(|_| AppError::BadRequest("invalid --allowed-origin".into()))?;
+    page.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, csp);
+    Ok(page)
 }
 
-pub async fn agent(id: web::Path<String>) -> Result<HttpResponse, PageError> {
-    chat_page(Role::Agent, &id)
+pub async fn agent(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let client = ClientId::parse(&id)?;
+    if !state.security.is_agent(&req) {
+        return Ok(login_redirect(req.path()));
+    }
+    Ok(chat_page(Role::Agent, &client))
 }
 
-fn chat_page(role: Role, raw_id: &str) -> Result<HttpResponse, PageError> {
-    let client = ClientId::parse(raw_id)?;
+fn chat_page(role: Role, client: &ClientId) -> HttpResponse {
     // The id is validated to [A-Za-z0-9_-], so it is safe in HTML as is.
     let body = CHAT_HTML
         .replace("{{role}}", role.as_str())
         .replace("{{client_id}}", client.as_str())
         .replace("{{lang}}", "en");
-    Ok(html(StatusCode::OK, body))
+    html(StatusCode::OK, body)
 }
 
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, PageError> {
@@ -93,7 +120,7 @@ pub fn render_error_page(status: StatusCode, message: &str) -> HttpResponse {
     html(status, body)
 }
 
-fn escape_html(text: &str) -> String {
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

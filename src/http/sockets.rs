@@ -1,15 +1,21 @@
 //! WebSocket upgrades. Everything a request can get wrong (the id, the
 //! `since` parameter, not being an upgrade at all) is refused with a clear
-//! HTTP error before the upgrade; then an actor takes over.
+//! HTTP error before the upgrade: 400 for bad input, 401/403 for missing or
+//! wrong credentials and foreign origins, 429 over the per-IP limits. Then an
+//! actor takes over.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
+use super::security::query_param;
 use super::AppState;
 use crate::domain::{ClientId, Role};
 use crate::echo::EchoSocket;
 use crate::error::AppError;
+use crate::registry::lookup;
+use crate::session::LastSeq;
 use crate::socket::ChatSocket;
+use crate::socket_core::SocketCore;
 
 pub async fn customer(
     req: HttpRequest,
@@ -17,7 +23,21 @@ pub async fn customer(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    chat(Role::Customer, req, &id, body, &state)
+    state.security.check_origin(&req)?;
+    let client = ClientId::parse(&id)?;
+    state.security.require_customer(&req, &client)?;
+    let ip = state.security.client_ip(&req);
+    if state.security.ip_limits.counts_new_conversations(ip) {
+        let session = lookup(&state.registry, &client).await?;
+        let last_seq = session
+            .send(LastSeq)
+            .await
+            .map_err(|_| AppError::StoreUnavailable)?;
+        if last_seq == 0 && !state.security.ip_limits.start_conversation(ip) {
+            return Err(AppError::TooManyConversations);
+        }
+    }
+    chat(Role::Customer, req, client, body, &state)
 }
 
 pub async fn agent(
@@ -26,7 +46,10 @@ pub async fn agent(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    chat(Role::Agent, req, &id, body, &state)
+    state.security.check_origin(&req)?;
+    let client = ClientId::parse(&id)?;
+    state.security.require_agent(&req)?;
+    chat(Role::Agent, req, client, body, &state)
 }
 
 pub async fn echo(
@@ -34,40 +57,54 @@ pub async fn echo(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let max = state.limits.max_frame_bytes;
-    let actor = EchoSocket::new(max, state.gauges.clone());
-    upgrade(actor, &req, body, max)
+    state.security.check_origin(&req)?;
+    let core = socket_core(&req, &state)?;
+    upgrade(
+        EchoSocket::new(core),
+        &req,
+        body,
+        state.limits.max_frame_bytes,
+    )
 }
 
 fn chat(
     role: Role,
     req: HttpRequest,
-    raw_id: &str,
+    client: ClientId,
     body: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, AppError> {
-    let client = ClientId::parse(raw_id)?;
-    let since = since_param(&req)?;
+    let since = match query_param(&req, "since")? {
+        None => 0,
+        Some(v) => v.parse().map_err(|_| {
+            AppError::BadRequest(format!("since must be a non-negative integer, not {v:?}"))
+        })?,
+    };
+    let core = socket_core(&req, state)?;
     let actor = ChatSocket::new(
         client,
         role,
         since,
         state.registry.clone(),
         state.limits,
-        state.gauges.clone(),
+        core,
     );
     upgrade(actor, &req, body, state.limits.max_frame_bytes)
 }
 
-fn since_param(req: &HttpRequest) -> Result<u64, AppError> {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|e| AppError::BadRequest(format!("malformed query string: {e}")))?;
-    match query.iter().find(|(k, _)| k == "since") {
-        None => Ok(0),
-        Some((_, v)) => v.parse().map_err(|_| {
-            AppError::BadRequest(format!("since must be a non-negative integer, not {v:?}"))
-        }),
-    }
+/// Takes this connection's place under the per-IP cap.
+fn socket_core(req: &HttpRequest, state: &AppState) -> Result<SocketCore, AppError> {
+    let ip = state.security.client_ip(req);
+    let slot = state
+        .security
+        .ip_limits
+        .open_connection(ip)
+        .ok_or(AppError::TooManyConnections)?;
+    Ok(SocketCore::new(
+        state.limits.max_frame_bytes,
+        state.gauges.clone(),
+        slot,
+    ))
 }
 
 fn upgrade<A>(

@@ -15,6 +15,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// The agent token every test server is started with.
+pub const AGENT_TOKEN: &str = "test-agent-token";
+
 /// How long a test waits for an expected frame before failing.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -49,6 +52,8 @@ fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
         data_dir.path().display().to_string(),
         "--workers".to_string(),
         "2".to_string(),
+        "--agent-token".to_string(),
+        AGENT_TOKEN.to_string(),
     ];
     all.extend(args.iter().cloned());
     let config = Config::from_args(all).expect("valid test config");
@@ -72,6 +77,12 @@ impl TestApp {
 
     pub fn ws(&self, path: &str) -> String {
         format!("ws://{}{}", self.addr, path)
+    }
+
+    /// A WebSocket URL carrying the agent token.
+    pub fn ws_as_agent(&self, path: &str) -> String {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        format!("{}{separator}token={AGENT_TOKEN}", self.ws(path))
     }
 
     /// Graceful shutdown, as on SIGTERM; returns once everything is stored.
@@ -106,7 +117,7 @@ impl TestApp {
     }
 
     pub async fn agent(&self, id: &str) -> WsClient {
-        WsClient::connect(&self.ws(&format!("/ws/agent/{id}"))).await
+        WsClient::connect(&self.ws_as_agent(&format!("/ws/agent/{id}"))).await
     }
 }
 

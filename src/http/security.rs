@@ -1,0 +1,158 @@
+//! Who may do what, decided per request: the client's IP (behind a trusted
+//! proxy, the one it forwarded), the Origin check that stops cross-site
+//! WebSocket hijacking, agent credentials (cookie, bearer token or `token`
+//! query parameter), customer identity signatures, and the security headers.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+
+use crate::auth::{AgentToken, IdentitySecret};
+use crate::domain::ClientId;
+use crate::error::AppError;
+use crate::limits::IpLimits;
+
+/// Name of the agent's login cookie.
+pub const AGENT_COOKIE: &str = "support_chat_agent";
+
+pub struct Security {
+    pub agent_token: AgentToken,
+    pub identity: Option<IdentitySecret>,
+    pub allowed_origins: Vec<String>,
+    pub trust_proxy: bool,
+    pub ip_limits: Arc<IpLimits>,
+}
+
+impl Security {
+    /// The client's address: the peer, or behind a trusted proxy the last
+    /// address in X-Forwarded-For (the one the proxy itself saw; earlier
+    /// entries are whatever the client claimed).
+    pub fn client_ip(&self, req: &HttpRequest) -> IpAddr {
+        let peer = req
+            .peer_addr()
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        if !self.trust_proxy {
+            return peer;
+        }
+        req.headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+            .last()
+            .unwrap_or(peer)
+    }
+
+    /// `https` when a trusted proxy says so; we never terminate TLS ourselves.
+    pub fn scheme(&self, req: &HttpRequest) -> &'static str {
+        let forwarded_https = self.trust_proxy
+            && req
+                .headers()
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+        if forwarded_https {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// Refuses a browser WebSocket opened by a page of a foreign origin.
+    /// Requests without `Origin` (not from a browser) pass; they still need
+    /// the credentials of their endpoint.
+    pub fn check_origin(&self, req: &HttpRequest) -> Result<(), AppError> {
+        let Some(origin) = req.headers().get(header::ORIGIN) else {
+            return Ok(());
+        };
+        let origin = origin.to_str().unwrap_or("(not text)");
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let own = format!("{}://{}", self.scheme(req), host);
+        if origin.eq_ignore_ascii_case(&own) || self.allowed_origins.iter().any(|o| o == origin) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "cross-site WebSocket refused: origin {origin} is neither this server ({own}) nor an --allowed-origin"
+            )))
+        }
+    }
+
+    /// Whether the request carries valid agent credentials.
+    pub fn is_agent(&self, req: &HttpRequest) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(cookie) = req.cookie(AGENT_COOKIE) {
+            if self.agent_token.verify_session_cookie(cookie.value(), now) {
+                return true;
+            }
+        }
+        let bearer = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(token) = bearer {
+            return self.agent_token.matches(token.trim());
+        }
+        match query_param(req, "token") {
+            Ok(Some(token)) => self.agent_token.matches(&token),
+            _ => false,
+        }
+    }
+
+    pub fn require_agent(&self, req: &HttpRequest) -> Result<(), AppError> {
+        if self.is_agent(req) {
+            Ok(())
+        } else {
+            Err(AppError::Unauthorized)
+        }
+    }
+
+    /// With an identity secret configured, the customer must present the
+    /// website's signature of their id.
+    pub fn require_customer(&self, req: &HttpRequest, client: &ClientId) -> Result<(), AppError> {
+        let Some(secret) = &self.identity else {
+            return Ok(());
+        };
+        match query_param(req, "sig")? {
+            Some(sig) if secret.verify(client, &sig) => Ok(()),
+            Some(_) => Err(AppError::Forbidden(
+                "the identity signature (sig) does not match this conversation".into(),
+            )),
+            None => Err(AppError::Forbidden(
+                "this server verifies customer identity: open the chat from the website's link (it carries sig=…)".into(),
+            )),
+        }
+    }
+
+    /// The Content-Security-Policy of a page; only the customer page may be
+    /// framed, and only by the allowed origins.
+    pub fn csp(&self, embeddable: bool) -> String {
+        let ancestors = if embeddable {
+            std::iter::once("'self'".to_string())
+                .chain(self.allowed_origins.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            "'none'".to_string()
+        };
+        format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             media-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors {ancestors}"
+        )
+    }
+}
+
+/// One query parameter; a malformed query string is a clear 400.
+pub fn query_param(req: &HttpRequest, name: &str) -> Result<Option<String>, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| AppError::BadRequest(format!("malformed query string: {e}")))?;
+    Ok(pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
+}
