@@ -46,6 +46,8 @@ const STRINGS = {
     error_invalid_message_id: 'The message id was refused.',
     error_store_unavailable: 'The server could not save right now; retrying…',
     error_shutting_down: 'The server is restarting; retrying…',
+    error_rate_limited: 'Too many messages at once; retrying…',
+    error_forbidden: 'That is not allowed here.',
     error_generic: 'Something went wrong.',
   },
 };
@@ -63,7 +65,8 @@ const STRINGS = {
   const NOTICE_MS = 5000;
   const DEFAULT_MAX_CHARS = 4000; // until welcome tells the real limit
   const MAX_ID_CHARS = 64;
-  const RETRYABLE = new Set(['store_unavailable', 'shutting_down']);
+  // Errors after which the same message is resent later (not a failure).
+  const RETRYABLE = new Set(['store_unavailable', 'shutting_down', 'rate_limited']);
 
   // ---- page identity -------------------------------------------------------
 
@@ -123,6 +126,7 @@ const STRINGS = {
   let gapStuck = false; // a gap request brought nothing: stop until reconnect
   let noticeTimer = null;
   let unread = 0;
+  let pinnedToBottom = true; // the reader follows the newest message
   let baseTitle = document.title;
 
   // ---- small helpers -------------------------------------------------------
@@ -188,6 +192,18 @@ const STRINGS = {
 
   function scrollToBottom() {
     list.scrollTop = list.scrollHeight;
+    pinnedToBottom = true;
+  }
+
+  /**
+   * The list shrinks when the mobile keyboard opens or the textarea grows;
+   * a reader who was at the bottom must stay there.
+   */
+  function watchListSize() {
+    if (typeof ResizeObserver !== 'function') return;
+    new ResizeObserver(() => {
+      if (pinnedToBottom) list.scrollTop = list.scrollHeight;
+    }).observe(list);
   }
 
   function firstVisibleBubble() {
@@ -402,6 +418,7 @@ const STRINGS = {
   }
 
   function onListScroll() {
+    pinnedToBottom = isNearBottom();
     if (list.scrollTop < NEAR_TOP_PX) fetchOlder(true);
     if (isNearBottom()) clearUnread();
   }
@@ -459,7 +476,7 @@ const STRINGS = {
     }
   }
 
-  /** The server could not store it for now: resend later, same id. */
+  /** The server could not take it for now: resend later, same id. */
   function scheduleResend(entry) {
     entry.attempts += 1;
     const base = Math.min(BACKOFF_MAX_MS, RETRY_MIN_MS * 2 ** (entry.attempts - 1));
@@ -808,6 +825,7 @@ const STRINGS = {
       if (e.persisted && !replaced) reconnectNow();
     });
 
+    watchListSize();
     scrollToBottom();
     input.focus();
     connect();
