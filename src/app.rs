@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::auth::{AgentToken, IdentitySecret};
 use crate::config::Config;
 use crate::http::{routes, security_headers, AppState, Security};
+use crate::inbox::{CloseAll, Inbox};
 use crate::limits::IpLimits;
 use crate::registry::{Registry, ShutdownAll};
 use crate::session::SessionSettings;
@@ -40,6 +41,7 @@ pub struct Application {
     server: Server,
     addr: SocketAddr,
     registry: Addr<Registry>,
+    inbox: Addr<Inbox>,
     store: Store,
     writer: Writer,
     shutdown: watch::Sender<bool>,
@@ -83,7 +85,11 @@ impl Application {
             idle_timeout: config.idle_timeout,
             max_text_chars: limits.max_text_chars,
         };
-        let registry = Registry::new(store.clone(), settings).start();
+        let inbox = Inbox::new(store.clone()).start();
+        store.watch(inbox.clone().recipient());
+        let registry = Registry::new(store.clone(), settings)
+            .with_inbox(inbox.clone().recipient())
+            .start();
         let bind_err = |source| BuildError::Bind {
             addr: config.bind.clone(),
             source,
@@ -113,6 +119,7 @@ impl Application {
         });
         let state = AppState {
             registry: registry.clone(),
+            inbox: inbox.clone(),
             store: store.clone(),
             gauges: Arc::new(Gauges::default()),
             limits,
@@ -135,6 +142,7 @@ impl Application {
             server,
             addr,
             registry,
+            inbox,
             store,
             writer,
             shutdown,
@@ -156,6 +164,7 @@ impl Application {
         let Application {
             server,
             registry,
+            inbox,
             store,
             writer,
             shutdown,
@@ -174,6 +183,7 @@ impl Application {
             _ = requested.wait_for(|stop| *stop) => log::info!("shutdown requested"),
         }
         let _ = registry.send(ShutdownAll).await;
+        let _ = inbox.send(CloseAll).await;
         handle.stop(true).await;
         let _ = server.await;
         writer.shutdown(&store);

@@ -122,6 +122,91 @@ fn rfc3339_millis<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&ts.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
+/// Where a conversation stands for the agents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationStatus {
+    #[default]
+    Open,
+    Resolved,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "open" => Some(ConversationStatus::Open),
+            "resolved" => Some(ConversationStatus::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the agents' conversation list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConversationSummary {
+    pub client_id: ClientId,
+    pub status: ConversationStatus,
+    /// The last message is the customer's and the conversation is open.
+    pub waiting: bool,
+    /// When the customer's unanswered messages began.
+    #[serde(serialize_with = "rfc3339_millis_opt")]
+    pub waiting_since: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub created: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub last_activity: DateTime<Utc>,
+    pub last_seq: u64,
+    pub last_from: Option<Role>,
+    /// First line of the last message, trimmed and shortened.
+    pub preview: String,
+    /// The customer's messages after the agents' read mark.
+    pub unread: u64,
+    pub customer_read_seq: u64,
+    pub agent_read_seq: u64,
+    /// Filled in by the inbox, which knows who is connected.
+    pub customer_online: bool,
+}
+
+/// What the agents' tab title and badge show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Customer messages not yet read by an agent, in open conversations.
+    pub unread: u64,
+    /// Open conversations whose last message is the customer's.
+    pub waiting: u64,
+}
+
+/// Longest preview in a summary, in characters.
+pub const PREVIEW_CHARS: usize = 120;
+
+/// The first non-empty line of `text`, trimmed, at most `PREVIEW_CHARS`.
+pub fn preview(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut out: String = line.chars().take(PREVIEW_CHARS).collect();
+    if line.chars().count() > PREVIEW_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+fn rfc3339_millis_opt<S: Serializer>(ts: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match ts {
+        Some(ts) => rfc3339_millis(ts, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// The current time, truncated to what the store keeps (milliseconds), so a
 /// message looks the same live and after a restart.
 pub fn now_millis() -> DateTime<Utc> {
@@ -146,6 +231,13 @@ mod tests {
             ClientId::parse("1").unwrap(),
             ClientId::parse("01").unwrap()
         );
+    }
+
+    #[test]
+    fn previews_take_the_first_line_trimmed() {
+        assert_eq!(preview("\n  hello there  \nsecond"), "hello there");
+        assert_eq!(preview(&"x".repeat(200)).chars().count(), PREVIEW_CHARS + 1);
+        assert_eq!(preview("   "), "");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub enum AppError {
     TooManyConnections,
     #[error("too many new conversations from your address; retry in a minute")]
     TooManyConversations,
+    #[error("request body larger than {max} bytes")]
+    PayloadTooLarge { max: usize },
 }
 
 impl AppError {
@@ -65,6 +67,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::TooManyConnections => "too_many_connections",
             AppError::TooManyConversations => "too_many_conversations",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
         }
     }
 }

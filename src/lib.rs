@@ -41,6 +41,8 @@ pub mod domain;
 pub mod echo;
 pub mod error;
 pub mod http;
+pub mod inbox;
+pub mod inbox_socket;
 pub mod limits;
 pub mod protocol;
 pub mod registry;

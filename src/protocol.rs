@@ -6,7 +6,10 @@
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ChatMessage, ClientId, Role, MAX_MESSAGE_ID_LEN};
+use crate::domain::{
+    ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
+    MAX_MESSAGE_ID_LEN,
+};
 use crate::error::AppError;
 
 /// Most messages a `history` frame carries.
@@ -19,7 +22,29 @@ pub enum ClientFrame {
     Message { text: String, id: Option<String> },
     /// Ask for up to `limit` messages older than `before`.
     HistoryBefore { before: u64, limit: usize },
+    /// The sender started or stopped typing.
+    Typing { active: bool },
+    /// The sender has seen the conversation up to `seq`.
+    Read { seq: u64 },
+    /// An agent resolves the conversation.
+    Resolve,
+    /// Inbox sockets: a page of the conversation list.
+    List(ListRequest),
 }
+
+/// What an inbox client asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListRequest {
+    pub status: Option<ConversationStatus>,
+    pub search: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: usize,
+    /// Echoed back so a client can match answers to requests.
+    pub request: Option<u64>,
+}
+
+/// Default page size of the conversation list.
+pub const LIST_PAGE_DEFAULT: usize = 50;
 
 /// Every field any client frame may carry; one pass of serde, then the
 /// per-type checks below give precise errors.
@@ -31,6 +56,12 @@ struct RawFrame {
     id: Option<String>,
     before: Option<u64>,
     limit: Option<u64>,
+    active: Option<bool>,
+    seq: Option<u64>,
+    status: Option<String>,
+    search: Option<String>,
+    cursor: Option<String>,
+    request: Option<u64>,
 }
 
 impl ClientFrame {
@@ -49,17 +80,7 @@ impl ClientFrame {
                 let text = raw
                     .text
                     .ok_or_else(|| AppError::InvalidFrame("\"text\" is missing".into()))?;
-                if text.trim().is_empty() {
-                    return Err(AppError::EmptyText);
-                }
-                if text.chars().count() > max_text_chars {
-                    return Err(AppError::TextTooLong {
-                        max: max_text_chars,
-                    });
-                }
-                if let Some(id) = &raw.id {
-                    validate_message_id(id)?;
-                }
+                validate_message(&text, raw.id.as_deref(), max_text_chars)?;
                 Ok(ClientFrame::Message { text, id: raw.id })
             }
             Some("history_before") => {
@@ -77,9 +98,61 @@ impl ClientFrame {
                     limit: limit as usize,
                 })
             }
+            Some("typing") => Ok(ClientFrame::Typing {
+                active: raw
+                    .active
+                    .ok_or_else(|| AppError::InvalidFrame("\"active\" is missing".into()))?,
+            }),
+            Some("read") => Ok(ClientFrame::Read {
+                seq: raw
+                    .seq
+                    .ok_or_else(|| AppError::InvalidFrame("\"seq\" is missing".into()))?,
+            }),
+            Some("resolve") => Ok(ClientFrame::Resolve),
+            Some("list") => {
+                let status = match raw.status.as_deref() {
+                    None | Some("all") => None,
+                    Some(s) => Some(ConversationStatus::parse(s).ok_or_else(|| {
+                        AppError::InvalidFrame("\"status\" must be open, resolved or all".into())
+                    })?),
+                };
+                let limit = raw.limit.unwrap_or(LIST_PAGE_DEFAULT as u64);
+                if limit == 0 || limit > HISTORY_PAGE_MAX as u64 {
+                    return Err(AppError::InvalidFrame(format!(
+                        "\"limit\" must be 1 to {HISTORY_PAGE_MAX}"
+                    )));
+                }
+                Ok(ClientFrame::List(ListRequest {
+                    status,
+                    search: raw.search.filter(|s| !s.is_empty()),
+                    cursor: raw.cursor,
+                    limit: limit as usize,
+                    request: raw.request,
+                }))
+            }
             Some(other) => Err(AppError::UnknownType(other.chars().take(64).collect())),
             None => Err(AppError::InvalidFrame("\"type\" is missing".into())),
         }
+    }
+}
+
+/// The rules every new message obeys, whatever way it arrives.
+pub fn validate_message(
+    text: &str,
+    id: Option<&str>,
+    max_text_chars: usize,
+) -> Result<(), AppError> {
+    if text.trim().is_empty() {
+        return Err(AppError::EmptyText);
+    }
+    if text.chars().count() > max_text_chars {
+        return Err(AppError::TextTooLong {
+            max: max_text_chars,
+        });
+    }
+    match id {
+        Some(id) => validate_message_id(id),
+        None => Ok(()),
     }
 }
 
@@ -102,6 +175,9 @@ pub enum ServerEvent<'a> {
         last_seq: u64,
         peer_online: bool,
         max_text_chars: usize,
+        status: ConversationStatus,
+        read_seq: u64,
+        peer_read_seq: u64,
     },
     History {
         messages: &'a [ChatMessage],
@@ -112,6 +188,31 @@ pub enum ServerEvent<'a> {
         role: Role,
         online: bool,
     },
+    Typing {
+        role: Role,
+        active: bool,
+    },
+    Read {
+        role: Role,
+        seq: u64,
+    },
+    Status {
+        status: ConversationStatus,
+    },
+    /// Inbox: a page of the conversation list.
+    Conversations {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<u64>,
+        items: &'a [ConversationSummary],
+        next_cursor: Option<&'a str>,
+        totals: Totals,
+    },
+    /// Inbox: one conversation changed.
+    Conversation {
+        conversation: &'a ConversationSummary,
+    },
+    /// Inbox: the unread and waiting totals moved.
+    Totals(Totals),
     Error {
         code: &'a str,
         message: String,

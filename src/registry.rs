@@ -9,8 +9,10 @@ use actix::prelude::*;
 
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
+use crate::inbox::PresenceChanged;
 use crate::session::{
-    Attach, AttachError, SessionActor, SessionEnded, SessionSettings, Shutdown, SocketLink,
+    Attach, AttachError, SessionActor, SessionEnded, SessionLinks, SessionSettings, Shutdown,
+    SocketLink,
 };
 use crate::store::Store;
 
@@ -21,6 +23,7 @@ pub struct Registry {
     sessions: HashMap<ClientId, Addr<SessionActor>>,
     store: Store,
     settings: SessionSettings,
+    inbox: Option<Recipient<PresenceChanged>>,
     shutting_down: bool,
 }
 
@@ -30,8 +33,15 @@ impl Registry {
             sessions: HashMap::new(),
             store,
             settings,
+            inbox: None,
             shutting_down: false,
         }
+    }
+
+    /// Sessions will tell `inbox` who comes and goes.
+    pub fn with_inbox(mut self, inbox: Recipient<PresenceChanged>) -> Self {
+        self.inbox = Some(inbox);
+        self
     }
 }
 
@@ -77,7 +87,10 @@ impl Handler<Lookup> for Registry {
             msg.client.clone(),
             self.store.clone(),
             self.settings.clone(),
-            ctx.address().recipient(),
+            SessionLinks {
+                registry: ctx.address().recipient(),
+                inbox: self.inbox.clone(),
+            },
         )
         .start();
         self.sessions.insert(msg.client, session.clone());

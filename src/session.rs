@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use bytestring::ByteString;
+use tokio::sync::oneshot;
 
-use crate::domain::{now_millis, ChatMessage, ClientId, Role};
+use crate::domain::{now_millis, ChatMessage, ClientId, ConversationStatus, Role};
 use crate::error::AppError;
+use crate::inbox::PresenceChanged;
 use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
-use crate::store::{Snapshot, Store, WriteOutcome, WriteRequest};
+use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// Newest messages a session keeps in memory; older pages come from the
 /// store. At least one history page, so a (re)connect is served from memory.
@@ -54,6 +56,20 @@ pub struct SocketLink {
 }
 
 impl SocketLink {
+    /// Hands `item` to the socket without waiting. False when the socket is
+    /// gone or stalled (its mailbox is full: the client stopped reading); a
+    /// stalled socket is flagged so it closes itself when it runs again.
+    pub fn offer(&self, item: ToSocket) -> bool {
+        match self.recipient.try_send(item) {
+            Ok(()) => true,
+            Err(SendError::Full(_)) => {
+                self.stalled.store(true, Ordering::Release);
+                false
+            }
+            Err(SendError::Closed(_)) => false,
+        }
+    }
+
     pub fn new(recipient: Recipient<ToSocket>) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         SocketLink {
@@ -89,13 +105,41 @@ pub struct Detach {
 }
 
 /// A new message from `role`. The outcome reaches the role's socket: the
-/// stored message (its acknowledgement) or an `error` frame.
+/// stored message (its acknowledgement) or an `error` frame; and `ack`, if
+/// given (the REST API waits on it).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Post {
     pub role: Role,
     pub text: String,
     pub id: Option<String>,
+    pub ack: Option<Ack>,
+}
+
+/// Where a poster without a socket learns the outcome.
+pub type Ack = oneshot::Sender<Result<ChatMessage, AppError>>;
+
+/// `role` started or stopped typing; relayed to the other side, not stored.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Typing {
+    pub role: Role,
+    pub active: bool,
+}
+
+/// `role` has seen the conversation up to `seq`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MarkRead {
+    pub role: Role,
+    pub seq: u64,
+}
+
+/// Resolve the conversation (agents only).
+#[derive(Message)]
+#[rtype(result = "Result<(), AppError>")]
+pub struct Resolve {
+    pub role: Role,
 }
 
 /// A `history` frame of up to `limit` messages older than `before`.
@@ -131,12 +175,30 @@ enum Phase {
     Closing,
 }
 
+/// Who a session reports to.
+#[derive(Clone)]
+pub struct SessionLinks {
+    pub registry: Recipient<SessionEnded>,
+    /// Learns who is online, for the agents' conversation list.
+    pub inbox: Option<Recipient<PresenceChanged>>,
+}
+
+/// A message written but not yet committed.
+struct Pending {
+    message: ChatMessage,
+    /// Posters waiting without a socket (REST API).
+    acks: Vec<Ack>,
+}
+
 pub struct SessionActor {
     client: ClientId,
     store: Store,
     settings: SessionSettings,
-    registry: Recipient<SessionEnded>,
+    links: SessionLinks,
     phase: Phase,
+    status: ConversationStatus,
+    customer_read_seq: u64,
+    agent_read_seq: u64,
     /// Highest committed seq.
     last_seq: u64,
     /// Seq the next new message gets.
@@ -144,7 +206,7 @@ pub struct SessionActor {
     /// The newest committed messages, oldest first, gapless.
     recent: VecDeque<ChatMessage>,
     /// Written but not yet committed, in seq order (the writer keeps order).
-    pending: VecDeque<ChatMessage>,
+    pending: VecDeque<Pending>,
     /// Client message ids of `recent` and `pending`, to answer retries.
     ids: HashMap<(Role, String), u64>,
     /// A write failed; refuse new ones until those in flight are settled,
@@ -160,14 +222,17 @@ impl SessionActor {
         client: ClientId,
         store: Store,
         settings: SessionSettings,
-        registry: Recipient<SessionEnded>,
+        links: SessionLinks,
     ) -> Self {
         SessionActor {
             client,
             store,
             settings,
-            registry,
+            links,
             phase: Phase::Loading,
+            status: ConversationStatus::Open,
+            customer_read_seq: 0,
+            agent_read_seq: 0,
             last_seq: 0,
             next_seq: 1,
             recent: VecDeque::new(),
@@ -183,6 +248,9 @@ impl SessionActor {
     fn ready(&mut self, snapshot: Snapshot, ctx: &mut Context<Self>) {
         self.last_seq = snapshot.last_seq;
         self.next_seq = snapshot.last_seq + 1;
+        self.status = snapshot.status;
+        self.customer_read_seq = snapshot.customer_read_seq;
+        self.agent_read_seq = snapshot.agent_read_seq;
         for m in snapshot.recent {
             if let Some(id) = &m.id {
                 self.ids.insert((m.from, id.clone()), m.seq);
@@ -213,28 +281,53 @@ impl SessionActor {
         let Some(link) = self.slot(role).as_ref() else {
             return;
         };
-        match link.recipient.try_send(item) {
-            Ok(()) => {}
-            Err(SendError::Full(_)) => {
-                link.stalled.store(true, Ordering::Release);
+        if !link.offer(item) {
+            if link.stalled.load(Ordering::Acquire) {
                 log::warn!(
-                    "{} {role} socket stalled (not reading); detached",
+                    "{}: {role} socket stalled (not reading); detached",
                     self.client
                 );
-                *self.slot(role) = None;
-                self.announce(role, false);
             }
-            Err(SendError::Closed(_)) => {
-                *self.slot(role) = None;
-                self.announce(role, false);
-            }
+            *self.slot(role) = None;
+            self.announce(role, false);
         }
     }
 
-    /// Tells the peer of `role` that `role` came or went.
+    /// Tells the peer of `role` (and the inbox) that `role` came or went.
     fn announce(&mut self, role: Role, online: bool) {
         let frame = ServerEvent::Presence { role, online }.encode();
         self.deliver(role.peer(), ToSocket::Frame(frame));
+        if let Some(inbox) = &self.links.inbox {
+            inbox.do_send(PresenceChanged {
+                client: self.client.clone(),
+                role,
+                online,
+            });
+        }
+    }
+
+    fn read_seq(&self, role: Role) -> u64 {
+        match role {
+            Role::Customer => self.customer_read_seq,
+            Role::Agent => self.agent_read_seq,
+        }
+    }
+
+    fn broadcast(&mut self, frame: ByteString) {
+        self.deliver(Role::Customer, ToSocket::Frame(frame.clone()));
+        self.deliver(Role::Agent, ToSocket::Frame(frame));
+    }
+
+    /// Queues a write whose outcome nobody waits for (read marks, status).
+    fn submit_meta(&self, op: WriteOp) {
+        let request = WriteRequest {
+            client: self.client.clone(),
+            op,
+            reply: None,
+        };
+        if let Err(e) = self.store.submit(request) {
+            log::error!("{}: cannot queue a write: {e}", self.client);
+        }
     }
 
     fn send_error(&mut self, role: Role, err: &AppError, id: Option<&str>) {
@@ -273,7 +366,14 @@ impl SessionActor {
         .encode()
     }
 
-    fn append(&mut self, role: Role, text: String, id: Option<String>, ctx: &mut Context<Self>) {
+    fn append(
+        &mut self,
+        role: Role,
+        text: String,
+        id: Option<String>,
+        ack: Option<Ack>,
+        ctx: &mut Context<Self>,
+    ) {
         let message = ChatMessage {
             seq: self.next_seq,
             from: role,
@@ -283,8 +383,8 @@ impl SessionActor {
         };
         let request = WriteRequest {
             client: self.client.clone(),
-            message: message.clone(),
-            reply: ctx.address().recipient(),
+            op: WriteOp::Message(message.clone()),
+            reply: Some(ctx.address().recipient()),
         };
         match self.store.submit(request) {
             Ok(()) => {
@@ -292,18 +392,49 @@ impl SessionActor {
                 if let Some(id) = &message.id {
                     self.ids.insert((role, id.clone()), message.seq);
                 }
-                self.pending.push_back(message);
+                self.pending.push_back(Pending {
+                    message,
+                    acks: ack.into_iter().collect(),
+                });
             }
             Err(e) => {
                 log::error!("{}: cannot queue a write: {e}", self.client);
-                self.send_error(role, &AppError::StoreUnavailable, message.id.as_deref());
+                self.refuse(role, AppError::StoreUnavailable, message.id.as_deref(), ack);
             }
         }
     }
 
-    fn committed(&mut self, message: ChatMessage) {
+    /// Tells a poster its message was not stored.
+    fn refuse(&mut self, role: Role, err: AppError, id: Option<&str>, ack: Option<Ack>) {
+        match ack {
+            Some(ack) => {
+                let _ = ack.send(Err(err));
+            }
+            None => self.send_error(role, &err, id),
+        }
+    }
+
+    /// A stored message again, for a retry: to the poster only.
+    fn resend(&mut self, role: Role, stored: &ChatMessage, ack: Option<Ack>) {
+        match ack {
+            Some(ack) => {
+                let _ = ack.send(Ok(stored.clone()));
+            }
+            None => {
+                let frame = ServerEvent::Message(stored).encode();
+                self.deliver(role, ToSocket::Frame(frame));
+            }
+        }
+    }
+
+    fn committed(&mut self, pending: Pending) {
+        let message = pending.message;
         self.last_seq = message.seq;
         let frame = ServerEvent::Message(&message).encode();
+        for ack in pending.acks {
+            let _ = ack.send(Ok(message.clone()));
+        }
+        let reopens = message.from == Role::Customer && self.status == ConversationStatus::Resolved;
         self.recent.push_back(message);
         while self.recent.len() > RECENT_WINDOW {
             if let Some(old) = self.recent.pop_front() {
@@ -312,8 +443,17 @@ impl SessionActor {
                 }
             }
         }
-        self.deliver(Role::Customer, ToSocket::Frame(frame.clone()));
-        self.deliver(Role::Agent, ToSocket::Frame(frame));
+        self.broadcast(frame);
+        if reopens {
+            // The store reopened it in the same transaction.
+            self.status = ConversationStatus::Open;
+            self.broadcast(
+                ServerEvent::Status {
+                    status: self.status,
+                }
+                .encode(),
+            );
+        }
     }
 
     /// Starts the eviction countdown once nothing keeps the session alive.
@@ -341,7 +481,7 @@ impl SessionActor {
 
     fn stop_session(&mut self, ctx: &mut Context<Self>) {
         self.phase = Phase::Closing;
-        self.registry.do_send(SessionEnded {
+        self.links.registry.do_send(SessionEnded {
             client: self.client.clone(),
             session: ctx.address(),
         });
@@ -389,6 +529,9 @@ impl Handler<Attach> for SessionActor {
             last_seq: self.last_seq,
             peer_online: self.is_online(role.peer()),
             max_text_chars: self.settings.max_text_chars,
+            status: self.status,
+            read_seq: self.read_seq(role),
+            peer_read_seq: self.read_seq(role.peer()),
         }
         .encode();
         let history = self.history_after(msg.since);
@@ -419,21 +562,28 @@ impl Handler<Post> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Post, ctx: &mut Context<Self>) {
-        let Post { role, text, id } = msg;
+        let Post {
+            role,
+            text,
+            id,
+            ack,
+        } = msg;
         if self.phase != Phase::Ready {
-            return self.send_error(role, &AppError::ShuttingDown, id.as_deref());
+            return self.refuse(role, AppError::ShuttingDown, id.as_deref(), ack);
         }
         if self.degraded {
-            return self.send_error(role, &AppError::StoreUnavailable, id.as_deref());
+            return self.refuse(role, AppError::StoreUnavailable, id.as_deref(), ack);
         }
         if let Some(client_msg_id) = &id {
             let key = (role, client_msg_id.clone());
             if let Some(&seq) = self.ids.get(&key) {
-                // Pending: its acknowledgement is on its way. Committed:
-                // send the stored copy again to the sender only.
-                if let Some(stored) = self.recent_by_seq(seq) {
-                    let frame = ServerEvent::Message(stored).encode();
-                    self.deliver(role, ToSocket::Frame(frame));
+                // Committed: send the stored copy again to the poster only.
+                // Pending: its acknowledgement is on its way.
+                if let Some(stored) = self.recent_by_seq(seq).cloned() {
+                    self.resend(role, &stored, ack);
+                } else if let Some(waiting) = self.pending.iter_mut().find(|p| p.message.seq == seq)
+                {
+                    waiting.acks.extend(ack);
                 }
                 return;
             }
@@ -447,21 +597,86 @@ impl Handler<Post> for SessionActor {
                     lookup
                         .into_actor(self)
                         .map(move |found, act, ctx| match found {
-                            Ok(Some(stored)) => {
-                                let frame = ServerEvent::Message(&stored).encode();
-                                act.deliver(role, ToSocket::Frame(frame));
-                            }
-                            Ok(None) => act.append(role, text, id, ctx),
+                            Ok(Some(stored)) => act.resend(role, &stored, ack),
+                            Ok(None) => act.append(role, text, id, ack, ctx),
                             Err(e) => {
                                 log::error!("{}: id lookup failed: {e}", act.client);
-                                act.send_error(role, &AppError::StoreUnavailable, id.as_deref());
+                                act.refuse(role, AppError::StoreUnavailable, id.as_deref(), ack);
                             }
                         }),
                 );
                 return;
             }
         }
-        self.append(role, text, id, ctx);
+        self.append(role, text, id, ack, ctx);
+    }
+}
+
+impl Handler<Typing> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Typing, _ctx: &mut Context<Self>) {
+        let frame = ServerEvent::Typing {
+            role: msg.role,
+            active: msg.active,
+        }
+        .encode();
+        self.deliver(msg.role.peer(), ToSocket::Frame(frame));
+    }
+}
+
+impl Handler<MarkRead> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: MarkRead, _ctx: &mut Context<Self>) {
+        let seq = msg.seq.min(self.last_seq);
+        let mark = match msg.role {
+            Role::Customer => &mut self.customer_read_seq,
+            Role::Agent => &mut self.agent_read_seq,
+        };
+        if seq <= *mark || self.phase != Phase::Ready {
+            return;
+        }
+        *mark = seq;
+        self.submit_meta(WriteOp::Read {
+            role: msg.role,
+            seq,
+        });
+        let frame = ServerEvent::Read {
+            role: msg.role,
+            seq,
+        }
+        .encode();
+        self.deliver(msg.role.peer(), ToSocket::Frame(frame));
+    }
+}
+
+impl Handler<Resolve> for SessionActor {
+    type Result = Result<(), AppError>;
+
+    fn handle(&mut self, msg: Resolve, _ctx: &mut Context<Self>) -> Self::Result {
+        if msg.role != Role::Agent {
+            return Err(AppError::Forbidden(
+                "only agents resolve conversations".into(),
+            ));
+        }
+        if self.phase != Phase::Ready {
+            return Err(AppError::ShuttingDown);
+        }
+        if self.last_seq == 0 {
+            return Err(AppError::NotFound);
+        }
+        if self.status != ConversationStatus::Resolved {
+            self.status = ConversationStatus::Resolved;
+            self.submit_meta(WriteOp::Status(self.status));
+            self.broadcast(
+                ServerEvent::Status {
+                    status: self.status,
+                }
+                .encode(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -469,26 +684,33 @@ impl Handler<WriteOutcome> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, outcome: WriteOutcome, ctx: &mut Context<Self>) {
-        let Some(position) = self.pending.iter().position(|m| m.seq == outcome.seq) else {
+        let Some(position) = self
+            .pending
+            .iter()
+            .position(|p| p.message.seq == outcome.seq)
+        else {
             log::error!("{}: outcome for unknown seq {}", self.client, outcome.seq);
             return;
         };
-        let Some(message) = self.pending.remove(position) else {
+        let Some(pending) = self.pending.remove(position) else {
             return;
         };
         match outcome.result {
-            Ok(()) => self.committed(message),
+            Ok(()) => self.committed(pending),
             Err(e) => {
+                let message = pending.message;
                 log::error!("{}: message {} not stored: {e}", self.client, message.seq);
                 if let Some(id) = &message.id {
                     self.ids.remove(&(message.from, id.clone()));
                 }
                 self.degraded = true;
-                self.send_error(
-                    message.from,
-                    &AppError::StoreUnavailable,
-                    message.id.as_deref(),
-                );
+                if pending.acks.is_empty() {
+                    let id = message.id.as_deref();
+                    self.send_error(message.from, &AppError::StoreUnavailable, id);
+                }
+                for ack in pending.acks {
+                    let _ = ack.send(Err(AppError::StoreUnavailable));
+                }
             }
         }
         if self.degraded && self.pending.is_empty() {

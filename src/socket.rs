@@ -14,7 +14,9 @@ use crate::error::AppError;
 use crate::limits::TokenBucket;
 use crate::protocol::{ClientFrame, ServerEvent};
 use crate::registry::{join, Registry};
-use crate::session::{Detach, HistoryBefore, Post, SessionActor, SocketLink, ToSocket};
+use crate::session::{
+    Detach, HistoryBefore, MarkRead, Post, Resolve, SessionActor, SocketLink, ToSocket, Typing,
+};
 use crate::socket_core::{reason, Data, SocketCore};
 
 /// Frames a socket may have waiting before its session detaches it.
@@ -117,7 +119,32 @@ impl ChatSocket {
                 role: self.role,
                 text,
                 id,
+                ack: None,
             }),
+            Ok(ClientFrame::Typing { active }) => session.do_send(Typing {
+                role: self.role,
+                active,
+            }),
+            Ok(ClientFrame::Read { seq }) => session.do_send(MarkRead {
+                role: self.role,
+                seq,
+            }),
+            Ok(ClientFrame::Resolve) => {
+                let request = session.send(Resolve { role: self.role });
+                ctx.spawn(
+                    request
+                        .into_actor(self)
+                        .map(|result, act, ctx| match result {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => act.send_error(ctx, &e),
+                            Err(_) => act.send_error(ctx, &AppError::ShuttingDown),
+                        }),
+                );
+            }
+            Ok(ClientFrame::List(_)) => self.send_error(
+                ctx,
+                &AppError::UnknownType("list (only on /ws/inbox)".into()),
+            ),
             Ok(ClientFrame::HistoryBefore { before, limit }) => {
                 let request = session.send(HistoryBefore { before, limit });
                 ctx.spawn(

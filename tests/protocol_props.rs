@@ -30,6 +30,10 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
                     Just("id".to_string()),
                     Just("before".to_string()),
                     Just("limit".to_string()),
+                    Just("active".to_string()),
+                    Just("seq".to_string()),
+                    Just("status".to_string()),
+                    Just("cursor".to_string()),
                     ".{0,8}"
                 ],
                 inner,
@@ -60,6 +64,10 @@ proptest! {
             Ok(ClientFrame::HistoryBefore { limit, .. }) => {
                 prop_assert!((1..=200).contains(&limit));
             }
+            Ok(ClientFrame::List(request)) => {
+                prop_assert!((1..=200).contains(&request.limit));
+            }
+            Ok(ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::Resolve) => {}
             Err(e) => prop_assert!(!e.code().is_empty()),
         }
     }

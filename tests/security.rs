@@ -138,7 +138,11 @@ async fn the_agent_page_needs_credentials_and_accepts_each_kind() {
         .await
         .unwrap();
     assert_eq!(one_click.status(), 303);
-    assert_eq!(one_click.headers()["location"], "/", "no open redirect");
+    assert_eq!(
+        one_click.headers()["location"],
+        "/agent",
+        "no open redirect"
+    );
 }
 
 #[actix_web::test]

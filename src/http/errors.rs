@@ -16,7 +16,9 @@ fn status_of(err: &AppError) -> StatusCode {
         AppError::RateLimited { .. }
         | AppError::TooManyConnections
         | AppError::TooManyConversations => StatusCode::TOO_MANY_REQUESTS,
-        AppError::TextTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::TextTooLong { .. } | AppError::PayloadTooLarge { .. } => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
         AppError::StoreUnavailable | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         AppError::InvalidClientId
         | AppError::InvalidJson(_)

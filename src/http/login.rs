@@ -7,14 +7,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::pages::{escape_html, html};
+use super::pages::{escape_html, html, page_lang};
 use super::security::{Security, AGENT_COOKIE};
 use super::AppState;
 use crate::auth::AGENT_SESSION_SECS;
 
 const LOGIN_HTML: &str = include_str!("../../templates/login.html");
 /// Where an agent lands after logging in when nothing else was asked for.
-pub const AGENT_HOME: &str = "/";
+pub const AGENT_HOME: &str = "/agent";
 
 #[derive(Deserialize, Default)]
 pub struct LoginForm {
@@ -29,7 +29,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
     match form.token {
         Some(token) => attempt(&req, &state.security, &token, next),
         None if state.security.is_agent(&req) => redirect(next),
-        None => form_page(StatusCode::OK, next, ""),
+        None => form_page(&req, StatusCode::OK, next, ""),
     }
 }
 
@@ -71,7 +71,12 @@ pub fn login_redirect(next: &str) -> HttpResponse {
 fn attempt(req: &HttpRequest, security: &Security, token: &str, next: &str) -> HttpResponse {
     if !security.agent_token.matches(token) {
         log::warn!("failed agent login from {}", security.client_ip(req));
-        return form_page(StatusCode::UNAUTHORIZED, next, "That token is not valid.");
+        return form_page(
+            req,
+            StatusCode::UNAUTHORIZED,
+            next,
+            "That token is not valid.",
+        );
     }
     let expires = chrono::Utc::now().timestamp() + AGENT_SESSION_SECS;
     let cookie = Cookie::build(AGENT_COOKIE, security.agent_token.session_cookie(expires))
@@ -92,8 +97,9 @@ fn redirect(next: &str) -> HttpResponse {
         .finish()
 }
 
-fn form_page(status: StatusCode, next: &str, error: &str) -> HttpResponse {
+fn form_page(req: &HttpRequest, status: StatusCode, next: &str, error: &str) -> HttpResponse {
     let body = LOGIN_HTML
+        .replace("{{lang}}", page_lang(req))
         .replace("{{next}}", &escape_html(next))
         .replace("{{error}}", &escape_html(error));
     html(status, body)
@@ -109,14 +115,14 @@ fn safe_next(next: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{safe_next, AGENT_HOME};
 
     #[test]
     fn next_stays_on_this_server() {
         assert_eq!(safe_next(Some("/chat/server/7")), "/chat/server/7");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("//evil.example")), AGENT_HOME);
+        assert_eq!(safe_next(Some("https://evil.example")), AGENT_HOME);
+        assert_eq!(safe_next(Some("/\\evil.example")), AGENT_HOME);
+        assert_eq!(safe_next(None), AGENT_HOME);
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, pages, WebSocket upgrades and health. It turns
 //! requests into actors and actor messages; no actor knows about HTTP.
 
+mod api;
 mod errors;
 mod health;
 mod login;
@@ -14,6 +15,7 @@ use actix::Addr;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 
+use crate::inbox::Inbox;
 use crate::registry::Registry;
 use crate::socket::SocketLimits;
 use crate::socket_core::Gauges;
@@ -26,6 +28,7 @@ pub use security::{Security, AGENT_COOKIE};
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Addr<Registry>,
+    pub inbox: Addr<Inbox>,
     pub store: Store,
     pub gauges: Arc<Gauges>,
     pub limits: SocketLimits,
@@ -46,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/chat/client/{id}", web::get().to(pages::customer))
         .route("/chat/server/{id}", web::get().to(pages::agent))
         .route("/static/{file}", web::get().to(pages::asset))
+        .route("/agent", web::get().to(pages::console))
         .route("/agent/login", web::get().to(login::login_page))
         .route("/agent/login", web::post().to(login::login_submit))
         .route("/agent/logout", web::route().to(login::logout))
@@ -53,6 +57,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ws/agent/{id}", web::get().to(sockets::agent))
         .route("/ws/server/{id}", web::get().to(sockets::agent))
         .route("/ws/echo", web::get().to(sockets::echo))
+        .route("/ws/inbox", web::get().to(sockets::inbox))
+        .route("/api/conversations", web::get().to(api::conversations))
+        .route(
+            "/api/conversations/{id}/messages",
+            web::get().to(api::messages),
+        )
+        .route(
+            "/api/conversations/{id}/messages",
+            web::post().to(api::post_message),
+        )
+        .route(
+            "/api/conversations/{id}/resolve",
+            web::post().to(api::resolve),
+        )
         .route("/healthz", web::get().to(health::healthz))
         .default_service(web::to(pages::not_found));
 }

@@ -12,6 +12,9 @@ use crate::error::AppError;
 const INDEX_HTML: &str = include_str!("../../templates/index.html");
 const CHAT_HTML: &str = include_str!("../../templates/chat.html");
 const ERROR_HTML: &str = include_str!("../../templates/error.html");
+const CONSOLE_HTML: &str = include_str!("../../templates/console.html");
+/// Cookie the pages set when a user picks a language.
+const LANG_COOKIE: &str = "support_chat_lang";
 
 /// Static files: name, content type, body.
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -30,6 +33,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../templates/index.js"),
     ),
+    (
+        "console.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/console.js"),
+    ),
+    (
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/i18n.js"),
+    ),
 ];
 
 pub fn html(status: StatusCode, body: String) -> HttpResponse {
@@ -39,8 +52,63 @@ pub fn html(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-pub async fn index() -> HttpResponse {
-    html(StatusCode::OK, INDEX_HTML.to_owned())
+/// The page language: `?lang=`, else the remembered choice, else the
+/// browser's preference (Accept-Language), else English.
+pub fn page_lang(req: &HttpRequest) -> &'static str {
+    let pick = |value: &str| {
+        let value = value.trim().to_ascii_lowercase();
+        if value.starts_with("zh") {
+            Some("zh")
+        } else if value.starts_with("en") {
+            Some("en")
+        } else {
+            None
+        }
+    };
+    let from_query = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang"))
+        .and_then(|(_, v)| pick(&v));
+    let from_cookie = || req.cookie(LANG_COOKIE).and_then(|c| pick(c.value()));
+    let from_header = || {
+        let header = req.headers().get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+        let mut choices: Vec<(f32, &str)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let lang = pick(pieces.next()?)?;
+                let q = pieces
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse().ok())
+                    .unwrap_or(1.0);
+                Some((q, lang))
+            })
+            .collect();
+        choices.sort_by(|a, b| b.0.total_cmp(&a.0));
+        choices.first().map(|(_, lang)| *lang)
+    };
+    from_query
+        .or_else(from_cookie)
+        .or_else(from_header)
+        .unwrap_or("en")
+}
+
+pub async fn index(req: HttpRequest) -> HttpResponse {
+    html(
+        StatusCode::OK,
+        INDEX_HTML.replace("{{lang}}", page_lang(&req)),
+    )
+}
+
+/// `/agent`: the console of all conversations.
+pub async fn console(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !state.security.is_agent(&req) {
+        return login_redirect("/agent");
+    }
+    html(
+        StatusCode::OK,
+        CONSOLE_HTML.replace("{{lang}}", page_lang(&req)),
+    )
 }
 
 /// A new customer gets a fresh, unguessable conversation id. With identity
@@ -68,7 +136,7 @@ pub async fn customer(
 ) -> Result<HttpResponse, PageError> {
     let client = ClientId::parse(&id)?;
     state.security.require_customer(&req, &client)?;
-    let mut page = chat_page(Role::Customer, &client);
+    let mut page = chat_page(&req, Role::Customer, &client);
     // Only the customer page may be embedded, by the allowed origins.
     let csp = header::HeaderValue::from_str(&state.security.csp(true))
         .map_err(|_| AppError::BadRequest("invalid --allowed-origin".into()))?;
@@ -86,15 +154,15 @@ pub async fn agent(
     if !state.security.is_agent(&req) {
         return Ok(login_redirect(req.path()));
     }
-    Ok(chat_page(Role::Agent, &client))
+    Ok(chat_page(&req, Role::Agent, &client))
 }
 
-fn chat_page(role: Role, client: &ClientId) -> HttpResponse {
+fn chat_page(req: &HttpRequest, role: Role, client: &ClientId) -> HttpResponse {
     // The id is validated to [A-Za-z0-9_-], so it is safe in HTML as is.
     let body = CHAT_HTML
         .replace("{{role}}", role.as_str())
         .replace("{{client_id}}", client.as_str())
-        .replace("{{lang}}", "en");
+        .replace("{{lang}}", page_lang(req));
     html(StatusCode::OK, body)
 }
 
@@ -115,6 +183,7 @@ pub async fn not_found() -> HttpResponse {
 
 pub fn render_error_page(status: StatusCode, message: &str) -> HttpResponse {
     let body = ERROR_HTML
+        .replace("{{lang}}", "en")
         .replace("{{status}}", &escape_html(&status.to_string()))
         .replace("{{message}}", &escape_html(message));
     html(status, body)

@@ -12,6 +12,7 @@ use super::AppState;
 use crate::domain::{ClientId, Role};
 use crate::echo::EchoSocket;
 use crate::error::AppError;
+use crate::inbox_socket::InboxSocket;
 use crate::registry::lookup;
 use crate::session::LastSeq;
 use crate::socket::ChatSocket;
@@ -65,6 +66,18 @@ pub async fn echo(
         body,
         state.limits.max_frame_bytes,
     )
+}
+
+pub async fn inbox(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    state.security.check_origin(&req)?;
+    state.security.require_agent(&req)?;
+    let core = socket_core(&req, &state)?;
+    let actor = InboxSocket::new(state.inbox.clone(), core);
+    upgrade(actor, &req, body, state.limits.max_frame_bytes)
 }
 
 fn chat(

@@ -9,15 +9,16 @@
 
 mod sqlite;
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use actix::prelude::*;
 
-use crate::domain::{ChatMessage, ClientId, Role};
+use crate::domain::{ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
 
 pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
 
@@ -39,6 +40,8 @@ pub enum StoreError {
     /// earlier write of the same conversation failed); nothing was stored.
     #[error("write out of sequence")]
     OutOfSequence,
+    #[error("invalid list cursor")]
+    InvalidCursor,
 }
 
 /// What a SessionActor starts from.
@@ -48,6 +51,28 @@ pub struct Snapshot {
     pub last_seq: u64,
     /// The newest stored messages, oldest first.
     pub recent: Vec<ChatMessage>,
+    pub status: ConversationStatus,
+    pub customer_read_seq: u64,
+    pub agent_read_seq: u64,
+}
+
+/// A page request of the conversation list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// `None`: every status.
+    pub status: Option<ConversationStatus>,
+    /// Substring of the client id.
+    pub search: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+/// One page of the conversation list, waiting conversations first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    pub items: Vec<ConversationSummary>,
+    pub next_cursor: Option<String>,
 }
 
 /// The seam: blocking operations on durable storage. Implementations must be
@@ -70,25 +95,57 @@ pub trait Backend: Send + Sync + 'static {
         role: Role,
         id: &str,
     ) -> Result<Option<ChatMessage>, StoreError>;
-    /// Stores all `writes` in one transaction. Each write is accepted only if
+    /// Up to `limit` messages with `seq > after`, oldest first.
+    fn after(
+        &self,
+        client: &ClientId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// A page of conversation summaries (`customer_online` left false).
+    fn summaries(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
+    /// The summaries of these conversations (missing ones are skipped).
+    fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError>;
+    fn totals(&self) -> Result<Totals, StoreError>;
+    /// Stores all `writes` in one transaction. A message is accepted only if
     /// its seq directly follows the conversation's last stored seq; the
     /// result says, per write, whether it was stored.
-    fn commit_batch(&self, writes: &[NewMessage<'_>]) -> Result<Vec<bool>, StoreError>;
+    fn commit_batch(&self, writes: &[Write<'_>]) -> Result<Vec<bool>, StoreError>;
 }
 
-/// One message to store.
+/// A change to one conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    Message(ChatMessage),
+    /// `role` has seen the conversation up to `seq` (marks only move forward).
+    Read {
+        role: Role,
+        seq: u64,
+    },
+    Status(ConversationStatus),
+}
+
+/// One write as the backend sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct NewMessage<'a> {
+pub struct Write<'a> {
     pub client: &'a ClientId,
-    pub message: &'a ChatMessage,
+    pub op: &'a WriteOp,
 }
 
 /// A write handed to the writer thread.
 pub struct WriteRequest {
     pub client: ClientId,
-    pub message: ChatMessage,
-    /// Told the outcome once the transaction holding the write has ended.
-    pub reply: Recipient<WriteOutcome>,
+    pub op: WriteOp,
+    /// Told the outcome of a message once its transaction has ended.
+    pub reply: Option<Recipient<WriteOutcome>>,
+}
+
+/// Conversations changed by a committed transaction, for whoever watches
+/// (the inbox).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct StoreChanged {
+    pub clients: Vec<ClientId>,
 }
 
 /// The outcome of one [`WriteRequest`], sent back to the SessionActor.
@@ -112,6 +169,7 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     writes: SyncSender<WriterCommand>,
     healthy: Arc<AtomicBool>,
+    watcher: Arc<OnceLock<Recipient<StoreChanged>>>,
 }
 
 /// Owns the writer thread; [`Writer::shutdown`] flushes and joins it.
@@ -124,18 +182,21 @@ impl Store {
     pub fn start(backend: Arc<dyn Backend>) -> (Store, Writer) {
         let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE_CAPACITY);
         let healthy = Arc::new(AtomicBool::new(true));
+        let watcher = Arc::new(OnceLock::new());
         let thread = {
             let backend = Arc::clone(&backend);
             let healthy = Arc::clone(&healthy);
+            let watcher = Arc::clone(&watcher);
             std::thread::Builder::new()
                 .name("store-writer".into())
-                .spawn(move || run_writer(&*backend, rx, &healthy))
+                .spawn(move || run_writer(&*backend, rx, &healthy, &watcher))
                 .expect("spawning the store writer thread")
         };
         let store = Store {
             backend,
             writes: tx,
             healthy,
+            watcher,
         };
         (
             store,
@@ -143,6 +204,12 @@ impl Store {
                 thread: Some(thread),
             },
         )
+    }
+
+    /// Tells `watcher` which conversations each commit changed. Only the
+    /// first watcher set is kept.
+    pub fn watch(&self, watcher: Recipient<StoreChanged>) {
+        let _ = self.watcher.set(watcher);
     }
 
     /// Whether the last commit succeeded.
@@ -187,6 +254,33 @@ impl Store {
         blocking(move || backend.before(&client, before, limit))
     }
 
+    pub fn after(
+        &self,
+        client: ClientId,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ChatMessage>, StoreError>> + 'static {
+        let backend = Arc::clone(&self.backend);
+        blocking(move || backend.after(&client, after, limit))
+    }
+
+    pub fn summaries(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<(ListPage, Totals), StoreError>> + 'static {
+        let backend = Arc::clone(&self.backend);
+        blocking(move || Ok((backend.summaries(&query)?, backend.totals()?)))
+    }
+
+    pub fn summaries_of(
+        &self,
+        clients: Vec<ClientId>,
+    ) -> impl Future<Output = Result<(Vec<ConversationSummary>, Totals), StoreError>> + 'static
+    {
+        let backend = Arc::clone(&self.backend);
+        blocking(move || Ok((backend.summaries_of(&clients)?, backend.totals()?)))
+    }
+
     pub fn find_by_client_id(
         &self,
         client: ClientId,
@@ -219,7 +313,12 @@ impl Writer {
 
 /// The writer loop: take everything waiting (up to `MAX_BATCH`), commit it
 /// in one transaction, tell each writer's SessionActor, repeat.
-fn run_writer(backend: &dyn Backend, rx: Receiver<WriterCommand>, healthy: &AtomicBool) {
+fn run_writer(
+    backend: &dyn Backend,
+    rx: Receiver<WriterCommand>,
+    healthy: &AtomicBool,
+    watcher: &OnceLock<Recipient<StoreChanged>>,
+) {
     let mut batch: Vec<WriteRequest> = Vec::new();
     let mut flushes: Vec<mpsc::Sender<()>> = Vec::new();
     let mut stopping = false;
@@ -239,11 +338,11 @@ fn run_writer(backend: &dyn Backend, rx: Receiver<WriterCommand>, healthy: &Atom
             }
         }
         if !batch.is_empty() {
-            let writes: Vec<NewMessage<'_>> = batch
+            let writes: Vec<Write<'_>> = batch
                 .iter()
-                .map(|w| NewMessage {
+                .map(|w| Write {
                     client: &w.client,
-                    message: &w.message,
+                    op: &w.op,
                 })
                 .collect();
             let outcome = backend.commit_batch(&writes);
@@ -255,16 +354,30 @@ fn run_writer(backend: &dyn Backend, rx: Receiver<WriterCommand>, healthy: &Atom
                     log::error!("store commit of {} messages failed: {e}", batch.len());
                 }
             }
+            let watching = watcher.get();
+            let mut changed: HashSet<ClientId> = HashSet::new();
             for (i, write) in batch.drain(..).enumerate() {
                 let result = match &outcome {
                     Ok(accepted) if accepted.get(i) == Some(&true) => Ok(()),
                     Ok(_) => Err(StoreError::OutOfSequence),
                     Err(e) => Err(e.clone()),
                 };
-                write.reply.do_send(WriteOutcome {
-                    seq: write.message.seq,
-                    result,
-                });
+                if result.is_ok() && watching.is_some() {
+                    changed.insert(write.client.clone());
+                }
+                if let (Some(reply), WriteOp::Message(message)) = (&write.reply, &write.op) {
+                    reply.do_send(WriteOutcome {
+                        seq: message.seq,
+                        result,
+                    });
+                }
+            }
+            if let Some(watcher) = watching {
+                if !changed.is_empty() {
+                    watcher.do_send(StoreChanged {
+                        clients: changed.into_iter().collect(),
+                    });
+                }
             }
         }
         for done in flushes.drain(..) {

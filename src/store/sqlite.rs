@@ -10,8 +10,10 @@ use std::sync::Mutex;
 use chrono::DateTime;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
-use super::{Backend, NewMessage, Snapshot, StoreError};
-use crate::domain::{ChatMessage, ClientId, Role};
+use super::{Backend, ListPage, ListQuery, Snapshot, StoreError, Write, WriteOp};
+use crate::domain::{
+    preview, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
+};
 
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;
@@ -26,6 +28,7 @@ const MIGRATIONS: &[&str] = &[r#"
         last_activity_at  INTEGER NOT NULL,  -- unix ms of the newest message
         last_seq          INTEGER NOT NULL DEFAULT 0,
         last_from         INTEGER,           -- role of the newest message: 0 customer, 1 agent
+        waiting_since     INTEGER,           -- unix ms of the first unanswered customer message
         customer_read_seq INTEGER NOT NULL DEFAULT 0,
         agent_read_seq    INTEGER NOT NULL DEFAULT 0,
         status            TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved'))
@@ -294,13 +297,30 @@ fn newest_before(
 impl Backend for SqliteBackend {
     fn load(&self, client: &ClientId, recent: usize) -> Result<Snapshot, StoreError> {
         self.read(|conn| {
-            let last_seq: Option<i64> = conn
-                .prepare_cached("SELECT last_seq FROM conversations WHERE client_id = ?1")?
-                .query_row([client.as_str()], |r| r.get(0))
+            let row = conn
+                .prepare_cached(
+                    "SELECT last_seq, status, customer_read_seq, agent_read_seq
+                     FROM conversations WHERE client_id = ?1",
+                )?
+                .query_row([client.as_str()], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)? as u64,
+                        r.get::<_, i64>(3)? as u64,
+                    ))
+                })
                 .optional()?;
-            let last_seq = last_seq.unwrap_or(0) as u64;
-            let recent = newest_before(conn, client, last_seq + 1, recent)?;
-            Ok(Snapshot { last_seq, recent })
+            let Some((last_seq, status, customer_read_seq, agent_read_seq)) = row else {
+                return Ok(Snapshot::default());
+            };
+            Ok(Snapshot {
+                last_seq,
+                recent: newest_before(conn, client, last_seq + 1, recent)?,
+                status: ConversationStatus::parse(&status).unwrap_or_default(),
+                customer_read_seq,
+                agent_read_seq,
+            })
         })
     }
 
@@ -311,6 +331,100 @@ impl Backend for SqliteBackend {
         limit: usize,
     ) -> Result<Vec<ChatMessage>, StoreError> {
         self.read(|conn| newest_before(conn, client, before, limit))
+    }
+
+    fn after(
+        &self,
+        client: &ClientId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE client_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ))?;
+            let after = i64::try_from(after).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(
+                params![client.as_str(), after, limit as i64],
+                message_from_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    fn summaries(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+        let cursor = match query.cursor.as_deref() {
+            Some(raw) => Some(Cursor::parse(raw).ok_or(StoreError::InvalidCursor)?),
+            None => None,
+        };
+        let limit = query.limit.clamp(1, 200);
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT * FROM ({SUMMARY_SELECT})
+                 WHERE (?1 IS NULL OR status = ?1)
+                   AND (?2 IS NULL OR instr(client_id, ?2) > 0)
+                   AND (?3 IS NULL OR (grp, k, client_id) > (?3, ?4, ?5))
+                 ORDER BY grp, k, client_id LIMIT ?6"
+            ))?;
+            let mut items = stmt
+                .query_map(
+                    params![
+                        query.status.map(|s| s.as_str()),
+                        query.search.as_deref().filter(|s| !s.is_empty()),
+                        cursor.as_ref().map(|c| c.group),
+                        cursor.as_ref().map(|c| c.key),
+                        cursor.as_ref().map(|c| c.client.as_str()),
+                        (limit + 1) as i64,
+                    ],
+                    summary_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let next_cursor = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|last| Cursor::of(last).encode())
+            } else {
+                None
+            };
+            Ok(ListPage { items, next_cursor })
+        })
+    }
+
+    fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT * FROM ({SUMMARY_SELECT}) WHERE client_id = ?1"
+            ))?;
+            let mut out = Vec::with_capacity(clients.len());
+            for client in clients {
+                if let Some(summary) = stmt
+                    .query_row([client.as_str()], summary_from_row)
+                    .optional()?
+                {
+                    out.push(summary);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn totals(&self) -> Result<Totals, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT
+                   coalesce(sum((SELECT count(*) FROM messages m
+                                 WHERE m.client_id = c.client_id AND m.from_role = 0
+                                   AND m.seq > c.agent_read_seq)), 0),
+                   coalesce(sum(c.waiting_since IS NOT NULL), 0)
+                 FROM conversations c WHERE c.status = 'open'",
+            )?
+            .query_row([], |r| {
+                Ok(Totals {
+                    unread: r.get::<_, i64>(0)? as u64,
+                    waiting: r.get::<_, i64>(1)? as u64,
+                })
+            })
+        })
     }
 
     fn find_by_client_id(
@@ -329,59 +443,159 @@ impl Backend for SqliteBackend {
         })
     }
 
-    fn commit_batch(&self, writes: &[NewMessage<'_>]) -> Result<Vec<bool>, StoreError> {
+    fn commit_batch(&self, writes: &[Write<'_>]) -> Result<Vec<bool>, StoreError> {
         let mut conn = self.writer.lock().map_err(|_| poisoned())?;
         let tx = conn.transaction().map_err(backend_err)?;
         let mut accepted = Vec::with_capacity(writes.len());
-        {
-            let mut create = tx
-                .prepare_cached(
-                    "INSERT INTO conversations (client_id, created_at, last_activity_at)
-                     VALUES (?1, ?2, ?2) ON CONFLICT DO NOTHING",
-                )
-                .map_err(backend_err)?;
-            // The WHERE clause keeps seqs gapless: a write whose predecessor
-            // failed is refused instead of stored after a hole.
-            let mut advance = tx
-                .prepare_cached(
-                    "UPDATE conversations
-                     SET last_seq = ?2, last_activity_at = ?3, last_from = ?4,
-                         status = CASE WHEN ?4 = 0 THEN 'open' ELSE status END
-                     WHERE client_id = ?1 AND last_seq = ?2 - 1",
-                )
-                .map_err(backend_err)?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO messages (client_id, seq, from_role, text, ts, client_msg_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(backend_err)?;
-            for w in writes {
-                let m = w.message;
-                let ts = m.ts.timestamp_millis();
-                let seq = m.seq as i64;
-                create
-                    .execute(params![w.client.as_str(), ts])
-                    .map_err(backend_err)?;
-                let moved = advance
-                    .execute(params![w.client.as_str(), seq, ts, m.from.code()])
-                    .map_err(backend_err)?;
-                if moved == 1 {
-                    insert
-                        .execute(params![
-                            w.client.as_str(),
-                            seq,
-                            m.from.code(),
-                            m.text,
-                            ts,
-                            m.id
-                        ])
-                        .map_err(backend_err)?;
+        for w in writes {
+            let stored = match w.op {
+                WriteOp::Message(m) => store_message(&tx, w.client, m),
+                WriteOp::Read { role, seq } => {
+                    let column = match role {
+                        Role::Customer => "customer_read_seq",
+                        Role::Agent => "agent_read_seq",
+                    };
+                    tx.prepare_cached(&format!(
+                        "UPDATE conversations SET {column} = max({column}, min(?2, last_seq))
+                         WHERE client_id = ?1"
+                    ))
+                    .and_then(|mut s| s.execute(params![w.client.as_str(), *seq as i64]))
+                    .map(|changed| changed == 1)
                 }
-                accepted.push(moved == 1);
-            }
+                WriteOp::Status(status) => tx
+                    .prepare_cached("UPDATE conversations SET status = ?2 WHERE client_id = ?1")
+                    .and_then(|mut s| s.execute(params![w.client.as_str(), status.as_str()]))
+                    .map(|changed| changed == 1),
+            };
+            accepted.push(stored.map_err(backend_err)?);
         }
         tx.commit().map_err(backend_err)?;
         Ok(accepted)
+    }
+}
+
+/// Stores one message if it directly follows the conversation's last seq.
+fn store_message(
+    tx: &rusqlite::Transaction<'_>,
+    client: &ClientId,
+    m: &ChatMessage,
+) -> rusqlite::Result<bool> {
+    let ts = m.ts.timestamp_millis();
+    let seq = m.seq as i64;
+    tx.prepare_cached(
+        "INSERT INTO conversations (client_id, created_at, last_activity_at)
+         VALUES (?1, ?2, ?2) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![client.as_str(), ts])?;
+    // The WHERE clause keeps seqs gapless: a write whose predecessor failed
+    // is refused instead of stored after a hole. A customer message reopens
+    // the conversation and starts (or continues) its wait; an agent message
+    // ends the wait.
+    let moved = tx
+        .prepare_cached(
+            "UPDATE conversations
+             SET last_seq = ?2, last_activity_at = ?3, last_from = ?4,
+                 status = CASE WHEN ?4 = 0 THEN 'open' ELSE status END,
+                 waiting_since = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE NULL END
+             WHERE client_id = ?1 AND last_seq = ?2 - 1",
+        )?
+        .execute(params![client.as_str(), seq, ts, m.from.code()])?;
+    if moved == 1 {
+        tx.prepare_cached(
+            "INSERT INTO messages (client_id, seq, from_role, text, ts, client_msg_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            client.as_str(),
+            seq,
+            m.from.code(),
+            m.text,
+            ts,
+            m.id
+        ])?;
+    }
+    Ok(moved == 1)
+}
+
+/// Summary columns plus the list's sort keys: `grp` 0 for waiting
+/// conversations (sorted by the longest wait), 1 for the rest (sorted by
+/// newest activity, hence the negated key).
+const SUMMARY_SELECT: &str = "
+    SELECT c.client_id, c.status, c.waiting_since, c.created_at, c.last_activity_at,
+           c.last_seq, c.last_from,
+           (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq = c.last_seq),
+           (SELECT count(*) FROM messages m WHERE m.client_id = c.client_id
+              AND m.from_role = 0 AND m.seq > c.agent_read_seq),
+           c.customer_read_seq, c.agent_read_seq,
+           CASE WHEN c.status = 'open' AND c.waiting_since IS NOT NULL THEN 0 ELSE 1 END AS grp,
+           CASE WHEN c.status = 'open' AND c.waiting_since IS NOT NULL
+                THEN c.waiting_since ELSE -c.last_activity_at END AS k
+    FROM conversations c";
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSummary> {
+    let ms = |i: usize| -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
+        let v: i64 = row.get(i)?;
+        DateTime::from_timestamp_millis(v).ok_or(rusqlite::Error::IntegralValueOutOfRange(i, v))
+    };
+    let client: String = row.get(0)?;
+    let status: String = row.get(1)?;
+    let status = ConversationStatus::parse(&status).unwrap_or_default();
+    let waiting_since = match row.get::<_, Option<i64>>(2)? {
+        Some(_) => Some(ms(2)?),
+        None => None,
+    };
+    let text: Option<String> = row.get(7)?;
+    Ok(ConversationSummary {
+        client_id: ClientId::parse(&client)
+            .map_err(|_| rusqlite::Error::InvalidColumnName(client.clone()))?,
+        status,
+        waiting: status == ConversationStatus::Open && waiting_since.is_some(),
+        waiting_since,
+        created: ms(3)?,
+        last_activity: ms(4)?,
+        last_seq: row.get::<_, i64>(5)? as u64,
+        last_from: row.get::<_, Option<i64>>(6)?.and_then(Role::from_code),
+        preview: preview(text.as_deref().unwrap_or("")),
+        unread: row.get::<_, i64>(8)? as u64,
+        customer_read_seq: row.get::<_, i64>(9)? as u64,
+        agent_read_seq: row.get::<_, i64>(10)? as u64,
+        customer_online: false,
+    })
+}
+
+/// Position in the list: after (group, key, client id).
+struct Cursor {
+    group: i64,
+    key: i64,
+    client: String,
+}
+
+impl Cursor {
+    fn of(summary: &ConversationSummary) -> Cursor {
+        let (group, key) = match summary.waiting_since.filter(|_| summary.waiting) {
+            Some(since) => (0, since.timestamp_millis()),
+            None => (1, -summary.last_activity.timestamp_millis()),
+        };
+        Cursor {
+            group,
+            key,
+            client: summary.client_id.as_str().to_owned(),
+        }
+    }
+
+    fn encode(&self) -> String {
+        format!("{}.{}.{}", self.group, self.key, self.client)
+    }
+
+    fn parse(raw: &str) -> Option<Cursor> {
+        let mut parts = raw.splitn(3, '.');
+        let group = parts.next()?.parse().ok()?;
+        let key = parts.next()?.parse().ok()?;
+        let client = ClientId::parse(parts.next()?).ok()?;
+        Some(Cursor {
+            group,
+            key,
+            client: client.as_str().to_owned(),
+        })
     }
 }

@@ -1,0 +1,187 @@
+//! The REST API for agents, bots and integrations. Every endpoint needs agent
+//! credentials; errors are JSON `{"error":{"code","message"}}`. Posting goes
+//! through the conversation's SessionActor, like a socket would, so live
+//! pages see API messages at once and retries with the same `id` are
+//! idempotent.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::sync::oneshot;
+
+use super::security::query_param;
+use super::AppState;
+use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
+use crate::error::AppError;
+use crate::inbox::List;
+use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
+use crate::registry::lookup;
+use crate::session::{Post, Resolve};
+use crate::store::ListQuery;
+
+/// Largest JSON body accepted by the API.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// `GET /api/conversations?status=&search=&cursor=&limit=`
+pub async fn conversations(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    state.security.require_agent(&req)?;
+    let status =
+        match query_param(&req, "status")?.as_deref() {
+            None | Some("all") | Some("") => None,
+            Some(s) => Some(ConversationStatus::parse(s).ok_or_else(|| {
+                AppError::BadRequest("status must be open, resolved or all".into())
+            })?),
+        };
+    let query = ListQuery {
+        status,
+        search: query_param(&req, "search")?.filter(|s| !s.is_empty()),
+        cursor: query_param(&req, "cursor")?.filter(|s| !s.is_empty()),
+        limit: limit_param(&req, LIST_PAGE_DEFAULT)?,
+    };
+    let (page, totals) = state
+        .inbox
+        .send(List(query))
+        .await
+        .map_err(|_| AppError::ShuttingDown)??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "items": page.items,
+        "next_cursor": page.next_cursor,
+        "totals": totals,
+    })))
+}
+
+/// `GET /api/conversations/{id}/messages?before=&after=&limit=`: oldest
+/// first; without `before`/`after`, the newest page.
+pub async fn messages(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    state.security.require_agent(&req)?;
+    let client = ClientId::parse(&id)?;
+    let before = seq_param(&req, "before")?;
+    let after = seq_param(&req, "after")?;
+    let limit = limit_param(&req, LIST_PAGE_DEFAULT)?;
+    let (summaries, _) = state
+        .store
+        .summaries_of(vec![client.clone()])
+        .await
+        .map_err(|_| AppError::StoreUnavailable)?;
+    let last_seq = summaries.first().ok_or(AppError::NotFound)?.last_seq;
+    let (messages, has_more) = match (before, after) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::BadRequest(
+                "give before or after, not both".into(),
+            ))
+        }
+        (None, Some(after)) => {
+            let page = state.store.after(client, after, limit).await;
+            let page = page.map_err(|_| AppError::StoreUnavailable)?;
+            let more = page.last().is_some_and(|m| m.seq < last_seq);
+            (page, more)
+        }
+        (before, None) => {
+            let before = before.unwrap_or(u64::MAX);
+            let page = state.store.before(client, before, limit).await;
+            let page = page.map_err(|_| AppError::StoreUnavailable)?;
+            let more = page.first().is_some_and(|m| m.seq > 1);
+            (page, more)
+        }
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "messages": messages,
+        "has_more": has_more,
+        "last_seq": last_seq,
+    })))
+}
+
+#[derive(Deserialize)]
+struct NewMessage {
+    text: String,
+    id: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/messages` `{"text":…,"id":…}`: sends as
+/// the agent; answers once the message is stored.
+pub async fn post_message(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    state.security.require_agent(&req)?;
+    let client = ClientId::parse(&id)?;
+    let body = read_body(body).await?;
+    let new: NewMessage =
+        serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))?;
+    validate_message(&new.text, new.id.as_deref(), state.limits.max_text_chars)?;
+    let session = lookup(&state.registry, &client).await?;
+    let (ack, stored) = oneshot::channel();
+    session
+        .send(Post {
+            role: Role::Agent,
+            text: new.text,
+            id: new.id,
+            ack: Some(ack),
+        })
+        .await
+        .map_err(|_| AppError::ShuttingDown)?;
+    let message: ChatMessage = stored.await.map_err(|_| AppError::ShuttingDown)??;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(message))
+}
+
+/// `POST /api/conversations/{id}/resolve`
+pub async fn resolve(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    state.security.require_agent(&req)?;
+    let client = ClientId::parse(&id)?;
+    let session = lookup(&state.registry, &client).await?;
+    session
+        .send(Resolve { role: Role::Agent })
+        .await
+        .map_err(|_| AppError::ShuttingDown)??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "client_id": client,
+        "status": ConversationStatus::Resolved,
+    })))
+}
+
+async fn read_body(mut body: web::Payload) -> Result<web::BytesMut, AppError> {
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest(e.to_string()))?;
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(AppError::PayloadTooLarge {
+                max: MAX_BODY_BYTES,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+fn seq_param(req: &HttpRequest, name: &str) -> Result<Option<u64>, AppError> {
+    query_param(req, name)?
+        .map(|v| {
+            v.parse()
+                .map_err(|_| AppError::BadRequest(format!("{name} must be a non-negative integer")))
+        })
+        .transpose()
+}
+
+fn limit_param(req: &HttpRequest, default: usize) -> Result<usize, AppError> {
+    match seq_param(req, "limit")? {
+        None => Ok(default),
+        Some(n) if (1..=HISTORY_PAGE_MAX as u64).contains(&n) => Ok(n as usize),
+        Some(_) => Err(AppError::BadRequest(format!(
+            "limit must be 1 to {HISTORY_PAGE_MAX}"
+        ))),
+    }
+}
