@@ -101,6 +101,14 @@ impl TestApp {
         start(dir, &addr.to_string(), args)
     }
 
+    /// Stops and starts again on the same port with an empty data
+    /// directory: the server has "lost" its history.
+    pub async fn restart_with_empty_store(self) -> TestApp {
+        let (_, addr, args) = self.stop().await;
+        let fresh = Arc::new(TempDir::new().expect("temp dir"));
+        start(fresh, &addr.to_string(), args)
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
