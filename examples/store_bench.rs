@@ -58,20 +58,18 @@ fn write_all(store: &Store, total: u64, conversations: u64) -> Duration {
     let started = Instant::now();
     for n in 0..total {
         let conv = n % conversations;
-        let mut request = WriteRequest {
-            client: clients[conv as usize].clone(),
-            op: WriteOp::Message(message(n / conversations + 1, n)),
-            reply: None,
-        };
+        let op = WriteOp::Message(message(n / conversations + 1, n));
         // A full queue is the store's back-pressure: wait for room.
         loop {
-            match store.submit_or_return(request) {
+            let request = WriteRequest {
+                client: clients[conv as usize].clone(),
+                op: op.clone(),
+                reply: None,
+            };
+            match store.submit(request) {
                 Ok(()) => break,
-                Err((StoreError::Overloaded, back)) => {
-                    request = back;
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                Err((e, _)) => panic!("store failed: {e}"),
+                Err(StoreError::Overloaded) => std::thread::sleep(Duration::from_micros(200)),
+                Err(e) => panic!("store failed: {e}"),
             }
         }
     }

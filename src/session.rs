@@ -445,8 +445,10 @@ impl SessionActor {
         }
         self.broadcast(frame);
         if reopens {
-            // The store reopened it in the same transaction.
+            // The store reopened it in the same transaction, unless a
+            // Resolve queued after this message re-resolved it: say open last.
             self.status = ConversationStatus::Open;
+            self.submit_meta(WriteOp::Status(self.status));
             self.broadcast(
                 ServerEvent::Status {
                     status: self.status,
@@ -515,9 +517,11 @@ impl Handler<Attach> for SessionActor {
         }
         self.disarm_idle_timer(ctx);
         let role = msg.role;
+        let socket_id = msg.socket.id;
         let was_online = match self.slot(role).replace(msg.socket) {
             Some(old) => {
-                let _ = old.recipient.try_send(ToSocket::Replaced);
+                // Full: flagged stalled, so it closes itself (4002) instead.
+                old.offer(ToSocket::Replaced);
                 true
             }
             None => false,
@@ -537,7 +541,10 @@ impl Handler<Attach> for SessionActor {
         let history = self.history_after(msg.since);
         self.deliver(role, ToSocket::Frame(welcome));
         self.deliver(role, ToSocket::Frame(history));
-        if !was_online {
+        // The new socket may already be gone or stalled: then it was
+        // detached above and must not be announced.
+        let still_attached = self.slot(role).as_ref().map(|l| l.id) == Some(socket_id);
+        if !was_online && still_attached {
             self.announce(role, true);
         }
         Ok(())
@@ -776,7 +783,7 @@ impl Handler<Shutdown> for SessionActor {
         self.phase = Phase::Closing;
         for role in [Role::Customer, Role::Agent] {
             if let Some(link) = self.slot(role).take() {
-                let _ = link.recipient.try_send(ToSocket::Shutdown);
+                link.offer(ToSocket::Shutdown);
             }
         }
     }

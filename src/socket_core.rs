@@ -212,7 +212,11 @@ pub fn reason(code: CloseCode, description: &str) -> CloseReason {
 fn close_for(error: ProtocolError) -> CloseReason {
     match error {
         ProtocolError::Overflow => reason(CloseCode::Size, "frame too big"),
-        // actix-web-actors reports a text frame that is not UTF-8 as I/O.
+        // actix-http reports reserved bits as InvalidData I/O, and
+        // actix-web-actors a text frame that is not UTF-8 as Other I/O.
+        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            reason(CloseCode::Protocol, &e.to_string())
+        }
         ProtocolError::Io(_) => reason(CloseCode::Invalid, "text is not valid UTF-8"),
         other => reason(CloseCode::Protocol, &other.to_string()),
     }

@@ -219,20 +219,11 @@ impl Store {
 
     /// Queues a write; its outcome goes to `request.reply`.
     pub fn submit(&self, request: WriteRequest) -> Result<(), StoreError> {
-        self.submit_or_return(request).map_err(|(e, _)| e)
-    }
-
-    /// Like [`Store::submit`], but a refused write comes back to the caller.
-    pub fn submit_or_return(&self, request: WriteRequest) -> Result<(), (StoreError, WriteRequest)> {
         self.writes
             .try_send(WriterCommand::Write(request))
             .map_err(|e| match e {
-                TrySendError::Full(WriterCommand::Write(w)) => (StoreError::Overloaded, w),
-                TrySendError::Disconnected(WriterCommand::Write(w)) => (StoreError::WriterGone, w),
-                // Only writes are sent here.
-                TrySendError::Full(_) | TrySendError::Disconnected(_) => {
-                    unreachable!("submit_or_return sends only writes")
-                }
+                TrySendError::Full(_) => StoreError::Overloaded,
+                TrySendError::Disconnected(_) => StoreError::WriterGone,
             })
     }
 
