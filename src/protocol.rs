@@ -67,14 +67,12 @@ struct RawFrame {
 impl ClientFrame {
     /// Decodes and validates one text frame. Never panics.
     pub fn decode(frame: &str, max_text_chars: usize) -> Result<ClientFrame, AppError> {
-        let raw: RawFrame = match serde_json::from_str::<serde_json::Value>(frame) {
-            Ok(serde_json::Value::Object(map)) => {
-                serde_json::from_value(serde_json::Value::Object(map))
-                    .map_err(|e| AppError::InvalidFrame(e.to_string()))?
-            }
-            Ok(_) => return Err(AppError::InvalidFrame("expected a JSON object".into())),
-            Err(e) => return Err(AppError::InvalidJson(e.to_string())),
-        };
+        // One pass straight into the flat struct; serde tells syntax errors
+        // (not JSON at all) from data errors (JSON of the wrong shape).
+        let raw: RawFrame = serde_json::from_str(frame).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => AppError::InvalidFrame(e.to_string()),
+            _ => AppError::InvalidJson(e.to_string()),
+        })?;
         match raw.kind.as_deref() {
             Some("message") => {
                 let text = raw
