@@ -4,7 +4,8 @@
 //! current customer and agent sockets as [`SocketLink`]s and never waits on
 //! them: a socket whose bounded mailbox is full is detached as stalled.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use crate::domain::{now_millis, ChatMessage, ClientId, ConversationStatus, Role}
 use crate::error::AppError;
 use crate::inbox::PresenceChanged;
 use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
-use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
+use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest, MAX_KNOWN_IDS};
 
 /// Newest messages a session keeps in memory; older pages come from the
 /// store. At least one history page, so a (re)connect is served from memory.
@@ -209,6 +210,12 @@ pub struct SessionActor {
     pending: VecDeque<Pending>,
     /// Client message ids of `recent` and `pending`, to answer retries.
     ids: HashMap<(Role, String), u64>,
+    /// Hashes of every client message id of the conversation, so a new id
+    /// is known to be new without asking the store; a hit (a retry of an
+    /// old message, or a rare collision) is checked against the store.
+    known_ids: HashSet<u64>,
+    /// Whether `known_ids` covers the whole conversation.
+    known_ids_complete: bool,
     /// A write failed; refuse new ones until those in flight are settled,
     /// so seqs stay gapless.
     degraded: bool,
@@ -238,6 +245,8 @@ impl SessionActor {
             recent: VecDeque::new(),
             pending: VecDeque::new(),
             ids: HashMap::new(),
+            known_ids: HashSet::new(),
+            known_ids_complete: true,
             degraded: false,
             customer: None,
             agent: None,
@@ -251,6 +260,12 @@ impl SessionActor {
         self.status = snapshot.status;
         self.customer_read_seq = snapshot.customer_read_seq;
         self.agent_read_seq = snapshot.agent_read_seq;
+        self.known_ids = snapshot
+            .known_ids
+            .iter()
+            .map(|(role, id)| id_hash(*role, id))
+            .collect();
+        self.known_ids_complete = snapshot.known_ids_complete;
         for m in snapshot.recent {
             if let Some(id) = &m.id {
                 self.ids.insert((m.from, id.clone()), m.seq);
@@ -340,8 +355,24 @@ impl SessionActor {
         self.deliver(role, ToSocket::Frame(frame));
     }
 
-    fn window_is_complete(&self) -> bool {
-        self.recent.front().is_none_or(|m| m.seq == 1)
+    /// Whether `(role, id)` may name a stored message older than memory.
+    fn maybe_stored(&self, role: Role, id: &str) -> bool {
+        let window_is_complete = self.recent.front().is_none_or(|m| m.seq == 1);
+        !window_is_complete
+            && (!self.known_ids_complete || self.known_ids.contains(&id_hash(role, id)))
+    }
+
+    fn remember_id(&mut self, role: Role, id: &str, seq: u64) {
+        self.ids.insert((role, id.to_owned()), seq);
+        if self.known_ids_complete {
+            self.known_ids.insert(id_hash(role, id));
+            if self.known_ids.len() > MAX_KNOWN_IDS {
+                // Bound the memory of huge conversations; from now on
+                // unknown ids are checked against the store.
+                self.known_ids = HashSet::new();
+                self.known_ids_complete = false;
+            }
+        }
     }
 
     fn recent_by_seq(&self, seq: u64) -> Option<&ChatMessage> {
@@ -390,7 +421,7 @@ impl SessionActor {
             Ok(()) => {
                 self.next_seq += 1;
                 if let Some(id) = &message.id {
-                    self.ids.insert((role, id.clone()), message.seq);
+                    self.remember_id(role, id, message.seq);
                 }
                 self.pending.push_back(Pending {
                     message,
@@ -489,6 +520,13 @@ impl SessionActor {
         });
         ctx.stop();
     }
+}
+
+/// A fixed-key hash of a client message id (deterministic in the process).
+fn id_hash(role: Role, id: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (role, id).hash(&mut hasher);
+    hasher.finish()
 }
 
 impl Actor for SessionActor {
@@ -594,7 +632,7 @@ impl Handler<Post> for SessionActor {
                 }
                 return;
             }
-            if !self.window_is_complete() {
+            if self.maybe_stored(role, client_msg_id) {
                 // Older than what memory holds: one indexed lookup keeps
                 // retries idempotent however old the original is.
                 let lookup =

@@ -54,7 +54,15 @@ pub struct Snapshot {
     pub status: ConversationStatus,
     pub customer_read_seq: u64,
     pub agent_read_seq: u64,
+    /// The client message ids of the conversation, all of them if there are
+    /// at most [`MAX_KNOWN_IDS`] (then `known_ids_complete`).
+    pub known_ids: Vec<(Role, String)>,
+    pub known_ids_complete: bool,
 }
+
+/// Most client message ids a session keeps in memory (as hashes) to tell a
+/// new id from a retry without asking the store.
+pub const MAX_KNOWN_IDS: usize = 100_000;
 
 /// A page request of the conversation list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

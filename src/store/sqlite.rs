@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use chrono::DateTime;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
-use super::{Backend, ListPage, ListQuery, Snapshot, StoreError, Write, WriteOp};
+use super::{Backend, ListPage, ListQuery, Snapshot, StoreError, Write, WriteOp, MAX_KNOWN_IDS};
 use crate::domain::{
     preview, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
 };
@@ -312,14 +312,32 @@ impl Backend for SqliteBackend {
                 })
                 .optional()?;
             let Some((last_seq, status, customer_read_seq, agent_read_seq)) = row else {
-                return Ok(Snapshot::default());
+                return Ok(Snapshot {
+                    known_ids_complete: true,
+                    ..Snapshot::default()
+                });
             };
+            // Any order will do: beyond the cap the set is marked incomplete.
+            let known_ids = conn
+                .prepare_cached(
+                    "SELECT from_role, client_msg_id FROM messages
+                     WHERE client_id = ?1 AND client_msg_id IS NOT NULL LIMIT ?2",
+                )?
+                .query_map(params![client.as_str(), MAX_KNOWN_IDS as i64 + 1], |r| {
+                    let role: i64 = r.get(0)?;
+                    let role = Role::from_code(role)
+                        .ok_or(rusqlite::Error::IntegralValueOutOfRange(0, role))?;
+                    Ok((role, r.get::<_, String>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Snapshot {
                 last_seq,
                 recent: newest_before(conn, client, last_seq + 1, recent)?,
                 status: ConversationStatus::parse(&status).unwrap_or_default(),
                 customer_read_seq,
                 agent_read_seq,
+                known_ids_complete: known_ids.len() <= MAX_KNOWN_IDS,
+                known_ids,
             })
         })
     }
