@@ -38,7 +38,7 @@ struct Args {
 fn message(seq: u64, n: u64) -> ChatMessage {
     ChatMessage {
         seq,
-        from: if n % 2 == 0 {
+        from: if n.is_multiple_of(2) {
             Role::Customer
         } else {
             Role::Agent
