@@ -18,7 +18,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{spawn_app, AGENT_TOKEN};
@@ -27,8 +26,6 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support_chat::app::{Application, ShutdownHandle};
-use support_chat::config::Config;
 use tempfile::TempDir;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -283,51 +280,6 @@ impl Browser {
             "{}: script errors: {errors:#?}",
             self.name
         );
-    }
-}
-
-// ---- a server started again by hand ----------------------------------------
-
-/// The server started again on the same port and data directory after
-/// `TestApp::stop`, for tests that need it down for a while (the common
-/// `restart` starts it again at once).
-struct Relaunched {
-    shutdown: ShutdownHandle,
-    running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
-    _data_dir: Arc<TempDir>,
-}
-
-/// Starts the server as `common` does, with the same port, data and flags.
-fn relaunch(data_dir: Arc<TempDir>, addr: SocketAddr, extra: Vec<String>) -> Relaunched {
-    let mut args = vec![
-        "--bind".to_string(),
-        addr.to_string(),
-        "--data-dir".to_string(),
-        data_dir.path().display().to_string(),
-        "--workers".to_string(),
-        "2".to_string(),
-        "--agent-token".to_string(),
-        AGENT_TOKEN.to_string(),
-    ];
-    args.extend(extra);
-    let config = Config::from_args(args).expect("valid config");
-    let app = Application::build(&config).expect("server starts again");
-    let shutdown = app.shutdown_handle();
-    let running = actix_web::rt::spawn(app.run_until_stopped());
-    Relaunched {
-        shutdown,
-        running,
-        _data_dir: data_dir,
-    }
-}
-
-impl Relaunched {
-    async fn stop(self) {
-        self.shutdown.shutdown();
-        self.running
-            .await
-            .expect("server task")
-            .expect("clean shutdown");
     }
 }
 
@@ -791,7 +743,7 @@ async fn pages_reconnect_after_a_server_restart_and_go_on_chatting() {
     // and is delivered once the server is back.
     record_status_changes(&customer).await;
     record_status_changes(&agent).await;
-    let (data_dir, addr, args) = app.stop().await;
+    let stopped = app.stop().await;
     wait_for(
         "customer: the page to notice the server is gone",
         WAIT,
@@ -815,7 +767,7 @@ async fn pages_reconnect_after_a_server_restart_and_go_on_chatting() {
     );
     assert_eq!(seqs_of(&queued), vec![1, 2, 3]);
 
-    let server = relaunch(data_dir, addr, args);
+    let app = stopped.start_again();
     wait_for_reconnect(&customer).await;
     wait_for_reconnect(&agent).await;
     expected.push("written while the server was down");
@@ -826,7 +778,7 @@ async fn pages_reconnect_after_a_server_restart_and_go_on_chatting() {
     agent.assert_no_script_errors().await;
     customer.quit().await;
     agent.quit().await;
-    server.stop().await;
+    app.stop().await;
 }
 
 #[actix_web::test]

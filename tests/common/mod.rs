@@ -29,6 +29,20 @@ pub struct TestApp {
     running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// A test server that was stopped, with what it needs to start again.
+pub struct StoppedApp {
+    pub data_dir: Arc<TempDir>,
+    pub addr: SocketAddr,
+    args: Vec<String>,
+}
+
+impl StoppedApp {
+    /// Starts the server again on the same port, data directory and flags.
+    pub fn start_again(self) -> TestApp {
+        start(self.data_dir, &self.addr.to_string(), self.args)
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -86,27 +100,30 @@ impl TestApp {
     }
 
     /// Graceful shutdown, as on SIGTERM; returns once everything is stored.
-    pub async fn stop(self) -> (Arc<TempDir>, SocketAddr, Vec<String>) {
+    pub async fn stop(self) -> StoppedApp {
         self.shutdown.shutdown();
         self.running
             .await
             .expect("server task")
             .expect("clean shutdown");
-        (self.data_dir, self.addr, self.args)
+        StoppedApp {
+            data_dir: self.data_dir,
+            addr: self.addr,
+            args: self.args,
+        }
     }
 
     /// Stops and starts again on the same port and data directory.
     pub async fn restart(self) -> TestApp {
-        let (dir, addr, args) = self.stop().await;
-        start(dir, &addr.to_string(), args)
+        self.stop().await.start_again()
     }
 
     /// Stops and starts again on the same port with an empty data
     /// directory: the server has "lost" its history.
     pub async fn restart_with_empty_store(self) -> TestApp {
-        let (_, addr, args) = self.stop().await;
-        let fresh = Arc::new(TempDir::new().expect("temp dir"));
-        start(fresh, &addr.to_string(), args)
+        let mut stopped = self.stop().await;
+        stopped.data_dir = Arc::new(TempDir::new().expect("temp dir"));
+        stopped.start_again()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
