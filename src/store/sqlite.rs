@@ -135,6 +135,9 @@ impl SqliteBackend {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sqlite_err)?;
+        // Check what the file is before changing anything in it: a foreign
+        // or newer database must be left exactly as it was.
+        let version = check_schema(&conn, &path)?;
         let sync = match durability {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",
@@ -152,7 +155,7 @@ impl SqliteBackend {
             "PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 5000;"
         ))
         .map_err(sqlite_err)?;
-        migrate(&conn, &path)?;
+        migrate(&conn, &path, version)?;
         let backend = SqliteBackend {
             writer: Mutex::new(conn),
             readers: Some(ReadPool {
@@ -167,7 +170,8 @@ impl SqliteBackend {
     pub fn open_in_memory() -> Result<SqliteBackend, StartupError> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| classify(&path, e))?;
-        migrate(&conn, &path)?;
+        let version = check_schema(&conn, &path)?;
+        migrate(&conn, &path, version)?;
         Ok(SqliteBackend {
             writer: Mutex::new(conn),
             readers: None,
@@ -223,7 +227,8 @@ fn classify(path: &Path, source: rusqlite::Error) -> StartupError {
     }
 }
 
-fn migrate(conn: &Connection, path: &Path) -> Result<(), StartupError> {
+/// The schema version of the file, refusing newer and foreign databases.
+fn check_schema(conn: &Connection, path: &Path) -> Result<i64, StartupError> {
     let err = |e| classify(path, e);
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -245,12 +250,17 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StartupError> {
             });
         }
     }
+    Ok(version)
+}
+
+/// Runs the migrations from `version` to `SCHEMA_VERSION`.
+fn migrate(conn: &Connection, path: &Path, version: i64) -> Result<(), StartupError> {
     for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let to = from + 1;
         conn.execute_batch(&format!(
             "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {to}; COMMIT;"
         ))
-        .map_err(err)?;
+        .map_err(|e| classify(path, e))?;
         log::info!("migrated {} to schema version {to}", path.display());
     }
     Ok(())

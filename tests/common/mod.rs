@@ -253,9 +253,13 @@ impl WsClient {
             }))
             .await;
         // Drain until the server's close arrives, so it has seen ours.
-        while let Ok(Some(Ok(_))) =
+        while let Ok(Some(Ok(frame))) =
             tokio::time::timeout(Duration::from_secs(2), self.socket.next()).await
-        {}
+        {
+            if matches!(frame, Message::Close(_)) {
+                break;
+            }
+        }
     }
 }
 
