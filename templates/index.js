@@ -1,5 +1,6 @@
-// Landing page: sends an agent to /chat/server/{id} for the id typed in.
-// (No inline script: the page runs under a strict Content-Security-Policy.)
+// Landing page: sends an agent to /chat/server/{id} for the id typed in,
+// or to the console at /agent. (No inline script: the page runs under a
+// strict Content-Security-Policy.) i18n.js translates the page.
 'use strict';
 
 (() => {
@@ -9,6 +10,15 @@
   const form = document.getElementById('agent-form');
   const field = document.getElementById('agent-id');
   const error = document.getElementById('agent-error');
+  const consoleLink = document.getElementById('open-console');
+
+  /** This page's query parameters (an agent's token) minus its language. */
+  function carriedQuery() {
+    const params = new URLSearchParams(location.search);
+    params.delete('lang'); // the cookie carries the language already
+    const query = params.toString();
+    return query ? '?' + query : '';
+  }
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -19,13 +29,13 @@
       field.focus();
       return;
     }
-    // Query parameters of this page (an agent's token, for instance) are
-    // carried over to the conversation page.
-    location.href = '/chat/server/' + encodeURIComponent(id) + location.search;
+    location.href = '/chat/server/' + encodeURIComponent(id) + carriedQuery();
   });
 
   field.addEventListener('input', () => {
     error.hidden = true;
     field.removeAttribute('aria-invalid');
   });
+
+  consoleLink.href = '/agent' + carriedQuery();
 })();
