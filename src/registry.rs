@@ -49,11 +49,14 @@ impl Actor for Registry {
     type Context = Context<Self>;
 }
 
-/// The session of `client`, started if needed.
+/// The session of `client`, started if needed on the `home` arbiter.
 #[derive(Message)]
 #[rtype(result = "Result<Addr<SessionActor>, AppError>")]
 pub struct Lookup {
     pub client: ClientId,
+    /// Where a new session runs: the thread of the socket that asked, so a
+    /// conversation and its first socket talk without crossing threads.
+    pub home: ArbiterHandle,
 }
 
 /// How many sessions are in memory.
@@ -91,8 +94,8 @@ impl Handler<Lookup> for Registry {
                 registry: ctx.address().recipient(),
                 inbox: self.inbox.clone(),
             },
-        )
-        .start();
+        );
+        let session = SessionActor::start_in_arbiter(&msg.home, move |_| session);
         self.sessions.insert(msg.client, session.clone());
         Ok(session)
     }
@@ -154,7 +157,7 @@ pub async fn join(
     Err(AppError::StoreUnavailable)
 }
 
-/// The session of `client`, started if needed.
+/// The session of `client`, started if needed (on the caller's arbiter).
 pub async fn lookup(
     registry: &Addr<Registry>,
     client: &ClientId,
@@ -162,6 +165,7 @@ pub async fn lookup(
     registry
         .send(Lookup {
             client: client.clone(),
+            home: Arbiter::current(),
         })
         .await
         .map_err(|_| AppError::ShuttingDown)?

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
@@ -27,6 +28,11 @@ pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VE
 pub const WRITE_QUEUE_CAPACITY: usize = 65_536;
 /// Most writes committed in one transaction.
 pub const MAX_BATCH: usize = 8_192;
+/// Shortest time between the starts of two commits. Each commit rewrites
+/// whole pages, so committing every message alone under load would cost
+/// several kilobytes of disk writes per message; waiting this long adds at
+/// most this much latency and only when messages are already arriving.
+pub const COMMIT_SPACING: Duration = Duration::from_micros(500);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -330,7 +336,15 @@ fn run_writer(
     let mut batch: Vec<WriteRequest> = Vec::new();
     let mut flushes: Vec<mpsc::Sender<()>> = Vec::new();
     let mut stopping = false;
+    let mut last_commit = Instant::now() - COMMIT_SPACING;
     while let Ok(first) = rx.recv() {
+        // Under load, let a group form: at most one commit per spacing.
+        // When idle the first write goes at once.
+        let since = last_commit.elapsed();
+        if since < COMMIT_SPACING {
+            std::thread::sleep(COMMIT_SPACING - since);
+        }
+        last_commit = Instant::now();
         let mut next = Some(first);
         while let Some(command) = next.take() {
             match command {
