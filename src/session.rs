@@ -18,7 +18,9 @@ use crate::domain::{now_millis, ChatMessage, ClientId, ConversationStatus, Role}
 use crate::error::AppError;
 use crate::inbox::PresenceChanged;
 use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
-use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest, MAX_KNOWN_IDS};
+use crate::store::{
+    Snapshot, Store, StoreError, WriteOp, WriteOutcome, WriteRequest, MAX_KNOWN_IDS,
+};
 
 /// Newest messages a session keeps in memory; older pages come from the
 /// store. At least one history page, so a (re)connect is served from memory.
@@ -489,6 +491,34 @@ impl SessionActor {
         }
     }
 
+    /// The store's verdict on the pending message `seq`.
+    fn settle(&mut self, seq: u64, result: Result<(), StoreError>) {
+        let Some(position) = self.pending.iter().position(|p| p.message.seq == seq) else {
+            log::error!("{}: outcome for unknown seq {seq}", self.client);
+            return;
+        };
+        let Some(pending) = self.pending.remove(position) else {
+            return;
+        };
+        if let Err(e) = result {
+            let message = pending.message;
+            log::error!("{}: message {} not stored: {e}", self.client, message.seq);
+            if let Some(id) = &message.id {
+                self.ids.remove(&(message.from, id.clone()));
+            }
+            self.degraded = true;
+            if pending.acks.is_empty() {
+                let id = message.id.as_deref();
+                self.send_error(message.from, &AppError::StoreUnavailable, id);
+            }
+            for ack in pending.acks {
+                let _ = ack.send(Err(AppError::StoreUnavailable));
+            }
+            return;
+        }
+        self.committed(pending);
+    }
+
     /// Starts the eviction countdown once nothing keeps the session alive.
     fn arm_idle_timer(&mut self, ctx: &mut Context<Self>) {
         let idle = self.customer.is_none() && self.agent.is_none() && self.pending.is_empty();
@@ -729,34 +759,8 @@ impl Handler<WriteOutcome> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, outcome: WriteOutcome, ctx: &mut Context<Self>) {
-        let Some(position) = self
-            .pending
-            .iter()
-            .position(|p| p.message.seq == outcome.seq)
-        else {
-            log::error!("{}: outcome for unknown seq {}", self.client, outcome.seq);
-            return;
-        };
-        let Some(pending) = self.pending.remove(position) else {
-            return;
-        };
-        match outcome.result {
-            Ok(()) => self.committed(pending),
-            Err(e) => {
-                let message = pending.message;
-                log::error!("{}: message {} not stored: {e}", self.client, message.seq);
-                if let Some(id) = &message.id {
-                    self.ids.remove(&(message.from, id.clone()));
-                }
-                self.degraded = true;
-                if pending.acks.is_empty() {
-                    let id = message.id.as_deref();
-                    self.send_error(message.from, &AppError::StoreUnavailable, id);
-                }
-                for ack in pending.acks {
-                    let _ = ack.send(Err(AppError::StoreUnavailable));
-                }
-            }
+        for (seq, result) in outcome.results {
+            self.settle(seq, result);
         }
         if self.degraded && self.pending.is_empty() {
             // Everything in flight is settled: resume right after the last

@@ -9,7 +9,7 @@
 
 mod sqlite;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -162,12 +162,12 @@ pub struct StoreChanged {
     pub clients: Vec<ClientId>,
 }
 
-/// The outcome of one [`WriteRequest`], sent back to the SessionActor.
+/// The outcomes of a session's messages in one transaction, in seq order,
+/// sent back to the SessionActor.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct WriteOutcome {
-    pub seq: u64,
-    pub result: Result<(), StoreError>,
+    pub results: Vec<(u64, Result<(), StoreError>)>,
 }
 
 enum WriterCommand {
@@ -378,6 +378,9 @@ fn run_writer(
             }
             let watching = watcher.get();
             let mut changed: HashSet<ClientId> = HashSet::new();
+            // One message per session and batch, not one per message.
+            let mut outcomes: HashMap<ClientId, (Recipient<WriteOutcome>, WriteOutcome)> =
+                HashMap::new();
             for (i, write) in batch.drain(..).enumerate() {
                 let result = match &outcome {
                     Ok(accepted) if accepted.get(i) == Some(&true) => Ok(()),
@@ -387,12 +390,24 @@ fn run_writer(
                 if result.is_ok() && watching.is_some() {
                     changed.insert(write.client.clone());
                 }
-                if let (Some(reply), WriteOp::Message(message)) = (&write.reply, &write.op) {
-                    reply.do_send(WriteOutcome {
-                        seq: message.seq,
-                        result,
-                    });
+                if let (Some(reply), WriteOp::Message(message)) = (write.reply, &write.op) {
+                    outcomes
+                        .entry(write.client)
+                        .or_insert_with(|| {
+                            (
+                                reply,
+                                WriteOutcome {
+                                    results: Vec::new(),
+                                },
+                            )
+                        })
+                        .1
+                        .results
+                        .push((message.seq, result));
                 }
+            }
+            for (_, (reply, outcome)) in outcomes {
+                reply.do_send(outcome);
             }
             if let Some(watcher) = watching {
                 if !changed.is_empty() {
