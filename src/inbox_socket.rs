@@ -2,8 +2,6 @@
 //! subscribes to the [`Inbox`] for pushed changes and answers `list` frames
 //! with pages of conversation summaries.
 
-use std::sync::atomic::Ordering;
-
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
@@ -31,9 +29,7 @@ impl InboxSocket {
     }
 
     fn stalled(&self) -> bool {
-        self.link
-            .as_ref()
-            .is_some_and(|link| link.stalled.load(Ordering::Acquire))
+        self.link.as_ref().is_some_and(SocketLink::is_stalled)
     }
 
     fn list(&mut self, request: ListRequest, ctx: &mut WebsocketContext<Self>) {
@@ -95,7 +91,13 @@ impl Handler<ToSocket> for InboxSocket {
             return ctx.stop();
         }
         match msg {
-            ToSocket::Frame(frame) => ctx.text(frame),
+            ToSocket::Frame(frame) => {
+                let bytes = frame.len();
+                ctx.text(frame);
+                if let Some(link) = &self.link {
+                    link.written(bytes);
+                }
+            }
             ToSocket::Replaced | ToSocket::Shutdown => {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();

@@ -2,11 +2,12 @@
 //! history, assigns each new message the next `seq`, hands it to the store and,
 //! only once the store has committed it, sends it to both sides. It holds the
 //! current customer and agent sockets as [`SocketLink`]s and never waits on
-//! them: a socket whose bounded mailbox is full is detached as stalled.
+//! them: a socket whose backlog of unwritten frames is full is detached as
+//! stalled.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,39 +48,74 @@ pub enum ToSocket {
     Shutdown,
 }
 
+/// Most bytes of frames that may wait for a socket to write them. A client
+/// that lets more pile up is not reading: it is detached and closed (4002)
+/// and resyncs with `since` when it comes back. Sized for bursts (thousands
+/// of chat frames), small enough that stalled clients cost little memory.
+pub const MAX_BACKLOG_BYTES: usize = 256 * 1024;
+
 /// How a session reaches one socket.
 #[derive(Clone)]
 pub struct SocketLink {
     /// Unique per socket, so a late `Detach` cannot remove its successor.
     pub id: u64,
     pub recipient: Recipient<ToSocket>,
-    /// Set by the session when it gave up on a socket whose mailbox was
-    /// full; the socket closes itself (4002) as soon as it runs again.
-    pub stalled: Arc<AtomicBool>,
+    backlog: Arc<Backlog>,
+}
+
+/// What is waiting for a socket, shared by its senders and the socket.
+#[derive(Debug, Default)]
+struct Backlog {
+    /// Frame bytes handed over and not yet written by the socket.
+    bytes: AtomicUsize,
+    /// Set when a sender gave up on the socket; it closes itself (4002) as
+    /// soon as it runs again.
+    stalled: AtomicBool,
 }
 
 impl SocketLink {
+    pub fn new(recipient: Recipient<ToSocket>) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        SocketLink {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            recipient,
+            backlog: Arc::default(),
+        }
+    }
+
     /// Hands `item` to the socket without waiting. False when the socket is
-    /// gone or stalled (its mailbox is full: the client stopped reading); a
-    /// stalled socket is flagged so it closes itself when it runs again.
+    /// gone or stalled (its backlog or mailbox is full: the client stopped
+    /// reading); a stalled socket is flagged so it closes itself.
     pub fn offer(&self, item: ToSocket) -> bool {
+        if self.is_stalled() {
+            return false;
+        }
+        let bytes = match &item {
+            ToSocket::Frame(frame) => frame.len(),
+            ToSocket::Replaced | ToSocket::Shutdown => 0,
+        };
+        let waiting = self.backlog.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if waiting > MAX_BACKLOG_BYTES {
+            self.backlog.stalled.store(true, Ordering::Release);
+            return false;
+        }
         match self.recipient.try_send(item) {
             Ok(()) => true,
             Err(SendError::Full(_)) => {
-                self.stalled.store(true, Ordering::Release);
+                self.backlog.stalled.store(true, Ordering::Release);
                 false
             }
             Err(SendError::Closed(_)) => false,
         }
     }
 
-    pub fn new(recipient: Recipient<ToSocket>) -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        SocketLink {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            recipient,
-            stalled: Arc::new(AtomicBool::new(false)),
-        }
+    /// The socket wrote a frame of `bytes` handed over by `offer`.
+    pub fn written(&self, bytes: usize) {
+        self.backlog.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    pub fn is_stalled(&self) -> bool {
+        self.backlog.stalled.load(Ordering::Acquire)
     }
 }
 
@@ -299,7 +335,7 @@ impl SessionActor {
             return;
         };
         if !link.offer(item) {
-            if link.stalled.load(Ordering::Acquire) {
+            if link.is_stalled() {
                 log::warn!(
                     "{}: {role} socket stalled (not reading); detached",
                     self.client

@@ -1,10 +1,11 @@
 //! `ChatSocket`: the actor behind one customer or agent WebSocket. It joins
 //! its conversation's SessionActor, turns client frames into session
-//! messages, and writes the frames the session sends it. Its mailbox is
-//! bounded (`SOCKET_MAILBOX`): the session gives up on a socket that falls
-//! that far behind instead of buffering without limit.
-
-use std::sync::atomic::Ordering;
+//! messages, and writes the frames the session sends it. What waits for it
+//! is bounded (`MAX_BACKLOG_BYTES`, `SOCKET_MAILBOX`): the session gives up on
+//! a socket that falls that far behind instead of buffering without limit.
+//! Incoming messages are handed to the session one at a time, so a client
+//! that pipelines thousands of messages is read only as fast as they are
+//! taken.
 
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
@@ -19,8 +20,9 @@ use crate::session::{
 };
 use crate::socket_core::{reason, Data, SocketCore};
 
-/// Frames a socket may have waiting before its session detaches it.
-pub const SOCKET_MAILBOX: usize = 512;
+/// Frames a socket may have waiting before its session detaches it (the byte
+/// backlog usually binds first).
+pub const SOCKET_MAILBOX: usize = 8192;
 
 /// Close code: a newer socket of the same role took over.
 pub const CLOSE_REPLACED: u16 = 4001;
@@ -46,8 +48,10 @@ pub struct ChatSocket {
     core: SocketCore,
     /// Message rate limit; `None` when off.
     rate: Option<TokenBucket>,
+    /// How sessions reach this socket; set when started.
+    link: Option<SocketLink>,
     /// Set once joined; `None` again when the session dropped us.
-    session: Option<(Addr<SessionActor>, SocketLink)>,
+    session: Option<Addr<SessionActor>>,
 }
 
 impl ChatSocket {
@@ -67,14 +71,13 @@ impl ChatSocket {
             limits,
             core,
             rate: TokenBucket::new(limits.rate_limit, limits.rate_burst),
+            link: None,
             session: None,
         }
     }
 
     fn stalled(&self) -> bool {
-        self.session
-            .as_ref()
-            .is_some_and(|(_, link)| link.stalled.load(Ordering::Acquire))
+        self.link.as_ref().is_some_and(SocketLink::is_stalled)
     }
 
     fn close_stalled(&mut self, ctx: &mut WebsocketContext<Self>) {
@@ -91,7 +94,7 @@ impl ChatSocket {
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut WebsocketContext<Self>) {
-        let Some((session, _)) = &self.session else {
+        let Some(session) = &self.session else {
             return;
         };
         let frame = ClientFrame::decode(text, self.limits.max_text_chars);
@@ -115,12 +118,17 @@ impl ChatSocket {
             }
         }
         match frame {
-            Ok(ClientFrame::Message { text, id }) => session.do_send(Post {
-                role: self.role,
-                text,
-                id,
-                ack: None,
-            }),
+            Ok(ClientFrame::Message { text, id }) => {
+                let post = session.send(Post {
+                    role: self.role,
+                    text,
+                    id,
+                    ack: None,
+                });
+                // `wait`: the next frame is read once the session has taken
+                // this one, so a pipelining client cannot queue up memory.
+                ctx.wait(post.into_actor(self).map(|_, _, _| ()));
+            }
             Ok(ClientFrame::Typing { active }) => session.do_send(Typing {
                 role: self.role,
                 active,
@@ -169,12 +177,10 @@ impl Actor for ChatSocket {
         ctx.set_mailbox_capacity(SOCKET_MAILBOX);
         SocketCore::start_heartbeat(ctx, |act: &Self| &act.core);
         let link = SocketLink::new(ctx.address().recipient());
+        self.link = Some(link.clone());
         let registry = self.registry.clone();
         let (client, role, since) = (self.client.clone(), self.role, self.since);
-        let joining = async move {
-            let session = join(&registry, &client, role, since, link.clone()).await;
-            session.map(|s| (s, link))
-        };
+        let joining = async move { join(&registry, &client, role, since, link).await };
         // `wait`: no client frame is handled before the session is joined.
         ctx.wait(
             joining
@@ -196,7 +202,7 @@ impl Actor for ChatSocket {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        if let Some((session, link)) = self.session.take() {
+        if let (Some(session), Some(link)) = (self.session.take(), &self.link) {
             session.do_send(Detach {
                 role: self.role,
                 socket_id: link.id,
@@ -213,7 +219,13 @@ impl Handler<ToSocket> for ChatSocket {
             return self.close_stalled(ctx);
         }
         match msg {
-            ToSocket::Frame(frame) => ctx.text(frame),
+            ToSocket::Frame(frame) => {
+                let bytes = frame.len();
+                ctx.text(frame);
+                if let Some(link) = &self.link {
+                    link.written(bytes);
+                }
+            }
             ToSocket::Replaced => {
                 self.session = None;
                 ctx.text(ServerEvent::Replaced.encode());

@@ -969,7 +969,7 @@ async fn a_stalled_agent_is_detached_without_holding_up_the_customer() {
         "acknowledgements took {:?}",
         started.elapsed()
     );
-    assert!(agent.stalled.load(Ordering::Acquire), "marked stalled");
+    assert!(agent.is_stalled(), "marked stalled");
     assert_eq!(
         customer.presence(),
         [("agent".to_owned(), true), ("agent".to_owned(), false)]
@@ -992,14 +992,14 @@ async fn a_replaced_socket_that_cannot_be_told_is_marked_stalled() {
     let old_tab = stalled_socket(2);
     chat.attach(Role::Agent, 0, &old_tab).await;
     assert_eq!(customer.presence_frame(1).await["online"], true);
-    assert!(!old_tab.stalled.load(Ordering::Acquire));
+    assert!(!old_tab.is_stalled());
 
     let new_tab = chat.connect(Role::Agent).await;
     chat.post(Role::Customer, "hello?").await;
     new_tab.message(1).await;
     assert_eq!(customer.presence(), [("agent".to_owned(), true)]);
     assert!(
-        old_tab.stalled.load(Ordering::Acquire),
+        old_tab.is_stalled(),
         "the old socket was neither told it was replaced nor marked stalled"
     );
 }
@@ -1016,7 +1016,7 @@ async fn an_agent_that_stalls_while_attaching_is_not_announced_online() {
     chat.post_many(Role::Customer, 1..=50).await;
     let acks = customer.messages_through(50).await;
     assert_eq!(seqs(&acks), range(1, 50), "every message acknowledged");
-    assert!(agent.stalled.load(Ordering::Acquire), "marked stalled");
+    assert!(agent.is_stalled(), "marked stalled");
     let presence = customer.presence();
     assert_eq!(
         presence.last(),
