@@ -98,7 +98,7 @@ impl Handler<ToSocket> for InboxSocket {
                     link.written(bytes);
                 }
             }
-            ToSocket::Replaced | ToSocket::Shutdown => {
+            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();
             }

@@ -46,6 +46,8 @@ pub enum ToSocket {
     Replaced,
     /// The server is going away: close with 1001.
     Shutdown,
+    /// The conversation cannot be served (store failure): close with 1011.
+    Unavailable,
 }
 
 /// Most bytes of frames that may wait for a socket to write them. A client
@@ -92,7 +94,7 @@ impl SocketLink {
         }
         let bytes = match &item {
             ToSocket::Frame(frame) => frame.len(),
-            ToSocket::Replaced | ToSocket::Shutdown => 0,
+            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => 0,
         };
         let waiting = self.backlog.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
         if waiting > MAX_BACKLOG_BYTES {
@@ -242,8 +244,13 @@ pub struct SessionActor {
     last_seq: u64,
     /// Seq the next new message gets.
     next_seq: u64,
-    /// The newest committed messages, oldest first, gapless.
+    /// The newest committed messages, oldest first, gapless: all of the
+    /// newest `RECENT_WINDOW` while `window_loaded`, else empty.
     recent: VecDeque<ChatMessage>,
+    /// False while nobody is connected: the window is dropped then, so idle
+    /// conversations cost memory for their metadata only, and is read again
+    /// from the store on the next attach.
+    window_loaded: bool,
     /// Written but not yet committed, in seq order (the writer keeps order).
     pending: VecDeque<Pending>,
     /// Client message ids of `recent` and `pending`, to answer retries.
@@ -281,6 +288,7 @@ impl SessionActor {
             last_seq: 0,
             next_seq: 1,
             recent: VecDeque::new(),
+            window_loaded: false,
             pending: VecDeque::new(),
             ids: HashMap::new(),
             known_ids: HashSet::new(),
@@ -298,20 +306,58 @@ impl SessionActor {
         self.status = snapshot.status;
         self.customer_read_seq = snapshot.customer_read_seq;
         self.agent_read_seq = snapshot.agent_read_seq;
+        self.load_window(snapshot);
+        self.phase = Phase::Ready;
+        self.arm_idle_timer(ctx);
+    }
+
+    /// Takes the recent messages and known ids of a snapshot. Messages past
+    /// `last_seq` are left out: their outcomes are still in the mailbox and
+    /// will add them.
+    fn load_window(&mut self, snapshot: Snapshot) {
+        self.recent.clear();
+        self.ids.clear();
+        for m in snapshot
+            .recent
+            .into_iter()
+            .filter(|m| m.seq <= self.last_seq)
+        {
+            if let Some(id) = &m.id {
+                self.ids.insert((m.from, id.clone()), m.seq);
+            }
+            self.recent.push_back(m);
+        }
+        for p in &self.pending {
+            if let Some(id) = &p.message.id {
+                self.ids.insert((p.message.from, id.clone()), p.message.seq);
+            }
+        }
         self.known_ids = snapshot
             .known_ids
             .iter()
             .map(|(role, id)| id_hash(*role, id))
             .collect();
         self.known_ids_complete = snapshot.known_ids_complete;
-        for m in snapshot.recent {
-            if let Some(id) = &m.id {
-                self.ids.insert((m.from, id.clone()), m.seq);
-            }
-            self.recent.push_back(m);
+        self.window_loaded = true;
+    }
+
+    /// Once nobody is connected and nothing is in flight, drops the window
+    /// and starts the eviction countdown.
+    fn settle_down(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.customer.is_none() && self.agent.is_none() && self.pending.is_empty();
+        if idle && self.window_loaded && self.phase == Phase::Ready {
+            self.unload_window();
         }
-        self.phase = Phase::Ready;
         self.arm_idle_timer(ctx);
+    }
+
+    /// Nobody is connected: keep only what numbering and retries need.
+    fn unload_window(&mut self) {
+        self.recent = VecDeque::new();
+        self.ids = HashMap::new();
+        self.known_ids = HashSet::new();
+        self.known_ids_complete = false;
+        self.window_loaded = false;
     }
 
     fn slot(&mut self, role: Role) -> &mut Option<SocketLink> {
@@ -393,9 +439,45 @@ impl SessionActor {
         self.deliver(role, ToSocket::Frame(frame));
     }
 
+    /// Makes `msg.socket` the `role` side: welcome, history, presence.
+    fn attach(&mut self, msg: Attach) {
+        let role = msg.role;
+        let socket_id = msg.socket.id;
+        let was_online = match self.slot(role).replace(msg.socket) {
+            Some(old) => {
+                // Full: flagged stalled, so it closes itself (4002) instead.
+                old.offer(ToSocket::Replaced);
+                true
+            }
+            None => false,
+        };
+        log::info!("{}: {role} connected", self.client);
+        let welcome = ServerEvent::Welcome {
+            role,
+            client_id: &self.client,
+            last_seq: self.last_seq,
+            peer_online: self.is_online(role.peer()),
+            max_text_chars: self.settings.max_text_chars,
+            status: self.status,
+            read_seq: self.read_seq(role),
+            peer_read_seq: self.read_seq(role.peer()),
+        }
+        .encode();
+        let history = self.history_after(msg.since);
+        self.deliver(role, ToSocket::Frame(welcome));
+        self.deliver(role, ToSocket::Frame(history));
+        // The new socket may already be gone or stalled: then it was
+        // detached above and must not be announced.
+        let still_attached = self.slot(role).as_ref().map(|l| l.id) == Some(socket_id);
+        if !was_online && still_attached {
+            self.announce(role, true);
+        }
+    }
+
     /// Whether `(role, id)` may name a stored message older than memory.
     fn maybe_stored(&self, role: Role, id: &str) -> bool {
-        let window_is_complete = self.recent.front().is_none_or(|m| m.seq == 1);
+        let window_is_complete =
+            self.window_loaded && self.recent.front().is_none_or(|m| m.seq == 1);
         !window_is_complete
             && (!self.known_ids_complete || self.known_ids.contains(&id_hash(role, id)))
     }
@@ -504,7 +586,11 @@ impl SessionActor {
             let _ = ack.send(Ok(message.clone()));
         }
         let reopens = message.from == Role::Customer && self.status == ConversationStatus::Resolved;
-        self.recent.push_back(message);
+        if self.window_loaded {
+            self.recent.push_back(message);
+        } else if let Some(id) = message.id {
+            self.ids.remove(&(message.from, id));
+        }
         while self.recent.len() > RECENT_WINDOW {
             if let Some(old) = self.recent.pop_front() {
                 if let Some(id) = old.id {
@@ -620,37 +706,26 @@ impl Handler<Attach> for SessionActor {
             return Err(AttachError::Gone);
         }
         self.disarm_idle_timer(ctx);
-        let role = msg.role;
-        let socket_id = msg.socket.id;
-        let was_online = match self.slot(role).replace(msg.socket) {
-            Some(old) => {
-                // Full: flagged stalled, so it closes itself (4002) instead.
-                old.offer(ToSocket::Replaced);
-                true
-            }
-            None => false,
-        };
-        log::info!("{}: {role} connected", self.client);
-        let welcome = ServerEvent::Welcome {
-            role,
-            client_id: &self.client,
-            last_seq: self.last_seq,
-            peer_online: self.is_online(role.peer()),
-            max_text_chars: self.settings.max_text_chars,
-            status: self.status,
-            read_seq: self.read_seq(role),
-            peer_read_seq: self.read_seq(role.peer()),
+        if self.window_loaded {
+            self.attach(msg);
+            return Ok(());
         }
-        .encode();
-        let history = self.history_after(msg.since);
-        self.deliver(role, ToSocket::Frame(welcome));
-        self.deliver(role, ToSocket::Frame(history));
-        // The new socket may already be gone or stalled: then it was
-        // detached above and must not be announced.
-        let still_attached = self.slot(role).as_ref().map(|l| l.id) == Some(socket_id);
-        if !was_online && still_attached {
-            self.announce(role, true);
-        }
+        // `wait`: nothing else happens here until the window is back.
+        let load = self.store.load(self.client.clone(), RECENT_WINDOW);
+        ctx.wait(
+            load.into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(snapshot) => {
+                        act.load_window(snapshot);
+                        act.attach(msg);
+                    }
+                    Err(e) => {
+                        log::error!("{}: cannot load conversation: {e}", act.client);
+                        msg.socket.offer(ToSocket::Unavailable);
+                        act.arm_idle_timer(ctx);
+                    }
+                }),
+        );
         Ok(())
     }
 }
@@ -665,7 +740,7 @@ impl Handler<Detach> for SessionActor {
             log::info!("{}: {} disconnected", self.client, msg.role);
             self.announce(msg.role, false);
         }
-        self.arm_idle_timer(ctx);
+        self.settle_down(ctx);
     }
 }
 
@@ -804,7 +879,7 @@ impl Handler<WriteOutcome> for SessionActor {
             self.next_seq = self.last_seq + 1;
             self.degraded = false;
         }
-        self.arm_idle_timer(ctx);
+        self.settle_down(ctx);
     }
 }
 
@@ -815,7 +890,8 @@ impl Handler<HistoryBefore> for SessionActor {
         let before = msg.before.min(self.last_seq + 1);
         let limit = msg.limit.clamp(1, HISTORY_PAGE_MAX);
         let wanted_from = before.saturating_sub(limit as u64).max(1);
-        let in_memory = self.recent.front().is_none_or(|m| m.seq <= wanted_from);
+        let in_memory =
+            self.window_loaded && self.recent.front().is_none_or(|m| m.seq <= wanted_from);
         let page = |messages: &[ChatMessage]| {
             ServerEvent::History {
                 messages,

@@ -240,6 +240,12 @@ impl Handler<ToSocket> for ChatSocket {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();
             }
+            ToSocket::Unavailable => {
+                self.session = None;
+                self.send_error(ctx, &AppError::StoreUnavailable);
+                ctx.close(Some(reason(CloseCode::Error, "conversation unavailable")));
+                ctx.stop();
+            }
         }
     }
 }

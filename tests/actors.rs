@@ -36,6 +36,7 @@ enum Got {
     Frame(Value),
     Replaced,
     Shutdown,
+    Unavailable,
 }
 
 /// Records everything it is sent; stands in for a `ChatSocket`.
@@ -57,6 +58,7 @@ impl Handler<ToSocket> for Recorder {
             ),
             ToSocket::Replaced => Got::Replaced,
             ToSocket::Shutdown => Got::Shutdown,
+            ToSocket::Unavailable => Got::Unavailable,
         };
         self.log.lock().unwrap().push(got);
     }
@@ -1461,6 +1463,34 @@ async fn a_post_without_a_socket_learns_its_outcome_through_its_ack() {
     );
     assert!(customer.errors().is_empty());
     assert_eq!(chat.last_seq().await, 2);
+}
+
+#[actix_web::test]
+async fn a_conversation_nobody_watches_drops_its_window_and_serves_it_again() {
+    let chat = Chat::start();
+    let customer = chat.connect(Role::Customer).await;
+    chat.post_with_id(Role::Customer, "before", "c-1").await;
+    customer.message(1).await;
+    chat.detach(Role::Customer, &customer).await;
+
+    // While nobody is connected: an API post, and a retry of an old id.
+    let stored = chat
+        .post_acked(Role::Agent, "while away", Some("a-1"))
+        .await
+        .unwrap();
+    assert_eq!(stored.seq, 2);
+    let retry = chat
+        .post_acked(Role::Customer, "before", Some("c-1"))
+        .await
+        .unwrap();
+    assert_eq!(retry.seq, 1, "the old id is still known");
+
+    let agent = chat.connect(Role::Agent).await;
+    let (welcome, history) = agent.greeting().await;
+    assert_eq!(welcome["last_seq"], 2);
+    assert_eq!(texts(&history_messages(&history)), ["before", "while away"]);
+    chat.post(Role::Agent, "after").await;
+    assert_eq!(agent.message(3).await["text"], "after");
 }
 
 // ---------------------------------------------------------------------------
