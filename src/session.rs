@@ -155,10 +155,16 @@ pub struct Post {
     pub text: String,
     pub id: Option<String>,
     pub ack: Option<Ack>,
+    /// Dropped once the message is stored or refused: lets a socket bound
+    /// how many of its messages are in flight.
+    pub settled: Option<Settled>,
 }
 
 /// Where a poster without a socket learns the outcome.
 pub type Ack = oneshot::Sender<Result<ChatMessage, AppError>>;
+
+/// Dropped (never sent on) when a message is settled.
+pub type Settled = oneshot::Sender<()>;
 
 /// `role` started or stopped typing; relayed to the other side, not stored.
 #[derive(Message)]
@@ -229,6 +235,8 @@ struct Pending {
     message: ChatMessage,
     /// Posters waiting without a socket (REST API).
     acks: Vec<Ack>,
+    /// Dropped with the entry, when the message is settled.
+    _settled: Option<Settled>,
 }
 
 pub struct SessionActor {
@@ -522,7 +530,7 @@ impl SessionActor {
         role: Role,
         text: String,
         id: Option<String>,
-        ack: Option<Ack>,
+        (ack, settled): (Option<Ack>, Option<Settled>),
         ctx: &mut Context<Self>,
     ) {
         let message = ChatMessage {
@@ -546,6 +554,7 @@ impl SessionActor {
                 self.pending.push_back(Pending {
                     message,
                     acks: ack.into_iter().collect(),
+                    _settled: settled,
                 });
             }
             Err(e) => {
@@ -753,6 +762,7 @@ impl Handler<Post> for SessionActor {
             text,
             id,
             ack,
+            settled,
         } = msg;
         if self.phase != Phase::Ready {
             return self.refuse(role, AppError::ShuttingDown, id.as_deref(), ack);
@@ -784,7 +794,7 @@ impl Handler<Post> for SessionActor {
                         .into_actor(self)
                         .map(move |found, act, ctx| match found {
                             Ok(Some(stored)) => act.resend(role, &stored, ack),
-                            Ok(None) => act.append(role, text, id, ack, ctx),
+                            Ok(None) => act.append(role, text, id, (ack, settled), ctx),
                             Err(e) => {
                                 log::error!("{}: id lookup failed: {e}", act.client);
                                 act.refuse(role, AppError::StoreUnavailable, id.as_deref(), ack);
@@ -794,7 +804,7 @@ impl Handler<Post> for SessionActor {
                 return;
             }
         }
-        self.append(role, text, id, ack, ctx);
+        self.append(role, text, id, (ack, settled), ctx);
     }
 }
 

@@ -3,12 +3,13 @@
 //! messages, and writes the frames the session sends it. What waits for it
 //! is bounded (`MAX_BACKLOG_BYTES`, `SOCKET_MAILBOX`): the session gives up on
 //! a socket that falls that far behind instead of buffering without limit.
-//! Incoming messages are handed to the session one at a time, so a client
-//! that pipelines thousands of messages is read only as fast as they are
-//! taken.
+//! At most `MAX_IN_FLIGHT` of its messages wait to be stored; beyond that the
+//! socket stops reading, so a client that pipelines thousands of messages is
+//! read only as fast as they are stored.
 
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
+use tokio::sync::oneshot;
 
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
@@ -23,6 +24,9 @@ use crate::socket_core::{reason, Data, SocketCore};
 /// Frames a socket may have waiting before its session detaches it (the byte
 /// backlog usually binds first).
 pub const SOCKET_MAILBOX: usize = 8192;
+
+/// Messages a socket may have waiting to be stored before it stops reading.
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// Close code: a newer socket of the same role took over.
 pub const CLOSE_REPLACED: u16 = 4001;
@@ -48,6 +52,8 @@ pub struct ChatSocket {
     core: SocketCore,
     /// Message rate limit; `None` when off.
     rate: Option<TokenBucket>,
+    /// This socket's messages not yet stored or refused.
+    in_flight: usize,
     /// How sessions reach this socket; set when started.
     link: Option<SocketLink>,
     /// Set once joined; `None` again when the session dropped us.
@@ -71,6 +77,7 @@ impl ChatSocket {
             limits,
             core,
             rate: TokenBucket::new(limits.rate_limit, limits.rate_burst),
+            in_flight: 0,
             link: None,
             session: None,
         }
@@ -119,15 +126,26 @@ impl ChatSocket {
         }
         match frame {
             Ok(ClientFrame::Message { text, id }) => {
-                let post = session.send(Post {
+                let (settled, on_settled) = oneshot::channel();
+                session.do_send(Post {
                     role: self.role,
                     text,
                     id,
                     ack: None,
+                    settled: Some(settled),
                 });
-                // `wait`: the next frame is read once the session has taken
-                // this one, so a pipelining client cannot queue up memory.
-                ctx.wait(post.into_actor(self).map(|_, _, _| ()));
+                self.in_flight += 1;
+                let done = on_settled
+                    .into_actor(self)
+                    .map(|_, act, _| act.in_flight -= 1);
+                if self.in_flight >= MAX_IN_FLIGHT {
+                    // Stop reading until this one is settled: a client that
+                    // pipelines without limit is read only as fast as its
+                    // messages are stored.
+                    ctx.wait(done);
+                } else {
+                    ctx.spawn(done);
+                }
             }
             Ok(ClientFrame::Typing { active }) => session.do_send(Typing {
                 role: self.role,

@@ -382,6 +382,7 @@ impl Chat {
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
                 ack: None,
+                settled: None,
             })
             .await
             .expect("the session takes the post");
@@ -396,6 +397,7 @@ impl Chat {
                 text: format!("message {i}"),
                 id: None,
                 ack: None,
+                settled: None,
             });
         }
     }
@@ -440,6 +442,7 @@ impl Chat {
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
                 ack: Some(ack),
+                settled: None,
             })
             .await
             .expect("the session takes the post");
@@ -785,6 +788,7 @@ async fn a_retry_sent_before_the_original_is_acknowledged_is_stored_once() {
             text: "quick".into(),
             id: Some("fast".into()),
             ack: None,
+            settled: None,
         });
     }
     chat.post(Role::Customer, "marker").await;
@@ -1229,6 +1233,7 @@ async fn a_failing_store_refuses_messages_and_numbering_resumes_without_a_gap() 
             text: format!("burst {i}"),
             id: Some(format!("c-{i}")),
             ack: None,
+            settled: None,
         });
     }
     customer.error(6).await;

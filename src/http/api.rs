@@ -127,6 +127,7 @@ pub async fn post_message(
             text: new.text,
             id: new.id,
             ack: Some(ack),
+            settled: None,
         })
         .await
         .map_err(|_| AppError::ShuttingDown)?;
