@@ -7,6 +7,8 @@
 //! socket stops reading, so a client that pipelines thousands of messages is
 //! read only as fast as they are stored.
 
+use std::collections::VecDeque;
+
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 use tokio::sync::oneshot;
@@ -52,8 +54,8 @@ pub struct ChatSocket {
     core: SocketCore,
     /// Message rate limit; `None` when off.
     rate: Option<TokenBucket>,
-    /// This socket's messages not yet stored or refused.
-    in_flight: usize,
+    /// This socket's messages not yet stored or refused, oldest first.
+    in_flight: VecDeque<oneshot::Receiver<()>>,
     /// How sessions reach this socket; set when started.
     link: Option<SocketLink>,
     /// Set once joined; `None` again when the session dropped us.
@@ -77,7 +79,7 @@ impl ChatSocket {
             limits,
             core,
             rate: TokenBucket::new(limits.rate_limit, limits.rate_burst),
-            in_flight: 0,
+            in_flight: VecDeque::new(),
             link: None,
             session: None,
         }
@@ -134,17 +136,25 @@ impl ChatSocket {
                     ack: None,
                     settled: Some(settled),
                 });
-                self.in_flight += 1;
-                let done = on_settled
-                    .into_actor(self)
-                    .map(|_, act, _| act.in_flight -= 1);
-                if self.in_flight >= MAX_IN_FLIGHT {
-                    // Stop reading until this one is settled: a client that
-                    // pipelines without limit is read only as fast as its
-                    // messages are stored.
-                    ctx.wait(done);
-                } else {
-                    ctx.spawn(done);
+                self.in_flight.push_back(on_settled);
+                // Forget what is settled (the session drops the sender).
+                while let Some(oldest) = self.in_flight.front_mut() {
+                    match oldest.try_recv() {
+                        Err(oneshot::error::TryRecvError::Empty) => break,
+                        _ => drop(self.in_flight.pop_front()),
+                    }
+                }
+                if self.in_flight.len() >= MAX_IN_FLIGHT {
+                    // Stop reading until the older half is settled: a client
+                    // that pipelines without limit is read only as fast as
+                    // its messages are stored.
+                    let older: Vec<_> = self.in_flight.drain(..MAX_IN_FLIGHT / 2).collect();
+                    let settled = async move {
+                        for message in older {
+                            let _ = message.await;
+                        }
+                    };
+                    ctx.wait(settled.into_actor(self));
                 }
             }
             Ok(ClientFrame::Typing { active }) => session.do_send(Typing {

@@ -1,19 +1,31 @@
 //! What every WebSocket actor shares, whatever it speaks: reassembly of
 //! fragmented messages with a size cap, control frames (ping, pong, close),
-//! protocol errors mapped to close codes, the heartbeat, and the gauge of
-//! open sockets. The chat socket and the echo socket both build on it.
+//! protocol errors mapped to close codes, the heartbeat, the gauge of open
+//! sockets, and a read-ahead window on the incoming bytes (actix-web-actors
+//! would otherwise read everything a client sends into memory before the
+//! actor has handled any of it). Every socket actor builds on it.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_http::ws::Item;
+use actix_web::error::PayloadError;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError, WebsocketContext};
 use bytestring::ByteString;
+use futures_util::task::AtomicWaker;
+use futures_util::Stream;
 
 use crate::limits::ConnectionSlot;
+
+/// Bytes of client frames read from the connection ahead of what the socket
+/// actor has handled. A client that sends faster than its frames are handled
+/// waits in its own TCP buffers, not in the server's memory.
+pub const READ_AHEAD_BYTES: usize = 64 * 1024;
 
 /// How often the server pings a socket.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
@@ -46,8 +58,65 @@ pub struct SocketCore {
     partial: Option<(bool, BytesMut)>,
     last_heard: Instant,
     gauges: Arc<Gauges>,
+    window: Arc<ReadWindow>,
     /// This connection's place in the per-IP cap, given back on drop.
     _slot: ConnectionSlot,
+}
+
+/// Shared by a socket's incoming stream and its actor.
+#[derive(Default)]
+struct ReadWindow {
+    read: AtomicUsize,
+    handled: AtomicUsize,
+    /// The stream, waiting for the actor to catch up.
+    reader: AtomicWaker,
+}
+
+impl ReadWindow {
+    fn ahead(&self) -> usize {
+        let handled = self.handled.load(Ordering::Acquire);
+        self.read.load(Ordering::Acquire).saturating_sub(handled)
+    }
+}
+
+/// The incoming bytes of a socket, read no further than `READ_AHEAD_BYTES`
+/// ahead of what its actor has handled.
+pub struct Throttled<S> {
+    inner: S,
+    window: Arc<ReadWindow>,
+}
+
+impl<S> Stream for Throttled<S>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.window.ahead() >= READ_AHEAD_BYTES {
+            this.window.reader.register(cx.waker());
+            // Check again: the actor may have caught up meanwhile.
+            if this.window.ahead() >= READ_AHEAD_BYTES {
+                return Poll::Pending;
+            }
+        }
+        let next = Pin::new(&mut this.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &next {
+            this.window.read.fetch_add(chunk.len(), Ordering::AcqRel);
+        }
+        next
+    }
+}
+
+/// Bytes a masked client frame with `payload` bytes takes on the wire.
+fn wire_len(payload: usize) -> usize {
+    let extended = match payload {
+        0..=125 => 0,
+        126..=65_535 => 2,
+        _ => 8,
+    };
+    2 + extended + 4 + payload
 }
 
 impl SocketCore {
@@ -58,7 +127,16 @@ impl SocketCore {
             partial: None,
             last_heard: Instant::now(),
             gauges,
+            window: Arc::default(),
             _slot: slot,
+        }
+    }
+
+    /// Wraps the connection's incoming bytes in this socket's read window.
+    pub fn throttle<S>(&self, incoming: S) -> Throttled<S> {
+        Throttled {
+            inner: incoming,
+            window: Arc::clone(&self.window),
         }
     }
 
@@ -90,6 +168,18 @@ impl SocketCore {
         A: Actor<Context = WebsocketContext<A>>,
     {
         self.last_heard = Instant::now();
+        let payload = match &event {
+            Ok(ws::Message::Text(t)) => t.len(),
+            Ok(ws::Message::Binary(b) | ws::Message::Ping(b) | ws::Message::Pong(b)) => b.len(),
+            Ok(ws::Message::Continuation(
+                Item::FirstText(b) | Item::FirstBinary(b) | Item::Continue(b) | Item::Last(b),
+            )) => b.len(),
+            Ok(ws::Message::Close(_) | ws::Message::Nop) | Err(_) => 0,
+        };
+        self.window
+            .handled
+            .fetch_add(wire_len(payload), Ordering::AcqRel);
+        self.window.reader.wake();
         match self.assemble(event) {
             Ok(Step::Data(data)) => Some(data),
             Ok(Step::Ping(payload)) => {

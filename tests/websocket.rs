@@ -357,3 +357,45 @@ async fn pages_are_served_and_bad_ids_get_a_clear_page() {
     assert_eq!(app.get("/static/chat.js").await.status(), 200);
     assert_eq!(app.get("/nowhere").await.status(), 404);
 }
+
+#[actix_web::test]
+async fn a_client_that_pipelines_thousands_of_messages_gets_each_acknowledged_once_in_order() {
+    let app = spawn_app_with(&["--rate-limit", "0"]).await;
+    let (customer, _, _) = WsClient::join(&app.ws("/ws/customer/piper")).await;
+    // Sent without reading anything back: more than the socket's in-flight
+    // window and read-ahead, so the server must slow the reading down.
+    let count = 3000;
+    let frames: Vec<Message> = (0..count)
+        .map(|i| {
+            Message::Text(
+                json!({"type":"message","text":format!("m{i}"),"id":format!("p{i}")}).to_string(),
+            )
+        })
+        .collect();
+    let (mut sink, mut stream) = futures_util::StreamExt::split(customer.socket);
+    let send = tokio::spawn(async move {
+        for frame in frames {
+            futures_util::SinkExt::send(&mut sink, frame).await.unwrap();
+        }
+        sink
+    });
+    let mut seqs = Vec::new();
+    while seqs.len() < count {
+        let frame = tokio::time::timeout(
+            common::FRAME_TIMEOUT,
+            futures_util::StreamExt::next(&mut stream),
+        )
+        .await
+        .expect("acks keep coming")
+        .unwrap()
+        .unwrap();
+        if let Message::Text(text) = frame {
+            let ack: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(ack["type"], "message", "{ack}");
+            assert_eq!(ack["id"], format!("p{}", seqs.len()));
+            seqs.push(ack["seq"].as_u64().unwrap());
+        }
+    }
+    let _sink = send.await.unwrap();
+    assert_eq!(seqs, (1..=count as u64).collect::<Vec<_>>());
+}

@@ -16,7 +16,7 @@ use crate::inbox_socket::InboxSocket;
 use crate::registry::lookup;
 use crate::session::LastSeq;
 use crate::socket::ChatSocket;
-use crate::socket_core::SocketCore;
+use crate::socket_core::{SocketCore, Throttled};
 
 pub async fn customer(
     req: HttpRequest,
@@ -60,6 +60,7 @@ pub async fn echo(
 ) -> Result<HttpResponse, AppError> {
     state.security.check_origin(&req)?;
     let core = socket_core(&req, &state)?;
+    let body = core.throttle(body);
     upgrade(
         EchoSocket::new(core),
         &req,
@@ -76,6 +77,7 @@ pub async fn inbox(
     state.security.check_origin(&req)?;
     state.security.require_agent(&req)?;
     let core = socket_core(&req, &state)?;
+    let body = core.throttle(body);
     let actor = InboxSocket::new(state.inbox.clone(), core);
     upgrade(actor, &req, body, state.limits.max_frame_bytes)
 }
@@ -94,6 +96,7 @@ fn chat(
         })?,
     };
     let core = socket_core(&req, state)?;
+    let body = core.throttle(body);
     let actor = ChatSocket::new(
         client,
         role,
@@ -123,7 +126,7 @@ fn socket_core(req: &HttpRequest, state: &AppState) -> Result<SocketCore, AppErr
 fn upgrade<A>(
     actor: A,
     req: &HttpRequest,
-    body: web::Payload,
+    body: Throttled<web::Payload>,
     max_frame_bytes: usize,
 ) -> Result<HttpResponse, AppError>
 where
