@@ -33,6 +33,12 @@ struct Args {
     /// Instead: fill this many messages over 10,000 conversations, then time a restart.
     #[arg(long)]
     restart_messages: Option<u64>,
+    /// Conversation ids are this prefix and a number.
+    #[arg(long, default_value = "bench-")]
+    id_prefix: String,
+    /// Keep the database here (default: a temporary directory).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 fn message(seq: u64, n: u64) -> ChatMessage {
@@ -51,9 +57,9 @@ fn message(seq: u64, n: u64) -> ChatMessage {
 
 /// Writes `total` messages round-robin over `conversations`; returns the time
 /// until all are committed.
-fn write_all(store: &Store, total: u64, conversations: u64) -> Duration {
+fn write_all(store: &Store, prefix: &str, total: u64, conversations: u64) -> Duration {
     let clients: Vec<ClientId> = (0..conversations)
-        .map(|i| ClientId::parse(&format!("bench-{i}")).expect("valid id"))
+        .map(|i| ClientId::parse(&format!("{prefix}{i}")).expect("valid id"))
         .collect();
     let started = Instant::now();
     for n in 0..total {
@@ -79,21 +85,22 @@ fn write_all(store: &Store, total: u64, conversations: u64) -> Duration {
 
 fn main() {
     let args = Args::parse();
-    let dir = tempfile::tempdir().expect("temp dir");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_owned());
     if let Some(total) = args.restart_messages {
-        let (backend, lock) = SqliteBackend::open(dir.path(), args.durability).expect("open");
+        let (backend, lock) = SqliteBackend::open(dir.as_path(), args.durability).expect("open");
         let (store, writer) = Store::start(Arc::new(backend));
-        let fill = write_all(&store, total, 10_000);
+        let fill = write_all(&store, &args.id_prefix, total, 10_000);
         writer.shutdown(&store);
         drop((store, lock));
         let started = Instant::now();
-        let (backend, _lock) = SqliteBackend::open(dir.path(), args.durability).expect("reopen");
+        let (backend, _lock) = SqliteBackend::open(dir.as_path(), args.durability).expect("reopen");
         let open = started.elapsed();
         let started = Instant::now();
-        let client = ClientId::parse("bench-42").expect("valid id");
+        let client = ClientId::parse(&format!("{}42", args.id_prefix)).expect("valid id");
         let snapshot = backend.load(&client, 256).expect("load");
         let load = started.elapsed();
-        let size = std::fs::metadata(dir.path().join("support-chat.db"))
+        let size = std::fs::metadata(dir.as_path().join("support-chat.db"))
             .map(|m| m.len())
             .unwrap_or(0);
         println!(
@@ -110,9 +117,9 @@ fn main() {
         );
         return;
     }
-    let (backend, _lock) = SqliteBackend::open(dir.path(), args.durability).expect("open");
+    let (backend, _lock) = SqliteBackend::open(dir.as_path(), args.durability).expect("open");
     let (store, writer) = Store::start(Arc::new(backend));
-    let elapsed = write_all(&store, args.messages, args.conversations);
+    let elapsed = write_all(&store, &args.id_prefix, args.messages, args.conversations);
     writer.shutdown(&store);
     println!(
         "{}",

@@ -6,7 +6,8 @@
 //! told about it. The modules, bottom to top:
 //!
 //! - [`domain`]: validated input and the core values: `ClientId`, `Role`,
-//!   `ChatMessage`. Nothing here knows about actors or HTTP.
+//!   `ChatMessage`, conversation summaries. Nothing here knows about actors
+//!   or HTTP.
 //! - [`error`]: `AppError`, the one error enum, with a stable code per
 //!   variant for WebSocket `error` frames and JSON bodies.
 //! - [`protocol`]: wire protocol v1 (PROTOCOL.md): decoding client frames
@@ -14,17 +15,21 @@
 //! - [`store`]: the storage seam (`Backend` trait), its SQLite implementation,
 //!   and `Store`, which adds the group-commit writer thread and off-thread
 //!   reads to any backend.
+//! - [`auth`] and [`limits`]: agent tokens and login cookies, customer
+//!   identity signatures; token buckets and per-IP counters.
 //! - [`session`]: `SessionActor`, one per conversation: recent history, seq
-//!   assignment, acknowledgement after commit, relaying to the customer and
-//!   agent sockets without ever waiting on them; and its messages.
+//!   assignment, acknowledgement after commit, typing, read marks, status,
+//!   relaying to the customer and agent sockets without ever waiting on them.
 //! - [`registry`]: `Registry`, the actor mapping client ids to live sessions,
 //!   starting them on demand and forgetting evicted ones; `join` for sockets.
+//! - [`inbox`]: `Inbox`, the actor behind the agents' live conversation list.
 //! - [`socket_core`]: what every WebSocket actor shares: reassembly of
-//!   fragments with a cap, control frames, heartbeat, close codes.
-//! - [`socket`]: `ChatSocket`, the actor of one customer or agent WebSocket.
-//! - [`echo`]: `EchoSocket`, the `/ws/echo` diagnostic.
-//! - [`http`]: routes, pages, upgrades, `/healthz`; the only module that
-//!   knows HTTP.
+//!   fragments with a cap, control frames, heartbeat, close codes, and a
+//!   read-ahead window on incoming bytes.
+//! - [`socket`], [`inbox_socket`], [`echo`]: the actors of one chat socket,
+//!   one console inbox socket, and the `/ws/echo` diagnostic.
+//! - [`http`]: routes, pages, upgrades, security checks, the REST API,
+//!   `/healthz`; the only module that knows HTTP.
 //! - [`config`] and [`app`]: the command line, and `Application`, which wires
 //!   it all up and shuts it down gracefully.
 //!
