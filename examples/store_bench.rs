@@ -86,7 +86,10 @@ fn write_all(store: &Store, prefix: &str, total: u64, conversations: u64) -> Dur
 fn main() {
     let args = Args::parse();
     let temp = tempfile::tempdir().expect("temp dir");
-    let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_owned());
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_owned());
     if let Some(total) = args.restart_messages {
         let (backend, lock) = SqliteBackend::open(dir.as_path(), args.durability).expect("open");
         let (store, writer) = Store::start(Arc::new(backend));

@@ -4,7 +4,7 @@
 //! work, close sockets with 1001, flush the writer, return.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::{Actor, Addr};
@@ -20,7 +20,7 @@ use crate::limits::IpLimits;
 use crate::registry::{Registry, ShutdownAll};
 use crate::session::SessionSettings;
 use crate::socket::SocketLimits;
-use crate::socket_core::Gauges;
+use crate::socket_core::{Gauges, Heartbeat};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, Writer};
 
 /// How long open connections get to close during a graceful shutdown.
@@ -80,6 +80,10 @@ impl Application {
             max_frame_bytes: config.max_frame_bytes as usize,
             rate_limit: config.rate_limit.max(0.0),
             rate_burst: config.rate_burst,
+            heartbeat: Heartbeat {
+                interval: config.heartbeat_interval,
+                timeout: config.client_timeout,
+            },
         };
         let settings = SessionSettings {
             idle_timeout: config.idle_timeout,
@@ -116,6 +120,8 @@ impl Application {
                 config.max_connections_per_ip,
                 config.new_conversations_per_ip,
             )),
+            api_rate: (limits.rate_limit, limits.rate_burst),
+            api_buckets: Mutex::default(),
         });
         let state = AppState {
             registry: registry.clone(),

@@ -8,6 +8,11 @@ use clap::Parser;
 
 use crate::store::Durability;
 
+/// How often the server pings each WebSocket, by default.
+pub const HEARTBEAT_INTERVAL: &str = "10s";
+/// How long a silent WebSocket lives, by default.
+pub const CLIENT_TIMEOUT: &str = "30s";
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "support-chat",
@@ -41,6 +46,15 @@ pub struct Config {
     /// (it is reloaded from the database on the next connect), e.g. 10m, 90s.
     #[arg(long, env = "SUPPORT_CHAT_IDLE_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
+
+    /// How often the server pings each WebSocket, e.g. 10s.
+    #[arg(long, env = "SUPPORT_CHAT_HEARTBEAT_INTERVAL", default_value = HEARTBEAT_INTERVAL, value_parser = humantime::parse_duration)]
+    pub heartbeat_interval: Duration,
+
+    /// A WebSocket silent for this long (no frame, not even a pong) is closed
+    /// and the other side sees it go offline, e.g. 30s.
+    #[arg(long, env = "SUPPORT_CHAT_CLIENT_TIMEOUT", default_value = CLIENT_TIMEOUT, value_parser = humantime::parse_duration)]
+    pub client_timeout: Duration,
 
     /// Longest accepted message text, in characters.
     #[arg(long, env = "SUPPORT_CHAT_MAX_TEXT_CHARS", default_value_t = 4000,

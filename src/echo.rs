@@ -22,7 +22,7 @@ impl Actor for EchoSocket {
     type Context = WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        SocketCore::start_heartbeat(ctx, |act: &Self| &act.core);
+        self.core.start_heartbeat(ctx, |act: &Self| &act.core);
     }
 }
 

@@ -64,7 +64,7 @@ impl Actor for InboxSocket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(SOCKET_MAILBOX);
-        SocketCore::start_heartbeat(ctx, |act: &Self| &act.core);
+        self.core.start_heartbeat(ctx, |act: &Self| &act.core);
         let link = SocketLink::new(ctx.address().recipient());
         self.inbox.do_send(Subscribe {
             socket: link.clone(),

@@ -21,7 +21,7 @@ use crate::registry::{join, Registry};
 use crate::session::{
     Detach, HistoryBefore, MarkRead, Post, Resolve, SessionActor, SocketLink, ToSocket, Typing,
 };
-use crate::socket_core::{reason, Data, SocketCore};
+use crate::socket_core::{reason, Data, Heartbeat, SocketCore};
 
 /// Frames a socket may have waiting before its session detaches it (the byte
 /// backlog usually binds first).
@@ -43,6 +43,7 @@ pub struct SocketLimits {
     /// Frames per second a client may send; 0 for no limit.
     pub rate_limit: f64,
     pub rate_burst: u32,
+    pub heartbeat: Heartbeat,
 }
 
 pub struct ChatSocket {
@@ -203,7 +204,7 @@ impl Actor for ChatSocket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(SOCKET_MAILBOX);
-        SocketCore::start_heartbeat(ctx, |act: &Self| &act.core);
+        self.core.start_heartbeat(ctx, |act: &Self| &act.core);
         let link = SocketLink::new(ctx.address().recipient());
         self.link = Some(link.clone());
         let registry = self.registry.clone();

@@ -27,10 +27,13 @@ use crate::limits::ConnectionSlot;
 /// waits in its own TCP buffers, not in the server's memory.
 pub const READ_AHEAD_BYTES: usize = 64 * 1024;
 
-/// How often the server pings a socket.
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
-/// A socket silent (no frame at all, pongs included) for this long is dropped.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// When to ping, and when to give up on a silent client (any frame, pongs
+/// included, counts as a sign of life).
+#[derive(Debug, Clone, Copy)]
+pub struct Heartbeat {
+    pub interval: Duration,
+    pub timeout: Duration,
+}
 
 /// Counts open sockets, for `/healthz`.
 #[derive(Debug, Default)]
@@ -57,6 +60,7 @@ pub struct SocketCore {
     /// A fragmented message being reassembled: is it text, and the bytes.
     partial: Option<(bool, BytesMut)>,
     last_heard: Instant,
+    heartbeat: Heartbeat,
     gauges: Arc<Gauges>,
     window: Arc<ReadWindow>,
     /// This connection's place in the per-IP cap, given back on drop.
@@ -120,12 +124,18 @@ fn wire_len(payload: usize) -> usize {
 }
 
 impl SocketCore {
-    pub fn new(max_message_bytes: usize, gauges: Arc<Gauges>, slot: ConnectionSlot) -> Self {
+    pub fn new(
+        max_message_bytes: usize,
+        heartbeat: Heartbeat,
+        gauges: Arc<Gauges>,
+        slot: ConnectionSlot,
+    ) -> Self {
         gauges.open_sockets.fetch_add(1, Ordering::Relaxed);
         SocketCore {
             max_message_bytes,
             partial: None,
             last_heard: Instant::now(),
+            heartbeat,
             gauges,
             window: Arc::default(),
             _slot: slot,
@@ -140,14 +150,15 @@ impl SocketCore {
         }
     }
 
-    /// Starts the heartbeat on `ctx`: ping every `HEARTBEAT_INTERVAL`, stop the
-    /// actor when the client has been silent for `CLIENT_TIMEOUT`.
-    pub fn start_heartbeat<A>(ctx: &mut WebsocketContext<A>, core: fn(&A) -> &SocketCore)
+    /// Starts the heartbeat on `ctx`: ping every `heartbeat.interval`, stop
+    /// the actor when the client has been silent for `heartbeat.timeout`.
+    pub fn start_heartbeat<A>(&self, ctx: &mut WebsocketContext<A>, core: fn(&A) -> &SocketCore)
     where
         A: Actor<Context = WebsocketContext<A>>,
     {
-        ctx.run_interval(HEARTBEAT_INTERVAL, move |act, ctx| {
-            if core(act).last_heard.elapsed() > CLIENT_TIMEOUT {
+        ctx.run_interval(self.heartbeat.interval, move |act, ctx| {
+            let core = core(act);
+            if core.last_heard.elapsed() > core.heartbeat.timeout {
                 log::info!("socket timed out (no pong)");
                 ctx.stop();
             } else {

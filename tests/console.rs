@@ -420,3 +420,33 @@ async fn messages_posted_through_the_api_reach_live_sockets_once() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+#[actix_web::test]
+async fn api_writes_over_the_rate_limit_get_429_then_pass_again() {
+    let app = spawn_app_with(&["--rate-limit", "2", "--rate-burst", "2"]).await;
+    let post = |n: u32| {
+        let url = api(&app, "/conversations/api-rate/messages");
+        async move {
+            let response = http()
+                .post(url)
+                .bearer_auth(AGENT_TOKEN)
+                .json(&json!({"text": format!("m{n}"), "id": format!("r{n}")}))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    assert_eq!(post(1).await.0, 201);
+    assert_eq!(post(2).await.0, 201);
+    let (status, body) = post(3).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["error"]["code"], "rate_limited");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (status, stored) = post(3).await;
+    assert_eq!(status, 201);
+    assert_eq!(stored["seq"], 3, "the refused post was not stored");
+}

@@ -399,3 +399,20 @@ async fn a_client_that_pipelines_thousands_of_messages_gets_each_acknowledged_on
     let _sink = send.await.unwrap();
     assert_eq!(seqs, (1..=count as u64).collect::<Vec<_>>());
 }
+
+#[actix_web::test]
+async fn a_client_that_stops_answering_pings_is_dropped_and_the_other_side_learns_it() {
+    let app = spawn_app_with(&["--heartbeat-interval", "100ms", "--client-timeout", "400ms"]).await;
+    let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/silent")).await;
+    // Never polled again, so never answers a ping.
+    let (_customer, _, _) = WsClient::join(&app.ws("/ws/customer/silent")).await;
+    assert_eq!(agent.expect("presence").await["online"], true);
+    let gone = agent.expect("presence").await;
+    assert_eq!(
+        gone,
+        json!({"type":"presence","role":"customer","online":false})
+    );
+    // The agent answered every ping while it read: still connected.
+    agent.say("still here", None).await;
+    assert_eq!(agent.expect("message").await["text"], "still here");
+}

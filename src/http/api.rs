@@ -1,5 +1,6 @@
 //! The REST API for agents, bots and integrations. Every endpoint needs agent
-//! credentials; errors are JSON `{"error":{"code","message"}}`. Posting goes
+//! credentials, and writes share the per-socket message rate (per client IP);
+//! errors are JSON `{"error":{"code","message"}}`. Posting goes
 //! through the conversation's SessionActor, like a socket would, so live
 //! pages see API messages at once and retries with the same `id` are
 //! idempotent.
@@ -114,6 +115,7 @@ pub async fn post_message(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     state.security.require_agent(&req)?;
+    state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
     let body = read_body(body).await?;
     let new: NewMessage =
@@ -142,6 +144,7 @@ pub async fn resolve(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     state.security.require_agent(&req)?;
+    state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
     session

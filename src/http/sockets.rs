@@ -118,6 +118,7 @@ fn socket_core(req: &HttpRequest, state: &AppState) -> Result<SocketCore, AppErr
         .ok_or(AppError::TooManyConnections)?;
     Ok(SocketCore::new(
         state.limits.max_frame_bytes,
+        state.limits.heartbeat,
         state.gauges.clone(),
         slot,
     ))
