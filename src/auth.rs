@@ -91,7 +91,7 @@ impl IdentitySecret {
 }
 
 fn mac(key: &[u8], message: &str) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key"); // ok: any length
     mac.update(message.as_bytes());
     mac
 }

@@ -3,7 +3,7 @@
 // shows one view for the whole page; the agent console (/agent) shows one
 // view at a time in its right pane and swaps it without reloading.
 // Speaks wire protocol v1 (PROTOCOL.md). No frameworks, no build step, and
-// no innerHTML: every user-provided string goes in through textContent.
+// no HTML parsing of dynamic values: user text goes in through textContent.
 // Needs i18n.js (the global I18N) loaded first.
 'use strict';
 

@@ -204,7 +204,7 @@ impl Store {
             std::thread::Builder::new()
                 .name("store-writer".into())
                 .spawn(move || run_writer(&*backend, rx, &healthy, &watcher))
-                .expect("spawning the store writer thread")
+                .expect("spawning the store writer thread") // ok: only at start-up
         };
         let store = Store {
             backend,
