@@ -228,8 +228,8 @@ mod tests {
         assert!(ClientId::parse("é").is_err());
         assert!(ClientId::parse("../x").is_err());
         assert_ne!(
-            ClientId::parse("1").unwrap(),
-            ClientId::parse("01").unwrap()
+            ClientId::parse("1").unwrap(),  // ok: test
+            ClientId::parse("01").unwrap()  // ok: test
         );
     }
 
