@@ -10,7 +10,7 @@ use crate::inbox::{Inbox, List, Subscribe, Unsubscribe};
 use crate::protocol::{ClientFrame, ListRequest, ServerEvent};
 use crate::session::{SocketLink, ToSocket};
 use crate::socket::{CLOSE_STALLED, SOCKET_MAILBOX};
-use crate::socket_core::{reason, Data, SocketCore};
+use crate::socket_core::{reason, write_frame, Data, SocketCore};
 use crate::store::ListQuery;
 
 pub struct InboxSocket {
@@ -91,13 +91,7 @@ impl Handler<ToSocket> for InboxSocket {
             return ctx.stop();
         }
         match msg {
-            ToSocket::Frame(frame) => {
-                let bytes = frame.len();
-                ctx.text(frame);
-                if let Some(link) = &self.link {
-                    link.written(bytes);
-                }
-            }
+            ToSocket::Frame(frame) => write_frame(ctx, self.link.as_ref(), frame),
             ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();

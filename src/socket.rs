@@ -21,7 +21,7 @@ use crate::registry::{join, Registry};
 use crate::session::{
     Detach, HistoryBefore, MarkRead, Post, Resolve, SessionActor, SocketLink, ToSocket, Typing,
 };
-use crate::socket_core::{reason, Data, Heartbeat, SocketCore};
+use crate::socket_core::{reason, write_frame, Data, Heartbeat, SocketCore};
 
 /// Frames a socket may have waiting before its session detaches it (the byte
 /// backlog usually binds first).
@@ -248,13 +248,7 @@ impl Handler<ToSocket> for ChatSocket {
             return self.close_stalled(ctx);
         }
         match msg {
-            ToSocket::Frame(frame) => {
-                let bytes = frame.len();
-                ctx.text(frame);
-                if let Some(link) = &self.link {
-                    link.written(bytes);
-                }
-            }
+            ToSocket::Frame(frame) => write_frame(ctx, self.link.as_ref(), frame),
             ToSocket::Replaced => {
                 self.session = None;
                 ctx.text(ServerEvent::Replaced.encode());

@@ -21,6 +21,7 @@ use futures_util::task::AtomicWaker;
 use futures_util::Stream;
 
 use crate::limits::ConnectionSlot;
+use crate::session::SocketLink;
 
 /// Bytes of client frames read from the connection ahead of what the socket
 /// actor has handled. A client that sends faster than its frames are handled
@@ -301,6 +302,19 @@ enum Step {
     Ping(Bytes),
     Close(Option<CloseReason>),
     Nothing,
+}
+
+/// Writes a frame a session handed over, and gives its bytes back to the
+/// link's backlog.
+pub fn write_frame<A>(ctx: &mut WebsocketContext<A>, link: Option<&SocketLink>, frame: ByteString)
+where
+    A: Actor<Context = WebsocketContext<A>>,
+{
+    let bytes = frame.len();
+    ctx.text(frame);
+    if let Some(link) = link {
+        link.written(bytes);
+    }
 }
 
 pub fn reason(code: CloseCode, description: &str) -> CloseReason {
