@@ -1,5 +1,6 @@
 //! The pages and their static files, embedded in the binary from
-//! `templates/` so the server is one file to run.
+//! `templates/` (HTML) and `static/` (scripts and styles) so the server is
+//! one file to run.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,34 +17,21 @@ const CONSOLE_HTML: &str = include_str!("../../templates/console.html");
 /// Cookie the pages set when a user picks a language.
 const LANG_COOKIE: &str = "support_chat_lang";
 
-/// Static files: name, content type, body.
-const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "chat.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../templates/chat.js"),
-    ),
-    (
-        "chat.css",
-        "text/css; charset=utf-8",
-        include_str!("../../templates/chat.css"),
-    ),
-    (
-        "index.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../templates/index.js"),
-    ),
-    (
-        "console.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../templates/console.js"),
-    ),
-    (
-        "i18n.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../templates/i18n.js"),
-    ),
-];
+/// Page scripts and styles from `static/`, embedded in the binary (also in
+/// debug builds, so tests serve exactly what a release serves).
+#[derive(rust_embed::Embed)]
+#[folder = "static/"]
+struct Assets;
+
+/// The content type of a static file, by its extension.
+fn asset_type(name: &str) -> Option<&'static str> {
+    match name.rsplit_once('.')?.1 {
+        "js" | "mjs" => Some("text/javascript; charset=utf-8"),
+        "css" => Some("text/css; charset=utf-8"),
+        "svg" => Some("image/svg+xml"),
+        _ => None,
+    }
+}
 
 pub fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
@@ -167,14 +155,13 @@ fn chat_page(req: &HttpRequest, role: Role, client: &ClientId) -> HttpResponse {
 }
 
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, PageError> {
-    let (_, content_type, body) = ASSETS
-        .iter()
-        .find(|(file, _, _)| *file == name.as_str())
-        .ok_or(AppError::NotFound)?;
+    let name = name.into_inner();
+    let content_type = asset_type(&name).ok_or(AppError::NotFound)?;
+    let file = Assets::get(&name).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
-        .content_type(*content_type)
+        .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(*body))
+        .body(file.data.into_owned()))
 }
 
 pub async fn not_found() -> HttpResponse {
