@@ -1,10 +1,8 @@
 //! The protocol, spoken over real sockets to the real server on port 0.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{seqs, spawn_app, spawn_app_with, texts, WsClient};
+use crate::common::{seqs, spawn_app, spawn_app_with, texts, WsClient};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -340,7 +338,10 @@ async fn pages_are_served_and_bad_ids_get_a_clear_page() {
     assert!(body.contains("data-role=\"customer\""));
 
     let agent = app
-        .get(&format!("/chat/server/42?token={}", common::AGENT_TOKEN))
+        .get(&format!(
+            "/chat/server/42?token={}",
+            crate::common::AGENT_TOKEN
+        ))
         .await
         .text()
         .await
@@ -382,7 +383,7 @@ async fn a_client_that_pipelines_thousands_of_messages_gets_each_acknowledged_on
     let mut seqs = Vec::new();
     while seqs.len() < count {
         let frame = tokio::time::timeout(
-            common::FRAME_TIMEOUT,
+            crate::common::FRAME_TIMEOUT,
             futures_util::StreamExt::next(&mut stream),
         )
         .await

@@ -1,11 +1,9 @@
 //! The agent console's server side: typing, read marks, resolve, the inbox
 //! socket and the REST API, over real sockets and HTTP.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
+use crate::common::{spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
 use serde_json::{json, Value};
 
 async fn inbox(app: &TestApp) -> WsClient {

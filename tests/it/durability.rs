@@ -6,8 +6,6 @@
 //! The crash and signal tests drive the real binary
 //! (`CARGO_BIN_EXE_support-chat`) as a child process.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -17,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{spawn_app, spawn_app_with, TestApp, WsClient};
+use crate::common::{spawn_app, spawn_app_with, TestApp, WsClient};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tempfile::TempDir;

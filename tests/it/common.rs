@@ -1,6 +1,5 @@
 //! Shared test helpers: `spawn_app()` starts the real server on port 0 with a
 //! fresh data directory, and `WsClient` talks to it as a client does.
-#![allow(dead_code)] // each test file uses a different part of this module
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -139,10 +138,6 @@ impl TestApp {
 
     pub async fn customer(&self, id: &str) -> WsClient {
         WsClient::connect(&self.ws(&format!("/ws/customer/{id}"))).await
-    }
-
-    pub async fn agent(&self, id: &str) -> WsClient {
-        WsClient::connect(&self.ws_as_agent(&format!("/ws/agent/{id}"))).await
     }
 }
 

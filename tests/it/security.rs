@@ -1,9 +1,7 @@
 //! Security rules, each shown refusing the wrong thing and letting the
 //! honest path through.
 
-mod common;
-
-use common::{spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
+use crate::common::{spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;

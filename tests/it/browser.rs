@@ -12,8 +12,6 @@
 //! `chromium-driver`). Without them the tests are skipped with a notice,
 //! except under `CI=true`, where a missing browser is a failure.
 
-mod common;
-
 use std::fmt::Debug;
 use std::future::Future;
 use std::io::{Read, Write};
@@ -22,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{spawn_app, TestApp, WsClient, AGENT_TOKEN};
+use crate::common::{spawn_app, TestApp, WsClient, AGENT_TOKEN};
 use fantoccini::cookies::Cookie;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};

@@ -4,11 +4,9 @@
 //! we do not negotiate) are left out. Without `kosoku` the test is skipped
 //! with a notice, except under `CI=true`, where that is a failure.
 
-mod common;
-
 use std::process::Command;
 
-use common::spawn_app;
+use crate::common::spawn_app;
 
 #[actix_web::test]
 async fn the_echo_socket_passes_the_autobahn_cases() {

@@ -1,0 +1,12 @@
+//! The one integration-test binary: every test module shares `common`
+//! (`spawn_app()`, `WsClient`, `eventually`), compiled once.
+
+mod actors;
+mod browser;
+mod common;
+mod conformance;
+mod console;
+mod durability;
+mod protocol_props;
+mod security;
+mod websocket;
