@@ -15,10 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use support_chat::domain::{now_millis, ChatMessage, ClientId, Role};
-use support_chat::store::{
-    Backend, Durability, SqliteBackend, Store, StoreError, WriteOp, WriteRequest,
-};
+use support_chat::{now_millis, ChatMessage, ClientId, Role};
+use support_chat::{Backend, Durability, SqliteBackend, Store, StoreError, WriteOp, WriteRequest};
 
 #[derive(Parser)]
 struct Args {

@@ -4,7 +4,7 @@
 //! work, close sockets with 1001, flush the writer, return.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Addr};
@@ -14,14 +14,12 @@ use tokio::sync::watch;
 
 use crate::auth::{AgentToken, IdentitySecret};
 use crate::config::Config;
-use crate::http::{routes, security_headers, AppState, Security};
+use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
-use crate::limits::IpLimits;
-use crate::registry::{Registry, ShutdownAll};
-use crate::session::SessionSettings;
-use crate::socket::SocketLimits;
-use crate::socket_core::{Gauges, Heartbeat};
+use crate::limits::{IpLimits, KeyedBuckets};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, Writer};
+use crate::transport::{Gauges, Heartbeat, SocketLimits};
+use crate::web::{routes, security_headers, AppState, Security};
 
 /// How long open connections get to close during a graceful shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -120,8 +118,7 @@ impl Application {
                 config.max_connections_per_ip,
                 config.new_conversations_per_ip,
             )),
-            api_rate: (limits.rate_limit, limits.rate_burst),
-            api_buckets: Mutex::default(),
+            api_rate: KeyedBuckets::new(limits.rate_limit, limits.rate_burst),
         });
         let state = AppState {
             registry: registry.clone(),

@@ -77,6 +77,7 @@ impl IdentitySecret {
     }
 
     /// `hex(HMAC-SHA256(secret, client_id))`, what the website computes.
+    #[cfg(test)]
     pub fn signature(&self, client: &ClientId) -> String {
         sign(self.0.as_bytes(), client.as_str())
     }

@@ -1,13 +1,13 @@
 //! The one error type of the server. Each variant has a stable machine code
 //! (sent in WebSocket `error` frames and JSON bodies) and a human message;
-//! the HTTP layer maps variants to statuses in `http::errors`.
+//! the web layer maps variants to statuses in `web::errors`.
 
-use crate::domain::{MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
+use crate::domain::{InvalidClientId, MAX_MESSAGE_ID_LEN};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AppError {
-    #[error("invalid client id: use 1 to {MAX_CLIENT_ID_LEN} characters of A-Z a-z 0-9 _ -")]
-    InvalidClientId,
+    #[error(transparent)]
+    InvalidClientId(#[from] InvalidClientId),
     #[error("frame is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("unknown frame type {0:?}")]
@@ -50,7 +50,7 @@ impl AppError {
     /// Stable code for clients to act on.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::InvalidClientId => "invalid_client_id",
+            AppError::InvalidClientId(_) => "invalid_client_id",
             AppError::InvalidJson(_) => "invalid_json",
             AppError::UnknownType(_) => "unknown_type",
             AppError::InvalidFrame(_) => "invalid_frame",

@@ -1,57 +1,56 @@
 //! # support-chat
 //!
-//! A real-time, one-to-one customer-service chat server. Every customer (a
-//! client id) has one private conversation with the support agents; both
-//! sides talk over WebSockets, and every message is stored before anyone is
-//! told about it. The modules, bottom to top:
+//! A real-time customer-service chat server. Every customer (a client id)
+//! has one private conversation with the support agents; both sides talk
+//! over WebSockets, and every message is stored before anyone is told about
+//! it. The crate map, bottom to top (a module imports only those above it in
+//! this list, never one below):
 //!
-//! - [`domain`]: validated input and the core values: `ClientId`, `Role`,
-//!   `ChatMessage`, conversation summaries. Nothing here knows about actors
-//!   or HTTP.
-//! - [`error`]: `AppError`, the one error enum, with a stable code per
-//!   variant for WebSocket `error` frames and JSON bodies.
-//! - [`protocol`]: wire protocol v1 (PROTOCOL.md): decoding client frames
-//!   with precise errors, encoding server events once into shared bytes.
-//! - [`store`]: the storage seam (`Backend` trait), its SQLite implementation,
-//!   and `Store`, which adds the group-commit writer thread and off-thread
-//!   reads to any backend.
-//! - [`auth`] and [`limits`]: agent tokens and login cookies, customer
-//!   identity signatures; token buckets and per-IP counters.
-//! - [`session`]: `SessionActor`, one per conversation: recent history, seq
-//!   assignment, acknowledgement after commit, typing, read marks, status,
-//!   relaying to the customer and agent sockets without ever waiting on them.
-//! - [`registry`]: `Registry`, the actor mapping client ids to live sessions,
-//!   starting them on demand and forgetting evicted ones; `join` for sockets.
-//! - [`inbox`]: `Inbox`, the actor behind the agents' live conversation list.
-//! - [`socket_core`]: what every WebSocket actor shares: reassembly of
-//!   fragments with a cap, control frames, heartbeat, close codes, and a
-//!   read-ahead window on incoming bytes.
-//! - [`socket`], [`inbox_socket`], [`echo`]: the actors of one chat socket,
-//!   one console inbox socket, and the `/ws/echo` diagnostic.
-//! - [`http`]: routes, pages, upgrades, security checks, the REST API,
-//!   `/healthz`; the only module that knows HTTP.
-//! - [`config`] and [`app`]: the command line, and `Application`, which wires
-//!   it all up and shuts it down gracefully.
+//! | module | what lives there |
+//! |---|---|
+//! | `domain` | validated values: `ClientId`, `Role`, `PerRole`, `ChatMessage`, summaries |
+//! | `error` | `AppError`, the one error enum, with a stable code per variant |
+//! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
+//! | `auth`, `limits` | agent tokens, login cookies, identity signatures; token buckets, per-IP counters |
+//! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads |
+//! | `conversation` | `SessionActor` (one per conversation), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
+//! | `inbox` | `Inbox`, the actor behind the agents' live conversation list |
+//! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
+//! | `web` | routes, pages, REST API, login, upgrades, security checks; the only module that knows HTTP |
+//! | `config`, `app` | the command line, and `Application`, which wires it all and shuts it down |
 //!
 //! A message's path: the customer's `ChatSocket` decodes a frame into a
 //! `Post` for the `SessionActor`, which gives it the next seq and submits it
 //! to the store writer; once the transaction commits, the writer sends a
 //! `WriteOutcome` back, and the session encodes the message once and
-//! `try_send`s it to both sockets (the sender's copy is its acknowledgement).
+//! `try_send`s it to both sockets through their `SocketLink`s (the sender's
+//! copy is its acknowledgement). Nothing ever waits on a socket: one that
+//! stops reading is detached as stalled.
+//!
+//! Modules are private; what the binary, the tests and the examples need is
+//! re-exported below.
 
-pub mod app;
-pub mod auth;
-pub mod config;
-pub mod domain;
-pub mod echo;
-pub mod error;
-pub mod http;
-pub mod inbox;
-pub mod inbox_socket;
-pub mod limits;
-pub mod protocol;
-pub mod registry;
-pub mod session;
-pub mod socket;
-pub mod socket_core;
-pub mod store;
+mod app;
+mod auth;
+mod config;
+mod conversation;
+mod domain;
+mod error;
+mod inbox;
+mod limits;
+mod protocol;
+mod store;
+mod transport;
+mod web;
+
+pub use app::{Application, BuildError, ShutdownHandle};
+pub use config::Config;
+pub use conversation::*;
+pub use domain::*;
+pub use error::AppError;
+pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
+pub use store::{
+    Backend, Durability, ListPage, ListQuery, Snapshot, SqliteBackend, StartupError, Store,
+    StoreError, Write, WriteOp, WriteOutcome, WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
+};
+pub use transport::*;

@@ -1,7 +1,10 @@
-//! Abuse limits: a token bucket per socket for message rate, and per-IP
-//! accounting of concurrent connections and new conversations.
+//! Abuse limits: token buckets for message rates, kept per key (a
+//! conversation side, a client address) so that reconnecting does not refill
+//! them, and per-IP accounting of concurrent connections and new
+//! conversations.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,15 +38,70 @@ impl TokenBucket {
     }
 
     fn try_take_at(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.refill(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
             false
         }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+    }
+
+    /// Whether the bucket has refilled completely: then it is no different
+    /// from a fresh one and need not be remembered.
+    fn is_full_at(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= self.burst
+    }
+}
+
+/// Keys whose buckets are remembered before the full ones are dropped.
+const MAX_KEYED_BUCKETS: usize = 10_000;
+
+/// One token bucket per key, all with the same rate, that outlive the
+/// connections that use them: a client that reconnects finds its bucket as
+/// it left it.
+#[derive(Debug)]
+pub struct KeyedBuckets<K> {
+    rate: f64,
+    burst: u32,
+    buckets: Mutex<HashMap<K, TokenBucket>>,
+}
+
+impl<K: Hash + Eq> KeyedBuckets<K> {
+    /// Rate 0 turns the limit off.
+    pub fn new(rate: f64, burst: u32) -> Self {
+        KeyedBuckets {
+            rate,
+            burst,
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// `(per second, burst)`, for error messages.
+    pub fn limits(&self) -> (f64, u32) {
+        (self.rate, self.burst)
+    }
+
+    /// Takes a token from `key`'s bucket if there is one.
+    pub fn try_take(&self, key: K) -> bool {
+        let Some(fresh) = TokenBucket::new(self.rate, self.burst) else {
+            return true;
+        };
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_KEYED_BUCKETS {
+            // Full buckets are as good as new ones: forgetting them changes
+            // nobody's limit. Only keys still being held back are kept.
+            buckets.retain(|_, bucket| !bucket.is_full_at(now));
+        }
+        buckets.entry(key).or_insert(fresh).try_take_at(now)
     }
 }
 
@@ -160,6 +218,19 @@ mod tests {
         assert!(bucket.try_take_at(t0 + Duration::from_millis(100)));
         assert!(!bucket.try_take_at(t0 + Duration::from_millis(100)));
         assert!(TokenBucket::new(0.0, 3).is_none());
+    }
+
+    #[test]
+    fn keyed_buckets_outlive_their_users_and_forget_only_full_ones() {
+        let buckets = KeyedBuckets::new(1.0, 2);
+        assert!(buckets.try_take("a") && buckets.try_take("a"));
+        assert!(!buckets.try_take("a"), "a's burst is spent");
+        assert!(buckets.try_take("b"), "b has its own bucket");
+        for i in 0..MAX_KEYED_BUCKETS {
+            buckets.try_take(if i == 0 { "c" } else { "d" });
+        }
+        assert!(!buckets.try_take("a"), "a held back is still remembered");
+        assert!(KeyedBuckets::new(0.0, 0).try_take("x"), "rate 0 is off");
     }
 
     #[test]

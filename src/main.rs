@@ -1,6 +1,6 @@
 use clap::Parser;
-use support_chat::app::Application;
-use support_chat::config::Config;
+use support_chat::Application;
+use support_chat::Config;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {

@@ -228,11 +228,12 @@ impl ServerEvent<'_> {
         ByteString::from(serde_json::to_string(self).unwrap_or_default())
     }
 
-    pub fn error(err: &AppError) -> ServerEvent<'static> {
+    /// The `error` frame for `err`, about the client's message `id` if any.
+    pub fn error<'a>(err: &AppError, id: Option<&'a str>) -> ServerEvent<'a> {
         ServerEvent::Error {
             code: err.code(),
             message: err.to_string(),
-            id: None,
+            id,
         }
     }
 }

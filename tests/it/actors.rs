@@ -8,18 +8,22 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde_json::{json, Value};
-use support_chat::domain::{
-    ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
+use support_chat::{
+    join, lookup, AppError, Attach, Backend, ChatMessage, ClientId, ConversationStatus,
+    ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq, ListPage, ListQuery,
+    MarkRead, Post, Poster, Registry, Resolve, Role, SessionActor, SessionSettings, ShutdownAll,
+    Snapshot, SocketLink, SqliteBackend, Store, StoreError, ToSocket, Totals, Typing, Write,
+    Writer, RECENT_WINDOW,
 };
-use support_chat::error::AppError;
-use support_chat::registry::{join, lookup, GetStats, Registry, ShutdownAll};
-use support_chat::session::{
-    Attach, Detach, HistoryBefore, LastSeq, MarkRead, Post, Resolve, SessionActor, SessionSettings,
-    SocketLink, ToSocket, Typing, RECENT_WINDOW,
-};
-use support_chat::store::{
-    Backend, ListPage, ListQuery, Snapshot, SqliteBackend, Store, StoreError, Write, Writer,
-};
+
+/// A poster as a socket is: the outcome comes as a frame to its side.
+fn socket_poster() -> Poster {
+    Poster::Socket(
+        InFlight::new(1)
+            .try_permit()
+            .expect("a fresh semaphore has a permit"),
+    )
+}
 
 /// How long a test waits for something it expects before failing.
 const WAIT: Duration = Duration::from_secs(5);
@@ -381,8 +385,7 @@ impl Chat {
                 role,
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
-                ack: None,
-                settled: None,
+                poster: socket_poster(),
             })
             .await
             .expect("the session takes the post");
@@ -396,8 +399,7 @@ impl Chat {
                 role,
                 text: format!("message {i}"),
                 id: None,
-                ack: None,
-                settled: None,
+                poster: socket_poster(),
             });
         }
     }
@@ -441,8 +443,7 @@ impl Chat {
                 role,
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
-                ack: Some(ack),
-                settled: None,
+                poster: Poster::Api(ack),
             })
             .await
             .expect("the session takes the post");
@@ -787,8 +788,7 @@ async fn a_retry_sent_before_the_original_is_acknowledged_is_stored_once() {
             role: Role::Customer,
             text: "quick".into(),
             id: Some("fast".into()),
-            ack: None,
-            settled: None,
+            poster: socket_poster(),
         });
     }
     chat.post(Role::Customer, "marker").await;
@@ -1232,8 +1232,7 @@ async fn a_failing_store_refuses_messages_and_numbering_resumes_without_a_gap() 
             role: Role::Customer,
             text: format!("burst {i}"),
             id: Some(format!("c-{i}")),
-            ack: None,
-            settled: None,
+            poster: socket_poster(),
         });
     }
     customer.error(6).await;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use support_chat::app::{Application, ShutdownHandle};
-use support_chat::config::Config;
+use support_chat::Config;
+use support_chat::{Application, ShutdownHandle};
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;

@@ -5,18 +5,23 @@
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
+use super::core::{reason, Data, SocketCore};
+use crate::conversation::ToSocket;
 use crate::error::AppError;
 use crate::inbox::{Inbox, List, Subscribe, Unsubscribe};
+use crate::limits::TokenBucket;
 use crate::protocol::{ClientFrame, ListRequest, ServerEvent};
-use crate::session::{SocketLink, ToSocket};
-use crate::socket::{CLOSE_STALLED, SOCKET_MAILBOX};
-use crate::socket_core::{reason, write_frame, Data, SocketCore};
 use crate::store::ListQuery;
+
+/// `list` requests a console may make per second, and in a burst. A console
+/// lists on open, on filter changes and when scrolling; more is an attack.
+pub const LIST_RATE: f64 = 5.0;
+pub const LIST_BURST: u32 = 20;
 
 pub struct InboxSocket {
     inbox: Addr<Inbox>,
     core: SocketCore,
-    link: Option<SocketLink>,
+    lists: Option<TokenBucket>,
 }
 
 impl InboxSocket {
@@ -24,15 +29,27 @@ impl InboxSocket {
         InboxSocket {
             inbox,
             core,
-            link: None,
+            lists: TokenBucket::new(LIST_RATE, LIST_BURST),
         }
     }
 
-    fn stalled(&self) -> bool {
-        self.link.as_ref().is_some_and(SocketLink::is_stalled)
+    fn send_error(&self, ctx: &mut WebsocketContext<Self>, err: &AppError) {
+        ctx.text(ServerEvent::error(err, None).encode());
     }
 
+    /// Answers one `list` at a time: the socket reads no further frame
+    /// until the page is sent, so a client that pipelines lists queues them
+    /// in its own buffers, not in the server's read pool.
     fn list(&mut self, request: ListRequest, ctx: &mut WebsocketContext<Self>) {
+        if let Some(bucket) = &mut self.lists {
+            if !bucket.try_take() {
+                let err = AppError::RateLimited {
+                    per_second: LIST_RATE,
+                    burst: LIST_BURST,
+                };
+                return self.send_error(ctx, &err);
+            }
+        }
         let query = ListQuery {
             status: request.status,
             search: request.search,
@@ -41,7 +58,7 @@ impl InboxSocket {
         };
         let id = request.request;
         let answer = self.inbox.send(List(query));
-        ctx.spawn(answer.into_actor(self).map(move |result, _act, ctx| {
+        ctx.wait(answer.into_actor(self).map(move |result, act, ctx| {
             match result {
                 Ok(Ok((page, totals))) => ctx.text(
                     ServerEvent::Conversations {
@@ -52,8 +69,8 @@ impl InboxSocket {
                     }
                     .encode(),
                 ),
-                Ok(Err(e)) => ctx.text(ServerEvent::error(&e).encode()),
-                Err(_) => ctx.text(ServerEvent::error(&AppError::ShuttingDown).encode()),
+                Ok(Err(e)) => act.send_error(ctx, &e),
+                Err(_) => act.send_error(ctx, &AppError::ShuttingDown),
             }
         }));
     }
@@ -63,17 +80,12 @@ impl Actor for InboxSocket {
     type Context = WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(SOCKET_MAILBOX);
-        self.core.start_heartbeat(ctx, |act: &Self| &act.core);
-        let link = SocketLink::new(ctx.address().recipient());
-        self.inbox.do_send(Subscribe {
-            socket: link.clone(),
-        });
-        self.link = Some(link);
+        let socket = self.core.start_linked(ctx, |act: &Self| &act.core);
+        self.inbox.do_send(Subscribe { socket });
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        if let Some(link) = self.link.take() {
+        if let Some(link) = self.core.link() {
             self.inbox.do_send(Unsubscribe { socket_id: link.id });
         }
     }
@@ -83,15 +95,11 @@ impl Handler<ToSocket> for InboxSocket {
     type Result = ();
 
     fn handle(&mut self, msg: ToSocket, ctx: &mut Self::Context) {
-        if self.stalled() {
-            ctx.close(Some(reason(
-                CloseCode::Other(CLOSE_STALLED),
-                "too slow: reconnect",
-            )));
-            return ctx.stop();
+        if self.core.close_if_stalled(ctx) {
+            return;
         }
         match msg {
-            ToSocket::Frame(frame) => write_frame(ctx, self.link.as_ref(), frame),
+            ToSocket::Frame(frame) => self.core.write(ctx, frame),
             ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();
@@ -105,17 +113,13 @@ impl StreamHandler<Result<ws::Message, ProtocolError>> for InboxSocket {
         match self.core.feed(event, ctx) {
             Some(Data::Text(text)) => match ClientFrame::decode(&text, 0) {
                 Ok(ClientFrame::List(request)) => self.list(request, ctx),
-                Ok(_) => ctx.text(
-                    ServerEvent::error(&AppError::UnknownType(
-                        "only list frames are accepted on /ws/inbox".into(),
-                    ))
-                    .encode(),
+                Ok(_) => self.send_error(
+                    ctx,
+                    &AppError::UnknownType("only list frames are accepted on /ws/inbox".into()),
                 ),
-                Err(e) => ctx.text(ServerEvent::error(&e).encode()),
+                Err(e) => self.send_error(ctx, &e),
             },
-            Some(Data::Binary(_)) => {
-                ctx.text(ServerEvent::error(&AppError::BinaryNotSupported).encode())
-            }
+            Some(Data::Binary(_)) => self.send_error(ctx, &AppError::BinaryNotSupported),
             None => {}
         }
     }

@@ -13,12 +13,11 @@ use tokio::sync::oneshot;
 
 use super::security::query_param;
 use super::AppState;
+use crate::conversation::{lookup, Post, Poster, Resolve};
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
 use crate::error::AppError;
 use crate::inbox::List;
 use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
-use crate::registry::lookup;
-use crate::session::{Post, Resolve};
 use crate::store::ListQuery;
 
 /// Largest JSON body accepted by the API.
@@ -128,8 +127,7 @@ pub async fn post_message(
             role: Role::Agent,
             text: new.text,
             id: new.id,
-            ack: Some(ack),
-            settled: None,
+            poster: Poster::Api(ack),
         })
         .await
         .map_err(|_| AppError::ShuttingDown)?;

@@ -7,7 +7,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::pages::{escape_html, html, page_lang};
+use super::render::{escape_html, html, page_lang};
 use super::security::{Security, AGENT_COOKIE};
 use super::AppState;
 use crate::auth::AGENT_SESSION_SECS;
@@ -57,14 +57,6 @@ pub async fn logout() -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/agent/login"))
         .cookie(gone)
-        .finish()
-}
-
-/// Where the login page sends an agent who is not logged in.
-pub fn login_redirect(next: &str) -> HttpResponse {
-    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/agent/login?{query}")))
         .finish()
 }
 

@@ -10,46 +10,15 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
+use super::messages::{CloseAll, List, Subscribe, Unsubscribe};
+use crate::conversation::{PresenceChanged, SocketLink, ToSocket};
 use crate::domain::{ClientId, ConversationSummary, Role, Totals};
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
-use crate::session::{SocketLink, ToSocket};
-use crate::store::{ListPage, ListQuery, Store, StoreChanged, StoreError};
+use crate::store::{ListPage, Store, StoreChanged, StoreError};
 
 /// Changes are gathered this long before summaries are read and pushed.
 pub const INBOX_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
-
-/// A side of a conversation came or went (only customers show in the list).
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct PresenceChanged {
-    pub client: ClientId,
-    pub role: Role,
-    pub online: bool,
-}
-
-/// Start pushing changes to this socket.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Subscribe {
-    pub socket: SocketLink,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Unsubscribe {
-    pub socket_id: u64,
-}
-
-/// A page of the conversation list with the totals.
-#[derive(Message)]
-#[rtype(result = "Result<(ListPage, Totals), AppError>")]
-pub struct List(pub ListQuery);
-
-/// Close every inbox socket (server shutdown).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CloseAll;
 
 pub struct Inbox {
     store: Store,

@@ -7,33 +7,21 @@
 //! socket stops reading, so a client that pipelines thousands of messages is
 //! read only as fast as they are stored.
 
-use std::collections::VecDeque;
-
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
-use tokio::sync::oneshot;
 
+use super::core::{reason, Data, Heartbeat, SocketCore, CLOSE_REPLACED};
+use crate::conversation::{
+    join, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, Resolve, SessionActor,
+    ToSocket, Typing,
+};
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
 use crate::limits::TokenBucket;
 use crate::protocol::{ClientFrame, ServerEvent};
-use crate::registry::{join, Registry};
-use crate::session::{
-    Detach, HistoryBefore, MarkRead, Post, Resolve, SessionActor, SocketLink, ToSocket, Typing,
-};
-use crate::socket_core::{reason, write_frame, Data, Heartbeat, SocketCore};
-
-/// Frames a socket may have waiting before its session detaches it (the byte
-/// backlog usually binds first).
-pub const SOCKET_MAILBOX: usize = 8192;
 
 /// Messages a socket may have waiting to be stored before it stops reading.
 pub const MAX_IN_FLIGHT: usize = 256;
-
-/// Close code: a newer socket of the same role took over.
-pub const CLOSE_REPLACED: u16 = 4001;
-/// Close code: the client read too slowly and fell behind.
-pub const CLOSE_STALLED: u16 = 4002;
 
 /// Limits every chat socket enforces.
 #[derive(Debug, Clone, Copy)]
@@ -55,10 +43,8 @@ pub struct ChatSocket {
     core: SocketCore,
     /// Message rate limit; `None` when off.
     rate: Option<TokenBucket>,
-    /// This socket's messages not yet stored or refused, oldest first.
-    in_flight: VecDeque<oneshot::Receiver<()>>,
-    /// How sessions reach this socket; set when started.
-    link: Option<SocketLink>,
+    /// A permit for each of this socket's messages not yet stored or refused.
+    in_flight: InFlight,
     /// Set once joined; `None` again when the session dropped us.
     session: Option<Addr<SessionActor>>,
 }
@@ -80,27 +66,49 @@ impl ChatSocket {
             limits,
             core,
             rate: TokenBucket::new(limits.rate_limit, limits.rate_burst),
-            in_flight: VecDeque::new(),
-            link: None,
+            in_flight: InFlight::new(MAX_IN_FLIGHT),
             session: None,
         }
     }
 
-    fn stalled(&self) -> bool {
-        self.link.as_ref().is_some_and(SocketLink::is_stalled)
-    }
-
-    fn close_stalled(&mut self, ctx: &mut WebsocketContext<Self>) {
-        self.session = None;
-        ctx.close(Some(reason(
-            CloseCode::Other(CLOSE_STALLED),
-            "too slow: reconnect with since",
-        )));
-        ctx.stop();
+    /// Closes a socket its session gave up on; the session already
+    /// detached it.
+    fn close_if_stalled(&mut self, ctx: &mut WebsocketContext<Self>) -> bool {
+        let stalled = self.core.close_if_stalled(ctx);
+        if stalled {
+            self.session = None;
+        }
+        stalled
     }
 
     fn send_error(&self, ctx: &mut WebsocketContext<Self>, err: &AppError) {
-        ctx.text(ServerEvent::error(err).encode());
+        ctx.text(ServerEvent::error(err, None).encode());
+    }
+
+    /// Hands a message to the session with one of the socket's in-flight
+    /// permits. When they run out the socket stops reading until half of
+    /// them are back: a client that pipelines without limit is read only as
+    /// fast as its messages are stored.
+    fn post(&mut self, text: String, id: Option<String>, ctx: &mut WebsocketContext<Self>) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        let Some(permit) = self.in_flight.try_permit() else {
+            // Only this socket takes permits and it waits whenever the last
+            // one is gone, so this is never reached.
+            return self.send_error(ctx, &AppError::ShuttingDown);
+        };
+        session.do_send(Post {
+            role: self.role,
+            text,
+            id,
+            poster: Poster::Socket(permit),
+        });
+        if self.in_flight.try_permit().is_none() {
+            let in_flight = self.in_flight.clone();
+            let half_back = async move { in_flight.wait_for(MAX_IN_FLIGHT as u32 / 2).await };
+            ctx.wait(half_back.into_actor(self));
+        }
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut WebsocketContext<Self>) {
@@ -119,45 +127,11 @@ impl ChatSocket {
                     Ok(ClientFrame::Message { id, .. }) => id.as_deref(),
                     _ => None,
                 };
-                let event = ServerEvent::Error {
-                    code: err.code(),
-                    message: err.to_string(),
-                    id,
-                };
-                return ctx.text(event.encode());
+                return ctx.text(ServerEvent::error(&err, id).encode());
             }
         }
         match frame {
-            Ok(ClientFrame::Message { text, id }) => {
-                let (settled, on_settled) = oneshot::channel();
-                session.do_send(Post {
-                    role: self.role,
-                    text,
-                    id,
-                    ack: None,
-                    settled: Some(settled),
-                });
-                self.in_flight.push_back(on_settled);
-                // Forget what is settled (the session drops the sender).
-                while let Some(oldest) = self.in_flight.front_mut() {
-                    match oldest.try_recv() {
-                        Err(oneshot::error::TryRecvError::Empty) => break,
-                        _ => drop(self.in_flight.pop_front()),
-                    }
-                }
-                if self.in_flight.len() >= MAX_IN_FLIGHT {
-                    // Stop reading until the older half is settled: a client
-                    // that pipelines without limit is read only as fast as
-                    // its messages are stored.
-                    let older: Vec<_> = self.in_flight.drain(..MAX_IN_FLIGHT / 2).collect();
-                    let settled = async move {
-                        for message in older {
-                            let _ = message.await;
-                        }
-                    };
-                    ctx.wait(settled.into_actor(self));
-                }
-            }
+            Ok(ClientFrame::Message { text, id }) => self.post(text, id, ctx),
             Ok(ClientFrame::Typing { active }) => session.do_send(Typing {
                 role: self.role,
                 active,
@@ -203,10 +177,7 @@ impl Actor for ChatSocket {
     type Context = WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(SOCKET_MAILBOX);
-        self.core.start_heartbeat(ctx, |act: &Self| &act.core);
-        let link = SocketLink::new(ctx.address().recipient());
-        self.link = Some(link.clone());
+        let link = self.core.start_linked(ctx, |act: &Self| &act.core);
         let registry = self.registry.clone();
         let (client, role, since) = (self.client.clone(), self.role, self.since);
         let joining = async move { join(&registry, &client, role, since, link).await };
@@ -231,7 +202,7 @@ impl Actor for ChatSocket {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        if let (Some(session), Some(link)) = (self.session.take(), &self.link) {
+        if let (Some(session), Some(link)) = (self.session.take(), self.core.link()) {
             session.do_send(Detach {
                 role: self.role,
                 socket_id: link.id,
@@ -244,11 +215,11 @@ impl Handler<ToSocket> for ChatSocket {
     type Result = ();
 
     fn handle(&mut self, msg: ToSocket, ctx: &mut Self::Context) {
-        if self.stalled() {
-            return self.close_stalled(ctx);
+        if self.close_if_stalled(ctx) {
+            return;
         }
         match msg {
-            ToSocket::Frame(frame) => write_frame(ctx, self.link.as_ref(), frame),
+            ToSocket::Frame(frame) => self.core.write(ctx, frame),
             ToSocket::Replaced => {
                 self.session = None;
                 ctx.text(ServerEvent::Replaced.encode());
@@ -275,8 +246,8 @@ impl Handler<ToSocket> for ChatSocket {
 
 impl StreamHandler<Result<ws::Message, ProtocolError>> for ChatSocket {
     fn handle(&mut self, event: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
-        if self.stalled() {
-            return self.close_stalled(ctx);
+        if self.close_if_stalled(ctx) {
+            return;
         }
         match self.core.feed(event, ctx) {
             Some(Data::Text(text)) => self.on_text(&text, ctx),

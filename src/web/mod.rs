@@ -1,11 +1,13 @@
-//! The HTTP layer: routes, pages, WebSocket upgrades and health. It turns
-//! requests into actors and actor messages; no actor knows about HTTP.
+//! The web layer: routes, pages, the REST API, login, WebSocket upgrades,
+//! security checks and health. It turns requests into actors and actor
+//! messages; no actor knows about HTTP.
 
 mod api;
 mod errors;
 mod health;
 mod login;
 mod pages;
+mod render;
 mod security;
 mod sockets;
 
@@ -15,14 +17,13 @@ use actix::Addr;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 
+use crate::conversation::Registry;
 use crate::inbox::Inbox;
-use crate::registry::Registry;
-use crate::socket::SocketLimits;
-use crate::socket_core::Gauges;
 use crate::store::Store;
+use crate::transport::{Gauges, SocketLimits};
 
 pub use errors::PageError;
-pub use security::{Security, AGENT_COOKIE};
+pub use security::Security;
 
 /// What every handler can reach.
 #[derive(Clone)]

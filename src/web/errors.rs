@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::error::AppError;
 
-use super::pages::render_error_page;
+use super::render::render_error_page;
 
 fn status_of(err: &AppError) -> StatusCode {
     match err {
@@ -20,7 +20,7 @@ fn status_of(err: &AppError) -> StatusCode {
             StatusCode::PAYLOAD_TOO_LARGE
         }
         AppError::StoreUnavailable | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::InvalidClientId
+        AppError::InvalidClientId(_)
         | AppError::InvalidJson(_)
         | AppError::UnknownType(_)
         | AppError::InvalidFrame(_)

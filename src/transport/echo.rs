@@ -6,7 +6,7 @@
 use actix::prelude::*;
 use actix_web_actors::ws::{self, ProtocolError, WebsocketContext};
 
-use crate::socket_core::{Data, SocketCore};
+use super::core::{Data, SocketCore};
 
 pub struct EchoSocket {
     core: SocketCore,

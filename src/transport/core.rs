@@ -3,7 +3,9 @@
 //! protocol errors mapped to close codes, the heartbeat, the gauge of open
 //! sockets, and a read-ahead window on the incoming bytes (actix-web-actors
 //! would otherwise read everything a client sends into memory before the
-//! actor has handled any of it). Every socket actor builds on it.
+//! actor has handled any of it), and the start-up of sockets that sessions
+//! write to (bounded mailbox, link, the stalled check). Every socket actor
+//! builds on it.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,13 +22,22 @@ use bytestring::ByteString;
 use futures_util::task::AtomicWaker;
 use futures_util::Stream;
 
+use crate::conversation::{SocketLink, ToSocket};
 use crate::limits::ConnectionSlot;
-use crate::session::SocketLink;
 
 /// Bytes of client frames read from the connection ahead of what the socket
 /// actor has handled. A client that sends faster than its frames are handled
 /// waits in its own TCP buffers, not in the server's memory.
 pub const READ_AHEAD_BYTES: usize = 64 * 1024;
+
+/// Frames a socket may have waiting before its session detaches it (the byte
+/// backlog usually binds first).
+pub const SOCKET_MAILBOX: usize = 8192;
+
+/// Close code: a newer socket of the same role took over.
+pub const CLOSE_REPLACED: u16 = 4001;
+/// Close code: the client read too slowly and fell behind.
+pub const CLOSE_STALLED: u16 = 4002;
 
 /// When to ping, and when to give up on a silent client (any frame, pongs
 /// included, counts as a sign of life).
@@ -64,6 +75,8 @@ pub struct SocketCore {
     heartbeat: Heartbeat,
     gauges: Arc<Gauges>,
     window: Arc<ReadWindow>,
+    /// How sessions and the inbox reach this socket, once started linked.
+    link: Option<SocketLink>,
     /// This connection's place in the per-IP cap, given back on drop.
     _slot: ConnectionSlot,
 }
@@ -139,6 +152,7 @@ impl SocketCore {
             heartbeat,
             gauges,
             window: Arc::default(),
+            link: None,
             _slot: slot,
         }
     }
@@ -166,6 +180,57 @@ impl SocketCore {
                 ctx.ping(b"");
             }
         });
+    }
+
+    /// Start-up of a socket that others write to: a bounded mailbox, the
+    /// heartbeat, and the link they reach it by (returned and kept).
+    pub fn start_linked<A>(
+        &mut self,
+        ctx: &mut WebsocketContext<A>,
+        core: fn(&A) -> &SocketCore,
+    ) -> SocketLink
+    where
+        A: Actor<Context = WebsocketContext<A>> + Handler<ToSocket>,
+    {
+        ctx.set_mailbox_capacity(SOCKET_MAILBOX);
+        self.start_heartbeat(ctx, core);
+        let link = SocketLink::new(ctx.address().recipient());
+        self.link = Some(link.clone());
+        link
+    }
+
+    pub fn link(&self) -> Option<&SocketLink> {
+        self.link.as_ref()
+    }
+
+    /// If a sender gave up on this socket (it read too slowly), closes it
+    /// with 4002 and says so.
+    pub fn close_if_stalled<A>(&self, ctx: &mut WebsocketContext<A>) -> bool
+    where
+        A: Actor<Context = WebsocketContext<A>>,
+    {
+        let stalled = self.link.as_ref().is_some_and(SocketLink::is_stalled);
+        if stalled {
+            ctx.close(Some(reason(
+                CloseCode::Other(CLOSE_STALLED),
+                "too slow: reconnect with since",
+            )));
+            ctx.stop();
+        }
+        stalled
+    }
+
+    /// Writes a frame a sender handed over, and gives its bytes back to the
+    /// link's backlog.
+    pub fn write<A>(&self, ctx: &mut WebsocketContext<A>, frame: ByteString)
+    where
+        A: Actor<Context = WebsocketContext<A>>,
+    {
+        let bytes = frame.len();
+        ctx.text(frame);
+        if let Some(link) = &self.link {
+            link.written(bytes);
+        }
     }
 
     /// Takes one event of the socket's stream. Control frames and protocol
@@ -302,19 +367,6 @@ enum Step {
     Ping(Bytes),
     Close(Option<CloseReason>),
     Nothing,
-}
-
-/// Writes a frame a session handed over, and gives its bytes back to the
-/// link's backlog.
-pub fn write_frame<A>(ctx: &mut WebsocketContext<A>, link: Option<&SocketLink>, frame: ByteString)
-where
-    A: Actor<Context = WebsocketContext<A>>,
-{
-    let bytes = frame.len();
-    ctx.text(frame);
-    if let Some(link) = link {
-        link.written(bytes);
-    }
 }
 
 pub fn reason(code: CloseCode, description: &str) -> CloseReason {

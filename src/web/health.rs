@@ -4,8 +4,8 @@
 use actix_web::{web, HttpResponse};
 
 use super::AppState;
+use crate::conversation::GetStats;
 use crate::error::AppError;
-use crate::registry::GetStats;
 
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let stats = state

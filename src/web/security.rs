@@ -3,9 +3,8 @@
 //! WebSocket hijacking, agent credentials (cookie, bearer token or `token`
 //! query parameter), customer identity signatures, and the security headers.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -13,10 +12,7 @@ use actix_web::HttpRequest;
 use crate::auth::{AgentToken, IdentitySecret};
 use crate::domain::ClientId;
 use crate::error::AppError;
-use crate::limits::{IpLimits, TokenBucket};
-
-/// Clients whose API buckets are remembered; beyond, all start afresh.
-const MAX_API_BUCKETS: usize = 10_000;
+use crate::limits::{IpLimits, KeyedBuckets};
 
 /// Name of the agent's login cookie.
 pub const AGENT_COOKIE: &str = "support_chat_agent";
@@ -27,10 +23,9 @@ pub struct Security {
     pub allowed_origins: Vec<String>,
     pub trust_proxy: bool,
     pub ip_limits: Arc<IpLimits>,
-    /// Messages per second and burst for API writes, per client IP
-    /// (`--rate-limit`, `--rate-burst`); rate 0 turns it off.
-    pub api_rate: (f64, u32),
-    pub api_buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
+    /// API writes per client IP, at the socket message rate
+    /// (`--rate-limit`, `--rate-burst`).
+    pub api_rate: KeyedBuckets<IpAddr>,
 }
 
 impl Security {
@@ -142,20 +137,11 @@ impl Security {
     /// Takes a token from the client's API bucket: a script posting messages
     /// is held to the same rate as a socket.
     pub fn take_api_token(&self, req: &HttpRequest) -> Result<(), AppError> {
-        let (per_second, burst) = self.api_rate;
-        let Some(fresh) = TokenBucket::new(per_second, burst) else {
+        if self.api_rate.try_take(self.client_ip(req)) {
             return Ok(());
-        };
-        let ip = self.client_ip(req);
-        let mut buckets = self.api_buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > MAX_API_BUCKETS {
-            buckets.clear();
         }
-        if buckets.entry(ip).or_insert(fresh).try_take() {
-            Ok(())
-        } else {
-            Err(AppError::RateLimited { per_second, burst })
-        }
+        let (per_second, burst) = self.api_rate.limits();
+        Err(AppError::RateLimited { per_second, burst })
     }
 
     /// The Content-Security-Policy of a page; only the customer page may be

@@ -10,13 +10,8 @@ use actix_web_actors::ws;
 use super::security::query_param;
 use super::AppState;
 use crate::domain::{ClientId, Role};
-use crate::echo::EchoSocket;
 use crate::error::AppError;
-use crate::inbox_socket::InboxSocket;
-use crate::registry::lookup;
-use crate::session::LastSeq;
-use crate::socket::ChatSocket;
-use crate::socket_core::{SocketCore, Throttled};
+use crate::transport::{ChatSocket, EchoSocket, InboxSocket, SocketCore, Throttled};
 
 pub async fn customer(
     req: HttpRequest,
@@ -29,12 +24,13 @@ pub async fn customer(
     state.security.require_customer(&req, &client)?;
     let ip = state.security.client_ip(&req);
     if state.security.ip_limits.counts_new_conversations(ip) {
-        let session = lookup(&state.registry, &client).await?;
-        let last_seq = session
-            .send(LastSeq)
+        // Ask the store, not a session: a refused request starts nothing.
+        let known = state
+            .store
+            .summaries_of(vec![client.clone()])
             .await
             .map_err(|_| AppError::StoreUnavailable)?;
-        if last_seq == 0 && !state.security.ip_limits.start_conversation(ip) {
+        if known.0.is_empty() && !state.security.ip_limits.start_conversation(ip) {
             return Err(AppError::TooManyConversations);
         }
     }

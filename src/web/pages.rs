@@ -5,17 +5,14 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::login::login_redirect;
+use super::render::{html, login_redirect, page_lang, render_error_page};
 use super::{AppState, PageError};
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
 
 const INDEX_HTML: &str = include_str!("../../templates/index.html");
 const CHAT_HTML: &str = include_str!("../../templates/chat.html");
-const ERROR_HTML: &str = include_str!("../../templates/error.html");
 const CONSOLE_HTML: &str = include_str!("../../templates/console.html");
-/// Cookie the pages set when a user picks a language.
-const LANG_COOKIE: &str = "support_chat_lang";
 
 /// Page scripts and styles from `static/`, embedded in the binary (also in
 /// debug builds, so tests serve exactly what a release serves).
@@ -31,54 +28,6 @@ fn asset_type(name: &str) -> Option<&'static str> {
         "svg" => Some("image/svg+xml"),
         _ => None,
     }
-}
-
-pub fn html(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
-}
-
-/// The page language: `?lang=`, else the remembered choice, else the
-/// browser's preference (Accept-Language), else English.
-pub fn page_lang(req: &HttpRequest) -> &'static str {
-    let pick = |value: &str| {
-        let value = value.trim().to_ascii_lowercase();
-        if value.starts_with("zh") {
-            Some("zh")
-        } else if value.starts_with("en") {
-            Some("en")
-        } else {
-            None
-        }
-    };
-    let from_query = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang"))
-        .and_then(|(_, v)| pick(&v));
-    let from_cookie = || req.cookie(LANG_COOKIE).and_then(|c| pick(c.value()));
-    let from_header = || {
-        let header = req.headers().get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
-        let mut choices: Vec<(f32, &str)> = header
-            .split(',')
-            .filter_map(|part| {
-                let mut pieces = part.split(';');
-                let lang = pick(pieces.next()?)?;
-                let q = pieces
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse().ok())
-                    .unwrap_or(1.0);
-                Some((q, lang))
-            })
-            .collect();
-        choices.sort_by(|a, b| b.0.total_cmp(&a.0));
-        choices.first().map(|(_, lang)| *lang)
-    };
-    from_query
-        .or_else(from_cookie)
-        .or_else(from_header)
-        .unwrap_or("en")
 }
 
 pub async fn index(req: HttpRequest) -> HttpResponse {
@@ -122,7 +71,7 @@ pub async fn customer(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let client = ClientId::parse(&id)?;
+    let client = ClientId::parse(&id).map_err(AppError::from)?;
     state.security.require_customer(&req, &client)?;
     let mut page = chat_page(&req, Role::Customer, &client);
     // Only the customer page may be embedded, by the allowed origins.
@@ -138,7 +87,7 @@ pub async fn agent(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let client = ClientId::parse(&id)?;
+    let client = ClientId::parse(&id).map_err(AppError::from)?;
     if !state.security.is_agent(&req) {
         return Ok(login_redirect(req.path()));
     }
@@ -166,27 +115,4 @@ pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, PageError> {
 
 pub async fn not_found() -> HttpResponse {
     render_error_page(StatusCode::NOT_FOUND, "There is no page at this address.")
-}
-
-pub fn render_error_page(status: StatusCode, message: &str) -> HttpResponse {
-    let body = ERROR_HTML
-        .replace("{{lang}}", "en")
-        .replace("{{status}}", &escape_html(&status.to_string()))
-        .replace("{{message}}", &escape_html(message));
-    html(status, body)
-}
-
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

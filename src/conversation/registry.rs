@@ -7,13 +7,11 @@ use std::collections::HashMap;
 
 use actix::prelude::*;
 
+use super::actor::{SessionActor, SessionLinks, SessionSettings};
+use super::link::SocketLink;
+use super::messages::*;
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
-use crate::inbox::PresenceChanged;
-use crate::session::{
-    Attach, AttachError, SessionActor, SessionEnded, SessionLinks, SessionSettings, Shutdown,
-    SocketLink,
-};
 use crate::store::Store;
 
 /// How often `join` retries when it meets a session that is being evicted.
@@ -48,31 +46,6 @@ impl Registry {
 impl Actor for Registry {
     type Context = Context<Self>;
 }
-
-/// The session of `client`, started if needed on the `home` arbiter.
-#[derive(Message)]
-#[rtype(result = "Result<Addr<SessionActor>, AppError>")]
-pub struct Lookup {
-    pub client: ClientId,
-    /// Where a new session runs: the thread of the socket that asked, so a
-    /// conversation and its first socket talk without crossing threads.
-    pub home: ArbiterHandle,
-}
-
-/// How many sessions are in memory.
-#[derive(Message)]
-#[rtype(result = "RegistryStats")]
-pub struct GetStats;
-
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct RegistryStats {
-    pub sessions: usize,
-}
-
-/// Stop handing out sessions and close every socket with 1001.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ShutdownAll;
 
 impl Handler<Lookup> for Registry {
     type Result = Result<Addr<SessionActor>, AppError>;

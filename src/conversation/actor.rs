@@ -1,0 +1,651 @@
+//! `SessionActor`: one per conversation. It owns the conversation's recent
+//! history, assigns each new message the next `seq`, hands it to the store and,
+//! only once the store has committed it, sends it to both sides. It holds the
+//! current customer and agent sockets as [`SocketLink`]s and never waits on
+//! them: a socket whose backlog of unwritten frames is full is detached as
+//! stalled. The handlers at the bottom only unpack messages and delegate.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+
+use super::link::{SocketLink, ToSocket};
+use super::messages::*;
+use super::window::{Window, RECENT_WINDOW};
+use crate::domain::{now_millis, ChatMessage, ClientId, ConversationStatus, PerRole, Role};
+use crate::error::AppError;
+use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
+use crate::store::{Snapshot, Store, StoreError, WriteOp, WriteOutcome, WriteRequest};
+
+/// How a session behaves; shared by every session of a server.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// A session with no socket for this long leaves memory.
+    pub idle_timeout: Duration,
+    pub max_text_chars: usize,
+}
+
+/// Who a session reports to.
+#[derive(Clone)]
+pub struct SessionLinks {
+    pub registry: Recipient<SessionEnded>,
+    /// Learns who is online, for the agents' conversation list.
+    pub inbox: Option<Recipient<PresenceChanged>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Loading,
+    Ready,
+    Closing,
+}
+
+/// A message written but not yet committed.
+struct Pending {
+    message: ChatMessage,
+    /// Posters waiting without a socket (REST API).
+    acks: Vec<Ack>,
+    /// Released with the entry, when the message is settled.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+pub struct SessionActor {
+    client: ClientId,
+    store: Store,
+    settings: SessionSettings,
+    links: SessionLinks,
+    phase: Phase,
+    status: ConversationStatus,
+    read_seq: PerRole<u64>,
+    /// Highest committed seq.
+    last_seq: u64,
+    /// Seq the next new message gets.
+    next_seq: u64,
+    window: Window,
+    /// Written but not yet committed, in seq order (the writer keeps order).
+    pending: VecDeque<Pending>,
+    /// A write failed; refuse new ones until those in flight are settled,
+    /// so seqs stay gapless.
+    degraded: bool,
+    sockets: PerRole<Option<SocketLink>>,
+    idle_timer: Option<SpawnHandle>,
+}
+
+impl SessionActor {
+    pub fn new(
+        client: ClientId,
+        store: Store,
+        settings: SessionSettings,
+        links: SessionLinks,
+    ) -> Self {
+        SessionActor {
+            client,
+            store,
+            settings,
+            links,
+            phase: Phase::Loading,
+            status: ConversationStatus::Open,
+            read_seq: PerRole::default(),
+            last_seq: 0,
+            next_seq: 1,
+            window: Window::default(),
+            pending: VecDeque::new(),
+            degraded: false,
+            sockets: PerRole::default(),
+            idle_timer: None,
+        }
+    }
+
+    // ---- lifecycle: loading, idling, eviction ----
+
+    fn ready(&mut self, snapshot: Snapshot, ctx: &mut Context<Self>) {
+        self.last_seq = snapshot.last_seq;
+        self.next_seq = snapshot.last_seq + 1;
+        self.status = snapshot.status;
+        self.read_seq = PerRole::new(snapshot.customer_read_seq, snapshot.agent_read_seq);
+        self.load_window(snapshot);
+        self.phase = Phase::Ready;
+        self.arm_idle_timer(ctx);
+    }
+
+    fn load_window(&mut self, snapshot: Snapshot) {
+        let in_flight = self.pending.iter().map(|p| &p.message);
+        self.window.load(
+            snapshot.recent,
+            self.last_seq,
+            &snapshot.known_ids,
+            snapshot.known_ids_complete,
+            in_flight,
+        );
+    }
+
+    fn is_idle(&self) -> bool {
+        self.sockets.customer.is_none() && self.sockets.agent.is_none() && self.pending.is_empty()
+    }
+
+    /// Once nobody is connected and nothing is in flight, drops the window
+    /// and starts the eviction countdown.
+    fn settle_down(&mut self, ctx: &mut Context<Self>) {
+        if self.is_idle() && self.window.is_loaded() && self.phase == Phase::Ready {
+            self.window.unload();
+        }
+        self.arm_idle_timer(ctx);
+    }
+
+    /// Starts the eviction countdown once nothing keeps the session alive.
+    fn arm_idle_timer(&mut self, ctx: &mut Context<Self>) {
+        if self.is_idle() && self.idle_timer.is_none() && self.phase == Phase::Ready {
+            let timer = ctx.run_later(self.settings.idle_timeout, |act, ctx| {
+                act.idle_timer = None;
+                if act.is_idle() && act.phase == Phase::Ready {
+                    log::debug!("{}: idle, evicted from memory", act.client);
+                    act.stop_session(ctx);
+                }
+            });
+            self.idle_timer = Some(timer);
+        }
+    }
+
+    fn disarm_idle_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.idle_timer.take() {
+            ctx.cancel_future(timer);
+        }
+    }
+
+    fn stop_session(&mut self, ctx: &mut Context<Self>) {
+        self.phase = Phase::Closing;
+        self.links.registry.do_send(SessionEnded {
+            client: self.client.clone(),
+            session: ctx.address(),
+        });
+        ctx.stop();
+    }
+
+    // ---- sockets: attach, deliver, presence ----
+
+    /// Sends to the `role` socket without ever waiting; a full mailbox means
+    /// the client stopped reading, so the socket is detached as stalled.
+    fn deliver(&mut self, role: Role, item: ToSocket) {
+        let Some(link) = self.sockets[role].as_ref() else {
+            return;
+        };
+        if !link.offer(item) {
+            if link.is_stalled() {
+                log::warn!(
+                    "{}: {role} socket stalled (not reading); detached",
+                    self.client
+                );
+            }
+            self.sockets[role] = None;
+            self.announce(role, false);
+        }
+    }
+
+    fn broadcast(&mut self, frame: ByteString) {
+        self.deliver(Role::Customer, ToSocket::Frame(frame.clone()));
+        self.deliver(Role::Agent, ToSocket::Frame(frame));
+    }
+
+    /// Tells the peer of `role` (and the inbox) that `role` came or went.
+    fn announce(&mut self, role: Role, online: bool) {
+        let frame = ServerEvent::Presence { role, online }.encode();
+        self.deliver(role.peer(), ToSocket::Frame(frame));
+        if let Some(inbox) = &self.links.inbox {
+            inbox.do_send(PresenceChanged {
+                client: self.client.clone(),
+                role,
+                online,
+            });
+        }
+    }
+
+    fn send_error(&mut self, role: Role, err: &AppError, id: Option<&str>) {
+        let frame = ServerEvent::error(err, id).encode();
+        self.deliver(role, ToSocket::Frame(frame));
+    }
+
+    /// Makes `msg.socket` the `role` side: welcome, history, presence.
+    fn attach(&mut self, msg: Attach) {
+        let role = msg.role;
+        let socket_id = msg.socket.id;
+        let was_online = match self.sockets[role].replace(msg.socket) {
+            Some(old) => {
+                // Full: flagged stalled, so it closes itself (4002) instead.
+                old.offer(ToSocket::Replaced);
+                true
+            }
+            None => false,
+        };
+        log::info!("{}: {role} connected", self.client);
+        let welcome = ServerEvent::Welcome {
+            role,
+            client_id: &self.client,
+            last_seq: self.last_seq,
+            peer_online: self.sockets[role.peer()].is_some(),
+            max_text_chars: self.settings.max_text_chars,
+            status: self.status,
+            read_seq: self.read_seq[role],
+            peer_read_seq: self.read_seq[role.peer()],
+        }
+        .encode();
+        let (messages, has_more) = self.window.after(msg.since);
+        let history = ServerEvent::History {
+            messages: &messages,
+            has_more,
+        }
+        .encode();
+        self.deliver(role, ToSocket::Frame(welcome));
+        self.deliver(role, ToSocket::Frame(history));
+        // The new socket may already be gone or stalled: then it was
+        // detached above and must not be announced.
+        let still_attached = self.sockets[role].as_ref().map(|l| l.id) == Some(socket_id);
+        if !was_online && still_attached {
+            self.announce(role, true);
+        }
+    }
+
+    fn detach(&mut self, role: Role, socket_id: u64) {
+        if self.sockets[role].as_ref().map(|link| link.id) == Some(socket_id) {
+            self.sockets[role] = None;
+            log::info!("{}: {role} disconnected", self.client);
+            self.announce(role, false);
+        }
+    }
+
+    // ---- messages: post, store, settle ----
+
+    /// Queues a write whose outcome nobody waits for (read marks, status).
+    fn submit_meta(&self, op: WriteOp) {
+        let request = WriteRequest {
+            client: self.client.clone(),
+            op,
+            reply: None,
+        };
+        if let Err(e) = self.store.submit(request) {
+            log::error!("{}: cannot queue a write: {e}", self.client);
+        }
+    }
+
+    fn post(&mut self, msg: Post, ctx: &mut Context<Self>) {
+        let Post {
+            role,
+            text,
+            id,
+            poster,
+        } = msg;
+        if self.phase != Phase::Ready {
+            return self.refuse(role, AppError::ShuttingDown, id.as_deref(), poster);
+        }
+        if self.degraded {
+            return self.refuse(role, AppError::StoreUnavailable, id.as_deref(), poster);
+        }
+        let Some(client_msg_id) = id.clone() else {
+            return self.append(role, text, id, poster, ctx);
+        };
+        if let Some(seq) = self.window.seq_of(role, &client_msg_id) {
+            // Committed: send the stored copy again to the poster only.
+            // Pending: its acknowledgement is on its way.
+            if let Some(stored) = self.window.by_seq(seq).cloned() {
+                self.resend(role, &stored, poster);
+            } else if let Some(waiting) = self.pending.iter_mut().find(|p| p.message.seq == seq) {
+                if let Poster::Api(ack) = poster {
+                    waiting.acks.push(ack);
+                }
+            }
+            return;
+        }
+        if !self.window.maybe_stored(role, &client_msg_id) {
+            return self.append(role, text, id, poster, ctx);
+        }
+        // Older than what memory holds: one indexed lookup keeps retries
+        // idempotent however old the original is.
+        let lookup = self
+            .store
+            .find_by_client_id(self.client.clone(), role, client_msg_id);
+        ctx.wait(
+            lookup
+                .into_actor(self)
+                .map(move |found, act, ctx| match found {
+                    Ok(Some(stored)) => act.resend(role, &stored, poster),
+                    Ok(None) => act.append(role, text, id, poster, ctx),
+                    Err(e) => {
+                        log::error!("{}: id lookup failed: {e}", act.client);
+                        act.refuse(role, AppError::StoreUnavailable, id.as_deref(), poster);
+                    }
+                }),
+        );
+    }
+
+    fn append(
+        &mut self,
+        role: Role,
+        text: String,
+        id: Option<String>,
+        poster: Poster,
+        ctx: &mut Context<Self>,
+    ) {
+        let message = ChatMessage {
+            seq: self.next_seq,
+            from: role,
+            text,
+            ts: now_millis(),
+            id,
+        };
+        let request = WriteRequest {
+            client: self.client.clone(),
+            op: WriteOp::Message(message.clone()),
+            reply: Some(ctx.address().recipient()),
+        };
+        if let Err(e) = self.store.submit(request) {
+            log::error!("{}: cannot queue a write: {e}", self.client);
+            let id = message.id.as_deref();
+            return self.refuse(role, AppError::StoreUnavailable, id, poster);
+        }
+        self.next_seq += 1;
+        if let Some(id) = &message.id {
+            self.window.remember_id(role, id, message.seq);
+        }
+        let (acks, permit) = match poster {
+            Poster::Api(ack) => (vec![ack], None),
+            Poster::Socket(permit) => (Vec::new(), Some(permit)),
+        };
+        self.pending.push_back(Pending {
+            message,
+            acks,
+            _permit: permit,
+        });
+    }
+
+    /// Tells a poster its message was not stored.
+    fn refuse(&mut self, role: Role, err: AppError, id: Option<&str>, poster: Poster) {
+        match poster {
+            Poster::Api(ack) => {
+                let _ = ack.send(Err(err));
+            }
+            Poster::Socket(_) => self.send_error(role, &err, id),
+        }
+    }
+
+    /// A stored message again, for a retry: to the poster only.
+    fn resend(&mut self, role: Role, stored: &ChatMessage, poster: Poster) {
+        match poster {
+            Poster::Api(ack) => {
+                let _ = ack.send(Ok(stored.clone()));
+            }
+            Poster::Socket(_) => {
+                let frame = ServerEvent::Message(stored).encode();
+                self.deliver(role, ToSocket::Frame(frame));
+            }
+        }
+    }
+
+    /// The store's verdict on the pending message `seq`.
+    fn settle(&mut self, seq: u64, result: Result<(), StoreError>) {
+        let Some(position) = self.pending.iter().position(|p| p.message.seq == seq) else {
+            log::error!("{}: outcome for unknown seq {seq}", self.client);
+            return;
+        };
+        let Some(pending) = self.pending.remove(position) else {
+            return;
+        };
+        match result {
+            Ok(()) => self.committed(pending),
+            Err(e) => self.not_stored(pending, &e),
+        }
+    }
+
+    fn committed(&mut self, pending: Pending) {
+        let message = pending.message;
+        self.last_seq = message.seq;
+        let frame = ServerEvent::Message(&message).encode();
+        for ack in pending.acks {
+            let _ = ack.send(Ok(message.clone()));
+        }
+        let reopens = message.from == Role::Customer && self.status == ConversationStatus::Resolved;
+        self.window.push(message);
+        self.broadcast(frame);
+        if reopens {
+            // The store reopened it in the same transaction, unless a
+            // Resolve queued after this message re-resolved it: say open last.
+            self.set_status(ConversationStatus::Open);
+        }
+    }
+
+    fn not_stored(&mut self, pending: Pending, error: &StoreError) {
+        let message = pending.message;
+        log::error!(
+            "{}: message {} not stored: {error}",
+            self.client,
+            message.seq
+        );
+        if let Some(id) = &message.id {
+            self.window.forget_id(message.from, id);
+        }
+        self.degraded = true;
+        if pending.acks.is_empty() {
+            let id = message.id.as_deref();
+            self.send_error(message.from, &AppError::StoreUnavailable, id);
+        }
+        for ack in pending.acks {
+            let _ = ack.send(Err(AppError::StoreUnavailable));
+        }
+    }
+
+    fn outcome(&mut self, outcome: WriteOutcome) {
+        for (seq, result) in outcome.results {
+            self.settle(seq, result);
+        }
+        if self.degraded && self.pending.is_empty() {
+            // Everything in flight is settled: resume right after the last
+            // stored message.
+            self.next_seq = self.last_seq + 1;
+            self.degraded = false;
+        }
+    }
+
+    // ---- conversation state: read marks, status, history ----
+
+    fn mark_read(&mut self, role: Role, seq: u64) {
+        let seq = seq.min(self.last_seq);
+        if seq <= self.read_seq[role] || self.phase != Phase::Ready {
+            return;
+        }
+        self.read_seq[role] = seq;
+        self.submit_meta(WriteOp::Read { role, seq });
+        let frame = ServerEvent::Read { role, seq }.encode();
+        self.deliver(role.peer(), ToSocket::Frame(frame));
+    }
+
+    fn set_status(&mut self, status: ConversationStatus) {
+        self.status = status;
+        self.submit_meta(WriteOp::Status(status));
+        self.broadcast(ServerEvent::Status { status }.encode());
+    }
+
+    fn resolve(&mut self, role: Role) -> Result<(), AppError> {
+        if role != Role::Agent {
+            return Err(AppError::Forbidden(
+                "only agents resolve conversations".into(),
+            ));
+        }
+        if self.phase != Phase::Ready {
+            return Err(AppError::ShuttingDown);
+        }
+        if self.last_seq == 0 {
+            return Err(AppError::NotFound);
+        }
+        if self.status != ConversationStatus::Resolved {
+            self.set_status(ConversationStatus::Resolved);
+        }
+        Ok(())
+    }
+
+    fn history_before(
+        &mut self,
+        msg: HistoryBefore,
+    ) -> ResponseActFuture<Self, Result<ByteString, AppError>> {
+        let before = msg.before.min(self.last_seq + 1);
+        let limit = msg.limit.clamp(1, HISTORY_PAGE_MAX);
+        let from = before.saturating_sub(limit as u64).max(1);
+        let page = |messages: &[ChatMessage]| {
+            ServerEvent::History {
+                messages,
+                has_more: messages.first().is_some_and(|m| m.seq > 1),
+            }
+            .encode()
+        };
+        if let Some(messages) = self.window.between(from, before) {
+            return Box::pin(fut::ready(Ok(page(&messages))));
+        }
+        let read = self.store.before(self.client.clone(), before, limit);
+        Box::pin(
+            read.into_actor(self)
+                .map(move |result, act, _| match result {
+                    Ok(messages) => Ok(page(&messages)),
+                    Err(e) => {
+                        log::error!("{}: history read failed: {e}", act.client);
+                        Err(AppError::StoreUnavailable)
+                    }
+                }),
+        )
+    }
+
+    fn shutdown(&mut self) {
+        self.phase = Phase::Closing;
+        for role in [Role::Customer, Role::Agent] {
+            if let Some(link) = self.sockets[role].take() {
+                link.offer(ToSocket::Shutdown);
+            }
+        }
+    }
+}
+
+impl Actor for SessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // `wait` holds the mailbox until the conversation is loaded, so every
+        // Attach and Post sees the stored history.
+        let load = self.store.load(self.client.clone(), RECENT_WINDOW);
+        ctx.wait(load.into_actor(self).map(|result, act, ctx| match result {
+            Ok(snapshot) => act.ready(snapshot, ctx),
+            Err(e) => {
+                log::error!("{}: cannot load conversation: {e}", act.client);
+                act.stop_session(ctx);
+            }
+        }));
+    }
+}
+
+impl Handler<Attach> for SessionActor {
+    type Result = Result<(), AttachError>;
+
+    fn handle(&mut self, msg: Attach, ctx: &mut Context<Self>) -> Self::Result {
+        if self.phase != Phase::Ready {
+            return Err(AttachError::Gone);
+        }
+        self.disarm_idle_timer(ctx);
+        if self.window.is_loaded() {
+            self.attach(msg);
+            return Ok(());
+        }
+        // `wait`: nothing else happens here until the window is back.
+        let load = self.store.load(self.client.clone(), RECENT_WINDOW);
+        ctx.wait(
+            load.into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(snapshot) => {
+                        act.load_window(snapshot);
+                        act.attach(msg);
+                    }
+                    Err(e) => {
+                        log::error!("{}: cannot load conversation: {e}", act.client);
+                        msg.socket.offer(ToSocket::Unavailable);
+                        act.arm_idle_timer(ctx);
+                    }
+                }),
+        );
+        Ok(())
+    }
+}
+
+impl Handler<Detach> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Detach, ctx: &mut Context<Self>) {
+        self.detach(msg.role, msg.socket_id);
+        self.settle_down(ctx);
+    }
+}
+
+impl Handler<Post> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Post, ctx: &mut Context<Self>) {
+        self.post(msg, ctx);
+    }
+}
+
+impl Handler<Typing> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Typing, _ctx: &mut Context<Self>) {
+        let frame = ServerEvent::Typing {
+            role: msg.role,
+            active: msg.active,
+        }
+        .encode();
+        self.deliver(msg.role.peer(), ToSocket::Frame(frame));
+    }
+}
+
+impl Handler<MarkRead> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: MarkRead, _ctx: &mut Context<Self>) {
+        self.mark_read(msg.role, msg.seq);
+    }
+}
+
+impl Handler<Resolve> for SessionActor {
+    type Result = Result<(), AppError>;
+
+    fn handle(&mut self, msg: Resolve, _ctx: &mut Context<Self>) -> Self::Result {
+        self.resolve(msg.role)
+    }
+}
+
+impl Handler<WriteOutcome> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, outcome: WriteOutcome, ctx: &mut Context<Self>) {
+        self.outcome(outcome);
+        self.settle_down(ctx);
+    }
+}
+
+impl Handler<HistoryBefore> for SessionActor {
+    type Result = ResponseActFuture<Self, Result<ByteString, AppError>>;
+
+    fn handle(&mut self, msg: HistoryBefore, _ctx: &mut Context<Self>) -> Self::Result {
+        self.history_before(msg)
+    }
+}
+
+impl Handler<LastSeq> for SessionActor {
+    type Result = u64;
+
+    fn handle(&mut self, _: LastSeq, _ctx: &mut Context<Self>) -> u64 {
+        self.last_seq
+    }
+}
+
+impl Handler<Shutdown> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, _ctx: &mut Context<Self>) {
+        self.shutdown();
+    }
+}

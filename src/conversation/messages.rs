@@ -1,0 +1,173 @@
+//! Every message the conversation actors take or send, each a small
+//! documented struct: what sockets and the API ask of a `SessionActor`, what
+//! the `Registry` answers, and what sessions tell others.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+
+use super::actor::SessionActor;
+use super::link::SocketLink;
+use crate::domain::{ChatMessage, ClientId, Role};
+use crate::error::AppError;
+
+// ---- to a SessionActor ----
+
+/// Attach a socket as the current `role` side; it first gets `welcome` and
+/// the `history` after `since`.
+#[derive(Message)]
+#[rtype(result = "Result<(), AttachError>")]
+pub struct Attach {
+    pub role: Role,
+    pub since: u64,
+    pub socket: SocketLink,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachError {
+    /// This session is being evicted; look it up again in the Registry.
+    Gone,
+}
+
+/// The socket `socket_id` of `role` went away.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Detach {
+    pub role: Role,
+    pub socket_id: u64,
+}
+
+/// A new message from `role`. The stored message (its acknowledgement) or
+/// the refusal reaches the poster: see [`Poster`].
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Post {
+    pub role: Role,
+    pub text: String,
+    pub id: Option<String>,
+    pub poster: Poster,
+}
+
+/// Who posted, and so where the outcome goes.
+pub enum Poster {
+    /// The role's socket: the outcome is a frame to it. The permit counts
+    /// against the socket's messages in flight and is released once the
+    /// message is stored or refused.
+    Socket(OwnedSemaphorePermit),
+    /// A poster without a socket (the REST API), waiting on this channel.
+    Api(Ack),
+}
+
+/// Where a poster without a socket learns the outcome.
+pub type Ack = oneshot::Sender<Result<ChatMessage, AppError>>;
+
+/// A socket's bound on its messages in flight: a permit per message.
+#[derive(Clone)]
+pub struct InFlight(Arc<Semaphore>);
+
+impl InFlight {
+    pub fn new(max: usize) -> Self {
+        InFlight(Arc::new(Semaphore::new(max)))
+    }
+
+    /// A permit if one is free now.
+    pub fn try_permit(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.0).try_acquire_owned().ok()
+    }
+
+    /// Resolves once `count` permits are free (taking none of them), so a
+    /// socket that ran out waits for a batch rather than for each message.
+    pub async fn wait_for(&self, count: u32) {
+        // The semaphore is never closed, so this only waits.
+        let _free = self.0.acquire_many(count).await;
+    }
+}
+
+/// `role` started or stopped typing; relayed to the other side, not stored.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Typing {
+    pub role: Role,
+    pub active: bool,
+}
+
+/// `role` has seen the conversation up to `seq`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MarkRead {
+    pub role: Role,
+    pub seq: u64,
+}
+
+/// Resolve the conversation (agents only).
+#[derive(Message)]
+#[rtype(result = "Result<(), AppError>")]
+pub struct Resolve {
+    pub role: Role,
+}
+
+/// A `history` frame of up to `limit` messages older than `before`.
+#[derive(Message)]
+#[rtype(result = "Result<ByteString, AppError>")]
+pub struct HistoryBefore {
+    pub before: u64,
+    pub limit: usize,
+}
+
+/// The conversation's last stored seq; 0 means nothing was ever said.
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct LastSeq;
+
+/// The server is stopping: close every socket with 1001.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+// ---- from a SessionActor ----
+
+/// Told to the Registry when a session stops, so it is looked up no more.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SessionEnded {
+    pub client: ClientId,
+    pub session: Addr<SessionActor>,
+}
+
+/// A side of a conversation came or went; the agents' inbox listens.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct PresenceChanged {
+    pub client: ClientId,
+    pub role: Role,
+    pub online: bool,
+}
+
+// ---- to the Registry ----
+
+/// The session of `client`, started if needed on the `home` arbiter.
+#[derive(Message)]
+#[rtype(result = "Result<Addr<SessionActor>, AppError>")]
+pub struct Lookup {
+    pub client: ClientId,
+    /// Where a new session runs: the thread of the socket that asked, so a
+    /// conversation and its first socket talk without crossing threads.
+    pub home: ArbiterHandle,
+}
+
+/// How many sessions are in memory.
+#[derive(Message)]
+#[rtype(result = "RegistryStats")]
+pub struct GetStats;
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RegistryStats {
+    pub sessions: usize,
+}
+
+/// Stop handing out sessions and close every socket with 1001.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ShutdownAll;

@@ -1,0 +1,279 @@
+//! The recent-message window of a conversation and its index of client
+//! message ids: what a session keeps in memory so that (re)connects, retries
+//! and recent history are answered without the store. Plain data, no actors.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use crate::domain::{ChatMessage, Role};
+use crate::protocol::HISTORY_PAGE_MAX;
+use crate::store::MAX_KNOWN_IDS;
+
+/// Newest messages a session keeps in memory; older pages come from the
+/// store. At least one history page, so a (re)connect is served from memory.
+pub const RECENT_WINDOW: usize = 256;
+const _: () = assert!(RECENT_WINDOW >= HISTORY_PAGE_MAX);
+
+/// The newest committed messages and the ids a retry may name.
+#[derive(Debug)]
+pub struct Window {
+    /// The newest committed messages, oldest first, gapless: all of the
+    /// newest `RECENT_WINDOW` while `loaded`, else empty.
+    recent: VecDeque<ChatMessage>,
+    /// False while nobody is connected: the window is dropped then, so idle
+    /// conversations cost memory for their metadata only, and is read again
+    /// from the store on the next attach.
+    loaded: bool,
+    /// Client message ids of `recent` and of messages in flight, to answer
+    /// retries.
+    ids: HashMap<(Role, String), u64>,
+    /// Hashes of every client message id of the conversation, so a new id
+    /// is known to be new without asking the store; a hit (a retry of an
+    /// old message, or a rare collision) is checked against the store.
+    known_ids: HashSet<u64>,
+    /// Whether `known_ids` covers the whole conversation.
+    known_ids_complete: bool,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            recent: VecDeque::new(),
+            loaded: false,
+            ids: HashMap::new(),
+            known_ids: HashSet::new(),
+            known_ids_complete: true,
+        }
+    }
+}
+
+impl Window {
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    /// Takes the stored messages up to `last_seq` (newer ones are still being
+    /// settled and will be pushed) and the conversation's known ids, plus the
+    /// ids of the messages in flight.
+    pub fn load<'a>(
+        &mut self,
+        recent: Vec<ChatMessage>,
+        last_seq: u64,
+        known_ids: &[(Role, String)],
+        known_ids_complete: bool,
+        in_flight: impl Iterator<Item = &'a ChatMessage>,
+    ) {
+        self.recent.clear();
+        self.ids.clear();
+        for m in recent.into_iter().filter(|m| m.seq <= last_seq) {
+            if let Some(id) = &m.id {
+                self.ids.insert((m.from, id.clone()), m.seq);
+            }
+            self.recent.push_back(m);
+        }
+        for m in in_flight {
+            if let Some(id) = &m.id {
+                self.ids.insert((m.from, id.clone()), m.seq);
+            }
+        }
+        self.known_ids = known_ids
+            .iter()
+            .map(|(role, id)| id_hash(*role, id))
+            .collect();
+        self.known_ids_complete = known_ids_complete;
+        self.loaded = true;
+    }
+
+    /// Nobody is connected: keep only what numbering and retries need.
+    pub fn unload(&mut self) {
+        self.recent = VecDeque::new();
+        self.ids = HashMap::new();
+        self.known_ids = HashSet::new();
+        self.known_ids_complete = false;
+        self.loaded = false;
+    }
+
+    /// The seq of the message `(role, id)` in memory (stored or in flight).
+    pub fn seq_of(&self, role: Role, id: &str) -> Option<u64> {
+        self.ids.get(&(role, id.to_owned())).copied()
+    }
+
+    /// Whether `(role, id)` may name a stored message older than memory.
+    pub fn maybe_stored(&self, role: Role, id: &str) -> bool {
+        let complete = self.loaded && self.recent.front().is_none_or(|m| m.seq == 1);
+        !complete && (!self.known_ids_complete || self.known_ids.contains(&id_hash(role, id)))
+    }
+
+    /// A new message `(role, id)` got `seq`.
+    pub fn remember_id(&mut self, role: Role, id: &str, seq: u64) {
+        self.ids.insert((role, id.to_owned()), seq);
+        if self.known_ids_complete {
+            self.known_ids.insert(id_hash(role, id));
+            if self.known_ids.len() > MAX_KNOWN_IDS {
+                // Bound the memory of huge conversations; from now on
+                // unknown ids are checked against the store.
+                self.known_ids = HashSet::new();
+                self.known_ids_complete = false;
+            }
+        }
+    }
+
+    /// A message in flight was not stored: its id is free again.
+    pub fn forget_id(&mut self, role: Role, id: &str) {
+        self.ids.remove(&(role, id.to_owned()));
+    }
+
+    pub fn by_seq(&self, seq: u64) -> Option<&ChatMessage> {
+        let first = self.recent.front()?.seq;
+        self.recent
+            .get(usize::try_from(seq.checked_sub(first)?).ok()?)
+    }
+
+    /// A message was committed: the newest of the window.
+    pub fn push(&mut self, message: ChatMessage) {
+        if !self.loaded {
+            if let Some(id) = &message.id {
+                self.forget_id(message.from, id);
+            }
+            return;
+        }
+        self.recent.push_back(message);
+        while self.recent.len() > RECENT_WINDOW {
+            if let Some(old) = self.recent.pop_front() {
+                if let Some(id) = old.id {
+                    self.ids.remove(&(old.from, id));
+                }
+            }
+        }
+    }
+
+    /// The newest page after `since`, and whether older ones are missing.
+    pub fn after(&self, since: u64) -> (Vec<ChatMessage>, bool) {
+        let newer = self.recent.iter().filter(|m| m.seq > since);
+        let count = newer.clone().count();
+        let page: Vec<ChatMessage> = newer
+            .skip(count.saturating_sub(HISTORY_PAGE_MAX))
+            .cloned()
+            .collect();
+        let has_more = page.first().is_some_and(|m| m.seq > since + 1);
+        (page, has_more)
+    }
+
+    /// The messages from `from` to before `before`, if memory has them all.
+    pub fn between(&self, from: u64, before: u64) -> Option<Vec<ChatMessage>> {
+        let in_memory = self.loaded && self.recent.front().is_none_or(|m| m.seq <= from);
+        in_memory.then(|| {
+            self.recent
+                .iter()
+                .filter(|m| m.seq >= from && m.seq < before)
+                .cloned()
+                .collect()
+        })
+    }
+}
+
+/// A fixed-key hash of a client message id (deterministic in the process).
+fn id_hash(role: Role, id: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (role, id).hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::now_millis;
+
+    fn message(seq: u64, id: Option<&str>) -> ChatMessage {
+        ChatMessage {
+            seq,
+            from: Role::Customer,
+            text: format!("m{seq}"),
+            ts: now_millis(),
+            id: id.map(str::to_owned),
+        }
+    }
+
+    /// A window loaded as the store loads it: the newest messages only.
+    fn loaded(count: u64) -> Window {
+        let mut window = Window::default();
+        let first = count.saturating_sub(RECENT_WINDOW as u64) + 1;
+        let recent = (first..=count).map(|s| message(s, Some(&format!("c{s}"))));
+        window.load(recent.collect(), count, &[], true, std::iter::empty());
+        window
+    }
+
+    #[test]
+    fn keeps_the_newest_messages_and_forgets_the_ids_it_drops() {
+        let mut window = loaded(0);
+        for seq in 1..=(RECENT_WINDOW as u64 + 10) {
+            let id = format!("c{seq}");
+            window.remember_id(Role::Customer, &id, seq);
+            window.push(message(seq, Some(&id)));
+        }
+        assert_eq!(window.by_seq(10), None);
+        assert_eq!(window.by_seq(11).map(|m| m.seq), Some(11));
+        assert_eq!(window.seq_of(Role::Customer, "c5"), None);
+        let last = RECENT_WINDOW as u64 + 10;
+        assert_eq!(
+            window.seq_of(Role::Customer, &format!("c{last}")),
+            Some(last)
+        );
+    }
+
+    #[test]
+    fn ignores_loaded_messages_past_the_last_settled_seq() {
+        let mut window = Window::default();
+        let in_flight = message(3, Some("late"));
+        let recent = vec![message(1, None), message(2, None), message(3, None)];
+        window.load(recent, 2, &[], true, std::iter::once(&in_flight));
+        assert_eq!(window.by_seq(3), None);
+        assert_eq!(window.seq_of(Role::Customer, "late"), Some(3));
+    }
+
+    #[test]
+    fn pages_after_a_seq_say_when_older_messages_are_missing() {
+        let window = loaded(300);
+        let (page, has_more) = window.after(0);
+        assert_eq!(page.len(), HISTORY_PAGE_MAX);
+        assert!(has_more);
+        let (page, has_more) = window.after(295);
+        assert_eq!(
+            page.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [296, 297, 298, 299, 300]
+        );
+        assert!(!has_more);
+    }
+
+    #[test]
+    fn older_pages_come_from_memory_only_when_it_has_them_all() {
+        let window = loaded(300);
+        let first_in_memory = 300 - RECENT_WINDOW as u64 + 1;
+        assert_eq!(
+            window.between(first_in_memory, 60).map(|p| p.len()),
+            Some(15)
+        );
+        assert_eq!(window.between(1, 50), None);
+    }
+
+    #[test]
+    fn an_unknown_id_needs_the_store_only_when_the_index_is_incomplete() {
+        let mut window = loaded(300);
+        assert!(!window.maybe_stored(Role::Customer, "new"));
+        window.remember_id(Role::Customer, "old", 1);
+        assert!(window.maybe_stored(Role::Customer, "old"));
+        window.unload();
+        assert!(window.maybe_stored(Role::Customer, "new"));
+        assert!(!loaded(3).maybe_stored(Role::Customer, "new"));
+    }
+
+    #[test]
+    fn an_unloaded_window_keeps_no_messages() {
+        let mut window = loaded(3);
+        window.unload();
+        window.push(message(4, Some("c4")));
+        assert!(!window.is_loaded());
+        assert_eq!(window.by_seq(4), None);
+        assert_eq!(window.seq_of(Role::Customer, "c4"), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! Domain types: who is talking (`Role`), about which conversation
+//! (`ClientId`), and what was said (`ChatMessage`). Input is validated once,
+//! here, so everything above can trust these values. Nothing in `domain`
+//! imports anything above it.
+
+mod ids;
+mod message;
+mod role;
+mod summary;
+
+pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
+pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
+pub use role::{PerRole, Role};
+pub use summary::{ConversationStatus, ConversationSummary, Totals};

@@ -1,0 +1,69 @@
+//! What the agents' conversation list shows: status, one row per
+//! conversation, and the totals of the tab title.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::message::{rfc3339_millis, rfc3339_millis_opt};
+use super::{ClientId, Role};
+
+/// Where a conversation stands for the agents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationStatus {
+    #[default]
+    Open,
+    Resolved,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "open" => Some(ConversationStatus::Open),
+            "resolved" => Some(ConversationStatus::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the agents' conversation list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConversationSummary {
+    pub client_id: ClientId,
+    pub status: ConversationStatus,
+    /// The last message is the customer's and the conversation is open.
+    pub waiting: bool,
+    /// When the customer's unanswered messages began.
+    #[serde(serialize_with = "rfc3339_millis_opt")]
+    pub waiting_since: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub created: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub last_activity: DateTime<Utc>,
+    pub last_seq: u64,
+    pub last_from: Option<Role>,
+    /// First line of the last message, trimmed and shortened.
+    pub preview: String,
+    /// The customer's messages after the agents' read mark.
+    pub unread: u64,
+    pub customer_read_seq: u64,
+    pub agent_read_seq: u64,
+    /// Filled in by the inbox, which knows who is connected.
+    pub customer_online: bool,
+}
+
+/// What the agents' tab title and badge show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Customer messages not yet read by an agent, in open conversations.
+    pub unread: u64,
+    /// Open conversations whose last message is the customer's.
+    pub waiting: u64,
+}

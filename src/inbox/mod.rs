@@ -1,0 +1,7 @@
+//! The agents' live conversation list: the `Inbox` actor and its messages.
+
+mod actor;
+mod messages;
+
+pub use actor::Inbox;
+pub use messages::{CloseAll, List, Subscribe, Unsubscribe};

@@ -1,0 +1,16 @@
+//! Everything about one WebSocket: the shared frame plumbing (`core`) and
+//! one actor per kind of socket: a chat side (`chat`), an agent's live
+//! inbox (`inbox`), and the `/ws/echo` diagnostic (`echo`).
+
+mod chat;
+mod core;
+mod echo;
+mod inbox;
+
+pub use self::core::{
+    Gauges, Heartbeat, SocketCore, Throttled, CLOSE_REPLACED, CLOSE_STALLED, READ_AHEAD_BYTES,
+    SOCKET_MAILBOX,
+};
+pub use chat::{ChatSocket, SocketLimits, MAX_IN_FLIGHT};
+pub use echo::EchoSocket;
+pub use inbox::{InboxSocket, LIST_BURST, LIST_RATE};
