@@ -33,6 +33,8 @@ pub struct SessionLinks {
     pub registry: Recipient<SessionEnded>,
     /// Learns who is online, for the agents' conversation list.
     pub inbox: Option<Recipient<PresenceChanged>>,
+    /// Which of the Registry's sessions this is, to report its end.
+    pub number: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +160,7 @@ impl SessionActor {
         self.phase = Phase::Closing;
         self.links.registry.do_send(SessionEnded {
             client: self.client.clone(),
-            session: ctx.address(),
+            number: self.links.number,
         });
         ctx.stop();
     }

@@ -8,7 +8,6 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::actor::SessionActor;
 use super::link::SocketLink;
 use crate::domain::{ChatMessage, ClientId, Role};
 use crate::error::AppError;
@@ -133,7 +132,9 @@ pub struct Shutdown;
 #[rtype(result = "()")]
 pub struct SessionEnded {
     pub client: ClientId,
-    pub session: Addr<SessionActor>,
+    /// The number the Registry started the session under (see
+    /// `SessionLinks::number`), so a late notice cannot remove a successor.
+    pub number: u64,
 }
 
 /// A side of a conversation came or went; the agents' inbox listens.
@@ -146,16 +147,6 @@ pub struct PresenceChanged {
 }
 
 // ---- to the Registry ----
-
-/// The session of `client`, started if needed on the `home` arbiter.
-#[derive(Message)]
-#[rtype(result = "Result<Addr<SessionActor>, AppError>")]
-pub struct Lookup {
-    pub client: ClientId,
-    /// Where a new session runs: the thread of the socket that asked, so a
-    /// conversation and its first socket talk without crossing threads.
-    pub home: ArbiterHandle,
-}
 
 /// How many sessions are in memory.
 #[derive(Message)]

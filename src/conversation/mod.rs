@@ -12,5 +12,5 @@ mod window;
 pub use actor::{SessionActor, SessionLinks, SessionSettings};
 pub use link::{SocketLink, ToSocket, MAX_BACKLOG_BYTES};
 pub use messages::*;
-pub use registry::{join, lookup, Registry};
+pub use registry::{join, lookup, Lookup, Registry};
 pub use window::{Window, RECENT_WINDOW};

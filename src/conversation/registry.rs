@@ -18,7 +18,10 @@ use crate::store::Store;
 const JOIN_ATTEMPTS: usize = 8;
 
 pub struct Registry {
-    sessions: HashMap<ClientId, Addr<SessionActor>>,
+    /// Live sessions with the number each was started under.
+    sessions: HashMap<ClientId, (u64, Addr<SessionActor>)>,
+    /// Sessions started so far; numbers them.
+    started: u64,
     store: Store,
     settings: SessionSettings,
     inbox: Option<Recipient<PresenceChanged>>,
@@ -29,6 +32,7 @@ impl Registry {
     pub fn new(store: Store, settings: SessionSettings) -> Self {
         Registry {
             sessions: HashMap::new(),
+            started: 0,
             store,
             settings,
             inbox: None,
@@ -47,6 +51,16 @@ impl Actor for Registry {
     type Context = Context<Self>;
 }
 
+/// The session of `client`, started if needed on the `home` arbiter.
+#[derive(Message)]
+#[rtype(result = "Result<Addr<SessionActor>, AppError>")]
+pub struct Lookup {
+    pub client: ClientId,
+    /// Where a new session runs: the thread of the socket that asked, so a
+    /// conversation and its first socket talk without crossing threads.
+    pub home: ArbiterHandle,
+}
+
 impl Handler<Lookup> for Registry {
     type Result = Result<Addr<SessionActor>, AppError>;
 
@@ -54,11 +68,13 @@ impl Handler<Lookup> for Registry {
         if self.shutting_down {
             return Err(AppError::ShuttingDown);
         }
-        if let Some(session) = self.sessions.get(&msg.client) {
+        if let Some((_, session)) = self.sessions.get(&msg.client) {
             if session.connected() {
                 return Ok(session.clone());
             }
         }
+        self.started += 1;
+        let number = self.started;
         let session = SessionActor::new(
             msg.client.clone(),
             self.store.clone(),
@@ -66,10 +82,11 @@ impl Handler<Lookup> for Registry {
             SessionLinks {
                 registry: ctx.address().recipient(),
                 inbox: self.inbox.clone(),
+                number,
             },
         );
         let session = SessionActor::start_in_arbiter(&msg.home, move |_| session);
-        self.sessions.insert(msg.client, session.clone());
+        self.sessions.insert(msg.client, (number, session.clone()));
         Ok(session)
     }
 }
@@ -79,7 +96,7 @@ impl Handler<SessionEnded> for Registry {
 
     fn handle(&mut self, msg: SessionEnded, _ctx: &mut Context<Self>) {
         // Only if it is still the same session: a newer one may have started.
-        if self.sessions.get(&msg.client) == Some(&msg.session) {
+        if self.sessions.get(&msg.client).map(|(n, _)| *n) == Some(msg.number) {
             self.sessions.remove(&msg.client);
         }
     }
@@ -100,7 +117,7 @@ impl Handler<ShutdownAll> for Registry {
 
     fn handle(&mut self, _: ShutdownAll, _ctx: &mut Context<Self>) {
         self.shutting_down = true;
-        for session in self.sessions.values() {
+        for (_, session) in self.sessions.values() {
             session.do_send(Shutdown);
         }
     }
