@@ -1,0 +1,31 @@
+// The console list's rules, DOM-free (the server's order and filter,
+// PROTOCOL.md "The inbox socket"), so pushed changes land where a fresh
+// page from the server would put them. Tested in tests/js/.
+
+const time = (ts) => (ts ? Date.parse(ts) : 0);
+
+/** Waiting first, the longest wait first; then the latest activity first. */
+export function compare(a, b) {
+  if (a.waiting !== b.waiting) return a.waiting ? -1 : 1;
+  const byTime = a.waiting
+    ? time(a.waiting_since) - time(b.waiting_since)
+    : time(b.last_activity) - time(a.last_activity);
+  if (byTime) return byTime;
+  return a.client_id < b.client_id ? -1 : a.client_id > b.client_id ? 1 : 0;
+}
+
+/**
+ * Whether `summary` belongs in the list of `query` ({status, search}).
+ * Client ids are case-sensitive, the search is not ("LOAD" finds "load-12").
+ */
+export function matches(query, summary) {
+  if (query.status !== 'all' && summary.status !== query.status) return false;
+  return !query.search || summary.client_id.toLowerCase().includes(query.search.toLowerCase());
+}
+
+/** A summary's preview line: "You: …" once for the agents' own last message. */
+export function previewOf(summary, t) {
+  if (!summary.last_seq) return t('noMessages');
+  const text = typeof summary.preview === 'string' ? summary.preview : '';
+  return summary.last_from === 'agent' ? t('previewMine', { text }) : text;
+}

@@ -1,0 +1,30 @@
+// The console list's rules (static/inbox.mjs).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compare, matches, previewOf } from '../../static/inbox.mjs';
+
+const t = (key, vars) => (key === 'previewMine' ? `You: ${vars.text}` : key);
+
+test('search ignores case; ids and status still filter', () => {
+  const row = { client_id: 'load-12', status: 'open' };
+  assert.equal(matches({ status: 'open', search: 'LOAD-12' }, row), true);
+  assert.equal(matches({ status: 'all', search: 'Ad-1' }, row), true);
+  assert.equal(matches({ status: 'open', search: 'load-13' }, row), false);
+  assert.equal(matches({ status: 'resolved', search: '' }, row), false);
+});
+
+test('waiting first, longest wait first, then newest activity', () => {
+  const rows = [
+    { client_id: 'b', waiting: false, last_activity: '2026-01-01T10:00:00Z' },
+    { client_id: 'w2', waiting: true, waiting_since: '2026-01-01T09:00:00Z' },
+    { client_id: 'a', waiting: false, last_activity: '2026-01-01T11:00:00Z' },
+    { client_id: 'w1', waiting: true, waiting_since: '2026-01-01T08:00:00Z' },
+  ];
+  assert.deepEqual(rows.sort(compare).map((r) => r.client_id), ['w1', 'w2', 'a', 'b']);
+});
+
+test('the agents\' own last message is prefixed once, the customer\'s not at all', () => {
+  assert.equal(previewOf({ last_seq: 2, last_from: 'agent', preview: 'Yes, we do.' }, t), 'You: Yes, we do.');
+  assert.equal(previewOf({ last_seq: 2, last_from: 'customer', preview: 'Hi' }, t), 'Hi');
+  assert.equal(previewOf({ last_seq: 0 }, t), 'noMessages');
+});
