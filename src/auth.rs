@@ -124,11 +124,11 @@ mod tests {
     #[test]
     fn identity_signatures_are_hmac_sha256_hex() {
         let secret = IdentitySecret::new("key".into());
-        let client = ClientId::parse("user-42").unwrap(); // ok: test
+        let client = ClientId::parse("user-42").unwrap();
         let sig = secret.signature(&client);
         assert_eq!(sig.len(), 64);
         assert!(secret.verify(&client, &sig));
-        assert!(!secret.verify(&ClientId::parse("user-43").unwrap(), &sig)); // ok: test
+        assert!(!secret.verify(&ClientId::parse("user-43").unwrap(), &sig));
         assert!(!secret.verify(&client, "zz"));
     }
 

@@ -30,6 +30,8 @@
 //! Modules are private; what the binary, the tests and the examples need is
 //! re-exported below.
 
+#![deny(clippy::unwrap_used)]
+
 mod app;
 mod auth;
 mod config;

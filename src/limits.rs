@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn bucket_allows_a_burst_then_the_rate() {
-        let mut bucket = TokenBucket::new(10.0, 3).unwrap(); // ok: test
+        let mut bucket = TokenBucket::new(10.0, 3).unwrap();
         let t0 = bucket.last;
         assert!(bucket.try_take_at(t0));
         assert!(bucket.try_take_at(t0));
@@ -236,13 +236,13 @@ mod tests {
     #[test]
     fn connection_slots_are_capped_and_given_back() {
         let limits = Arc::new(IpLimits::new(2, 0));
-        let ip: IpAddr = "203.0.113.7".parse().unwrap(); // ok: test
-        let a = limits.open_connection(ip).unwrap(); // ok: test
-        let _b = limits.open_connection(ip).unwrap(); // ok: test
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let a = limits.open_connection(ip).unwrap();
+        let _b = limits.open_connection(ip).unwrap();
         assert!(limits.open_connection(ip).is_none());
         drop(a);
         assert!(limits.open_connection(ip).is_some());
-        let local: IpAddr = "127.0.0.1".parse().unwrap(); // ok: test
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..10 {
             assert!(limits.open_connection(local).is_some());
         }
@@ -251,10 +251,10 @@ mod tests {
     #[test]
     fn new_conversations_are_counted_per_ip() {
         let limits = IpLimits::new(0, 2);
-        let ip: IpAddr = "203.0.113.8".parse().unwrap(); // ok: test
+        let ip: IpAddr = "203.0.113.8".parse().unwrap();
         assert!(limits.start_conversation(ip));
         assert!(limits.start_conversation(ip));
         assert!(!limits.start_conversation(ip));
-        assert!(limits.start_conversation("203.0.113.9".parse().unwrap())); // ok: test
+        assert!(limits.start_conversation("203.0.113.9".parse().unwrap()));
     }
 }

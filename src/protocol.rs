@@ -300,15 +300,15 @@ mod tests {
             seq: 3,
             from: Role::Agent,
             text: "hello".into(),
-            ts: chrono::DateTime::from_timestamp_millis(1_795_000_000_123).unwrap(), // ok: test
+            ts: chrono::DateTime::from_timestamp_millis(1_795_000_000_123).unwrap(),
             id: Some("a1".into()),
         };
         let json: serde_json::Value =
-            serde_json::from_str(&ServerEvent::Message(&msg).encode()).unwrap(); // ok: test
+            serde_json::from_str(&ServerEvent::Message(&msg).encode()).unwrap();
         assert_eq!(json["type"], "message");
         assert_eq!(json["seq"], 3);
         assert_eq!(json["from"], "agent");
         assert_eq!(json["id"], "a1");
-        assert!(json["ts"].as_str().unwrap().ends_with(".123Z")); // ok: test
+        assert!(json["ts"].as_str().unwrap().ends_with(".123Z"));
     }
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::eventually;
 use actix::prelude::*;
 use serde_json::{json, Value};
 use support_chat::{
@@ -176,20 +177,11 @@ impl TestSocket {
 
     /// Polls the log until `check` finds what it wants; fails after `WAIT`.
     async fn wait_until<T>(&self, what: &str, mut check: impl FnMut(&[Got]) -> Option<T>) -> T {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        eventually(what, WAIT, || {
             let found = check(&self.log.lock().unwrap());
-            if let Some(value) = found {
-                return value;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "timed out after {WAIT:?} waiting for {what}; the socket got {:#?}",
-                    self.events()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+            async move { found }
+        })
+        .await
     }
 
     /// The first two frames, which must be `welcome` then `history`.
@@ -482,14 +474,14 @@ impl Chat {
     async fn leave_and_wait_for_eviction(&self, customer: &TestSocket, agent: &TestSocket) {
         self.detach(Role::Customer, customer).await;
         self.detach(Role::Agent, agent).await;
-        let deadline = Instant::now() + WAIT;
-        while self.sessions_in_memory().await != 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the idle session was not evicted"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.wait_for_eviction().await;
+    }
+
+    async fn wait_for_eviction(&self) {
+        eventually("the idle session to be evicted", WAIT, || async {
+            (self.sessions_in_memory().await == 0).then_some(())
+        })
+        .await;
     }
 
     /// Every stored message, paging back with `history_before`.
@@ -1039,11 +1031,10 @@ async fn a_socket_that_is_gone_before_its_attach_is_not_announced_online() {
     // The client hung up while its socket was still joining.
     let agent = TestSocket::new();
     agent.addr.send(Hangup).await.unwrap();
-    let deadline = Instant::now() + WAIT;
-    while agent.addr.connected() {
-        assert!(Instant::now() < deadline, "the recorder did not stop");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    eventually("the recorder to stop", WAIT, || async {
+        (!agent.addr.connected()).then_some(())
+    })
+    .await;
     chat.attach(Role::Agent, 0, &agent.link).await;
 
     chat.post(Role::Customer, "anyone?").await;
@@ -1168,14 +1159,7 @@ async fn an_idle_session_leaves_memory_and_comes_back_with_identical_history() {
 
     chat.detach(Role::Customer, &customer).await;
     chat.detach(Role::Agent, &agent).await;
-    let deadline = Instant::now() + WAIT;
-    while chat.sessions_in_memory().await != 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the idle session was not evicted"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    chat.wait_for_eviction().await;
 
     let customer = chat.connect(Role::Customer).await;
     let (welcome, history) = customer.greeting().await;

@@ -20,6 +20,27 @@ pub const AGENT_TOKEN: &str = "test-agent-token";
 /// How long a test waits for an expected frame before failing.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Polls `probe` until it gives `Some`, and returns that; fails the test with
+/// `what` once `deadline` has passed. Every test that waits for something
+/// to happen waits with this, never with a fixed sleep.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let give_up = std::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub data_dir: Arc<TempDir>,

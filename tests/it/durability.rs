@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{spawn_app, spawn_app_with, TestApp, WsClient};
+use crate::common::{eventually, spawn_app, spawn_app_with, TestApp, WsClient};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -690,15 +690,11 @@ impl Traffic {
     }
 
     async fn wait_for_acks(&self, at_least: usize) {
-        let deadline = Instant::now() + PATIENCE;
-        while self.acks.load(Ordering::Relaxed) < at_least {
-            assert!(
-                Instant::now() < deadline,
-                "only {} acknowledgements within {PATIENCE:?}",
-                self.acks.load(Ordering::Relaxed)
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        let what = format!("{at_least} acknowledgements");
+        eventually(&what, PATIENCE, || async {
+            (self.acks.load(Ordering::Relaxed) >= at_least).then_some(())
+        })
+        .await;
     }
 
     /// Once the server is gone: waits for every task and hands each
@@ -1028,14 +1024,10 @@ async fn sessions(app: &TestApp) -> u64 {
 }
 
 async fn wait_for_eviction(app: &TestApp) {
-    let deadline = Instant::now() + PATIENCE;
-    while sessions(app).await != 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the idle conversation was not evicted"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("the idle conversation to be evicted", PATIENCE, || async {
+        (sessions(app).await == 0).then_some(())
+    })
+    .await;
 }
 
 #[actix_web::test]

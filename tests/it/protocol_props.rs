@@ -44,6 +44,16 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// The codes a decoding error may carry (PROTOCOL.md lists them).
+const DECODE_ERRORS: [&str; 6] = [
+    "invalid_json",
+    "unknown_type",
+    "invalid_frame",
+    "empty_text",
+    "text_too_long",
+    "invalid_message_id",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -68,7 +78,7 @@ proptest! {
                 prop_assert!((1..=200).contains(&request.limit));
             }
             Ok(ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::Resolve) => {}
-            Err(e) => prop_assert!(!e.code().is_empty()),
+            Err(e) => prop_assert!(DECODE_ERRORS.contains(&e.code()), "unexpected code {}", e.code()),
         }
     }
 

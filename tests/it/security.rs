@@ -1,7 +1,9 @@
 //! Security rules, each shown refusing the wrong thing and letting the
 //! honest path through.
 
-use crate::common::{spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
+use crate::common::{
+    eventually, spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN, FRAME_TIMEOUT,
+};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
@@ -340,11 +342,13 @@ async fn connections_per_ip_are_capped_before_the_upgrade() {
         .ok()
         .unwrap();
     first.close().await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let _again = try_upgrade(ws_request(&url, &from("203.0.113.5")))
-        .await
-        .ok()
-        .unwrap();
+    // The slot is given back once the server has seen the close.
+    let _again = eventually("the freed slot", FRAME_TIMEOUT, || async {
+        try_upgrade(ws_request(&url, &from("203.0.113.5")))
+            .await
+            .ok()
+    })
+    .await;
 }
 
 #[actix_web::test]
