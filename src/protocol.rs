@@ -26,8 +26,8 @@ pub enum ClientFrame {
     Typing { active: bool },
     /// The sender has seen the conversation up to `seq`.
     Read { seq: u64 },
-    /// An agent resolves the conversation.
-    Resolve,
+    /// An agent resolves (`resolve`) or reopens (`reopen`) the conversation.
+    SetStatus(ConversationStatus),
     /// Inbox sockets: a page of the conversation list.
     List(ListRequest),
 }
@@ -106,7 +106,8 @@ impl ClientFrame {
                     .seq
                     .ok_or_else(|| AppError::InvalidFrame("\"seq\" is missing".into()))?,
             }),
-            Some("resolve") => Ok(ClientFrame::Resolve),
+            Some("resolve") => Ok(ClientFrame::SetStatus(ConversationStatus::Resolved)),
+            Some("reopen") => Ok(ClientFrame::SetStatus(ConversationStatus::Open)),
             Some("list") => {
                 let status = match raw.status.as_deref() {
                     None | Some("all") => None,

@@ -406,8 +406,14 @@ impl SessionActor {
             let _ = ack.send(Ok(message.clone()));
         }
         let reopens = message.from == Role::Customer && self.status == ConversationStatus::Resolved;
+        let (from, seq) = (message.from, message.seq);
         self.window.push(message);
         self.broadcast(frame);
+        if from == Role::Agent {
+            // An agent who answers has read what came before, however the
+            // answer was sent (console, page or API): no unread badge stays.
+            self.mark_read(Role::Agent, seq);
+        }
         if reopens {
             // The store reopened it in the same transaction, unless a
             // Resolve queued after this message re-resolved it: say open last.
@@ -466,10 +472,10 @@ impl SessionActor {
         self.broadcast(ServerEvent::Status { status }.encode());
     }
 
-    fn resolve(&mut self, role: Role) -> Result<(), AppError> {
+    fn change_status(&mut self, role: Role, status: ConversationStatus) -> Result<(), AppError> {
         if role != Role::Agent {
             return Err(AppError::Forbidden(
-                "only agents resolve conversations".into(),
+                "only agents resolve or reopen conversations".into(),
             ));
         }
         if self.phase != Phase::Ready {
@@ -478,8 +484,8 @@ impl SessionActor {
         if self.last_seq == 0 {
             return Err(AppError::NotFound);
         }
-        if self.status != ConversationStatus::Resolved {
-            self.set_status(ConversationStatus::Resolved);
+        if self.status != status {
+            self.set_status(status);
         }
         Ok(())
     }
@@ -611,11 +617,11 @@ impl Handler<MarkRead> for SessionActor {
     }
 }
 
-impl Handler<Resolve> for SessionActor {
+impl Handler<SetStatus> for SessionActor {
     type Result = Result<(), AppError>;
 
-    fn handle(&mut self, msg: Resolve, _ctx: &mut Context<Self>) -> Self::Result {
-        self.resolve(msg.role)
+    fn handle(&mut self, msg: SetStatus, _ctx: &mut Context<Self>) -> Self::Result {
+        self.change_status(msg.role, msg.status)
     }
 }
 

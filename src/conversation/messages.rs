@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::link::SocketLink;
-use crate::domain::{ChatMessage, ClientId, Role};
+use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
 use crate::error::AppError;
 
 // ---- to a SessionActor ----
@@ -100,11 +100,12 @@ pub struct MarkRead {
     pub seq: u64,
 }
 
-/// Resolve the conversation (agents only).
+/// Resolve or reopen the conversation (agents only).
 #[derive(Message)]
 #[rtype(result = "Result<(), AppError>")]
-pub struct Resolve {
+pub struct SetStatus {
     pub role: Role,
+    pub status: ConversationStatus,
 }
 
 /// A `history` frame of up to `limit` messages older than `before`.

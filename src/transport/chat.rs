@@ -12,8 +12,8 @@ use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, Heartbeat, SocketCore, CLOSE_REPLACED};
 use crate::conversation::{
-    join, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, Resolve, SessionActor,
-    ToSocket, Typing,
+    join, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
+    SetStatus, ToSocket, Typing,
 };
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
@@ -140,8 +140,11 @@ impl ChatSocket {
                 role: self.role,
                 seq,
             }),
-            Ok(ClientFrame::Resolve) => {
-                let request = session.send(Resolve { role: self.role });
+            Ok(ClientFrame::SetStatus(status)) => {
+                let request = session.send(SetStatus {
+                    role: self.role,
+                    status,
+                });
                 ctx.spawn(
                     request
                         .into_actor(self)

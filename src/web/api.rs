@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::security::query_param;
 use super::AppState;
-use crate::conversation::{lookup, Post, Poster, Resolve};
+use crate::conversation::{lookup, Post, Poster, SetStatus};
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
 use crate::error::AppError;
 use crate::inbox::List;
@@ -141,17 +141,38 @@ pub async fn resolve(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    set_status(req, id, state, ConversationStatus::Resolved).await
+}
+
+/// `POST /api/conversations/{id}/reopen`
+pub async fn reopen(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    set_status(req, id, state, ConversationStatus::Open).await
+}
+
+async fn set_status(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    status: ConversationStatus,
+) -> Result<HttpResponse, AppError> {
     state.security.require_agent(&req)?;
     state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
     session
-        .send(Resolve { role: Role::Agent })
+        .send(SetStatus {
+            role: Role::Agent,
+            status,
+        })
         .await
         .map_err(|_| AppError::ShuttingDown)??;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "client_id": client,
-        "status": ConversationStatus::Resolved,
+        "status": status,
     })))
 }
 

@@ -72,6 +72,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/conversations/{id}/resolve",
             web::post().to(api::resolve),
         )
+        .route(
+            "/api/conversations/{id}/reopen",
+            web::post().to(api::reopen),
+        )
         .route("/healthz", web::get().to(health::healthz))
         .default_service(web::to(pages::not_found));
 }

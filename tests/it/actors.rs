@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use support_chat::{
     join, lookup, AppError, Attach, Backend, ChatMessage, ClientId, ConversationStatus,
     ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq, ListPage, ListQuery,
-    MarkRead, Post, Poster, Registry, Resolve, Role, SessionActor, SessionSettings, ShutdownAll,
+    MarkRead, Post, Poster, Registry, Role, SessionActor, SessionSettings, SetStatus, ShutdownAll,
     Snapshot, SocketLink, SqliteBackend, Store, StoreError, ToSocket, Totals, Typing, Write,
     Writer, RECENT_WINDOW,
 };
@@ -462,7 +462,14 @@ impl Chat {
     }
 
     async fn resolve(&self, role: Role) -> Result<(), AppError> {
-        self.session().await.send(Resolve { role }).await.unwrap()
+        self.session()
+            .await
+            .send(SetStatus {
+                role,
+                status: ConversationStatus::Resolved,
+            })
+            .await
+            .unwrap()
     }
 
     async fn last_seq(&self) -> u64 {
@@ -1294,7 +1301,7 @@ async fn read_marks_reach_the_peer_only_move_forward_and_survive_eviction() {
     chat.mark_read(Role::Agent, 1).await; // backwards: ignored
     chat.mark_read(Role::Agent, 2).await; // no news: ignored
     chat.mark_read(Role::Agent, 99).await; // beyond the end: clamped
-    chat.post(Role::Agent, "marker").await;
+    chat.post(Role::Customer, "marker").await;
     customer.message(4).await;
     assert_eq!(
         customer.frames_of_type("read"),

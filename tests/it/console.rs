@@ -134,6 +134,42 @@ async fn resolving_is_for_agents_and_a_customer_message_reopens() {
 }
 
 #[actix_web::test]
+async fn agents_reopen_a_resolved_conversation_by_frame_or_api() {
+    let app = spawn_app().await;
+    customer_says(&app, "r1", &["help"]).await;
+    let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/r1")).await;
+    agent.send_json(json!({"type":"resolve"})).await;
+    assert_eq!(agent.expect("status").await["status"], "resolved");
+    agent.send_json(json!({"type":"reopen"})).await;
+    assert_eq!(agent.expect("status").await["status"], "open");
+
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/r1")).await;
+    customer.send_json(json!({"type":"reopen"})).await;
+    assert_eq!(customer.expect("error").await["code"], "forbidden");
+
+    let post = |path: &'static str| {
+        let url = api(&app, &format!("/conversations/r1/{path}"));
+        async move {
+            let response = http()
+                .post(url)
+                .bearer_auth(AGENT_TOKEN)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    assert_eq!(post("resolve").await.1["status"], "resolved");
+    assert_eq!(customer.wait_for("status").await["status"], "resolved");
+    let (status, body) = post("reopen").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("open")));
+    assert_eq!(customer.wait_for("status").await["status"], "open");
+}
+
+#[actix_web::test]
 async fn the_inbox_lists_waiting_conversations_first_with_unread_counts() {
     let app = spawn_app().await;
     customer_says(&app, "first-waiting", &["hello?"]).await;
@@ -150,11 +186,8 @@ async fn the_inbox_lists_waiting_conversations_first_with_unread_counts() {
     assert_eq!(items[1]["preview"], "anyone");
     assert_eq!(items[1]["last_from"], "customer");
     assert_eq!(items[2]["waiting"], false);
-    assert_eq!(
-        items[2]["unread"], 1,
-        "the agent answered but never marked it read"
-    );
-    assert_eq!(page["totals"], json!({"unread":4,"waiting":2}));
+    assert_eq!(items[2]["unread"], 0, "answering marks it read");
+    assert_eq!(page["totals"], json!({"unread":3,"waiting":2}));
 }
 
 #[actix_web::test]
@@ -376,6 +409,12 @@ async fn messages_posted_through_the_api_reach_live_sockets_once() {
     assert_eq!(stored["from"], "agent");
     let live = customer.expect("message").await;
     assert_eq!(live["text"], "Hello from the bot");
+    let read = customer.expect("read").await;
+    assert_eq!(
+        (read["role"].as_str(), read["seq"].as_u64()),
+        (Some("agent"), Some(1)),
+        "an answer from the API marks the conversation read"
+    );
     let (status, again) = post(json!({"text":"Hello from the bot","id":"bot-1"})).await;
     assert_eq!(status, 201);
     assert_eq!(again, stored, "idempotent by id");

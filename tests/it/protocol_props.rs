@@ -77,7 +77,7 @@ proptest! {
             Ok(ClientFrame::List(request)) => {
                 prop_assert!((1..=200).contains(&request.limit));
             }
-            Ok(ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::Resolve) => {}
+            Ok(ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::SetStatus(_)) => {}
             Err(e) => prop_assert!(DECODE_ERRORS.contains(&e.code()), "unexpected code {}", e.code()),
         }
     }
