@@ -2,7 +2,7 @@
 //! and refused WebSocket upgrades, an HTML page for pages.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::AppError;
 
@@ -43,17 +43,7 @@ impl ResponseError for AppError {
     }
 }
 
-/// An error shown to a person in a browser.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct PageError(#[from] pub AppError);
-
-impl ResponseError for PageError {
-    fn status_code(&self) -> StatusCode {
-        status_of(&self.0)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        render_error_page(self.status_code(), &self.0.to_string())
-    }
+/// An error shown to a person in a browser: a page in their language.
+pub fn page_error(req: &HttpRequest, err: &AppError) -> HttpResponse {
+    render_error_page(req, status_of(err), &err.to_string())
 }

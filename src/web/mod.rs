@@ -22,7 +22,6 @@ use crate::inbox::Inbox;
 use crate::store::Store;
 use crate::transport::{Gauges, SocketLimits};
 
-pub use errors::PageError;
 pub use security::Security;
 
 /// What every handler can reach.

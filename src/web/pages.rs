@@ -5,8 +5,10 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::errors::page_error;
 use super::render::{html, login_redirect, page_lang, render_error_page};
-use super::{AppState, PageError};
+use super::security::query_param;
+use super::AppState;
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
 
@@ -50,30 +52,39 @@ pub async fn console(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 
 /// A new customer gets a fresh, unguessable conversation id. With identity
 /// verification on, conversations start only from the website's links.
-pub async fn new_customer(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+/// The chosen language (`?lang=`) goes along.
+pub async fn new_customer(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if state.security.identity.is_some() {
-        return Err(AppError::Forbidden(
+        let err = AppError::Forbidden(
             "this server verifies customer identity: open the chat from the website's link".into(),
-        )
-        .into());
+        );
+        return page_error(&req, &err);
     }
-    Ok(HttpResponse::Found()
+    let lang = match query_param(&req, "lang") {
+        Ok(Some(_)) => format!("?lang={}", page_lang(&req)),
+        _ => String::new(),
+    };
+    HttpResponse::Found()
         .insert_header((
             header::LOCATION,
-            format!("/chat/client/{}", ClientId::random()),
+            format!("/chat/client/{}{lang}", ClientId::random()),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+        .finish()
 }
 
 pub async fn customer(
     req: HttpRequest,
     id: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let client = ClientId::parse(&id).map_err(AppError::from)?;
-    state.security.require_customer(&req, &client)?;
-    let mut page = chat_page(&req, Role::Customer, &client);
+) -> HttpResponse {
+    customer_page(&req, &id, &state).unwrap_or_else(|e| page_error(&req, &e))
+}
+
+fn customer_page(req: &HttpRequest, id: &str, state: &AppState) -> Result<HttpResponse, AppError> {
+    let client = ClientId::parse(id)?;
+    state.security.require_customer(req, &client)?;
+    let mut page = chat_page(req, Role::Customer, &client);
     // Only the customer page may be embedded, by the allowed origins.
     let csp = header::HeaderValue::from_str(&state.security.csp(true))
         .map_err(|_| AppError::BadRequest("invalid --allowed-origin".into()))?;
@@ -86,12 +97,15 @@ pub async fn agent(
     req: HttpRequest,
     id: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let client = ClientId::parse(&id).map_err(AppError::from)?;
+) -> HttpResponse {
+    let client = match ClientId::parse(&id) {
+        Ok(client) => client,
+        Err(e) => return page_error(&req, &e.into()),
+    };
     if !state.security.is_agent(&req) {
-        return Ok(login_redirect(req.path()));
+        return login_redirect(req.path());
     }
-    Ok(chat_page(&req, Role::Agent, &client))
+    chat_page(&req, Role::Agent, &client)
 }
 
 fn chat_page(req: &HttpRequest, role: Role, client: &ClientId) -> HttpResponse {
@@ -103,7 +117,7 @@ fn chat_page(req: &HttpRequest, role: Role, client: &ClientId) -> HttpResponse {
     html(StatusCode::OK, body)
 }
 
-pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, PageError> {
+pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
     let content_type = asset_type(&name).ok_or(AppError::NotFound)?;
     let file = Assets::get(&name).ok_or(AppError::NotFound)?;
@@ -113,6 +127,10 @@ pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, PageError> {
         .body(file.data.into_owned()))
 }
 
-pub async fn not_found() -> HttpResponse {
-    render_error_page(StatusCode::NOT_FOUND, "There is no page at this address.")
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    render_error_page(
+        &req,
+        StatusCode::NOT_FOUND,
+        "There is no page at this address.",
+    )
 }

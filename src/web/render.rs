@@ -64,9 +64,86 @@ pub fn login_redirect(next: &str) -> HttpResponse {
         .finish()
 }
 
-pub fn render_error_page(status: StatusCode, message: &str) -> HttpResponse {
+/// The words of an error page: title, heading, advice, and the two links.
+struct ErrorWords {
+    title: &'static str,
+    heading: &'static str,
+    advice: &'static str,
+    new_chat: &'static str,
+    back: &'static str,
+}
+
+/// What a person is told for `status`, in `lang`: what happened and what to
+/// do, in a customer's words. The technical message is shown small below.
+fn error_words(status: StatusCode, lang: &str) -> ErrorWords {
+    let zh = lang == "zh";
+    let (title, heading, advice) = match (status.as_u16(), zh) {
+        (400 | 404, false) => (
+            "Link not found — Support chat",
+            "This chat link does not work",
+            "The address may be incomplete or mistyped. You can start a new chat instead.",
+        ),
+        (400 | 404, true) => (
+            "链接无效 — 在线客服",
+            "这个聊天链接无法打开",
+            "地址可能不完整或有误。您可以开始一个新的聊天。",
+        ),
+        (401 | 403, false) => (
+            "Not allowed — Support chat",
+            "This chat cannot be opened here",
+            "Please open the chat again from the website that sent you, or start a new chat.",
+        ),
+        (401 | 403, true) => (
+            "无法打开 — 在线客服",
+            "无法在此打开这个聊天",
+            "请从引导您来的网站重新打开聊天，或开始一个新的聊天。",
+        ),
+        (429, false) => (
+            "Too many requests — Support chat",
+            "Too many requests right now",
+            "Please wait a minute and try again.",
+        ),
+        (429, true) => (
+            "请求过多 — 在线客服",
+            "请求过于频繁",
+            "请稍等一分钟后再试。",
+        ),
+        (_, false) => (
+            "Unavailable — Support chat",
+            "The chat is unavailable right now",
+            "Please try again in a moment.",
+        ),
+        (_, true) => (
+            "暂时无法使用 — 在线客服",
+            "聊天暂时无法使用",
+            "请稍后再试。",
+        ),
+    };
+    let (new_chat, back) = if zh {
+        ("开始新的聊天", "返回首页")
+    } else {
+        ("Start a new chat", "Back to the start page")
+    };
+    ErrorWords {
+        title,
+        heading,
+        advice,
+        new_chat,
+        back,
+    }
+}
+
+/// The error page for a person, in the language of their request.
+pub fn render_error_page(req: &HttpRequest, status: StatusCode, message: &str) -> HttpResponse {
+    let lang = page_lang(req);
+    let words = error_words(status, lang);
     let body = ERROR_HTML
-        .replace("{{lang}}", "en")
+        .replace("{{lang}}", lang)
+        .replace("{{title}}", words.title)
+        .replace("{{heading}}", words.heading)
+        .replace("{{advice}}", words.advice)
+        .replace("{{new_chat}}", words.new_chat)
+        .replace("{{back}}", words.back)
         .replace("{{status}}", &escape_html(&status.to_string()))
         .replace("{{message}}", &escape_html(message));
     html(status, body)

@@ -417,3 +417,39 @@ async fn a_client_that_stops_answering_pings_is_dropped_and_the_other_side_learn
     agent.say("still here", None).await;
     assert_eq!(agent.expect("message").await["text"], "still here");
 }
+
+#[actix_web::test]
+async fn error_pages_speak_the_customers_language_and_offer_a_new_chat() {
+    let app = spawn_app().await;
+    let page = app.get("/chat/client/bad%20id").await;
+    assert_eq!(page.status(), 400);
+    let body = page.text().await.unwrap();
+    assert!(body.contains("This chat link does not work"), "{body}");
+    assert!(
+        body.contains("href=\"/chat/client?lang=en\">Start a new chat"),
+        "{body}"
+    );
+
+    let chinese = reqwest::Client::new()
+        .get(app.http("/no/such/page"))
+        .header("Accept-Language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chinese.status(), 404);
+    let body = chinese.text().await.unwrap();
+    assert!(body.contains("<html lang=\"zh\">"), "{body}");
+    assert!(body.contains("开始新的聊天"), "{body}");
+}
+
+#[actix_web::test]
+async fn a_new_chat_keeps_the_chosen_language() {
+    let app = spawn_app().await;
+    let redirect = app.get("/chat/client?lang=zh").await;
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.ends_with("?lang=zh"), "{location}");
+    let page = app.get(&location).await.text().await.unwrap();
+    assert!(page.contains("<html lang=\"zh\">"), "{page}");
+    let plain = app.get("/chat/client").await;
+    assert!(!plain.headers()["location"].to_str().unwrap().contains('?'));
+}
