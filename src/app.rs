@@ -18,7 +18,7 @@ use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, Writer};
-use crate::transport::{Gauges, Heartbeat, SocketLimits};
+use crate::transport::{Gauges, Heartbeat, MessageRates, SocketLimits};
 use crate::web::{routes, security_headers, AppState, Security};
 
 /// How long open connections get to close during a graceful shutdown.
@@ -126,6 +126,7 @@ impl Application {
             store: store.clone(),
             gauges: Arc::new(Gauges::default()),
             limits,
+            rates: Arc::new(MessageRates::new(limits.rate_limit, limits.rate_burst)),
             security,
         };
         let mut server = HttpServer::new(move || {

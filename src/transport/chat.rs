@@ -7,6 +7,8 @@
 //! socket stops reading, so a client that pipelines thousands of messages is
 //! read only as fast as they are stored.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
@@ -17,11 +19,14 @@ use crate::conversation::{
 };
 use crate::domain::{ClientId, Role};
 use crate::error::AppError;
-use crate::limits::TokenBucket;
+use crate::limits::KeyedBuckets;
 use crate::protocol::{ClientFrame, ServerEvent};
 
 /// Messages a socket may have waiting to be stored before it stops reading.
 pub const MAX_IN_FLIGHT: usize = 256;
+
+/// The frame rate buckets of every conversation side.
+pub type MessageRates = KeyedBuckets<(ClientId, Role)>;
 
 /// Limits every chat socket enforces.
 #[derive(Debug, Clone, Copy)]
@@ -41,8 +46,9 @@ pub struct ChatSocket {
     registry: Addr<Registry>,
     limits: SocketLimits,
     core: SocketCore,
-    /// Message rate limit; `None` when off.
-    rate: Option<TokenBucket>,
+    /// Frame rate limits, one bucket per conversation side, shared by every
+    /// socket of that side: reconnecting does not refill it.
+    rates: Arc<MessageRates>,
     /// A permit for each of this socket's messages not yet stored or refused.
     in_flight: InFlight,
     /// Set once joined; `None` again when the session dropped us.
@@ -56,6 +62,7 @@ impl ChatSocket {
         since: u64,
         registry: Addr<Registry>,
         limits: SocketLimits,
+        rates: Arc<MessageRates>,
         core: SocketCore,
     ) -> Self {
         ChatSocket {
@@ -65,7 +72,7 @@ impl ChatSocket {
             registry,
             limits,
             core,
-            rate: TokenBucket::new(limits.rate_limit, limits.rate_burst),
+            rates,
             in_flight: InFlight::new(MAX_IN_FLIGHT),
             session: None,
         }
@@ -117,18 +124,14 @@ impl ChatSocket {
         };
         let frame = ClientFrame::decode(text, self.limits.max_text_chars);
         // Every frame counts against the rate, bad ones included.
-        if let Some(bucket) = &mut self.rate {
-            if !bucket.try_take() {
-                let err = AppError::RateLimited {
-                    per_second: self.limits.rate_limit,
-                    burst: self.limits.rate_burst,
-                };
-                let id = match &frame {
-                    Ok(ClientFrame::Message { id, .. }) => id.as_deref(),
-                    _ => None,
-                };
-                return ctx.text(ServerEvent::error(&err, id).encode());
-            }
+        if !self.rates.try_take((self.client.clone(), self.role)) {
+            let (per_second, burst) = self.rates.limits();
+            let err = AppError::RateLimited { per_second, burst };
+            let id = match &frame {
+                Ok(ClientFrame::Message { id, .. }) => id.as_deref(),
+                _ => None,
+            };
+            return ctx.text(ServerEvent::error(&err, id).encode());
         }
         match frame {
             Ok(ClientFrame::Message { text, id }) => self.post(text, id, ctx),

@@ -11,6 +11,6 @@ pub use self::core::{
     Gauges, Heartbeat, SocketCore, Throttled, CLOSE_REPLACED, CLOSE_STALLED, READ_AHEAD_BYTES,
     SOCKET_MAILBOX,
 };
-pub use chat::{ChatSocket, SocketLimits, MAX_IN_FLIGHT};
+pub use chat::{ChatSocket, MessageRates, SocketLimits, MAX_IN_FLIGHT};
 pub use echo::EchoSocket;
 pub use inbox::{InboxSocket, LIST_BURST, LIST_RATE};

@@ -20,7 +20,7 @@ use actix_web::web;
 use crate::conversation::Registry;
 use crate::inbox::Inbox;
 use crate::store::Store;
-use crate::transport::{Gauges, SocketLimits};
+use crate::transport::{Gauges, MessageRates, SocketLimits};
 
 pub use security::Security;
 
@@ -32,6 +32,7 @@ pub struct AppState {
     pub store: Store,
     pub gauges: Arc<Gauges>,
     pub limits: SocketLimits,
+    pub rates: Arc<MessageRates>,
     pub security: Arc<Security>,
 }
 

@@ -99,6 +99,7 @@ fn chat(
         since,
         state.registry.clone(),
         state.limits,
+        state.rates.clone(),
         core,
     );
     upgrade(actor, &req, body, state.limits.max_frame_bytes)

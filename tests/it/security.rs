@@ -441,3 +441,33 @@ async fn html_in_a_message_stays_text_on_the_wire() {
         .unwrap();
     assert!(!page.text().await.unwrap().contains("<img"));
 }
+
+#[actix_web::test]
+async fn reconnecting_does_not_refill_the_rate_limit() {
+    let app = spawn_app_with(&["--rate-limit", "0.2", "--rate-burst", "2"]).await;
+    let mut customer = app.customer("rate-reconnect").await;
+    customer.expect("welcome").await;
+    customer.expect("history").await;
+    for i in 0..2 {
+        customer.say(&format!("m{i}"), None).await;
+        customer.expect("message").await;
+    }
+    customer.close().await;
+
+    let mut again = app.customer("rate-reconnect").await;
+    again.expect("welcome").await;
+    again.expect("history").await;
+    again.say("one more", Some("late")).await;
+    let refused = again.expect("error").await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["id"].as_str()),
+        (Some("rate_limited"), Some("late")),
+        "a new socket of the same conversation side shares its bucket"
+    );
+    // Another conversation has its own bucket.
+    let mut other = app.customer("rate-other").await;
+    other.expect("welcome").await;
+    other.expect("history").await;
+    other.say("hello", None).await;
+    other.expect("message").await;
+}
