@@ -5,7 +5,7 @@ use crate::common::{
     eventually, spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN, FRAME_TIMEOUT,
 };
 use hmac::{Hmac, Mac};
-use serde_json::json;
+use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, Request};
@@ -470,4 +470,33 @@ async fn reconnecting_does_not_refill_the_rate_limit() {
     other.expect("history").await;
     other.say("hello", None).await;
     other.expect("message").await;
+}
+
+#[actix_web::test]
+async fn refused_upgrades_start_no_conversation() {
+    let app = spawn_app_with(&["--trust-proxy", "--new-conversations-per-ip", "1"]).await;
+    let sessions = || async {
+        let health: Value = app.get("/healthz").await.json().await.unwrap();
+        health["sessions"].as_u64().unwrap()
+    };
+    let from = [("x-forwarded-for", "203.0.113.20")];
+    let _only = try_upgrade(ws_request(&app.ws("/ws/customer/first"), &from))
+        .await
+        .ok()
+        .unwrap();
+    assert_eq!(sessions().await, 1);
+    for i in 0..20 {
+        let url = app.ws(&format!("/ws/customer/refused-{i}"));
+        let (status, _) = try_upgrade(ws_request(&url, &from)).await.err().unwrap();
+        assert_eq!(status, 429);
+    }
+    // Not an upgrade at all: refused with 400 before anything starts.
+    let plain = reqwest::Client::new()
+        .get(app.http("/ws/customer/not-an-upgrade"))
+        .header("x-forwarded-for", "203.0.113.21")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 400);
+    assert_eq!(sessions().await, 1, "refused requests left sessions behind");
 }
