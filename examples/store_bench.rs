@@ -20,7 +20,7 @@ use support_chat::{Backend, Durability, SqliteBackend, Store, StoreError, WriteO
 
 #[derive(Parser)]
 struct Args {
-    #[arg(long, value_enum, default_value = "normal")]
+    #[arg(long, default_value = "normal")]
     durability: Durability,
     /// Messages to write in the throughput run.
     #[arg(long, default_value_t = 200_000)]

@@ -34,12 +34,7 @@ pub struct Config {
 
     /// normal: an acknowledged message survives a crash of the process;
     /// full: it also survives a power loss (slower commits).
-    #[arg(
-        long,
-        env = "SUPPORT_CHAT_DURABILITY",
-        value_enum,
-        default_value = "normal"
-    )]
+    #[arg(long, env = "SUPPORT_CHAT_DURABILITY", default_value = "normal")]
     pub durability: Durability,
 
     /// A conversation with nobody connected leaves memory after this long

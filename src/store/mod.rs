@@ -3,36 +3,28 @@
 //! [`Backend`] is the seam: the few blocking operations the actors need,
 //! implemented today by SQLite ([`SqliteBackend`]); a PostgreSQL backend would
 //! implement the same trait. [`Store`] wraps any backend with what every
-//! backend needs: one writer thread doing group commit (every write waiting
-//! goes into one transaction, then each SessionActor is told its outcome) and
-//! reads run on the blocking thread pool so no actor thread waits on disk.
+//! backend needs: one writer thread doing group commit (`writer.rs`: every
+//! write waiting goes into one transaction, then each SessionActor is told
+//! its outcome), and reads on the blocking thread pool, at most as many at
+//! once as the backend has read slots, so no actor thread waits on disk and
+//! a burst of reads cannot take a thread each.
 
 mod sqlite;
+mod writer;
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use tokio::sync::Semaphore;
 
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
 
 pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
-
-/// Writes waiting for the writer thread; beyond this senders get
-/// `store_unavailable` instead of queueing without bound.
-pub const WRITE_QUEUE_CAPACITY: usize = 65_536;
-/// Most writes committed in one transaction.
-pub const MAX_BATCH: usize = 8_192;
-/// Shortest time between the starts of two commits. Each commit rewrites
-/// whole pages, so committing every message alone under load would cost
-/// several kilobytes of disk writes per message; waiting this long adds at
-/// most this much latency and only when messages are already arriving.
-pub const COMMIT_SPACING: Duration = Duration::from_micros(500);
+pub use writer::Writer;
+use writer::{Reporting, WriterCommand};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -125,6 +117,17 @@ pub trait Backend: Send + Sync + 'static {
     /// its seq directly follows the conversation's last stored seq; the
     /// result says, per write, whether it was stored.
     fn commit_batch(&self, writes: &[Write<'_>]) -> Result<Vec<bool>, StoreError>;
+    /// How many reads can run at once; [`Store`] never runs more, so
+    /// further readers wait for a free slot instead of taking a thread each.
+    fn read_slots(&self) -> usize {
+        1
+    }
+    /// Called once by the writer thread after its last commit: leave the
+    /// durable copy complete and self-contained, and release connections.
+    /// Operations afterwards may fail.
+    fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A change to one conversation.
@@ -170,13 +173,6 @@ pub struct WriteOutcome {
     pub results: Vec<(u64, Result<(), StoreError>)>,
 }
 
-enum WriterCommand {
-    Write(WriteRequest),
-    Flush(mpsc::Sender<()>),
-    /// Commit what is queued, then end the thread.
-    Stop,
-}
-
 /// A cheap, cloneable handle on the store shared by all actors.
 #[derive(Clone)]
 pub struct Store {
@@ -184,40 +180,30 @@ pub struct Store {
     writes: SyncSender<WriterCommand>,
     healthy: Arc<AtomicBool>,
     watcher: Arc<OnceLock<Recipient<StoreChanged>>>,
-}
-
-/// Owns the writer thread; [`Writer::shutdown`] flushes and joins it.
-pub struct Writer {
-    thread: Option<JoinHandle<()>>,
+    /// One permit per read slot of the backend: a burst of reads queues
+    /// here (without a thread) instead of on the blocking pool.
+    reads: Arc<Semaphore>,
 }
 
 impl Store {
     /// Starts the writer thread for `backend`.
     pub fn start(backend: Arc<dyn Backend>) -> (Store, Writer) {
-        let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE_CAPACITY);
         let healthy = Arc::new(AtomicBool::new(true));
         let watcher = Arc::new(OnceLock::new());
-        let thread = {
-            let backend = Arc::clone(&backend);
-            let healthy = Arc::clone(&healthy);
-            let watcher = Arc::clone(&watcher);
-            std::thread::Builder::new()
-                .name("store-writer".into())
-                .spawn(move || run_writer(&*backend, rx, &healthy, &watcher))
-                .expect("spawning the store writer thread") // ok: only at start-up
+        let reporting = Reporting {
+            healthy: Arc::clone(&healthy),
+            watcher: Arc::clone(&watcher),
         };
+        let (writes, writer) = writer::spawn(Arc::clone(&backend), reporting);
+        let reads = Arc::new(Semaphore::new(backend.read_slots().max(1)));
         let store = Store {
             backend,
-            writes: tx,
+            writes,
             healthy,
             watcher,
+            reads,
         };
-        (
-            store,
-            Writer {
-                thread: Some(thread),
-            },
-        )
+        (store, writer)
     }
 
     /// Tells `watcher` which conversations each commit changed. Only the
@@ -254,8 +240,7 @@ impl Store {
         client: ClientId,
         recent: usize,
     ) -> impl Future<Output = Result<Snapshot, StoreError>> + 'static {
-        let backend = Arc::clone(&self.backend);
-        blocking(move || backend.load(&client, recent))
+        self.blocking(move |backend| backend.load(&client, recent))
     }
 
     pub fn before(
@@ -264,8 +249,7 @@ impl Store {
         before: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<ChatMessage>, StoreError>> + 'static {
-        let backend = Arc::clone(&self.backend);
-        blocking(move || backend.before(&client, before, limit))
+        self.blocking(move |backend| backend.before(&client, before, limit))
     }
 
     pub fn after(
@@ -274,16 +258,14 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<ChatMessage>, StoreError>> + 'static {
-        let backend = Arc::clone(&self.backend);
-        blocking(move || backend.after(&client, after, limit))
+        self.blocking(move |backend| backend.after(&client, after, limit))
     }
 
     pub fn summaries(
         &self,
         query: ListQuery,
     ) -> impl Future<Output = Result<(ListPage, Totals), StoreError>> + 'static {
-        let backend = Arc::clone(&self.backend);
-        blocking(move || Ok((backend.summaries(&query)?, backend.totals()?)))
+        self.blocking(move |backend| Ok((backend.summaries(&query)?, backend.totals()?)))
     }
 
     pub fn summaries_of(
@@ -291,8 +273,7 @@ impl Store {
         clients: Vec<ClientId>,
     ) -> impl Future<Output = Result<(Vec<ConversationSummary>, Totals), StoreError>> + 'static
     {
-        let backend = Arc::clone(&self.backend);
-        blocking(move || Ok((backend.summaries_of(&clients)?, backend.totals()?)))
+        self.blocking(move |backend| Ok((backend.summaries_of(&clients)?, backend.totals()?)))
     }
 
     pub fn find_by_client_id(
@@ -301,127 +282,27 @@ impl Store {
         role: Role,
         id: String,
     ) -> impl Future<Output = Result<Option<ChatMessage>, StoreError>> + 'static {
+        self.blocking(move |backend| backend.find_by_client_id(&client, role, &id))
+    }
+
+    /// Runs `f` on the blocking pool once a read slot is free.
+    fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Backend) -> Result<T, StoreError> + Send + 'static,
+    ) -> impl Future<Output = Result<T, StoreError>> + 'static {
         let backend = Arc::clone(&self.backend);
-        blocking(move || backend.find_by_client_id(&client, role, &id))
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    actix_rt::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
-}
-
-impl Writer {
-    /// Commits everything queued, then stops and joins the writer thread.
-    /// Writes submitted afterwards fail with [`StoreError::WriterGone`].
-    pub fn shutdown(mut self, store: &Store) {
-        let _ = store.writes.send(WriterCommand::Stop);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let reads = Arc::clone(&self.reads);
+        async move {
+            let _slot = reads
+                .acquire_owned()
+                .await
+                .map_err(|_| StoreError::Backend("store read slots closed".into()))?;
+            actix_rt::task::spawn_blocking(move || f(&*backend))
+                .await
+                .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
         }
     }
 }
 
-/// The writer loop: take everything waiting (up to `MAX_BATCH`), commit it
-/// in one transaction, tell each writer's SessionActor, repeat.
-fn run_writer(
-    backend: &dyn Backend,
-    rx: Receiver<WriterCommand>,
-    healthy: &AtomicBool,
-    watcher: &OnceLock<Recipient<StoreChanged>>,
-) {
-    let mut batch: Vec<WriteRequest> = Vec::new();
-    let mut flushes: Vec<mpsc::Sender<()>> = Vec::new();
-    let mut stopping = false;
-    let mut last_commit = Instant::now() - COMMIT_SPACING;
-    while let Ok(first) = rx.recv() {
-        // Under load, let a group form: at most one commit per spacing.
-        // When idle the first write goes at once.
-        let since = last_commit.elapsed();
-        if since < COMMIT_SPACING {
-            std::thread::sleep(COMMIT_SPACING - since);
-        }
-        last_commit = Instant::now();
-        let mut next = Some(first);
-        while let Some(command) = next.take() {
-            match command {
-                WriterCommand::Write(w) => batch.push(w),
-                WriterCommand::Flush(done) => flushes.push(done),
-                WriterCommand::Stop => stopping = true,
-            }
-            if stopping {
-                break;
-            }
-            if batch.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
-            }
-        }
-        if !batch.is_empty() {
-            let writes: Vec<Write<'_>> = batch
-                .iter()
-                .map(|w| Write {
-                    client: &w.client,
-                    op: &w.op,
-                })
-                .collect();
-            let outcome = backend.commit_batch(&writes);
-            drop(writes);
-            match &outcome {
-                Ok(_) => healthy.store(true, Ordering::Relaxed),
-                Err(e) => {
-                    healthy.store(false, Ordering::Relaxed);
-                    log::error!("store commit of {} messages failed: {e}", batch.len());
-                }
-            }
-            let watching = watcher.get();
-            let mut changed: HashSet<ClientId> = HashSet::new();
-            // One message per session and batch, not one per message.
-            let mut outcomes: HashMap<ClientId, (Recipient<WriteOutcome>, WriteOutcome)> =
-                HashMap::new();
-            for (i, write) in batch.drain(..).enumerate() {
-                let result = match &outcome {
-                    Ok(accepted) if accepted.get(i) == Some(&true) => Ok(()),
-                    Ok(_) => Err(StoreError::OutOfSequence),
-                    Err(e) => Err(e.clone()),
-                };
-                if result.is_ok() && watching.is_some() {
-                    changed.insert(write.client.clone());
-                }
-                if let (Some(reply), WriteOp::Message(message)) = (write.reply, &write.op) {
-                    outcomes
-                        .entry(write.client)
-                        .or_insert_with(|| {
-                            (
-                                reply,
-                                WriteOutcome {
-                                    results: Vec::new(),
-                                },
-                            )
-                        })
-                        .1
-                        .results
-                        .push((message.seq, result));
-                }
-            }
-            for (_, (reply, outcome)) in outcomes {
-                reply.do_send(outcome);
-            }
-            if let Some(watcher) = watching {
-                if !changed.is_empty() {
-                    watcher.do_send(StoreChanged {
-                        clients: changed.into_iter().collect(),
-                    });
-                }
-            }
-        }
-        for done in flushes.drain(..) {
-            let _ = done.send(());
-        }
-        if stopping {
-            return;
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

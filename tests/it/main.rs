@@ -6,6 +6,7 @@ mod browser;
 mod common;
 mod conformance;
 mod console;
+mod db_file;
 mod durability;
 mod protocol_props;
 mod security;

@@ -1,0 +1,329 @@
+//! The SQLite backend: one file under the data directory, WAL mode, a
+//! versioned schema with forward migrations (`schema.rs`), a lock file so two
+//! servers never share a directory, one write connection (used only by the
+//! writer thread, `write.rs`) and a fixed pool of read connections
+//! (`pool.rs`, `read.rs`).
+//!
+//! A clean stop copies the whole log into the database file and closes every
+//! connection, so `support-chat.db` alone then holds all the data. While the
+//! server runs, or after a crash, the `-wal` file is part of the database.
+
+mod pool;
+mod read;
+mod schema;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Backend, ListPage, ListQuery, Snapshot, StoreError, Write};
+use crate::domain::{ChatMessage, ClientId, ConversationSummary, Role, Totals};
+use pool::ReadPool;
+use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
+
+pub use schema::SCHEMA_VERSION;
+
+const DB_FILE: &str = "support-chat.db";
+const WAL_FILE: &str = "support-chat.db-wal";
+const LOCK_FILE: &str = "support-chat.lock";
+/// Bytes per database page of a new file. A commit rewrites every page it
+/// touches, and a batch of chat messages touches a few pages per
+/// conversation, so small pages mean far fewer bytes written per message.
+const PAGE_SIZE: u32 = 1024;
+/// WAL pages before the writer copies them into the database (4 MiB, as
+/// SQLite's default with its default page size). The checkpoint runs on the
+/// writer's own connection between commits: done concurrently, it could never
+/// catch up with a busy writer and the WAL would grow without end.
+const WAL_CHECKPOINT_PAGES: u32 = 4 * 1024;
+/// Read connections. Reads are short index walks; more connections than
+/// cores would only make them wait on each other for the CPU.
+const READ_CONNECTIONS: usize = 4;
+/// How long closing waits for reads still running.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// How hard a commit pushes data to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=NORMAL`: survives a crash of the process (the default).
+    Normal,
+    /// `synchronous=FULL`: also survives a power loss, at a cost per commit.
+    Full,
+}
+
+/// `normal` or `full`, as configuration spells them.
+impl std::str::FromStr for Durability {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "normal" => Ok(Durability::Normal),
+            "full" => Ok(Durability::Full),
+            _ => Err(format!("unknown durability {s:?}: use normal or full")),
+        }
+    }
+}
+
+/// Why the server could not open its data directory. Each message names the
+/// path and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("data directory {path} is not usable: {source}; choose a writable --data-dir")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("data directory {path} is in use by another running support-chat (lock {lock} is held); stop that server or choose another --data-dir")]
+    Locked { path: PathBuf, lock: PathBuf },
+    #[error("{path} is not a valid support-chat database ({reason}); the server will not start over it: restore a backup, or move the file aside to start empty")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{path} was written by a newer support-chat (schema {found}, this build knows {SCHEMA_VERSION}); upgrade support-chat")]
+    TooNew { path: PathBuf, found: i64 },
+    #[error("{path} was not stopped cleanly and its write-ahead log ({WAL_FILE}) is missing, so whatever was stored since its last checkpoint is missing too (the file alone holds {conversations} conversations); was it copied without its -wal file? The server will not start over it: put the {WAL_FILE} file back next to it, or move the file aside to start empty")]
+    LogMissing { path: PathBuf, conversations: u64 },
+    #[error("cannot open database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// Holds the data directory's lock for as long as it lives.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+pub struct SqliteBackend {
+    /// `None` once closed.
+    writer: Mutex<Option<Connection>>,
+    /// `None` for an in-memory database, whose only connection is `writer`.
+    readers: Option<ReadPool>,
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database in `data_dir` and locks the
+    /// directory against a second server.
+    pub fn open(
+        data_dir: &Path,
+        durability: Durability,
+    ) -> Result<(SqliteBackend, DataDirLock), StartupError> {
+        let lock = lock_data_dir(data_dir)?;
+        let path = data_dir.join(DB_FILE);
+        let sqlite_err = |source: rusqlite::Error| classify(&path, source);
+        // Looked at before SQLite opens the file, which creates the log.
+        let log_present = data_dir.join(WAL_FILE).exists();
+        let wal_mode = in_wal_mode(&path);
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite_err)?;
+        // Check what the file is before changing anything in it: a foreign,
+        // newer or incomplete database must be left exactly as it was.
+        let version = check_schema(&conn, &path)?;
+        if !log_present {
+            check_log_present(&conn, &path, version, wal_mode)?;
+        }
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sqlite_err)?;
+        if version == 0 {
+            conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))
+                .map_err(sqlite_err)?;
+        }
+        // A new file is migrated before it turns to WAL mode, so its schema
+        // is in the file itself from the start.
+        migrate(&conn, &path, version, SCHEMA_VERSION)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(sqlite_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StartupError::Corrupt {
+                path,
+                reason: format!("cannot switch to WAL mode (got {mode})"),
+            });
+        }
+        let sync = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {sync}; PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES};"
+        ))
+        .map_err(sqlite_err)?;
+        mark_in_use(&conn, true).map_err(sqlite_err)?;
+        let readers = ReadPool::open(&path, READ_CONNECTIONS).map_err(sqlite_err)?;
+        let backend = SqliteBackend {
+            writer: Mutex::new(Some(conn)),
+            readers: Some(readers),
+        };
+        Ok((backend, lock))
+    }
+
+    /// A private in-memory database, for tests and throwaway runs.
+    pub fn open_in_memory() -> Result<SqliteBackend, StartupError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|e| classify(&path, e))?;
+        let version = check_schema(&conn, &path)?;
+        migrate(&conn, &path, version, SCHEMA_VERSION)?;
+        Ok(SqliteBackend {
+            writer: Mutex::new(Some(conn)),
+            readers: None,
+        })
+    }
+
+    /// Runs `f` on the write connection.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
+        let conn = conn
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("store is closed".into()))?;
+        f(conn)
+    }
+
+    /// Runs `f` on a read connection (the write connection for in-memory).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        match &self.readers {
+            Some(pool) => pool.with(f),
+            None => self.write(|conn| f(conn).map_err(backend_err)),
+        }
+    }
+}
+
+fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, StartupError> {
+    let dir_err = |source| StartupError::DataDir {
+        path: data_dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(data_dir).map_err(dir_err)?;
+    let lock_path = data_dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(dir_err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataDirLock { _file: file }),
+        Err(TryLockError::WouldBlock) => Err(StartupError::Locked {
+            path: data_dir.to_owned(),
+            lock: lock_path,
+        }),
+        Err(TryLockError::Error(e)) => Err(dir_err(e)),
+    }
+}
+
+/// Whether the file's header says it is in WAL mode (file format version 2
+/// at offsets 18 and 19), read without SQLite.
+fn in_wal_mode(path: &Path) -> bool {
+    let mut header = [0u8; 20];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| header[18] == 2 && header[19] == 2)
+}
+
+fn backend_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl Backend for SqliteBackend {
+    fn load(&self, client: &ClientId, recent: usize) -> Result<Snapshot, StoreError> {
+        self.read(|conn| read::load(conn, client, recent))
+    }
+
+    fn before(
+        &self,
+        client: &ClientId,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.read(|conn| read::before(conn, client, before, limit))
+    }
+
+    fn after(
+        &self,
+        client: &ClientId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.read(|conn| read::after(conn, client, after, limit))
+    }
+
+    fn summaries(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+        let plan = read::ListPlan::new(query)?;
+        self.read(|conn| plan.run(conn))
+    }
+
+    fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError> {
+        self.read(|conn| read::summaries_of(conn, clients))
+    }
+
+    fn totals(&self) -> Result<Totals, StoreError> {
+        self.read(read::totals)
+    }
+
+    fn find_by_client_id(
+        &self,
+        client: &ClientId,
+        role: Role,
+        id: &str,
+    ) -> Result<Option<ChatMessage>, StoreError> {
+        self.read(|conn| read::find_by_client_id(conn, client, role, id))
+    }
+
+    fn commit_batch(&self, writes: &[Write<'_>]) -> Result<Vec<bool>, StoreError> {
+        self.write(|conn| {
+            // Cached BEGIN/COMMIT: parsing them anew for every transaction
+            // is a measurable share of a small batch.
+            conn.prepare_cached("BEGIN")
+                .and_then(|mut begin| begin.execute([]))
+                .map_err(backend_err)?;
+            let applied = write::apply(conn, writes).and_then(|accepted| {
+                conn.prepare_cached("COMMIT")?.execute([])?;
+                Ok(accepted)
+            });
+            if applied.is_err() && !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            applied.map_err(backend_err)
+        })
+    }
+
+    fn read_slots(&self) -> usize {
+        self.readers.as_ref().map_or(1, ReadPool::size)
+    }
+
+    /// Closes the readers first, so the checkpoint can copy the whole log
+    /// into the database file and empty it; then clears the in-use mark and
+    /// closes the writer, the last connection, which removes the log.
+    fn close(&self) -> Result<(), StoreError> {
+        let Some(pool) = &self.readers else {
+            return Ok(());
+        };
+        pool.close(CLOSE_PATIENCE);
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
+        let Some(conn) = writer.take() else {
+            return Ok(());
+        };
+        mark_in_use(&conn, false).map_err(backend_err)?;
+        conn.close().map_err(|(_, e)| backend_err(e))
+    }
+}

@@ -1,0 +1,326 @@
+//! Reads: a conversation's snapshot and history, and the agents' list.
+//! The list never counts messages: it reads the counters the writes keep
+//! and walks the index of its own order.
+
+use chrono::DateTime;
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+use crate::domain::{
+    preview, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
+};
+use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
+
+/// Largest page of the list.
+const MAX_PAGE: usize = 200;
+
+const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_id";
+
+fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
+    let role_code: i64 = row.get(1)?;
+    let ts_ms: i64 = row.get(3)?;
+    Ok(ChatMessage {
+        seq: row.get::<_, i64>(0)? as u64,
+        from: Role::from_code(role_code)
+            .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(1, role_code))?,
+        text: row.get(2)?,
+        ts: DateTime::from_timestamp_millis(ts_ms)
+            .ok_or(rusqlite::Error::IntegralValueOutOfRange(3, ts_ms))?,
+        id: row.get(4)?,
+    })
+}
+
+/// Up to `limit` messages with `seq < before`: newest first from SQL,
+/// returned oldest first.
+pub(super) fn before(
+    conn: &Connection,
+    client: &ClientId,
+    before: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE client_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+    ))?;
+    let before = i64::try_from(before).unwrap_or(i64::MAX);
+    let mut messages = stmt
+        .query_map(
+            params![client.as_str(), before, limit as i64],
+            message_from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
+pub(super) fn after(
+    conn: &Connection,
+    client: &ClientId,
+    after: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE client_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+    ))?;
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(
+        params![client.as_str(), after, limit as i64],
+        message_from_row,
+    )?;
+    rows.collect()
+}
+
+pub(super) fn find_by_client_id(
+    conn: &Connection,
+    client: &ClientId,
+    role: Role,
+    id: &str,
+) -> rusqlite::Result<Option<ChatMessage>> {
+    conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE client_id = ?1 AND from_role = ?2 AND client_msg_id = ?3"
+    ))?
+    .query_row(params![client.as_str(), role.code(), id], message_from_row)
+    .optional()
+}
+
+pub(super) fn load(
+    conn: &Connection,
+    client: &ClientId,
+    recent: usize,
+) -> rusqlite::Result<Snapshot> {
+    let row = conn
+        .prepare_cached(
+            "SELECT last_seq, status, customer_read_seq, agent_read_seq
+             FROM conversations WHERE client_id = ?1",
+        )?
+        .query_row([client.as_str()], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, i64>(3)? as u64,
+            ))
+        })
+        .optional()?;
+    let Some((last_seq, status, customer_read_seq, agent_read_seq)) = row else {
+        return Ok(Snapshot {
+            known_ids_complete: true,
+            ..Snapshot::default()
+        });
+    };
+    // Any order will do: beyond the cap the set is marked incomplete.
+    let known_ids = conn
+        .prepare_cached(
+            "SELECT from_role, client_msg_id FROM messages
+             WHERE client_id = ?1 AND client_msg_id IS NOT NULL LIMIT ?2",
+        )?
+        .query_map(params![client.as_str(), MAX_KNOWN_IDS as i64 + 1], |r| {
+            let role: i64 = r.get(0)?;
+            let role =
+                Role::from_code(role).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, role))?;
+            Ok((role, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Snapshot {
+        last_seq,
+        recent: before(conn, client, last_seq + 1, recent)?,
+        status: ConversationStatus::parse(&status).unwrap_or_default(),
+        customer_read_seq,
+        agent_read_seq,
+        known_ids_complete: known_ids.len() <= MAX_KNOWN_IDS,
+        known_ids,
+    })
+}
+
+/// Summary columns of `conversations c`; the preview is the newest
+/// message, found by its key.
+const SUMMARY_COLUMNS: &str = "
+    SELECT c.client_id, c.status, c.waiting_since, c.created_at, c.last_activity_at,
+           c.last_seq, c.last_from,
+           (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq = c.last_seq),
+           c.agent_unread, c.customer_read_seq, c.agent_read_seq";
+
+/// A list query as SQL. The inner query walks the `conversations_by_list`
+/// index (`conversations_by_status` when filtered) in the list's order and
+/// reads nothing else, since the index holds every column it filters on;
+/// only the page's rows are then looked up. (Reading the table row of every
+/// entry walked, as one flat query does on a WITHOUT ROWID table, made a
+/// search without matches several times slower.) Each clause is present only
+/// when used: `?n IS NULL OR …` would keep SQLite from seeking the index.
+pub(super) struct ListPlan {
+    pub(super) sql: String,
+    pub(super) values: Vec<Value>,
+    limit: usize,
+}
+
+impl ListPlan {
+    pub(super) fn new(query: &ListQuery) -> Result<ListPlan, StoreError> {
+        let cursor = match query.cursor.as_deref() {
+            Some(raw) => Some(Cursor::parse(raw).ok_or(StoreError::InvalidCursor)?),
+            None => None,
+        };
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        if let Some(status) = query.status {
+            clauses.push("status = ?");
+            values.push(Value::Text(status.as_str().to_owned()));
+        }
+        if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
+            // LIKE ignores ASCII case, and ids are ASCII. `_` (allowed in
+            // ids) and `%` are escaped to match only themselves.
+            clauses.push(r"client_id LIKE ? ESCAPE '\'");
+            let mut pattern = String::with_capacity(search.len() + 2);
+            pattern.push('%');
+            for ch in search.chars() {
+                if matches!(ch, '%' | '_' | '\\') {
+                    pattern.push('\\');
+                }
+                pattern.push(ch);
+            }
+            pattern.push('%');
+            values.push(Value::Text(pattern));
+        }
+        if let Some(cursor) = cursor {
+            clauses.push("(list_group, list_key, client_id) > (?, ?, ?)");
+            values.extend([
+                Value::Integer(cursor.group),
+                Value::Integer(cursor.key),
+                Value::Text(cursor.client),
+            ]);
+        }
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        // One row more than the page tells whether there is a next page.
+        values.push(Value::Integer((limit + 1) as i64));
+        Ok(ListPlan {
+            sql: format!(
+                "{SUMMARY_COLUMNS}
+                 FROM (SELECT client_id, list_group, list_key FROM conversations {filter}
+                       ORDER BY list_group, list_key, client_id LIMIT ?) p
+                 JOIN conversations c ON c.client_id = p.client_id
+                 ORDER BY p.list_group, p.list_key, p.client_id"
+            ),
+            values,
+            limit,
+        })
+    }
+
+    pub(super) fn run(&self, conn: &Connection) -> rusqlite::Result<ListPage> {
+        let mut items = conn
+            .prepare_cached(&self.sql)?
+            .query_map(params_from_iter(&self.values), summary_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let next_cursor = if items.len() > self.limit {
+            items.truncate(self.limit);
+            items.last().map(|last| Cursor::of(last).encode())
+        } else {
+            None
+        };
+        Ok(ListPage { items, next_cursor })
+    }
+}
+
+pub(super) fn summaries_of(
+    conn: &Connection,
+    clients: &[ClientId],
+) -> rusqlite::Result<Vec<ConversationSummary>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SUMMARY_COLUMNS} FROM conversations c WHERE c.client_id = ?1"
+    ))?;
+    let mut out = Vec::with_capacity(clients.len());
+    for client in clients {
+        if let Some(summary) = stmt
+            .query_row([client.as_str()], summary_from_row)
+            .optional()?
+        {
+            out.push(summary);
+        }
+    }
+    Ok(out)
+}
+
+/// One row, kept by the triggers of schema 2.
+pub(super) fn totals(conn: &Connection) -> rusqlite::Result<Totals> {
+    conn.prepare_cached("SELECT unread, waiting FROM totals")?
+        .query_row([], |r| {
+            Ok(Totals {
+                unread: r.get::<_, i64>(0)? as u64,
+                waiting: r.get::<_, i64>(1)? as u64,
+            })
+        })
+}
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSummary> {
+    let ms = |i: usize| -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
+        let v: i64 = row.get(i)?;
+        DateTime::from_timestamp_millis(v).ok_or(rusqlite::Error::IntegralValueOutOfRange(i, v))
+    };
+    let client: String = row.get(0)?;
+    let status: String = row.get(1)?;
+    let status = ConversationStatus::parse(&status).unwrap_or_default();
+    let waiting_since = match row.get::<_, Option<i64>>(2)? {
+        Some(_) => Some(ms(2)?),
+        None => None,
+    };
+    let text: Option<String> = row.get(7)?;
+    Ok(ConversationSummary {
+        client_id: ClientId::parse(&client)
+            .map_err(|_| rusqlite::Error::InvalidColumnName(client.clone()))?,
+        status,
+        waiting: status == ConversationStatus::Open && waiting_since.is_some(),
+        waiting_since,
+        created: ms(3)?,
+        last_activity: ms(4)?,
+        last_seq: row.get::<_, i64>(5)? as u64,
+        last_from: row.get::<_, Option<i64>>(6)?.and_then(Role::from_code),
+        preview: preview(text.as_deref().unwrap_or("")),
+        unread: row.get::<_, i64>(8)? as u64,
+        customer_read_seq: row.get::<_, i64>(9)? as u64,
+        agent_read_seq: row.get::<_, i64>(10)? as u64,
+        customer_online: false,
+    })
+}
+
+/// Position in the list: after (group, key, client id), the columns
+/// `list_group`, `list_key` and `client_id`.
+struct Cursor {
+    group: i64,
+    key: i64,
+    client: String,
+}
+
+impl Cursor {
+    fn of(summary: &ConversationSummary) -> Cursor {
+        let (group, key) = match summary.waiting_since.filter(|_| summary.waiting) {
+            Some(since) => (0, since.timestamp_millis()),
+            None => (1, -summary.last_activity.timestamp_millis()),
+        };
+        Cursor {
+            group,
+            key,
+            client: summary.client_id.as_str().to_owned(),
+        }
+    }
+
+    fn encode(&self) -> String {
+        format!("{}.{}.{}", self.group, self.key, self.client)
+    }
+
+    fn parse(raw: &str) -> Option<Cursor> {
+        let mut parts = raw.splitn(3, '.');
+        let group = parts.next()?.parse().ok()?;
+        let key = parts.next()?.parse().ok()?;
+        let client = ClientId::parse(parts.next()?).ok()?;
+        Some(Cursor {
+            group,
+            key,
+            client: client.as_str().to_owned(),
+        })
+    }
+}

@@ -1,0 +1,224 @@
+//! The versioned schema: forward migrations, refusing files that are not
+//! ours (or are newer), and the in-use mark that tells a database copied
+//! without its `-wal` file from one stopped cleanly.
+
+use std::path::Path;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension};
+
+use super::StartupError;
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    r#"
+    CREATE TABLE conversations (
+        client_id         TEXT PRIMARY KEY,
+        created_at        INTEGER NOT NULL,  -- unix ms
+        last_activity_at  INTEGER NOT NULL,  -- unix ms of the newest message
+        last_seq          INTEGER NOT NULL DEFAULT 0,
+        last_from         INTEGER,           -- role of the newest message: 0 customer, 1 agent
+        waiting_since     INTEGER,           -- unix ms of the first unanswered customer message
+        customer_read_seq INTEGER NOT NULL DEFAULT 0,
+        agent_read_seq    INTEGER NOT NULL DEFAULT 0,
+        status            TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved'))
+    ) WITHOUT ROWID;
+    CREATE INDEX conversations_by_activity ON conversations (last_activity_at);
+    CREATE TABLE messages (
+        client_id     TEXT NOT NULL,
+        seq           INTEGER NOT NULL,
+        from_role     INTEGER NOT NULL,
+        text          TEXT NOT NULL,
+        ts            INTEGER NOT NULL,      -- unix ms
+        client_msg_id TEXT,
+        PRIMARY KEY (client_id, seq)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX messages_by_client_msg_id
+        ON messages (client_id, from_role, client_msg_id)
+        WHERE client_msg_id IS NOT NULL;
+"#,
+    // Counters kept on write instead of counted on read, the list's sort
+    // keys as indexed columns, and the in-use mark.
+    r#"
+    -- An agent's own message counts as read by the agents (issue 10, item 8);
+    -- applied to what is already stored, so old replies leave no badge.
+    UPDATE conversations SET agent_read_seq = max(agent_read_seq, coalesce(
+        (SELECT max(seq) FROM messages m
+         WHERE m.client_id = conversations.client_id AND m.from_role = 1), 0));
+    -- Customer messages after the agents' read mark.
+    ALTER TABLE conversations ADD COLUMN agent_unread INTEGER NOT NULL DEFAULT 0;
+    UPDATE conversations SET agent_unread =
+        (SELECT count(*) FROM messages m
+         WHERE m.client_id = conversations.client_id AND m.from_role = 0
+           AND m.seq > conversations.agent_read_seq);
+    -- The list's order: waiting conversations first by the longest wait,
+    -- then the rest by newest activity. Plain columns kept by a trigger, not
+    -- generated ones: SQLite recomputes a virtual column from the row even
+    -- when walking its index, which made a search scan five times slower.
+    ALTER TABLE conversations ADD COLUMN list_group INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE conversations ADD COLUMN list_key INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER list_order AFTER UPDATE OF status, waiting_since, last_activity_at
+        ON conversations BEGIN
+        UPDATE conversations SET
+            list_group = CASE WHEN NEW.status = 'open' AND NEW.waiting_since IS NOT NULL
+                              THEN 0 ELSE 1 END,
+            list_key = CASE WHEN NEW.status = 'open' AND NEW.waiting_since IS NOT NULL
+                            THEN NEW.waiting_since ELSE -NEW.last_activity_at END
+        WHERE client_id = NEW.client_id;
+    END;
+    -- Sets the order of the stored conversations through the trigger.
+    UPDATE conversations SET status = status;
+    DROP INDEX conversations_by_activity;
+    CREATE INDEX conversations_by_list ON conversations (list_group, list_key, client_id);
+    CREATE INDEX conversations_by_status ON conversations (status, list_group, list_key, client_id);
+
+    -- The console's totals over open conversations, kept by triggers in the
+    -- transaction of every change.
+    CREATE TABLE totals (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        unread  INTEGER NOT NULL,
+        waiting INTEGER NOT NULL
+    );
+    INSERT INTO totals (id, unread, waiting)
+        SELECT 1, coalesce(sum(agent_unread), 0), coalesce(sum(waiting_since IS NOT NULL), 0)
+        FROM conversations WHERE status = 'open';
+    CREATE TRIGGER totals_on_insert AFTER INSERT ON conversations BEGIN
+        UPDATE totals SET
+            unread = unread + (NEW.status = 'open') * NEW.agent_unread,
+            waiting = waiting + (NEW.status = 'open' AND NEW.waiting_since IS NOT NULL);
+    END;
+    CREATE TRIGGER totals_on_update AFTER UPDATE OF status, waiting_since, agent_unread
+        ON conversations BEGIN
+        UPDATE totals SET
+            unread = unread + (NEW.status = 'open') * NEW.agent_unread
+                            - (OLD.status = 'open') * OLD.agent_unread,
+            waiting = waiting + (NEW.status = 'open' AND NEW.waiting_since IS NOT NULL)
+                              - (OLD.status = 'open' AND OLD.waiting_since IS NOT NULL);
+    END;
+    CREATE TRIGGER totals_on_delete AFTER DELETE ON conversations BEGIN
+        UPDATE totals SET
+            unread = unread - (OLD.status = 'open') * OLD.agent_unread,
+            waiting = waiting - (OLD.status = 'open' AND OLD.waiting_since IS NOT NULL);
+    END;
+
+    -- 1 while a server has the database open. It is written through to the
+    -- database file at start, and cleared only by a clean stop, so a file
+    -- that says 1 without a -wal file beside it has lost that log.
+    CREATE TABLE store_state (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        in_use INTEGER NOT NULL
+    );
+    INSERT INTO store_state (id, in_use) VALUES (1, 0);
+"#,
+];
+
+pub(super) fn classify(path: &Path, source: rusqlite::Error) -> StartupError {
+    match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => StartupError::Corrupt {
+            path: path.to_owned(),
+            reason: source.to_string(),
+        },
+        _ => StartupError::Sqlite {
+            path: path.to_owned(),
+            source,
+        },
+    }
+}
+
+/// The schema version of the file, refusing newer and foreign databases.
+pub(super) fn check_schema(conn: &Connection, path: &Path) -> Result<i64, StartupError> {
+    let err = |e| classify(path, e);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if version > SCHEMA_VERSION {
+        return Err(StartupError::TooNew {
+            path: path.to_owned(),
+            found: version,
+        });
+    }
+    if version == 0 {
+        let objects: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(err)?;
+        if objects > 0 {
+            return Err(StartupError::Corrupt {
+                path: path.to_owned(),
+                reason: "it holds tables of another application".into(),
+            });
+        }
+    }
+    Ok(version)
+}
+
+/// Refuses a file whose `-wal` is missing although its data may live there:
+/// it was marked in use (a copy taken while running, or after a crash), or
+/// it is in WAL mode without even a schema (an older build never moved its
+/// data out of the log).
+pub(super) fn check_log_present(
+    conn: &Connection,
+    path: &Path,
+    version: i64,
+    wal_mode: bool,
+) -> Result<(), StartupError> {
+    let err = |e| classify(path, e);
+    let in_use = match version {
+        0 => wal_mode,
+        // Schema 1 had no mark; its files are taken as they are.
+        1 => false,
+        _ => {
+            conn.query_row("SELECT in_use FROM store_state", [], |r| r.get::<_, i64>(0))
+                .optional()
+                .map_err(err)?
+                .unwrap_or(0)
+                != 0
+        }
+    };
+    if !in_use {
+        return Ok(());
+    }
+    let conversations = if version == 0 {
+        0
+    } else {
+        conn.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+            .map_err(err)?
+    };
+    Err(StartupError::LogMissing {
+        path: path.to_owned(),
+        conversations,
+    })
+}
+
+/// Runs the migrations from version `from` to `to`, one transaction each.
+pub(super) fn migrate(
+    conn: &Connection,
+    path: &Path,
+    from: i64,
+    to: i64,
+) -> Result<(), StartupError> {
+    let steps = MIGRATIONS.iter().enumerate().take(to as usize);
+    for (from, sql) in steps.skip(from as usize) {
+        let to = from + 1;
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {to}; COMMIT;"
+        ))
+        .map_err(|e| classify(path, e))?;
+        log::info!("migrated {} to schema version {to}", path.display());
+    }
+    Ok(())
+}
+
+/// Sets the in-use mark and copies the whole log into the database file, so
+/// the file alone says whether it is complete.
+pub(super) fn mark_in_use(conn: &Connection, in_use: bool) -> rusqlite::Result<()> {
+    conn.execute("UPDATE store_state SET in_use = ?1", [i64::from(in_use)])?;
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy != 0 {
+        log::warn!(
+            "the log could not be copied into the database file: another process has it open"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,434 @@
+//! The SQLite backend on its own: counters kept on write agree with a
+//! recount, the list costs the same at any size, the schema-1 migration,
+//! and what the database file holds after a clean stop or without its log.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::DateTime;
+use rusqlite::{params_from_iter, Connection, StatementStatus};
+
+use super::read::ListPlan;
+use super::schema::migrate;
+use super::*;
+use crate::domain::{ConversationStatus, Role};
+use crate::store::{ListQuery, WriteOp};
+
+fn client(id: &str) -> ClientId {
+    ClientId::parse(id).expect("valid test id")
+}
+
+/// A message one second after the previous one of any test, so the list
+/// order depends on which conversation moved last.
+fn message(seq: u64, from: Role) -> WriteOp {
+    static CLOCK: AtomicI64 = AtomicI64::new(1_700_000_000_000);
+    let ms = CLOCK.fetch_add(1000, Ordering::Relaxed);
+    WriteOp::Message(ChatMessage {
+        seq,
+        from,
+        text: format!("message {seq}"),
+        ts: DateTime::from_timestamp_millis(ms).expect("valid time"),
+        id: Some(format!("id-{seq}")),
+    })
+}
+
+fn read_mark(role: Role, seq: u64) -> WriteOp {
+    WriteOp::Read { role, seq }
+}
+
+/// Commits `ops` for `id` in one transaction; all must apply.
+fn commit(backend: &SqliteBackend, id: &str, ops: &[WriteOp]) {
+    let client = client(id);
+    let writes: Vec<Write<'_>> = ops
+        .iter()
+        .map(|op| Write {
+            client: &client,
+            op,
+        })
+        .collect();
+    let accepted = backend.commit_batch(&writes).expect("commit");
+    assert!(
+        accepted.iter().all(|&ok| ok),
+        "every write applies: {ops:?}"
+    );
+}
+
+fn all_summaries(backend: &SqliteBackend, query: ListQuery) -> Vec<ConversationSummary> {
+    let mut query = ListQuery { limit: 7, ..query };
+    let mut out = Vec::new();
+    loop {
+        let page = backend.summaries(&query).expect("list page");
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return out,
+        }
+    }
+}
+
+/// Totals and unread counts as the old schema computed them: by counting.
+fn recount(backend: &SqliteBackend) -> (Totals, Vec<(String, u64)>) {
+    backend
+        .read(|conn| {
+            let unread = conn
+                .prepare(
+                    "SELECT c.client_id, c.status, c.waiting_since IS NOT NULL,
+                            (SELECT count(*) FROM messages m WHERE m.client_id = c.client_id
+                               AND m.from_role = 0 AND m.seq > c.agent_read_seq)
+                     FROM conversations c ORDER BY c.client_id",
+                )?
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)? == "open",
+                        r.get::<_, bool>(2)?,
+                        r.get::<_, i64>(3)? as u64,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let open = unread.iter().filter(|(_, open, _, _)| *open);
+            let totals = Totals {
+                unread: open.clone().map(|(_, _, _, n)| n).sum(),
+                waiting: open.filter(|(_, _, waiting, _)| *waiting).count() as u64,
+            };
+            let per = unread.into_iter().map(|(id, _, _, n)| (id, n)).collect();
+            Ok((totals, per))
+        })
+        .expect("recount")
+}
+
+/// The list's order by its definition: waiting conversations first, longest
+/// wait first, then the rest by newest activity.
+fn order_of(s: &ConversationSummary) -> (i64, i64, String) {
+    let (group, key) = match s.waiting_since.filter(|_| s.waiting) {
+        Some(since) => (0, since.timestamp_millis()),
+        None => (1, -s.last_activity.timestamp_millis()),
+    };
+    (group, key, s.client_id.as_str().to_owned())
+}
+
+/// The kept counters and list order agree with a recount and a sort.
+fn assert_counters_agree(backend: &SqliteBackend) {
+    let (totals, per) = recount(backend);
+    assert_eq!(backend.totals().expect("totals"), totals);
+    let listed = all_summaries(backend, ListQuery::default());
+    let order: Vec<_> = listed.iter().map(order_of).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "the list is in its order");
+    let mut unread: Vec<(String, u64)> = listed
+        .into_iter()
+        .map(|s| (s.client_id.as_str().to_owned(), s.unread))
+        .collect();
+    unread.sort();
+    assert_eq!(unread, per);
+}
+
+#[test]
+fn totals_and_unread_counts_follow_every_kind_of_write() {
+    let backend = SqliteBackend::open_in_memory().expect("in-memory");
+    let steps: &[(&str, &[WriteOp])] = &[
+        (
+            "a",
+            &[message(1, Role::Customer), message(2, Role::Customer)],
+        ),
+        ("b", &[message(1, Role::Customer)]),
+        ("c", &[message(1, Role::Customer)]),
+        ("a", &[read_mark(Role::Agent, 1)]),
+        ("a", &[read_mark(Role::Agent, 99)]),
+        ("a", &[message(3, Role::Customer)]),
+        ("b", &[WriteOp::Status(ConversationStatus::Resolved)]),
+        ("b", &[message(2, Role::Customer)]),
+        ("c", &[message(2, Role::Agent)]),
+        ("d", &[message(1, Role::Customer), message(2, Role::Agent)]),
+        ("a", &[read_mark(Role::Customer, 3)]),
+        ("c", &[WriteOp::Status(ConversationStatus::Resolved)]),
+        ("c", &[WriteOp::Status(ConversationStatus::Open)]),
+    ];
+    for (id, ops) in steps {
+        commit(&backend, id, ops);
+        assert_counters_agree(&backend);
+    }
+    assert_eq!(
+        backend.totals().expect("totals"),
+        Totals {
+            unread: 3,
+            waiting: 2
+        }
+    );
+}
+
+#[test]
+fn an_agent_message_marks_what_came_before_it_read() {
+    let backend = SqliteBackend::open_in_memory().expect("in-memory");
+    commit(
+        &backend,
+        "rest-reply",
+        &[
+            message(1, Role::Customer),
+            message(2, Role::Customer),
+            message(3, Role::Agent),
+        ],
+    );
+    let summary = &backend
+        .summaries_of(&[client("rest-reply")])
+        .expect("summary")[0];
+    assert_eq!((summary.unread, summary.agent_read_seq), (0, 3));
+    assert_eq!(backend.totals().expect("totals").unread, 0);
+    let snapshot = backend.load(&client("rest-reply"), 10).expect("load");
+    assert_eq!(snapshot.agent_read_seq, 3);
+}
+
+#[test]
+fn search_ignores_case_but_ids_do_not() {
+    let backend = SqliteBackend::open_in_memory().expect("in-memory");
+    for id in ["load-12", "LOAD-120", "other"] {
+        commit(&backend, id, &[message(1, Role::Customer)]);
+    }
+    for search in ["LOAD-12", "load-12", "Load-12"] {
+        let query = ListQuery {
+            search: Some(search.into()),
+            ..ListQuery::default()
+        };
+        let mut found: Vec<String> = all_summaries(&backend, query)
+            .into_iter()
+            .map(|s| s.client_id.as_str().to_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, ["LOAD-120", "load-12"], "search {search:?}");
+    }
+    let exact = backend.summaries_of(&[client("LOAD-12")]).expect("summary");
+    assert!(exact.is_empty(), "LOAD-12 is not the id load-12");
+    // `_` is an id character, not a wildcard.
+    commit(&backend, "a_b", &[message(1, Role::Customer)]);
+    commit(&backend, "axb", &[message(1, Role::Customer)]);
+    let query = ListQuery {
+        search: Some("A_B".into()),
+        ..ListQuery::default()
+    };
+    let found = all_summaries(&backend, query);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].client_id.as_str(), "a_b");
+}
+
+/// VM steps of one list query (a sort of every row, or a read of every
+/// row walked, would make them grow with the number of conversations).
+fn cost(backend: &SqliteBackend, query: &ListQuery) -> i32 {
+    let plan = ListPlan::new(query).expect("plan");
+    backend
+        .read(|conn| {
+            let mut stmt = conn.prepare(&plan.sql)?;
+            let rows = stmt
+                .query_map(params_from_iter(&plan.values), |_| Ok(()))?
+                .count();
+            assert!(rows > 0, "the query finds rows");
+            Ok(stmt.get_status(StatementStatus::VmStep))
+        })
+        .expect("cost")
+}
+
+#[test]
+fn a_list_page_costs_the_same_at_any_number_of_conversations() {
+    let backend = SqliteBackend::open_in_memory().expect("in-memory");
+    let fill = |from: usize, to: usize| {
+        for i in from..to {
+            let ops: &[WriteOp] = if i % 2 == 0 {
+                &[message(1, Role::Customer)]
+            } else {
+                &[message(1, Role::Customer), message(2, Role::Agent)]
+            };
+            commit(&backend, &format!("conv-{i}"), ops);
+            if i % 3 == 0 {
+                commit(
+                    &backend,
+                    &format!("conv-{i}"),
+                    &[WriteOp::Status(ConversationStatus::Resolved)],
+                );
+            }
+        }
+    };
+    let first = ListQuery {
+        limit: 50,
+        ..ListQuery::default()
+    };
+    let mut queries = vec![
+        first.clone(),
+        ListQuery {
+            status: Some(ConversationStatus::Resolved),
+            ..first.clone()
+        },
+        ListQuery {
+            search: Some("CONV-".into()),
+            ..first.clone()
+        },
+    ];
+    fill(0, 300);
+    let second = ListQuery {
+        cursor: backend.summaries(&first).ok().and_then(|p| p.next_cursor),
+        ..first.clone()
+    };
+    assert!(second.cursor.is_some(), "there is a second page");
+    queries.push(second);
+    let small: Vec<i32> = queries.iter().map(|q| cost(&backend, q)).collect();
+    fill(300, 3_000);
+    let large: Vec<i32> = queries.iter().map(|q| cost(&backend, q)).collect();
+    for ((query, small_steps), large_steps) in queries.iter().zip(small).zip(large) {
+        assert!(
+            large_steps < small_steps * 3 / 2,
+            "ten times the conversations, {small_steps} -> {large_steps} steps: {query:?}"
+        );
+    }
+}
+
+/// A data directory as schema 1 (the previous release) writes it, with its
+/// connection still open.
+fn schema_1_database(dir: &Path) -> Connection {
+    let path = dir.join(DB_FILE);
+    let conn = Connection::open(&path).expect("create");
+    conn.execute_batch("PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;")
+        .expect("pragmas");
+    migrate(&conn, &path, 0, 1).expect("schema 1");
+    // Rows as the schema-1 writes left them: no counters, agent read marks
+    // only where an agent explicitly read.
+    conn.execute_batch(
+        "INSERT INTO conversations VALUES
+           ('alpha', 1000, 4000, 4, 0, 4000, 4, 1, 'open'),
+           ('beta',  1000, 1000, 1, 0, 1000, 0, 0, 'resolved'),
+           ('gamma', 1000, 2000, 2, 1, NULL, 2, 0, 'open');
+         INSERT INTO messages VALUES
+           ('alpha', 1, 0, 'a1', 1000, 'x1'), ('alpha', 2, 0, 'a2', 2000, NULL),
+           ('alpha', 3, 1, 'a3', 3000, 'y1'), ('alpha', 4, 0, 'a4', 4000, 'x2'),
+           ('beta',  1, 0, 'b1', 1000, NULL),
+           ('gamma', 1, 0, 'g1', 1000, NULL), ('gamma', 2, 1, 'g2', 2000, NULL);",
+    )
+    .expect("schema-1 rows");
+    for i in 0..200 {
+        conn.execute(
+            "INSERT INTO conversations VALUES (?1, 500, 500, 1, 0, ?2, 1, 0, 'open')",
+            rusqlite::params![format!("bulk-{i}"), 500 + i],
+        )
+        .expect("bulk conversation");
+        conn.execute(
+            "INSERT INTO messages VALUES (?1, 1, 0, 'hello', 500, NULL)",
+            [format!("bulk-{i}")],
+        )
+        .expect("bulk message");
+    }
+    conn
+}
+
+#[test]
+fn a_schema_1_database_keeps_every_conversation_and_gets_its_counters() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    drop(schema_1_database(dir.path()));
+    let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("migrates");
+    let listed = all_summaries(&backend, ListQuery::default());
+    assert_eq!(listed.len(), 203, "every conversation is still there");
+    assert_counters_agree(&backend);
+    assert_eq!(
+        backend.totals().expect("totals"),
+        Totals {
+            unread: 201,
+            waiting: 201
+        }
+    );
+    let alpha = &backend.summaries_of(&[client("alpha")]).expect("alpha")[0];
+    assert_eq!(
+        (alpha.unread, alpha.agent_read_seq, alpha.preview.as_str()),
+        (1, 3, "a4"),
+        "the agent's reply at seq 3 counts as read up to it"
+    );
+    // Waiting conversations first, longest wait first; then by activity.
+    assert_eq!(listed[0].client_id.as_str(), "bulk-0");
+    assert_eq!(listed[201].client_id.as_str(), "gamma");
+    assert_eq!(listed[202].client_id.as_str(), "beta");
+    // And it takes new writes: beta reopens.
+    commit(&backend, "beta", &[message(2, Role::Customer)]);
+    assert_eq!(backend.totals().expect("totals").waiting, 202);
+    assert_counters_agree(&backend);
+    let known = backend.load(&client("alpha"), 10).expect("load").known_ids;
+    assert_eq!(known.len(), 3, "client message ids survive the migration");
+}
+
+fn wal_len(dir: &Path) -> u64 {
+    std::fs::metadata(dir.join(WAL_FILE)).map_or(0, |m| m.len())
+}
+
+fn copy_db_alone(from: &Path) -> tempfile::TempDir {
+    let to = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(from.join(DB_FILE), to.path().join(DB_FILE)).expect("copy the .db file");
+    to
+}
+
+fn fill_some(backend: &SqliteBackend) {
+    for i in 0..50 {
+        let ops: Vec<WriteOp> = (1..=20)
+            .map(|seq| {
+                message(
+                    seq,
+                    if seq % 2 == 0 {
+                        Role::Agent
+                    } else {
+                        Role::Customer
+                    },
+                )
+            })
+            .collect();
+        commit(backend, &format!("c-{i}"), &ops);
+    }
+}
+
+#[test]
+fn after_a_clean_close_the_database_file_alone_holds_everything() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (backend, lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("open");
+    fill_some(&backend);
+    backend.close().expect("close");
+    drop((backend, lock));
+    assert_eq!(wal_len(dir.path()), 0, "the log is empty or gone");
+    let copy = copy_db_alone(dir.path());
+    let (backend, _lock) = SqliteBackend::open(copy.path(), Durability::Normal).expect("reopen");
+    assert_eq!(all_summaries(&backend, ListQuery::default()).len(), 50);
+    let history = backend.after(&client("c-49"), 0, 100).expect("history");
+    assert_eq!(history.len(), 20, "every message of the last conversation");
+}
+
+#[test]
+fn a_copy_without_its_log_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("open");
+    fill_some(&backend);
+    assert!(wal_len(dir.path()) > 0, "the messages are in the log");
+    // What a naive backup of a running server takes.
+    let copy = copy_db_alone(dir.path());
+    for attempt in ["first", "second"] {
+        let refusal = SqliteBackend::open(copy.path(), Durability::Normal)
+            .err()
+            .unwrap_or_else(|| panic!("{attempt} start over a .db without its -wal is refused"));
+        let text = refusal.to_string();
+        assert!(matches!(refusal, StartupError::LogMissing { .. }), "{text}");
+        for needle in [DB_FILE, WAL_FILE, "not stopped cleanly", "put the", "move"] {
+            assert!(text.contains(needle), "{needle:?} in: {text}");
+        }
+        assert!(!copy.path().join(WAL_FILE).exists(), "no log was made up");
+    }
+    // With its log beside it, the same copy is complete.
+    std::fs::copy(dir.path().join(WAL_FILE), copy.path().join(WAL_FILE)).expect("copy -wal");
+    let (copied, _lock) = SqliteBackend::open(copy.path(), Durability::Normal).expect("opens");
+    assert_eq!(all_summaries(&copied, ListQuery::default()).len(), 50);
+}
+
+#[test]
+fn an_old_database_whose_data_never_left_its_log_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Schema 1 ran in WAL mode and never closed its connections: the file
+    // itself held no schema yet, everything was in the log.
+    let open = schema_1_database(dir.path());
+    let copy = copy_db_alone(dir.path());
+    drop(open);
+    let refusal = SqliteBackend::open(copy.path(), Durability::Normal).err();
+    assert!(
+        matches!(refusal, Some(StartupError::LogMissing { .. })),
+        "refused: {refusal:?}"
+    );
+}

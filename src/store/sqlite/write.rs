@@ -1,0 +1,102 @@
+//! Writes, all inside the writer's one transaction per batch. Each keeps the
+//! conversation's counters (`agent_unread`, the read marks, the wait) up to
+//! date as it goes; the schema's triggers carry the changes to `totals`.
+
+use rusqlite::{params, Connection};
+
+use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
+use crate::store::{Write, WriteOp};
+
+/// The writes of one transaction; per write, whether it was applied.
+pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result<Vec<bool>> {
+    writes
+        .iter()
+        .map(|w| match w.op {
+            WriteOp::Message(m) => store_message(conn, w.client, m),
+            WriteOp::Read { role, seq } => mark_read(conn, w.client, *role, *seq),
+            WriteOp::Status(status) => set_status(conn, w.client, *status),
+        })
+        .collect()
+}
+
+/// Stores one message if it directly follows the conversation's last seq.
+fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusqlite::Result<bool> {
+    let ts = m.ts.timestamp_millis();
+    let seq = m.seq as i64;
+    // A new conversation is open and not waiting: listed by its activity
+    // (the `list_order` trigger keeps this up to date from here on).
+    conn.prepare_cached(
+        "INSERT INTO conversations (client_id, created_at, last_activity_at, list_key)
+         VALUES (?1, ?2, ?2, -?2) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![client.as_str(), ts])?;
+    // The WHERE clause keeps seqs gapless: a write whose predecessor failed
+    // is refused instead of stored after a hole. A customer message reopens
+    // the conversation, starts (or continues) its wait and is one more
+    // unread for the agents. An agent message ends the wait, and the agent
+    // has read everything up to their own reply.
+    let moved = conn
+        .prepare_cached(
+            "UPDATE conversations
+             SET last_seq = ?2, last_activity_at = ?3, last_from = ?4,
+                 status = CASE WHEN ?4 = 0 THEN 'open' ELSE status END,
+                 waiting_since = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE NULL END,
+                 agent_unread = CASE WHEN ?4 = 0 THEN agent_unread + 1 ELSE 0 END,
+                 agent_read_seq = CASE WHEN ?4 = 0 THEN agent_read_seq ELSE ?2 END
+             WHERE client_id = ?1 AND last_seq = ?2 - 1",
+        )?
+        .execute(params![client.as_str(), seq, ts, m.from.code()])?;
+    if moved == 1 {
+        conn.prepare_cached(
+            "INSERT INTO messages (client_id, seq, from_role, text, ts, client_msg_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            client.as_str(),
+            seq,
+            m.from.code(),
+            m.text,
+            ts,
+            m.id
+        ])?;
+    }
+    Ok(moved == 1)
+}
+
+/// Moves `role`'s read mark forward to `seq` (at most the last seq). For the
+/// agents, the unread count becomes the customer messages after the new
+/// mark: a range of this conversation's keys, not a scan.
+fn mark_read(conn: &Connection, client: &ClientId, role: Role, seq: u64) -> rusqlite::Result<bool> {
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    let sql = match role {
+        Role::Customer => {
+            "UPDATE conversations
+             SET customer_read_seq = max(customer_read_seq, min(?2, last_seq))
+             WHERE client_id = ?1"
+        }
+        Role::Agent => {
+            "UPDATE conversations
+             SET agent_read_seq = max(agent_read_seq, min(?2, last_seq)),
+                 agent_unread = (SELECT count(*) FROM messages m
+                                 WHERE m.client_id = ?1 AND m.from_role = 0
+                                   AND m.seq > max(conversations.agent_read_seq,
+                                                   min(?2, conversations.last_seq)))
+             WHERE client_id = ?1"
+        }
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .execute(params![client.as_str(), seq])?
+        == 1)
+}
+
+fn set_status(
+    conn: &Connection,
+    client: &ClientId,
+    status: ConversationStatus,
+) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE conversations SET status = ?2 WHERE client_id = ?1")?
+        .execute(params![client.as_str(), status.as_str()])?
+        == 1)
+}

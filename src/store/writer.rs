@@ -1,0 +1,200 @@
+//! The writer thread: group commit. Each round takes everything waiting (up
+//! to [`MAX_BATCH`]), commits it in one transaction, and tells each
+//! SessionActor the outcome of its messages and the watcher which
+//! conversations changed. When it stops it closes the backend, so a clean
+//! stop leaves the data in the database file alone.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use super::{Backend, Store, StoreChanged, StoreError, Write, WriteOp, WriteOutcome, WriteRequest};
+use crate::domain::ClientId;
+
+/// Writes waiting for the writer thread; beyond this senders get
+/// `store_unavailable` instead of queueing without bound.
+pub const WRITE_QUEUE_CAPACITY: usize = 65_536;
+/// Most writes committed in one transaction.
+pub const MAX_BATCH: usize = 8_192;
+/// Shortest time between the starts of two commits. Each commit rewrites
+/// whole pages, so committing every message alone under load would cost
+/// several kilobytes of disk writes per message; waiting this long adds at
+/// most this much latency and only when messages are already arriving.
+pub const COMMIT_SPACING: Duration = Duration::from_micros(500);
+
+pub(super) enum WriterCommand {
+    Write(WriteRequest),
+    Flush(mpsc::Sender<()>),
+    /// Commit what is queued, then close the backend and end the thread.
+    Stop,
+}
+
+/// Owns the writer thread; [`Writer::shutdown`] flushes and joins it.
+pub struct Writer {
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Where the writer thread reports: the health flag and the watcher.
+pub(super) struct Reporting {
+    pub healthy: Arc<AtomicBool>,
+    pub watcher: Arc<OnceLock<Recipient<StoreChanged>>>,
+}
+
+/// Starts the writer thread on `backend`; returns its queue.
+pub(super) fn spawn(
+    backend: Arc<dyn Backend>,
+    reporting: Reporting,
+) -> (SyncSender<WriterCommand>, Writer) {
+    let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE_CAPACITY);
+    let thread = std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || run(&*backend, &rx, &reporting))
+        .expect("spawning the store writer thread at start-up");
+    (
+        tx,
+        Writer {
+            thread: Some(thread),
+        },
+    )
+}
+
+impl Writer {
+    /// Commits everything queued, closes the backend, then joins the writer
+    /// thread. Writes submitted afterwards fail with
+    /// [`StoreError::WriterGone`].
+    pub fn shutdown(mut self, store: &Store) {
+        let _ = store.writes.send(WriterCommand::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What one round took from the queue.
+#[derive(Default)]
+struct Round {
+    writes: Vec<WriteRequest>,
+    flushes: Vec<mpsc::Sender<()>>,
+    stop: bool,
+}
+
+fn run(backend: &dyn Backend, rx: &Receiver<WriterCommand>, reporting: &Reporting) {
+    let mut last_commit: Option<Instant> = None;
+    while let Ok(first) = rx.recv() {
+        // Under load, let a group form: at most one commit per spacing.
+        // When idle the first write goes at once.
+        if let Some(wait) = last_commit.and_then(|at| COMMIT_SPACING.checked_sub(at.elapsed())) {
+            std::thread::sleep(wait);
+        }
+        last_commit = Some(Instant::now());
+        let round = collect(first, rx);
+        if !round.writes.is_empty() {
+            let outcome = commit(backend, &round.writes, &reporting.healthy);
+            report(round.writes, &outcome, reporting.watcher.get());
+        }
+        for done in round.flushes {
+            let _ = done.send(());
+        }
+        if round.stop {
+            break;
+        }
+    }
+    if let Err(e) = backend.close() {
+        log::error!("store close failed: {e}");
+    }
+}
+
+/// `first` and whatever else is already waiting, up to `MAX_BATCH` writes
+/// or a stop.
+fn collect(first: WriterCommand, rx: &Receiver<WriterCommand>) -> Round {
+    let mut round = Round::default();
+    let mut next = Some(first);
+    while let Some(command) = next.take() {
+        match command {
+            WriterCommand::Write(w) => round.writes.push(w),
+            WriterCommand::Flush(done) => round.flushes.push(done),
+            WriterCommand::Stop => {
+                round.stop = true;
+                break;
+            }
+        }
+        if round.writes.len() < MAX_BATCH {
+            next = rx.try_recv().ok();
+        }
+    }
+    round
+}
+
+/// One transaction for the whole round; per write, whether it was stored.
+fn commit(
+    backend: &dyn Backend,
+    batch: &[WriteRequest],
+    healthy: &AtomicBool,
+) -> Result<Vec<bool>, StoreError> {
+    let writes: Vec<Write<'_>> = batch
+        .iter()
+        .map(|w| Write {
+            client: &w.client,
+            op: &w.op,
+        })
+        .collect();
+    let outcome = backend.commit_batch(&writes);
+    match &outcome {
+        Ok(_) => healthy.store(true, Ordering::Relaxed),
+        Err(e) => {
+            healthy.store(false, Ordering::Relaxed);
+            log::error!("store commit of {} writes failed: {e}", batch.len());
+        }
+    }
+    outcome
+}
+
+/// Tells each session the outcome of its messages (one actor message per
+/// session and round, not one per chat message) and the watcher which
+/// conversations changed.
+fn report(
+    batch: Vec<WriteRequest>,
+    outcome: &Result<Vec<bool>, StoreError>,
+    watcher: Option<&Recipient<StoreChanged>>,
+) {
+    let mut changed: HashSet<ClientId> = HashSet::new();
+    let mut outcomes: HashMap<ClientId, (Recipient<WriteOutcome>, WriteOutcome)> = HashMap::new();
+    for (i, write) in batch.into_iter().enumerate() {
+        let result = match outcome {
+            Ok(accepted) if accepted.get(i) == Some(&true) => Ok(()),
+            Ok(_) => Err(StoreError::OutOfSequence),
+            Err(e) => Err(e.clone()),
+        };
+        if result.is_ok() && watcher.is_some() {
+            changed.insert(write.client.clone());
+        }
+        if let (Some(reply), WriteOp::Message(message)) = (write.reply, &write.op) {
+            outcomes
+                .entry(write.client)
+                .or_insert_with(|| {
+                    (
+                        reply,
+                        WriteOutcome {
+                            results: Vec::new(),
+                        },
+                    )
+                })
+                .1
+                .results
+                .push((message.seq, result));
+        }
+    }
+    for (reply, outcome) in outcomes.into_values() {
+        reply.do_send(outcome);
+    }
+    if let Some(watcher) = watcher.filter(|_| !changed.is_empty()) {
+        watcher.do_send(StoreChanged {
+            clients: changed.into_iter().collect(),
+        });
+    }
+}
