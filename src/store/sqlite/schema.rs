@@ -11,6 +11,17 @@ use super::StartupError;
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 2;
 
+/// The list's order of a conversation from its own columns, as a SET
+/// clause: one definition for the trigger and the migration.
+macro_rules! set_list_order {
+    () => {
+        "list_group = CASE WHEN status = 'open' AND waiting_since IS NOT NULL
+                           THEN 0 ELSE 1 END,
+         list_key = CASE WHEN status = 'open' AND waiting_since IS NOT NULL
+                         THEN waiting_since ELSE -last_activity_at END"
+    };
+}
+
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -41,7 +52,8 @@ const MIGRATIONS: &[&str] = &[
 "#,
     // Counters kept on write instead of counted on read, the list's sort
     // keys as indexed columns, and the in-use mark.
-    r#"
+    concat!(
+        r#"
     -- An agent's own message counts as read by the agents (issue 10, item 8);
     -- applied to what is already stored, so old replies leave no badge.
     UPDATE conversations SET agent_read_seq = max(agent_read_seq, coalesce(
@@ -54,22 +66,21 @@ const MIGRATIONS: &[&str] = &[
          WHERE m.client_id = conversations.client_id AND m.from_role = 0
            AND m.seq > conversations.agent_read_seq);
     -- The list's order: waiting conversations first by the longest wait,
-    -- then the rest by newest activity. Plain columns kept by a trigger, not
-    -- generated ones: SQLite recomputes a virtual column from the row even
-    -- when walking its index, which made a search scan five times slower.
+    -- then the rest by newest activity. Plain columns, not generated ones:
+    -- SQLite recomputes a virtual column from the row even when walking its
+    -- index, which made a search scan five times slower. A message sets them
+    -- itself (write.rs); a change of status alone, through this trigger.
     ALTER TABLE conversations ADD COLUMN list_group INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE conversations ADD COLUMN list_key INTEGER NOT NULL DEFAULT 0;
-    CREATE TRIGGER list_order AFTER UPDATE OF status, waiting_since, last_activity_at
-        ON conversations BEGIN
-        UPDATE conversations SET
-            list_group = CASE WHEN NEW.status = 'open' AND NEW.waiting_since IS NOT NULL
-                              THEN 0 ELSE 1 END,
-            list_key = CASE WHEN NEW.status = 'open' AND NEW.waiting_since IS NOT NULL
-                            THEN NEW.waiting_since ELSE -NEW.last_activity_at END
-        WHERE client_id = NEW.client_id;
+    CREATE TRIGGER list_order AFTER UPDATE OF status ON conversations
+        WHEN OLD.status IS NOT NEW.status BEGIN
+        UPDATE conversations SET "#,
+        set_list_order!(),
+        r#" WHERE client_id = NEW.client_id;
     END;
-    -- Sets the order of the stored conversations through the trigger.
-    UPDATE conversations SET status = status;
+    UPDATE conversations SET "#,
+        set_list_order!(),
+        r#";
     DROP INDEX conversations_by_activity;
     CREATE INDEX conversations_by_list ON conversations (list_group, list_key, client_id);
     CREATE INDEX conversations_by_status ON conversations (status, list_group, list_key, client_id);
@@ -111,7 +122,8 @@ const MIGRATIONS: &[&str] = &[
         in_use INTEGER NOT NULL
     );
     INSERT INTO store_state (id, in_use) VALUES (1, 0);
-"#,
+"#
+    ),
 ];
 
 pub(super) fn classify(path: &Path, source: rusqlite::Error) -> StartupError {
