@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod console;
 mod durability;
+mod hardening;
 mod protocol_props;
 mod security;
 mod websocket;
