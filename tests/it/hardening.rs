@@ -8,6 +8,13 @@ use tokio::net::TcpStream;
 
 use crate::common::{spawn_app, AGENT_TOKEN};
 
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 #[actix_web::test]
 async fn next_with_control_characters_lands_on_the_console() {
     let app = spawn_app().await;
@@ -100,4 +107,28 @@ async fn a_client_close_is_answered_and_the_connection_ends_at_once() {
         elapsed < Duration::from_millis(300),
         "close reply and TCP end took {elapsed:?}"
     );
+}
+
+#[actix_web::test]
+async fn head_answers_like_get_without_a_body() {
+    let app = spawn_app().await;
+    let http = client();
+    for path in [
+        "/healthz",
+        "/",
+        "/agent/login",
+        "/static/chat.css",
+        "/chat/client/head-check",
+    ] {
+        let get = http.get(app.http(path)).send().await.unwrap();
+        let head = http.head(app.http(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        assert_eq!(head.status(), 200, "{path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "{path}"
+        );
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
 }
