@@ -11,6 +11,7 @@ use super::render::{escape_html, html, page_lang};
 use super::security::{Security, AGENT_COOKIE};
 use super::AppState;
 use crate::auth::AGENT_SESSION_SECS;
+use crate::domain::ClientId;
 
 const LOGIN_HTML: &str = include_str!("../../templates/login.html");
 /// Where an agent lands after logging in when nothing else was asked for.
@@ -27,9 +28,9 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
     let form: LoginForm = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let next = safe_next(form.next.as_deref());
     match form.token {
-        Some(token) => attempt(&req, &state.security, &token, next),
-        None if state.security.is_agent(&req) => redirect(next),
-        None => form_page(&req, StatusCode::OK, next, ""),
+        Some(token) => attempt(&req, &state.security, &token, &next),
+        None if state.security.is_agent(&req) => redirect(&next),
+        None => form_page(&req, StatusCode::OK, &next, ""),
     }
 }
 
@@ -45,7 +46,7 @@ pub async fn login_submit(
         &req,
         &state.security,
         form.token.as_deref().unwrap_or(""),
-        next,
+        &next,
     )
 }
 
@@ -97,12 +98,50 @@ fn form_page(req: &HttpRequest, status: StatusCode, next: &str, error: &str) -> 
     html(status, body)
 }
 
-/// Only paths on this server: no open redirect to another site.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => AGENT_HOME,
+/// Besides [`AGENT_HOME`], the pages an agent may be sent back to after
+/// logging in: one conversation, by id.
+const NEXT_CONVERSATION_PREFIXES: [&str; 2] = ["/chat/server/", "/chat/client/"];
+
+/// Only a known page of this server: `next` is split into path, query and
+/// fragment, each checked, and rebuilt. Browsers drop tabs and newlines from
+/// URLs (so `/\t/evil.example` becomes `//evil.example`) and a header value
+/// cannot hold control characters, hence only printable ASCII, no
+/// whitespace and no backslash anywhere.
+fn safe_next(next: Option<&str>) -> String {
+    next.and_then(rebuild_next)
+        .unwrap_or_else(|| AGENT_HOME.to_owned())
+}
+
+fn rebuild_next(next: &str) -> Option<String> {
+    if !next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
+        return None;
     }
+    let (rest, fragment) = match next.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (next, None),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    let known = path == AGENT_HOME
+        || NEXT_CONVERSATION_PREFIXES.iter().any(|prefix| {
+            path.strip_prefix(prefix)
+                .is_some_and(|id| ClientId::parse(id).is_ok())
+        });
+    if !known {
+        return None;
+    }
+    let mut rebuilt = path.to_owned();
+    if let Some(query) = query {
+        rebuilt.push('?');
+        rebuilt.push_str(query);
+    }
+    if let Some(fragment) = fragment {
+        rebuilt.push('#');
+        rebuilt.push_str(fragment);
+    }
+    Some(rebuilt)
 }
 
 #[cfg(test)]
@@ -116,5 +155,44 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), AGENT_HOME);
         assert_eq!(safe_next(Some("/\\evil.example")), AGENT_HOME);
         assert_eq!(safe_next(None), AGENT_HOME);
+    }
+
+    #[test]
+    fn next_keeps_the_query_and_fragment_of_a_known_page() {
+        for ok in [
+            "/agent",
+            "/agent#abc",
+            "/agent?filter=open#c-1",
+            "/chat/server/x?lang=zh",
+            "/chat/client/c_1-2#end",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+    }
+
+    #[test]
+    fn next_refuses_unknown_paths_and_odd_characters() {
+        for bad in [
+            "/\t/evil.example",
+            "/x\r\nSet-Cookie:a=b",
+            "/agent\0",
+            "/agent\x7f",
+            "/agent\t",
+            "/agent#a b",
+            "/agent?\\evil",
+            "/chat/server/a\nb",
+            "/agentx",
+            "/agent/",
+            "/chat/server/",
+            "/chat/server/../../evil",
+            "/chat/server/a/b",
+            "/chat/server/%2e%2e",
+            "/static/chat.js",
+            "/chat/client/é",
+            "",
+            "agent",
+        ] {
+            assert_eq!(safe_next(Some(bad)), AGENT_HOME, "{bad:?}");
+        }
     }
 }

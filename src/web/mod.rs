@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use actix::Addr;
 use actix_web::middleware::DefaultHeaders;
-use actix_web::web;
+use actix_web::{guard, web, Route};
 
 use crate::conversation::Registry;
 use crate::inbox::Inbox;
@@ -44,14 +44,20 @@ pub fn security_headers(security: &Security) -> DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
+/// GET, and HEAD answered the same way without a body (load balancers
+/// probe with HEAD; actix leaves the body out itself).
+fn get_or_head() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::index))
-        .route("/chat/client", web::get().to(pages::new_customer))
-        .route("/chat/client/{id}", web::get().to(pages::customer))
-        .route("/chat/server/{id}", web::get().to(pages::agent))
-        .route("/static/{file}", web::get().to(pages::asset))
-        .route("/agent", web::get().to(pages::console))
-        .route("/agent/login", web::get().to(login::login_page))
+    cfg.route("/", get_or_head().to(pages::index))
+        .route("/chat/client", get_or_head().to(pages::new_customer))
+        .route("/chat/client/{id}", get_or_head().to(pages::customer))
+        .route("/chat/server/{id}", get_or_head().to(pages::agent))
+        .route("/static/{file}", get_or_head().to(pages::asset))
+        .route("/agent", get_or_head().to(pages::console))
+        .route("/agent/login", get_or_head().to(login::login_page))
         .route("/agent/login", web::post().to(login::login_submit))
         .route("/agent/logout", web::route().to(login::logout))
         .route("/ws/customer/{id}", web::get().to(sockets::customer))
@@ -76,6 +82,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/conversations/{id}/reopen",
             web::post().to(api::reopen),
         )
-        .route("/healthz", web::get().to(health::healthz))
+        .route("/healthz", get_or_head().to(health::healthz))
         .default_service(web::to(pages::not_found));
 }

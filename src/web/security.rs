@@ -3,7 +3,7 @@
 //! WebSocket hijacking, agent credentials (cookie, bearer token or `token`
 //! query parameter), customer identity signatures, and the security headers.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -30,23 +30,24 @@ pub struct Security {
 
 impl Security {
     /// The client's address: the peer, or behind a trusted proxy the last
-    /// address in X-Forwarded-For (the one the proxy itself saw; earlier
-    /// entries are whatever the client claimed).
+    /// entry of X-Forwarded-For (the one the proxy itself appended; earlier
+    /// entries are whatever the client claimed). A last entry that does not
+    /// parse means the peer, never an earlier entry the client chose.
     pub fn client_ip(&self, req: &HttpRequest) -> IpAddr {
         let peer = req
             .peer_addr()
             .map(|a| a.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        if !self.trust_proxy {
-            return peer;
-        }
-        req.headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-            .last()
-            .unwrap_or(peer)
+        let forwarded = || {
+            let last_line = req.headers().get_all("x-forwarded-for").last()?;
+            last_forwarded(last_line.to_str().ok()?)
+        };
+        let ip = if self.trust_proxy {
+            forwarded().unwrap_or(peer)
+        } else {
+            peer
+        };
+        ip.to_canonical()
     }
 
     /// `https` when a trusted proxy says so; we never terminate TLS ourselves.
@@ -163,9 +164,71 @@ impl Security {
     }
 }
 
+/// The address in the last entry of an X-Forwarded-For line: `ip`,
+/// `ip:port`, `[v6]` or `[v6]:port`, IPv4-mapped IPv6 as IPv4.
+fn last_forwarded(line: &str) -> Option<IpAddr> {
+    let entry = line.rsplit(',').next()?.trim();
+    let ip = entry
+        .parse::<IpAddr>()
+        .or_else(|_| entry.parse::<SocketAddr>().map(|a| a.ip()))
+        .ok()
+        .or_else(|| {
+            let bracketed = entry.strip_prefix('[')?.strip_suffix(']')?;
+            bracketed.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+        })?;
+    Some(ip.to_canonical())
+}
+
 /// One query parameter; a malformed query string is a clear 400.
 pub fn query_param(req: &HttpRequest, name: &str) -> Result<Option<String>, AppError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
         .map_err(|e| AppError::BadRequest(format!("malformed query string: {e}")))?;
     Ok(pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_forwarded;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().expect("test address"))
+    }
+
+    #[test]
+    fn only_the_last_forwarded_entry_counts() {
+        assert_eq!(last_forwarded("203.0.113.9"), ip("203.0.113.9"));
+        assert_eq!(last_forwarded("127.0.0.1, 203.0.113.9"), ip("203.0.113.9"));
+        assert_eq!(last_forwarded("127.0.0.1,2001:db8::1"), ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn forwarded_entries_may_carry_a_port() {
+        assert_eq!(
+            last_forwarded("127.0.0.1, 203.0.113.9:4444"),
+            ip("203.0.113.9")
+        );
+        assert_eq!(last_forwarded("[2001:db8::1]:443"), ip("2001:db8::1"));
+        assert_eq!(last_forwarded("[2001:db8::1]"), ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_ipv4() {
+        assert_eq!(last_forwarded("::ffff:203.0.113.9"), ip("203.0.113.9"));
+        assert_eq!(last_forwarded("[::ffff:203.0.113.9]:80"), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn an_unparsable_last_entry_is_no_address() {
+        for line in [
+            "127.0.0.1, nonsense",
+            "127.0.0.1, ",
+            "127.0.0.1, unknown",
+            "127.0.0.1, 203.0.113.9:port",
+            "127.0.0.1, [203.0.113.9]",
+            "",
+        ] {
+            assert_eq!(last_forwarded(line), None, "{line:?}");
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod conformance;
 mod console;
 mod db_file;
 mod durability;
+mod hardening;
 mod protocol_props;
 mod security;
 mod websocket;
