@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::render::{escape_html, html, page_lang};
 use super::security::{Security, AGENT_COOKIE};
-use super::AppState;
+use super::{AppState, PageError};
 use crate::auth::AGENT_SESSION_SECS;
 use crate::domain::ClientId;
 
@@ -34,30 +34,44 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
     }
 }
 
-/// `POST /agent/login` from the form.
+/// `POST /agent/login` from the form, only from this server's pages (no
+/// login CSRF).
 pub async fn login_submit(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
+    state.security.check_browser_write(&req)?;
     let form: LoginForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let next = safe_next(form.next.as_deref());
-    attempt(
+    Ok(attempt(
         &req,
         &state.security,
         form.token.as_deref().unwrap_or(""),
         &next,
-    )
+    ))
 }
 
-/// `/agent/logout`: forget the cookie.
-pub async fn logout() -> HttpResponse {
+/// `POST /agent/logout`: forget the cookie. POST only, and only from this
+/// server's pages, so no link on another site can log an agent out.
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    state.security.check_browser_write(&req)?;
     let mut gone = Cookie::new(AGENT_COOKIE, "");
     gone.set_path("/");
     gone.make_removal();
-    HttpResponse::SeeOther()
+    Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/agent/login"))
         .cookie(gone)
+        .finish())
+}
+
+/// Any other method on `/agent/logout`.
+pub async fn logout_needs_post() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "POST"))
         .finish()
 }
 
