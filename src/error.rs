@@ -44,6 +44,8 @@ pub enum AppError {
     TooManyConversations,
     #[error("request body larger than {max} bytes")]
     PayloadTooLarge { max: usize },
+    #[error("send the body as JSON, with Content-Type: application/json")]
+    UnsupportedMediaType,
 }
 
 impl AppError {
@@ -68,6 +70,7 @@ impl AppError {
             AppError::TooManyConnections => "too_many_connections",
             AppError::TooManyConversations => "too_many_conversations",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
         }
     }
 }

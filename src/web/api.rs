@@ -1,11 +1,12 @@
 //! The REST API for agents, bots and integrations. Every endpoint needs agent
-//! credentials, and writes share the per-socket message rate (per client IP);
-//! errors are JSON `{"error":{"code","message"}}`. Posting goes
+//! credentials (writes by cookie only from this server's pages), JSON
+//! bodies must be `application/json`, and writes share the per-socket
+//! message rate (per client IP); errors are JSON `{"error":{"code","message"}}`. Posting goes
 //! through the conversation's SessionActor, like a socket would, so live
 //! pages see API messages at once and retries with the same `id` are
 //! idempotent.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -113,7 +114,8 @@ pub async fn post_message(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent(&req)?;
+    state.security.require_agent_write(&req)?;
+    require_json(&req)?;
     state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
     let body = read_body(body).await?;
@@ -159,7 +161,7 @@ async fn set_status(
     state: web::Data<AppState>,
     status: ConversationStatus,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent(&req)?;
+    state.security.require_agent_write(&req)?;
     state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
@@ -174,6 +176,21 @@ async fn set_status(
         "client_id": client,
         "status": status,
     })))
+}
+
+/// A JSON body must say so: a cross-site form or `text/plain` fetch cannot
+/// send `application/json` without a CORS preflight, which we never allow.
+fn require_json(req: &HttpRequest) -> Result<(), AppError> {
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    match essence {
+        Some(mime) if mime.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(AppError::UnsupportedMediaType),
+    }
 }
 
 async fn read_body(mut body: web::Payload) -> Result<web::BytesMut, AppError> {

@@ -19,6 +19,7 @@ fn status_of(err: &AppError) -> StatusCode {
         AppError::TextTooLong { .. } | AppError::PayloadTooLarge { .. } => {
             StatusCode::PAYLOAD_TOO_LARGE
         }
+        AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         AppError::StoreUnavailable | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         AppError::InvalidClientId(_)
         | AppError::InvalidJson(_)

@@ -7,6 +7,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::errors::page_error;
 use super::render::{escape_html, html, page_lang};
 use super::security::{Security, AGENT_COOKIE};
 use super::AppState;
@@ -34,12 +35,16 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
     }
 }
 
-/// `POST /agent/login` from the form.
+/// `POST /agent/login` from the form, only from this server's pages (no
+/// login CSRF).
 pub async fn login_submit(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    if let Err(e) = state.security.check_browser_write(&req) {
+        return page_error(&req, &e);
+    }
     let form: LoginForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let next = safe_next(form.next.as_deref());
     attempt(
@@ -50,14 +55,25 @@ pub async fn login_submit(
     )
 }
 
-/// `/agent/logout`: forget the cookie.
-pub async fn logout() -> HttpResponse {
+/// `POST /agent/logout`: forget the cookie. POST only, and only from this
+/// server's pages, so no link on another site can log an agent out.
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(e) = state.security.check_browser_write(&req) {
+        return page_error(&req, &e);
+    }
     let mut gone = Cookie::new(AGENT_COOKIE, "");
     gone.set_path("/");
     gone.make_removal();
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/agent/login"))
         .cookie(gone)
+        .finish()
+}
+
+/// Any other method on `/agent/logout`.
+pub async fn logout_needs_post() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "POST"))
         .finish()
 }
 

@@ -59,7 +59,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/agent", get_or_head().to(pages::console))
         .route("/agent/login", get_or_head().to(login::login_page))
         .route("/agent/login", web::post().to(login::login_submit))
-        .route("/agent/logout", web::route().to(login::logout))
+        .service(
+            web::resource("/agent/logout")
+                .route(web::post().to(login::logout))
+                .default_service(web::to(login::logout_needs_post)),
+        )
         .route("/ws/customer/{id}", web::get().to(sockets::customer))
         .route("/ws/agent/{id}", web::get().to(sockets::agent))
         .route("/ws/server/{id}", web::get().to(sockets::agent))

@@ -17,6 +17,12 @@ use crate::limits::{IpLimits, KeyedBuckets};
 /// Name of the agent's login cookie.
 pub const AGENT_COOKIE: &str = "support_chat_agent";
 
+/// How a request proved it comes from an agent.
+enum Credential {
+    Token,
+    Cookie,
+}
+
 pub struct Security {
     pub agent_token: AgentToken,
     pub identity: Option<IdentitySecret>,
@@ -69,9 +75,43 @@ impl Security {
     /// Requests without `Origin` (not from a browser) pass; they still need
     /// the credentials of their endpoint.
     pub fn check_origin(&self, req: &HttpRequest) -> Result<(), AppError> {
-        let Some(origin) = req.headers().get(header::ORIGIN) else {
-            return Ok(());
+        self.foreign_origin(req).map_or(Ok(()), |refusal| {
+            Err(AppError::Forbidden(format!(
+                "cross-site WebSocket refused: {refusal}"
+            )))
+        })
+    }
+
+    /// Refuses a state-changing request that a browser sent from a page of
+    /// another origin (cross-site request forgery): `SameSite=Strict` does
+    /// not stop another origin of the same site. Without `Origin`, the
+    /// browser's `Sec-Fetch-Site` must not say the request is cross-origin.
+    /// `Origin: null` counts as absent: under our `Referrer-Policy:
+    /// no-referrer` browsers send it even for this server's own forms.
+    pub fn check_browser_write(&self, req: &HttpRequest) -> Result<(), AppError> {
+        let origin = req.headers().get(header::ORIGIN);
+        let refusal = if origin.is_some_and(|o| *o != "null") {
+            self.foreign_origin(req)
+        } else {
+            match req.headers().get("sec-fetch-site").map(|v| v.to_str()) {
+                None | Some(Ok("same-origin" | "none")) => None,
+                Some(site) => Some(format!(
+                    "Sec-Fetch-Site is {}",
+                    site.unwrap_or("(not text)")
+                )),
+            }
         };
+        refusal.map_or(Ok(()), |refusal| {
+            Err(AppError::Forbidden(format!(
+                "cross-origin request refused: {refusal}"
+            )))
+        })
+    }
+
+    /// Why the request's `Origin` is foreign, or `None` if it is absent,
+    /// this server or an `--allowed-origin`.
+    fn foreign_origin(&self, req: &HttpRequest) -> Option<String> {
+        let origin = req.headers().get(header::ORIGIN)?;
         let origin = origin.to_str().unwrap_or("(not text)");
         let host = req
             .headers()
@@ -80,33 +120,50 @@ impl Security {
             .unwrap_or("");
         let own = format!("{}://{}", self.scheme(req), host);
         if origin.eq_ignore_ascii_case(&own) || self.allowed_origins.iter().any(|o| o == origin) {
-            Ok(())
+            None
         } else {
-            Err(AppError::Forbidden(format!(
-                "cross-site WebSocket refused: origin {origin} is neither this server ({own}) nor an --allowed-origin"
-            )))
+            Some(format!(
+                "origin {origin} is neither this server ({own}) nor an --allowed-origin"
+            ))
         }
     }
 
     /// Whether the request carries valid agent credentials.
     pub fn is_agent(&self, req: &HttpRequest) -> bool {
-        let now = chrono::Utc::now().timestamp();
-        if let Some(cookie) = req.cookie(AGENT_COOKIE) {
-            if self.agent_token.verify_session_cookie(cookie.value(), now) {
-                return true;
-            }
-        }
+        self.credential(req).is_some()
+    }
+
+    /// Which agent credential authenticates the request. A token (bearer or
+    /// `token` query parameter) wins over the cookie: only the cookie is
+    /// sent by the browser on its own, so only it needs the CSRF check.
+    fn credential(&self, req: &HttpRequest) -> Option<Credential> {
         let bearer = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if let Some(token) = bearer {
-            return self.agent_token.matches(token.trim());
+        let token_ok = match bearer {
+            Some(token) => self.agent_token.matches(token.trim()),
+            None => {
+                matches!(query_param(req, "token"), Ok(Some(token)) if self.agent_token.matches(&token))
+            }
+        };
+        if token_ok {
+            return Some(Credential::Token);
         }
-        match query_param(req, "token") {
-            Ok(Some(token)) => self.agent_token.matches(&token),
-            _ => false,
+        let now = chrono::Utc::now().timestamp();
+        req.cookie(AGENT_COOKIE)
+            .filter(|cookie| self.agent_token.verify_session_cookie(cookie.value(), now))
+            .map(|_| Credential::Cookie)
+    }
+
+    /// Agent credentials for a request that changes something; with the
+    /// cookie, the request must also come from this server's pages.
+    pub fn require_agent_write(&self, req: &HttpRequest) -> Result<(), AppError> {
+        match self.credential(req) {
+            Some(Credential::Token) => Ok(()),
+            Some(Credential::Cookie) => self.check_browser_write(req),
+            None => Err(AppError::Unauthorized),
         }
     }
 

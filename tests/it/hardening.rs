@@ -3,16 +3,30 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{spawn_app, AGENT_TOKEN};
+use crate::common::{spawn_app, spawn_app_with, TestApp, AGENT_TOKEN};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// Logs in by the form and returns the `name=value` of the agent cookie.
+async fn login_cookie(app: &TestApp) -> String {
+    let response = client()
+        .post(app.http("/agent/login"))
+        .form(&[("token", AGENT_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
 }
 
 #[actix_web::test]
@@ -31,6 +45,166 @@ async fn next_with_control_characters_lands_on_the_console() {
         ))
         .await;
     assert_eq!(kept.headers()["location"], "/chat/server/x?lang=zh");
+}
+
+async fn post_message(
+    app: &TestApp,
+    headers: &[(&str, &str)],
+    content_type: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client()
+        .post(app.http("/api/conversations/csrf/messages"))
+        .body(json!({"text": "hello"}).to_string());
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[actix_web::test]
+async fn cookie_writes_need_json_and_this_servers_origin() {
+    let app = spawn_app_with(&["--allowed-origin", "https://shop.example"]).await;
+    let cookie = login_cookie(&app).await;
+    let own = format!("http://{}", app.addr);
+    let with_cookie = |extra: &[(&'static str, &'static str)]| {
+        let mut all = vec![("cookie", cookie.as_str())];
+        all.extend_from_slice(extra);
+        all
+    };
+    let json_type = Some("application/json");
+
+    let text_plain = post_message(&app, &with_cookie(&[]), Some("text/plain")).await;
+    assert_eq!(text_plain.status(), 415);
+    let body: Value = text_plain.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unsupported_media_type");
+    assert_eq!(
+        post_message(&app, &with_cookie(&[]), None).await.status(),
+        415
+    );
+
+    for foreign in [
+        &[("origin", "http://evil.example")][..],
+        &[("origin", "http://127.0.0.1:1")],
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "same-site")],
+        &[("origin", "null"), ("sec-fetch-site", "cross-site")],
+    ] {
+        let refused = post_message(&app, &with_cookie(foreign), json_type).await;
+        assert_eq!(refused.status(), 403, "{foreign:?}");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "forbidden");
+        let resolve = client()
+            .post(app.http("/api/conversations/csrf/resolve"))
+            .header("cookie", &cookie);
+        let resolve = foreign
+            .iter()
+            .fold(resolve, |r, (k, v)| r.header(*k, *v))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resolve.status(), 403, "resolve {foreign:?}");
+    }
+
+    let mut same = with_cookie(&[("sec-fetch-site", "same-origin")]);
+    same.push(("origin", own.as_str()));
+    for (headers, content_type) in [
+        (same, json_type),
+        (with_cookie(&[]), Some("application/json; charset=utf-8")),
+        (
+            with_cookie(&[("origin", "https://shop.example")]),
+            json_type,
+        ),
+        (
+            with_cookie(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            json_type,
+        ),
+    ] {
+        let accepted = post_message(&app, &headers, content_type).await;
+        assert_eq!(accepted.status(), 201, "{headers:?}");
+    }
+
+    // A bearer token is never sent by a browser on its own: no Origin check.
+    let bearer = format!("Bearer {AGENT_TOKEN}");
+    let by_bearer = [
+        ("authorization", bearer.as_str()),
+        ("origin", "http://evil.example"),
+    ];
+    assert_eq!(
+        post_message(&app, &by_bearer, json_type).await.status(),
+        201
+    );
+}
+
+#[actix_web::test]
+async fn login_and_logout_refuse_other_origins_and_logout_is_post_only() {
+    let app = spawn_app().await;
+    let http = client();
+    let form = app.http("/agent/login");
+    let forged = http
+        .post(&form)
+        .header("origin", "http://evil.example")
+        .form(&[("token", AGENT_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("set-cookie").is_none());
+    let honest = http
+        .post(&form)
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("token", AGENT_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(honest.status(), 303);
+
+    let cookie = login_cookie(&app).await;
+    let console = http
+        .get(app.http("/agent"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        console.contains(r#"method="post" action="/agent/logout""#),
+        "the console logs out with a form"
+    );
+
+    let by_get = http
+        .get(app.http("/agent/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_get.status(), 405);
+    assert!(by_get.headers().get("set-cookie").is_none());
+    let foreign = http
+        .post(app.http("/agent/logout"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    let logout = http
+        .post(app.http("/agent/logout"))
+        .header("cookie", &cookie)
+        .header("origin", format!("http://{}", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 303);
+    assert!(logout.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
 }
 
 /// Reads one unmasked server frame from `bytes`: (opcode, frame length).

@@ -123,7 +123,7 @@ async fn the_agent_page_needs_credentials_and_accepts_each_kind() {
         .unwrap();
     assert_eq!(forged.status(), 303);
 
-    let logout = http.get(app.http("/agent/logout")).send().await.unwrap();
+    let logout = http.post(app.http("/agent/logout")).send().await.unwrap();
     assert_eq!(logout.status(), 303);
     assert!(logout.headers()["set-cookie"]
         .to_str()
