@@ -435,6 +435,7 @@ async fn messages_posted_through_the_api_reach_live_sockets_once() {
     let big = http()
         .post(api(&app, "/conversations/bot-target/messages"))
         .bearer_auth(AGENT_TOKEN)
+        .header("content-type", "application/json")
         .body("x".repeat(100_000))
         .send()
         .await
