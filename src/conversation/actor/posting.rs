@@ -1,0 +1,198 @@
+//! How a `SessionActor` takes a new message: idempotent retries by client
+//! id, the next seq, the write to the store, and the outcome to the poster
+//! and both sides once the store has settled it.
+
+use actix::prelude::*;
+
+use super::{Pending, Phase, SessionActor};
+use crate::conversation::link::ToSocket;
+use crate::conversation::messages::{Post, Poster};
+use crate::domain::{now_millis, ChatMessage, ConversationStatus, Role};
+use crate::error::AppError;
+use crate::protocol::ServerEvent;
+use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
+
+impl SessionActor {
+    pub(super) fn post(&mut self, msg: Post, ctx: &mut Context<Self>) {
+        let Post {
+            role,
+            text,
+            id,
+            poster,
+        } = msg;
+        if self.phase != Phase::Ready {
+            return self.refuse(role, AppError::ShuttingDown, id.as_deref(), poster);
+        }
+        if self.degraded {
+            return self.refuse(role, AppError::StoreUnavailable, id.as_deref(), poster);
+        }
+        let Some(client_msg_id) = id.clone() else {
+            return self.append(role, text, id, poster, ctx);
+        };
+        if let Some(seq) = self.window.seq_of(role, &client_msg_id) {
+            // Committed: send the stored copy again to the poster only.
+            // Pending: its acknowledgement is on its way.
+            if let Some(stored) = self.window.by_seq(seq).cloned() {
+                self.resend(role, &stored, poster);
+            } else if let Some(waiting) = self.pending.iter_mut().find(|p| p.message.seq == seq) {
+                if let Poster::Api(ack) = poster {
+                    waiting.acks.push(ack);
+                }
+            }
+            return;
+        }
+        if !self.window.maybe_stored(role, &client_msg_id) {
+            return self.append(role, text, id, poster, ctx);
+        }
+        // Older than what memory holds: one indexed lookup keeps retries
+        // idempotent however old the original is.
+        let lookup = self
+            .store
+            .find_by_client_id(self.client.clone(), role, client_msg_id);
+        ctx.wait(
+            lookup
+                .into_actor(self)
+                .map(move |found, act, ctx| match found {
+                    Ok(Some(stored)) => act.resend(role, &stored, poster),
+                    Ok(None) => act.append(role, text, id, poster, ctx),
+                    Err(e) => {
+                        log::error!("{}: id lookup failed: {e}", act.client);
+                        act.refuse(role, AppError::StoreUnavailable, id.as_deref(), poster);
+                    }
+                }),
+        );
+    }
+
+    pub(super) fn append(
+        &mut self,
+        role: Role,
+        text: String,
+        id: Option<String>,
+        poster: Poster,
+        ctx: &mut Context<Self>,
+    ) {
+        let message = ChatMessage {
+            seq: self.next_seq,
+            from: role,
+            text,
+            ts: now_millis(),
+            id,
+        };
+        let request = WriteRequest {
+            client: self.client.clone(),
+            op: WriteOp::Message(message.clone()),
+            reply: Some(ctx.address().recipient()),
+        };
+        if let Err(e) = self.store.submit(request) {
+            log::error!("{}: cannot queue a write: {e}", self.client);
+            let id = message.id.as_deref();
+            return self.refuse(role, AppError::StoreUnavailable, id, poster);
+        }
+        self.next_seq += 1;
+        if let Some(id) = &message.id {
+            self.window.remember_id(role, id, message.seq);
+        }
+        let (acks, permit) = match poster {
+            Poster::Api(ack) => (vec![ack], None),
+            Poster::Socket(permit) => (Vec::new(), Some(permit)),
+        };
+        self.pending.push_back(Pending {
+            message,
+            acks,
+            _permit: permit,
+        });
+    }
+
+    /// Tells a poster its message was not stored.
+    pub(super) fn refuse(&mut self, role: Role, err: AppError, id: Option<&str>, poster: Poster) {
+        match poster {
+            Poster::Api(ack) => {
+                let _ = ack.send(Err(err));
+            }
+            Poster::Socket(_) => self.send_error(role, &err, id),
+        }
+    }
+
+    /// A stored message again, for a retry: to the poster only.
+    pub(super) fn resend(&mut self, role: Role, stored: &ChatMessage, poster: Poster) {
+        match poster {
+            Poster::Api(ack) => {
+                let _ = ack.send(Ok(stored.clone()));
+            }
+            Poster::Socket(_) => {
+                let frame = ServerEvent::Message(stored).encode();
+                self.deliver(role, ToSocket::Frame(frame));
+            }
+        }
+    }
+
+    /// The store's verdict on the pending message `seq`.
+    pub(super) fn settle(&mut self, seq: u64, result: Result<(), StoreError>) {
+        let Some(position) = self.pending.iter().position(|p| p.message.seq == seq) else {
+            log::error!("{}: outcome for unknown seq {seq}", self.client);
+            return;
+        };
+        let Some(pending) = self.pending.remove(position) else {
+            return;
+        };
+        match result {
+            Ok(()) => self.committed(pending),
+            Err(e) => self.not_stored(pending, &e),
+        }
+    }
+
+    pub(super) fn committed(&mut self, pending: Pending) {
+        let message = pending.message;
+        self.last_seq = message.seq;
+        let frame = ServerEvent::Message(&message).encode();
+        for ack in pending.acks {
+            let _ = ack.send(Ok(message.clone()));
+        }
+        let reopens = message.from == Role::Customer && self.status == ConversationStatus::Resolved;
+        let (from, seq) = (message.from, message.seq);
+        self.window.push(message);
+        self.broadcast(frame);
+        if from == Role::Agent {
+            // An agent who answers has read what came before, however the
+            // answer was sent (console, page or API): no unread badge stays.
+            self.mark_read(Role::Agent, seq);
+        }
+        if reopens {
+            // The store reopened it in the same transaction, unless a
+            // Resolve queued after this message re-resolved it: say open last.
+            self.set_status(ConversationStatus::Open);
+        }
+    }
+
+    pub(super) fn not_stored(&mut self, pending: Pending, error: &StoreError) {
+        let message = pending.message;
+        log::error!(
+            "{}: message {} not stored: {error}",
+            self.client,
+            message.seq
+        );
+        if let Some(id) = &message.id {
+            self.window.forget_id(message.from, id);
+        }
+        self.degraded = true;
+        if pending.acks.is_empty() {
+            let id = message.id.as_deref();
+            self.send_error(message.from, &AppError::StoreUnavailable, id);
+        }
+        for ack in pending.acks {
+            let _ = ack.send(Err(AppError::StoreUnavailable));
+        }
+    }
+
+    pub(super) fn outcome(&mut self, outcome: WriteOutcome) {
+        for (seq, result) in outcome.results {
+            self.settle(seq, result);
+        }
+        if self.degraded && self.pending.is_empty() {
+            // Everything in flight is settled: resume right after the last
+            // stored message.
+            self.next_seq = self.last_seq + 1;
+            self.degraded = false;
+        }
+    }
+}
