@@ -38,6 +38,7 @@ fn message(seq: u64, from: Role) -> ChatMessage {
         text: format!("benchmark message {seq}, about as long as a chat line"),
         ts: now_millis(),
         id: Some(format!("m-{seq}")),
+        author: None,
     }
 }
 

@@ -50,6 +50,7 @@ fn message(seq: u64, n: u64) -> ChatMessage {
         text: format!("benchmark message number {n}, about as long as a chat line"),
         ts: now_millis(),
         id: Some(format!("m-{n}")),
+        author: None,
     }
 }
 

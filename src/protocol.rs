@@ -242,6 +242,7 @@ impl ServerEvent<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{AgentId, Author};
 
     fn decode(s: &str) -> Result<ClientFrame, AppError> {
         ClientFrame::decode(s, 10)
@@ -303,6 +304,10 @@ mod tests {
             text: "hello".into(),
             ts: chrono::DateTime::from_timestamp_millis(1_795_000_000_123).unwrap(),
             id: Some("a1".into()),
+            author: Some(Author {
+                id: AgentId(7),
+                name: "Ana".into(),
+            }),
         };
         let json: serde_json::Value =
             serde_json::from_str(&ServerEvent::Message(&msg).encode()).unwrap();
@@ -310,6 +315,7 @@ mod tests {
         assert_eq!(json["seq"], 3);
         assert_eq!(json["from"], "agent");
         assert_eq!(json["id"], "a1");
+        assert_eq!(json["author"], serde_json::json!({"id": 7, "name": "Ana"}));
         assert!(json["ts"].as_str().unwrap().ends_with(".123Z"));
     }
 }

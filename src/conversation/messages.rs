@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::link::SocketLink;
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
+use crate::domain::{Author, ChatMessage, ClientId, ConversationStatus, Role};
 use crate::error::AppError;
 
 // ---- to a SessionActor ----
@@ -44,6 +44,8 @@ pub struct Detach {
 #[rtype(result = "()")]
 pub struct Post {
     pub role: Role,
+    /// The agent who wrote it; `None` from the customer.
+    pub author: Option<Author>,
     pub text: String,
     pub id: Option<String>,
     pub poster: Poster,

@@ -191,6 +191,7 @@ mod tests {
             text: format!("m{seq}"),
             ts: now_millis(),
             id: id.map(str::to_owned),
+            author: None,
         }
     }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
-use super::Role;
+use super::{Author, Role};
 
 /// One stored message of a conversation, exactly as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -17,6 +17,10 @@ pub struct ChatMessage {
     /// The sender's own id for the message, used to make retries idempotent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Which agent wrote it; `None` for the customer's messages (and agent
+    /// messages stored before agents had names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
 }
 
 pub(super) fn rfc3339_millis<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {

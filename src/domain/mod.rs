@@ -1,13 +1,15 @@
-//! Domain types: who is talking (`Role`), about which conversation
+//! Domain types: who is talking (`Role`, and for agents `Agent`), about which conversation
 //! (`ClientId`), and what was said (`ChatMessage`). Input is validated once,
 //! here, so everything above can trust these values. Nothing in `domain`
 //! imports anything above it.
 
+mod agent;
 mod ids;
 mod message;
 mod role;
 mod summary;
 
+pub use agent::{Agent, AgentId, AgentRole, Author, Participant, SERVICE_AGENT_NAME};
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
 pub use role::{PerRole, Role};

@@ -17,7 +17,7 @@ use crate::conversation::{
     join, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
     SetStatus, ToSocket, Typing,
 };
-use crate::domain::{ClientId, Role};
+use crate::domain::{ClientId, Participant, Role};
 use crate::error::AppError;
 use crate::limits::KeyedBuckets;
 use crate::protocol::{ClientFrame, ServerEvent};
@@ -41,6 +41,8 @@ pub struct SocketLimits {
 
 pub struct ChatSocket {
     client: ClientId,
+    participant: Participant,
+    /// `participant.role()`, the side of the conversation this socket is.
     role: Role,
     since: u64,
     registry: Addr<Registry>,
@@ -58,7 +60,7 @@ pub struct ChatSocket {
 impl ChatSocket {
     pub fn new(
         client: ClientId,
-        role: Role,
+        participant: Participant,
         since: u64,
         registry: Addr<Registry>,
         limits: SocketLimits,
@@ -67,7 +69,8 @@ impl ChatSocket {
     ) -> Self {
         ChatSocket {
             client,
-            role,
+            role: participant.role(),
+            participant,
             since,
             registry,
             limits,
@@ -107,6 +110,7 @@ impl ChatSocket {
         };
         session.do_send(Post {
             role: self.role,
+            author: self.participant.author(),
             text,
             id,
             poster: Poster::Socket(permit),

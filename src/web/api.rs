@@ -114,7 +114,7 @@ pub async fn post_message(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent_write(&req)?;
+    let agent = state.security.require_agent_write(&req)?;
     require_json(&req)?;
     state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
@@ -127,6 +127,7 @@ pub async fn post_message(
     session
         .send(Post {
             role: Role::Agent,
+            author: Some(agent.author()),
             text: new.text,
             id: new.id,
             poster: Poster::Api(ack),

@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 
 use crate::auth::{AgentToken, IdentitySecret};
-use crate::domain::ClientId;
+use crate::domain::{Agent, ClientId};
 use crate::error::AppError;
 use crate::limits::{IpLimits, KeyedBuckets};
 
@@ -157,21 +157,21 @@ impl Security {
             .map(|_| Credential::Cookie)
     }
 
-    /// Agent credentials for a request that changes something; with the
+    /// The agent a request that changes something acts as; with the
     /// cookie, the request must also come from this server's pages.
-    pub fn require_agent_write(&self, req: &HttpRequest) -> Result<(), AppError> {
+    pub fn require_agent_write(&self, req: &HttpRequest) -> Result<Agent, AppError> {
         match self.credential(req) {
-            Some(Credential::Token) => Ok(()),
-            Some(Credential::Cookie) => self.check_browser_write(req),
+            Some(Credential::Token) => Ok(Agent::service()),
+            Some(Credential::Cookie) => self.check_browser_write(req).map(|()| Agent::service()),
             None => Err(AppError::Unauthorized),
         }
     }
 
-    pub fn require_agent(&self, req: &HttpRequest) -> Result<(), AppError> {
-        if self.is_agent(req) {
-            Ok(())
-        } else {
-            Err(AppError::Unauthorized)
+    /// The agent the request acts as, or 401.
+    pub fn require_agent(&self, req: &HttpRequest) -> Result<Agent, AppError> {
+        match self.credential(req) {
+            Some(_) => Ok(Agent::service()),
+            None => Err(AppError::Unauthorized),
         }
     }
 

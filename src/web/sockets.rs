@@ -9,7 +9,7 @@ use actix_web_actors::ws;
 
 use super::security::query_param;
 use super::AppState;
-use crate::domain::{ClientId, Role};
+use crate::domain::{ClientId, Participant};
 use crate::error::AppError;
 use crate::transport::{ChatSocket, EchoSocket, InboxSocket, SocketCore, Throttled};
 
@@ -34,7 +34,7 @@ pub async fn customer(
             return Err(AppError::TooManyConversations);
         }
     }
-    chat(Role::Customer, req, client, body, &state)
+    chat(Participant::Customer, req, client, body, &state)
 }
 
 pub async fn agent(
@@ -45,8 +45,8 @@ pub async fn agent(
 ) -> Result<HttpResponse, AppError> {
     state.security.check_origin(&req)?;
     let client = ClientId::parse(&id)?;
-    state.security.require_agent(&req)?;
-    chat(Role::Agent, req, client, body, &state)
+    let agent = state.security.require_agent(&req)?;
+    chat(Participant::Agent(agent), req, client, body, &state)
 }
 
 pub async fn echo(
@@ -79,7 +79,7 @@ pub async fn inbox(
 }
 
 fn chat(
-    role: Role,
+    participant: Participant,
     req: HttpRequest,
     client: ClientId,
     body: web::Payload,
@@ -95,7 +95,7 @@ fn chat(
     let body = core.throttle(body);
     let actor = ChatSocket::new(
         client,
-        role,
+        participant,
         since,
         state.registry.clone(),
         state.limits,

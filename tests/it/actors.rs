@@ -375,6 +375,7 @@ impl Chat {
             .await
             .send(Post {
                 role,
+                author: None,
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
                 poster: socket_poster(),
@@ -389,6 +390,7 @@ impl Chat {
         for i in numbers {
             session.do_send(Post {
                 role,
+                author: None,
                 text: format!("message {i}"),
                 id: None,
                 poster: socket_poster(),
@@ -433,6 +435,7 @@ impl Chat {
             .await
             .send(Post {
                 role,
+                author: None,
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
                 poster: Poster::Api(ack),
@@ -785,6 +788,7 @@ async fn a_retry_sent_before_the_original_is_acknowledged_is_stored_once() {
     for _ in 0..3 {
         session.do_send(Post {
             role: Role::Customer,
+            author: None,
             text: "quick".into(),
             id: Some("fast".into()),
             poster: socket_poster(),
@@ -1221,6 +1225,7 @@ async fn a_failing_store_refuses_messages_and_numbering_resumes_without_a_gap() 
     for i in 3..=7 {
         session.do_send(Post {
             role: Role::Customer,
+            author: None,
             text: format!("burst {i}"),
             id: Some(format!("c-{i}")),
             poster: socket_poster(),

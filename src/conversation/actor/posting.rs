@@ -7,7 +7,7 @@ use actix::prelude::*;
 use super::{Pending, Phase, SessionActor};
 use crate::conversation::link::ToSocket;
 use crate::conversation::messages::{Post, Poster};
-use crate::domain::{now_millis, ChatMessage, ConversationStatus, Role};
+use crate::domain::{now_millis, Author, ChatMessage, ConversationStatus, Role};
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
 use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
@@ -16,6 +16,7 @@ impl SessionActor {
     pub(super) fn post(&mut self, msg: Post, ctx: &mut Context<Self>) {
         let Post {
             role,
+            author,
             text,
             id,
             poster,
@@ -27,7 +28,7 @@ impl SessionActor {
             return self.refuse(role, AppError::StoreUnavailable, id.as_deref(), poster);
         }
         let Some(client_msg_id) = id.clone() else {
-            return self.append(role, text, id, poster, ctx);
+            return self.append(role, author, text, id, poster, ctx);
         };
         if let Some(seq) = self.window.seq_of(role, &client_msg_id) {
             // Committed: send the stored copy again to the poster only.
@@ -42,7 +43,7 @@ impl SessionActor {
             return;
         }
         if !self.window.maybe_stored(role, &client_msg_id) {
-            return self.append(role, text, id, poster, ctx);
+            return self.append(role, author, text, id, poster, ctx);
         }
         // Older than what memory holds: one indexed lookup keeps retries
         // idempotent however old the original is.
@@ -54,7 +55,7 @@ impl SessionActor {
                 .into_actor(self)
                 .map(move |found, act, ctx| match found {
                     Ok(Some(stored)) => act.resend(role, &stored, poster),
-                    Ok(None) => act.append(role, text, id, poster, ctx),
+                    Ok(None) => act.append(role, author, text, id, poster, ctx),
                     Err(e) => {
                         log::error!("{}: id lookup failed: {e}", act.client);
                         act.refuse(role, AppError::StoreUnavailable, id.as_deref(), poster);
@@ -66,6 +67,7 @@ impl SessionActor {
     pub(super) fn append(
         &mut self,
         role: Role,
+        author: Option<Author>,
         text: String,
         id: Option<String>,
         poster: Poster,
@@ -77,6 +79,7 @@ impl SessionActor {
             text,
             ts: now_millis(),
             id,
+            author,
         };
         let request = WriteRequest {
             client: self.client.clone(),

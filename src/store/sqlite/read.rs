@@ -7,14 +7,15 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
-    preview, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
+    preview, AgentId, Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
+    Totals,
 };
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
 /// Largest page of the list.
 const MAX_PAGE: usize = 200;
 
-const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_id";
+const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_id, author_id, author_name";
 
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let role_code: i64 = row.get(1)?;
@@ -27,6 +28,16 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         ts: DateTime::from_timestamp_millis(ts_ms)
             .ok_or(rusqlite::Error::IntegralValueOutOfRange(3, ts_ms))?,
         id: row.get(4)?,
+        author: match (
+            row.get::<_, Option<i64>>(5)?,
+            row.get::<_, Option<String>>(6)?,
+        ) {
+            (Some(id), Some(name)) => Some(Author {
+                id: AgentId(id),
+                name,
+            }),
+            _ => None,
+        },
     })
 }
 

@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -124,6 +124,13 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO store_state (id, in_use) VALUES (1, 0);
 "#
     ),
+    // Who wrote an agent's message. The name is kept with the message, as
+    // written: history reads need no join, and a renamed or removed agent
+    // does not rewrite what customers were told. Older replies have none.
+    r#"
+    ALTER TABLE messages ADD COLUMN author_id INTEGER;
+    ALTER TABLE messages ADD COLUMN author_name TEXT;
+"#,
 ];
 
 pub(super) fn classify(path: &Path, source: rusqlite::Error) -> StartupError {

@@ -11,7 +11,7 @@ use rusqlite::{params_from_iter, Connection, StatementStatus};
 use super::read::ListPlan;
 use super::schema::migrate;
 use super::*;
-use crate::domain::{ConversationStatus, Role};
+use crate::domain::{AgentId, Author, ConversationStatus, Role};
 use crate::store::{ListQuery, WriteOp};
 
 fn client(id: &str) -> ClientId {
@@ -29,6 +29,7 @@ fn message(seq: u64, from: Role) -> WriteOp {
         text: format!("message {seq}"),
         ts: DateTime::from_timestamp_millis(ms).expect("valid time"),
         id: Some(format!("id-{seq}")),
+        author: None,
     })
 }
 
@@ -348,6 +349,28 @@ fn a_schema_1_database_keeps_every_conversation_and_gets_its_counters() {
     assert_counters_agree(&backend);
     let known = backend.load(&client("alpha"), 10).expect("load").known_ids;
     assert_eq!(known.len(), 3, "client message ids survive the migration");
+    let recent = backend.load(&client("alpha"), 10).expect("load").recent;
+    assert_eq!(recent[2].from, Role::Agent);
+    assert_eq!(
+        recent[2].author, None,
+        "replies from before names have none"
+    );
+}
+
+#[test]
+fn an_agent_message_keeps_its_author_as_written() {
+    let backend = SqliteBackend::open_in_memory().expect("store");
+    let ana = Author {
+        id: AgentId(3),
+        name: "Ana".into(),
+    };
+    let WriteOp::Message(mut reply) = message(1, Role::Agent) else {
+        unreachable!("message() makes messages");
+    };
+    reply.author = Some(ana.clone());
+    commit(&backend, "delta", &[WriteOp::Message(reply)]);
+    let recent = backend.load(&client("delta"), 10).expect("load").recent;
+    assert_eq!(recent[0].author, Some(ana));
 }
 
 fn wal_len(dir: &Path) -> u64 {

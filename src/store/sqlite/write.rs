@@ -51,8 +51,9 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
         .execute(params![client.as_str(), seq, ts, m.from.code()])?;
     if moved == 1 {
         conn.prepare_cached(
-            "INSERT INTO messages (client_id, seq, from_role, text, ts, client_msg_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO messages
+                 (client_id, seq, from_role, text, ts, client_msg_id, author_id, author_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             client.as_str(),
@@ -60,7 +61,9 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
             m.from.code(),
             m.text,
             ts,
-            m.id
+            m.id,
+            m.author.as_ref().map(|a| a.id.0),
+            m.author.as_ref().map(|a| a.name.as_str()),
         ])?;
     }
     Ok(moved == 1)
