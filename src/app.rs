@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Addr};
+use actix::{Actor, Addr, AsyncContext, Context};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::watch;
@@ -92,11 +92,15 @@ impl Application {
             idle_timeout: config.idle_timeout,
             max_text_chars: limits.max_text_chars,
         };
-        let inbox = Inbox::new(store.clone()).start();
-        store.watch(inbox.clone().recipient());
-        let registry = Registry::new(store.clone(), settings)
-            .with_inbox(inbox.clone().recipient())
+        // The Registry and the Inbox tell each other things: the Registry's
+        // address exists before it starts, so each gets the other's.
+        let registry_context = Context::<Registry>::new();
+        let inbox = Inbox::new(store.clone())
+            .with_consoles(registry_context.address().recipient())
             .start();
+        store.watch(inbox.clone().recipient());
+        let registry = registry_context
+            .run(Registry::new(store.clone(), settings).with_inbox(inbox.clone().recipient()));
         let bind_err = |source| BuildError::Bind {
             addr: config.bind.clone(),
             source,

@@ -7,7 +7,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
+    Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
     MAX_MESSAGE_ID_LEN,
 };
 use crate::error::AppError;
@@ -190,6 +190,9 @@ pub enum ServerEvent<'a> {
     Typing {
         role: Role,
         active: bool,
+        /// Which agent is typing; absent for the customer.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        author: Option<&'a Author>,
     },
     Read {
         role: Role,
@@ -242,7 +245,7 @@ impl ServerEvent<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AgentId, Author};
+    use crate::domain::AgentId;
 
     fn decode(s: &str) -> Result<ClientFrame, AppError> {
         ClientFrame::decode(s, 10)

@@ -1,9 +1,10 @@
 //! `SessionActor`: one per conversation. It owns the conversation's recent
 //! history, assigns each new message the next `seq`, hands it to the store and,
 //! only once the store has committed it, sends it to both sides. It holds the
-//! current customer and agent sockets as [`SocketLink`]s and never waits on
-//! them: a socket whose backlog of unwritten frames is full is detached as
-//! stalled. The handlers at the bottom only unpack messages and delegate.
+//! customer's socket and one socket per connected agent as [`SocketLink`]s
+//! and never waits on them: a socket whose backlog of unwritten frames is
+//! full is detached as stalled. The handlers at the bottom only unpack
+//! messages and delegate.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use bytestring::ByteString;
 
 use super::link::{SocketLink, ToSocket};
 use super::messages::*;
+use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, PerRole, Role};
 use crate::error::AppError;
@@ -35,6 +37,9 @@ pub struct SessionLinks {
     pub inbox: Option<Recipient<PresenceChanged>>,
     /// Which of the Registry's sessions this is, to report its end.
     pub number: u64,
+    /// Whether an agent had the console open when the session started
+    /// (then kept up to date by [`ConsolesOnline`]).
+    pub consoles_online: bool,
 }
 
 mod posting;
@@ -51,6 +56,8 @@ struct Pending {
     message: ChatMessage,
     /// Posters waiting without a socket (REST API).
     acks: Vec<Ack>,
+    /// The socket that posted it, told if it is not stored.
+    socket: Option<u64>,
     /// Released with the entry, when the message is settled.
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
@@ -73,7 +80,11 @@ pub struct SessionActor {
     /// A write failed; refuse new ones until those in flight are settled,
     /// so seqs stay gapless.
     degraded: bool,
-    sockets: PerRole<Option<SocketLink>>,
+    sockets: Sockets,
+    /// Whether each side was last announced online, so a change is told once.
+    announced: PerRole<bool>,
+    /// Whether an agent has the console open (see [`ConsolesOnline`]).
+    consoles_online: bool,
     idle_timer: Option<SpawnHandle>,
 }
 
@@ -88,7 +99,6 @@ impl SessionActor {
             client,
             store,
             settings,
-            links,
             phase: Phase::Loading,
             status: ConversationStatus::Open,
             read_seq: PerRole::default(),
@@ -97,8 +107,11 @@ impl SessionActor {
             window: Window::default(),
             pending: VecDeque::new(),
             degraded: false,
-            sockets: PerRole::default(),
+            sockets: Sockets::default(),
+            announced: PerRole::new(false, links.consoles_online),
+            consoles_online: links.consoles_online,
             idle_timer: None,
+            links,
         }
     }
 
@@ -126,7 +139,7 @@ impl SessionActor {
     }
 
     fn is_idle(&self) -> bool {
-        self.sockets.customer.is_none() && self.sockets.agent.is_none() && self.pending.is_empty()
+        self.sockets.is_empty() && self.pending.is_empty()
     }
 
     /// Once nobody is connected and nothing is in flight, drops the window
@@ -169,33 +182,57 @@ impl SessionActor {
 
     // ---- sockets: attach, deliver, presence ----
 
-    /// Sends to the `role` socket without ever waiting; a full mailbox means
-    /// the client stopped reading, so the socket is detached as stalled.
-    fn deliver(&mut self, role: Role, item: ToSocket) {
-        let Some(link) = self.sockets[role].as_ref() else {
+    /// Sends to every `role` socket (but `except`) without ever waiting; a
+    /// full mailbox means the client stopped reading, so that socket is
+    /// detached as stalled.
+    fn deliver(&mut self, role: Role, item: ToSocket, except: Option<u64>) {
+        let dropped = self.sockets.offer(role, &item, except);
+        self.dropped(role, dropped);
+    }
+
+    /// Sends to the one socket `socket_id` of `role`, if still attached.
+    fn deliver_to(&mut self, role: Role, socket_id: u64, item: ToSocket) {
+        let dropped = self.sockets.offer_to(role, socket_id, item);
+        self.dropped(role, dropped.into_iter().collect());
+    }
+
+    fn dropped(&mut self, role: Role, dropped: Vec<SocketLink>) {
+        if dropped.is_empty() {
             return;
-        };
-        if !link.offer(item) {
-            if link.is_stalled() {
-                log::warn!(
-                    "{}: {role} socket stalled (not reading); detached",
-                    self.client
-                );
-            }
-            self.sockets[role] = None;
-            self.announce(role, false);
         }
+        for link in dropped.iter().filter(|l| l.is_stalled()) {
+            log::warn!(
+                "{}: {role} socket {} stalled (not reading); detached",
+                self.client,
+                link.id
+            );
+        }
+        self.presence_changed(role);
     }
 
     fn broadcast(&mut self, frame: ByteString) {
-        self.deliver(Role::Customer, ToSocket::Frame(frame.clone()));
-        self.deliver(Role::Agent, ToSocket::Frame(frame));
+        self.deliver(Role::Customer, ToSocket::Frame(frame.clone()), None);
+        self.deliver(Role::Agent, ToSocket::Frame(frame), None);
     }
 
-    /// Tells the peer of `role` (and the inbox) that `role` came or went.
-    fn announce(&mut self, role: Role, online: bool) {
+    /// Whether `role` counts as online for the other side: the customer
+    /// with a socket here; the agents with one here or a console open.
+    fn online(&self, role: Role) -> bool {
+        match role {
+            Role::Customer => self.sockets.any(Role::Customer),
+            Role::Agent => self.sockets.any(Role::Agent) || self.consoles_online,
+        }
+    }
+
+    /// Tells the peer of `role` (and the inbox) if `role` came or went.
+    fn presence_changed(&mut self, role: Role) {
+        let online = self.online(role);
+        if self.announced[role] == online {
+            return;
+        }
+        self.announced[role] = online;
         let frame = ServerEvent::Presence { role, online }.encode();
-        self.deliver(role.peer(), ToSocket::Frame(frame));
+        self.deliver(role.peer(), ToSocket::Frame(frame), None);
         if let Some(inbox) = &self.links.inbox {
             inbox.do_send(PresenceChanged {
                 client: self.client.clone(),
@@ -205,29 +242,20 @@ impl SessionActor {
         }
     }
 
-    fn send_error(&mut self, role: Role, err: &AppError, id: Option<&str>) {
-        let frame = ServerEvent::error(err, id).encode();
-        self.deliver(role, ToSocket::Frame(frame));
-    }
-
-    /// Makes `msg.socket` the `role` side: welcome, history, presence.
+    /// Makes `msg.socket` a socket of `msg.who`: welcome, history, presence.
     fn attach(&mut self, msg: Attach) {
-        let role = msg.role;
+        let role = msg.who.role();
         let socket_id = msg.socket.id;
-        let was_online = match self.sockets[role].replace(msg.socket) {
-            Some(old) => {
-                // Full: flagged stalled, so it closes itself (4002) instead.
-                old.offer(ToSocket::Replaced);
-                true
-            }
-            None => false,
-        };
-        log::info!("{}: {role} connected", self.client);
+        if let Some(old) = self.sockets.attach(&msg.who, msg.socket) {
+            // Full: flagged stalled, so it closes itself (4002) instead.
+            old.offer(ToSocket::Replaced);
+        }
+        log::info!("{}: {role} connected (socket {socket_id})", self.client);
         let welcome = ServerEvent::Welcome {
             role,
             client_id: &self.client,
             last_seq: self.last_seq,
-            peer_online: self.sockets[role.peer()].is_some(),
+            peer_online: self.online(role.peer()),
             max_text_chars: self.settings.max_text_chars,
             status: self.status,
             read_seq: self.read_seq[role],
@@ -240,22 +268,36 @@ impl SessionActor {
             has_more,
         }
         .encode();
-        self.deliver(role, ToSocket::Frame(welcome));
-        self.deliver(role, ToSocket::Frame(history));
-        // The new socket may already be gone or stalled: then it was
-        // detached above and must not be announced.
-        let still_attached = self.sockets[role].as_ref().map(|l| l.id) == Some(socket_id);
-        if !was_online && still_attached {
-            self.announce(role, true);
-        }
+        self.deliver_to(role, socket_id, ToSocket::Frame(welcome));
+        self.deliver_to(role, socket_id, ToSocket::Frame(history));
+        self.presence_changed(role);
     }
 
     fn detach(&mut self, role: Role, socket_id: u64) {
-        if self.sockets[role].as_ref().map(|link| link.id) == Some(socket_id) {
-            self.sockets[role] = None;
-            log::info!("{}: {role} disconnected", self.client);
-            self.announce(role, false);
+        if self.sockets.detach(role, socket_id) {
+            log::info!("{}: {role} disconnected (socket {socket_id})", self.client);
+            self.presence_changed(role);
         }
+    }
+
+    /// Typing goes to everyone else: the peer side, and the typist's
+    /// colleagues (an agent sees who else is answering).
+    fn relay_typing(&mut self, msg: Typing) {
+        let frame = ServerEvent::Typing {
+            role: msg.role,
+            active: msg.active,
+            author: msg.author.as_ref(),
+        }
+        .encode();
+        self.deliver(msg.role.peer(), ToSocket::Frame(frame.clone()), None);
+        if msg.role == Role::Agent {
+            self.deliver(Role::Agent, ToSocket::Frame(frame), Some(msg.socket_id));
+        }
+    }
+
+    fn send_error(&mut self, role: Role, socket_id: u64, err: &AppError, id: Option<&str>) {
+        let frame = ServerEvent::error(err, id).encode();
+        self.deliver_to(role, socket_id, ToSocket::Frame(frame));
     }
 
     /// Queues a write whose outcome nobody waits for (read marks, status).
@@ -280,7 +322,7 @@ impl SessionActor {
         self.read_seq[role] = seq;
         self.submit_meta(WriteOp::Read { role, seq });
         let frame = ServerEvent::Read { role, seq }.encode();
-        self.deliver(role.peer(), ToSocket::Frame(frame));
+        self.deliver(role.peer(), ToSocket::Frame(frame), None);
     }
 
     fn set_status(&mut self, status: ConversationStatus) {
@@ -339,10 +381,8 @@ impl SessionActor {
 
     fn shutdown(&mut self) {
         self.phase = Phase::Closing;
-        for role in [Role::Customer, Role::Agent] {
-            if let Some(link) = self.sockets[role].take() {
-                link.offer(ToSocket::Shutdown);
-            }
+        for link in self.sockets.take_all() {
+            link.offer(ToSocket::Shutdown);
         }
     }
 }
@@ -417,12 +457,16 @@ impl Handler<Typing> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Typing, _ctx: &mut Context<Self>) {
-        let frame = ServerEvent::Typing {
-            role: msg.role,
-            active: msg.active,
-        }
-        .encode();
-        self.deliver(msg.role.peer(), ToSocket::Frame(frame));
+        self.relay_typing(msg);
+    }
+}
+
+impl Handler<ConsolesOnline> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, ConsolesOnline(online): ConsolesOnline, _ctx: &mut Context<Self>) {
+        self.consoles_online = online;
+        self.presence_changed(Role::Agent);
     }
 }
 

@@ -9,17 +9,18 @@ use bytestring::ByteString;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::link::SocketLink;
-use crate::domain::{Author, ChatMessage, ClientId, ConversationStatus, Role};
+use crate::domain::{Author, ChatMessage, ClientId, ConversationStatus, Participant, Role};
 use crate::error::AppError;
 
 // ---- to a SessionActor ----
 
-/// Attach a socket as the current `role` side; it first gets `welcome` and
-/// the `history` after `since`.
+/// Attach a socket of `who`: the customer's, or one of the agents'. It first
+/// gets `welcome` and the `history` after `since`; the same person's older
+/// socket, if any, is replaced (4001).
 #[derive(Message)]
 #[rtype(result = "Result<(), AttachError>")]
 pub struct Attach {
-    pub role: Role,
+    pub who: Participant,
     pub since: u64,
     pub socket: SocketLink,
 }
@@ -53,10 +54,13 @@ pub struct Post {
 
 /// Who posted, and so where the outcome goes.
 pub enum Poster {
-    /// The role's socket: the outcome is a frame to it. The permit counts
-    /// against the socket's messages in flight and is released once the
-    /// message is stored or refused.
-    Socket(OwnedSemaphorePermit),
+    /// A socket (by its link id): the outcome is a frame to it. The permit
+    /// counts against the socket's messages in flight and is released once
+    /// the message is stored or refused.
+    Socket {
+        socket_id: u64,
+        permit: OwnedSemaphorePermit,
+    },
     /// A poster without a socket (the REST API), waiting on this channel.
     Api(Ack),
 }
@@ -86,11 +90,14 @@ impl InFlight {
     }
 }
 
-/// `role` started or stopped typing; relayed to the other side, not stored.
+/// `role` started or stopped typing on socket `socket_id`; relayed to
+/// everyone else in the conversation (with the agent's name), not stored.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Typing {
     pub role: Role,
+    pub author: Option<Author>,
+    pub socket_id: u64,
     pub active: bool,
 }
 
@@ -127,6 +134,13 @@ pub struct LastSeq;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
+
+/// Whether any agent has the console (the live inbox) open. Customers see
+/// an agent online while one is, even before anyone opens their chat. Sent
+/// by the inbox to the Registry, which passes it on to every session.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct ConsolesOnline(pub bool);
 
 // ---- from a SessionActor ----
 

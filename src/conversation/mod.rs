@@ -7,6 +7,7 @@ mod actor;
 mod link;
 mod messages;
 mod registry;
+mod sockets;
 mod window;
 
 pub use actor::{SessionActor, SessionLinks, SessionSettings};

@@ -10,7 +10,7 @@ use actix::prelude::*;
 use super::actor::{SessionActor, SessionLinks, SessionSettings};
 use super::link::SocketLink;
 use super::messages::*;
-use crate::domain::{ClientId, Role};
+use crate::domain::{ClientId, Participant};
 use crate::error::AppError;
 use crate::store::Store;
 
@@ -25,6 +25,8 @@ pub struct Registry {
     store: Store,
     settings: SessionSettings,
     inbox: Option<Recipient<PresenceChanged>>,
+    /// Whether an agent has the console open, for new sessions.
+    consoles_online: bool,
     shutting_down: bool,
 }
 
@@ -36,6 +38,7 @@ impl Registry {
             store,
             settings,
             inbox: None,
+            consoles_online: false,
             shutting_down: false,
         }
     }
@@ -83,6 +86,7 @@ impl Handler<Lookup> for Registry {
                 registry: ctx.address().recipient(),
                 inbox: self.inbox.clone(),
                 number,
+                consoles_online: self.consoles_online,
             },
         );
         let session = SessionActor::start_in_arbiter(&msg.home, move |_| session);
@@ -112,6 +116,18 @@ impl Handler<GetStats> for Registry {
     }
 }
 
+impl Handler<ConsolesOnline> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: ConsolesOnline, _ctx: &mut Context<Self>) {
+        self.consoles_online = msg.0;
+        // Only on a change between none and some consoles, so rarely.
+        for (_, session) in self.sessions.values() {
+            session.do_send(msg);
+        }
+    }
+}
+
 impl Handler<ShutdownAll> for Registry {
     type Result = ();
 
@@ -123,19 +139,19 @@ impl Handler<ShutdownAll> for Registry {
     }
 }
 
-/// Attaches `socket` as the `role` side of `client`'s conversation and
-/// returns the session. Retries when the session found was just evicted.
+/// Attaches `socket` of `who` to `client`'s conversation and returns the
+/// session. Retries when the session found was just evicted.
 pub async fn join(
     registry: &Addr<Registry>,
     client: &ClientId,
-    role: Role,
+    who: &Participant,
     since: u64,
     socket: SocketLink,
 ) -> Result<Addr<SessionActor>, AppError> {
     for _ in 0..JOIN_ATTEMPTS {
         let session = lookup(registry, client).await?;
         let attach = Attach {
-            role,
+            who: who.clone(),
             since,
             socket: socket.clone(),
         };

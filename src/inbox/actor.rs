@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::messages::{CloseAll, List, Subscribe, Unsubscribe};
-use crate::conversation::{PresenceChanged, SocketLink, ToSocket};
+use crate::conversation::{ConsolesOnline, PresenceChanged, SocketLink, ToSocket};
 use crate::domain::{ClientId, ConversationSummary, Role, Totals};
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
@@ -27,6 +27,10 @@ pub struct Inbox {
     dirty: HashSet<ClientId>,
     flush_scheduled: bool,
     last_totals: Option<Totals>,
+    /// Told whether any console is open (customers see an agent online).
+    consoles: Option<Recipient<ConsolesOnline>>,
+    /// What `consoles` was last told.
+    consoles_online: bool,
 }
 
 impl Inbox {
@@ -38,6 +42,27 @@ impl Inbox {
             dirty: HashSet::new(),
             flush_scheduled: false,
             last_totals: None,
+            consoles: None,
+            consoles_online: false,
+        }
+    }
+
+    /// `consoles` (the Registry) learns when the first console opens and
+    /// the last one closes.
+    pub fn with_consoles(mut self, consoles: Recipient<ConsolesOnline>) -> Self {
+        self.consoles = Some(consoles);
+        self
+    }
+
+    /// Called after every change of subscribers.
+    fn subscribers_changed(&mut self) {
+        let online = !self.subscribers.is_empty();
+        if online == self.consoles_online {
+            return;
+        }
+        self.consoles_online = online;
+        if let Some(consoles) = &self.consoles {
+            consoles.do_send(ConsolesOnline(online));
         }
     }
 
@@ -91,6 +116,7 @@ impl Inbox {
             }
             alive
         });
+        self.subscribers_changed();
     }
 }
 
@@ -127,6 +153,7 @@ impl Handler<Subscribe> for Inbox {
 
     fn handle(&mut self, msg: Subscribe, _ctx: &mut Context<Self>) {
         self.subscribers.insert(msg.socket.id, msg.socket);
+        self.subscribers_changed();
     }
 }
 
@@ -138,6 +165,7 @@ impl Handler<Unsubscribe> for Inbox {
         if self.subscribers.is_empty() {
             self.dirty.clear();
         }
+        self.subscribers_changed();
     }
 }
 
@@ -171,5 +199,6 @@ impl Handler<CloseAll> for Inbox {
         for (_, link) in self.subscribers.drain() {
             link.offer(ToSocket::Shutdown);
         }
+        self.subscribers_changed();
     }
 }

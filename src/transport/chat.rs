@@ -91,6 +91,11 @@ impl ChatSocket {
         stalled
     }
 
+    /// This socket's link id, how its session tells it from others.
+    fn socket_id(&self) -> u64 {
+        self.core.link().map_or(0, |link| link.id)
+    }
+
     fn send_error(&self, ctx: &mut WebsocketContext<Self>, err: &AppError) {
         ctx.text(ServerEvent::error(err, None).encode());
     }
@@ -113,7 +118,10 @@ impl ChatSocket {
             author: self.participant.author(),
             text,
             id,
-            poster: Poster::Socket(permit),
+            poster: Poster::Socket {
+                socket_id: self.socket_id(),
+                permit,
+            },
         });
         if self.in_flight.try_permit().is_none() {
             let in_flight = self.in_flight.clone();
@@ -141,6 +149,8 @@ impl ChatSocket {
             Ok(ClientFrame::Message { text, id }) => self.post(text, id, ctx),
             Ok(ClientFrame::Typing { active }) => session.do_send(Typing {
                 role: self.role,
+                author: self.participant.author(),
+                socket_id: self.socket_id(),
                 active,
             }),
             Ok(ClientFrame::Read { seq }) => session.do_send(MarkRead {
@@ -189,8 +199,8 @@ impl Actor for ChatSocket {
     fn started(&mut self, ctx: &mut Self::Context) {
         let link = self.core.start_linked(ctx, |act: &Self| &act.core);
         let registry = self.registry.clone();
-        let (client, role, since) = (self.client.clone(), self.role, self.since);
-        let joining = async move { join(&registry, &client, role, since, link).await };
+        let (client, who, since) = (self.client.clone(), self.participant.clone(), self.since);
+        let joining = async move { join(&registry, &client, &who, since, link).await };
         // `wait`: no client frame is handled before the session is joined.
         ctx.wait(
             joining

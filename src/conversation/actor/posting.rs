@@ -95,13 +95,14 @@ impl SessionActor {
         if let Some(id) = &message.id {
             self.window.remember_id(role, id, message.seq);
         }
-        let (acks, permit) = match poster {
-            Poster::Api(ack) => (vec![ack], None),
-            Poster::Socket(permit) => (Vec::new(), Some(permit)),
+        let (acks, socket, permit) = match poster {
+            Poster::Api(ack) => (vec![ack], None, None),
+            Poster::Socket { socket_id, permit } => (Vec::new(), Some(socket_id), Some(permit)),
         };
         self.pending.push_back(Pending {
             message,
             acks,
+            socket,
             _permit: permit,
         });
     }
@@ -112,7 +113,7 @@ impl SessionActor {
             Poster::Api(ack) => {
                 let _ = ack.send(Err(err));
             }
-            Poster::Socket(_) => self.send_error(role, &err, id),
+            Poster::Socket { socket_id, .. } => self.send_error(role, socket_id, &err, id),
         }
     }
 
@@ -122,9 +123,9 @@ impl SessionActor {
             Poster::Api(ack) => {
                 let _ = ack.send(Ok(stored.clone()));
             }
-            Poster::Socket(_) => {
+            Poster::Socket { socket_id, .. } => {
                 let frame = ServerEvent::Message(stored).encode();
-                self.deliver(role, ToSocket::Frame(frame));
+                self.deliver_to(role, socket_id, ToSocket::Frame(frame));
             }
         }
     }
@@ -178,9 +179,9 @@ impl SessionActor {
             self.window.forget_id(message.from, id);
         }
         self.degraded = true;
-        if pending.acks.is_empty() {
+        if let Some(socket_id) = pending.socket {
             let id = message.id.as_deref();
-            self.send_error(message.from, &AppError::StoreUnavailable, id);
+            self.send_error(message.from, socket_id, &AppError::StoreUnavailable, id);
         }
         for ack in pending.acks {
             let _ = ack.send(Err(AppError::StoreUnavailable));
