@@ -177,6 +177,10 @@ pub enum ServerEvent<'a> {
         status: ConversationStatus,
         read_seq: u64,
         peer_read_seq: u64,
+        /// On an agent's socket: the agent it acts as, so a page tells its
+        /// own replies from its colleagues'.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        me: Option<&'a Author>,
     },
     History {
         messages: &'a [ChatMessage],

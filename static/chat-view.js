@@ -6,6 +6,7 @@
 // nodes only (links are built as elements, never parsed as HTML).
 import { I18N } from './i18n.mjs';
 import { Conversation } from './model.mjs';
+import { agentOf, senderOf, typistOf } from './people.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { charCount, normalizeText, newMessageId, splitLinks } from './text.mjs';
 import { el, pageParams, socketUrl, loginHref } from './dom.js';
@@ -75,6 +76,8 @@ export class ChatView {
     this.typingSentAt = 0; // when our last typing:true went out
     this.typingActive = false; // the peer was told we are typing
     this.peerTypingTimer = null;
+    this.typist = null; // {name} or {role} of whoever types, from people.mjs
+    this.me = null; // on an agent page, the agent this socket acts as
 
     this.socket = new ReconnectingSocket({
       url: () => this.nextUrl(),
@@ -355,7 +358,11 @@ export class ChatView {
   /** Sender and time (or sending/failed state) in the current language. */
   labelBubble(bubble) {
     const from = bubble.dataset.from;
-    bubble.querySelector('.sender').textContent = from === this.role ? t('me') : t(from);
+    const author = bubble.dataset.authorId
+      ? { id: Number(bubble.dataset.authorId), name: bubble.dataset.authorName }
+      : null;
+    const sender = senderOf(from, author, this.role, this.me);
+    bubble.querySelector('.sender').textContent = sender.me ? t('me') : sender.name || t(sender.role);
     const time = bubble.querySelector('.time');
     if (bubble.classList.contains('pending')) {
       time.textContent = t('sending');
@@ -372,6 +379,11 @@ export class ChatView {
     bubble.classList.remove('pending', 'failed');
     bubble.dataset.seq = String(m.seq);
     if (typeof m.id === 'string') bubble.dataset.id = m.id;
+    const author = agentOf(m.author);
+    if (author) {
+      bubble.dataset.authorId = String(author.id);
+      bubble.dataset.authorName = author.name;
+    }
     bubble.querySelector('.time').dateTime = typeof m.ts === 'string' ? m.ts : '';
     this.labelBubble(bubble);
   }
@@ -489,7 +501,9 @@ export class ChatView {
     this.socket.send({ type: 'typing', active: false });
   }
 
-  onPeerTyping(active) {
+  /** Someone else (`who`, from people.mjs typistOf) typing or stopped. */
+  onPeerTyping(active, who) {
+    if (who) this.typist = who;
     clearTimeout(this.peerTypingTimer);
     this.peerTypingTimer = active ? setTimeout(() => this.hidePeerTyping(), TYPING_SHOW_MS) : null;
     this.typingEl.hidden = !active;
@@ -501,7 +515,10 @@ export class ChatView {
   }
 
   renderPeerTyping() {
-    this.typingEl.textContent = t(this.peerRole === 'agent' ? 'typingAgent' : 'typingCustomer');
+    const who = this.typist || { role: this.peerRole };
+    this.typingEl.textContent = who.name
+      ? t('typingNamed', { name: who.name })
+      : t(who.role === 'agent' ? 'typingAgent' : 'typingCustomer');
   }
 
   // ---- older history -----------------------------------------------------------
@@ -824,7 +841,11 @@ export class ChatView {
       case 'history': this.onHistory(f); break;
       case 'message': this.onLiveMessage(f); break;
       case 'presence': this.onPresence(f); break;
-      case 'typing': if (f.role === this.peerRole) this.onPeerTyping(Boolean(f.active)); break;
+      case 'typing': {
+        const who = typistOf(f, this.role);
+        if (who) this.onPeerTyping(Boolean(f.active), who);
+        break;
+      }
       case 'read': if (f.role === this.peerRole) this.onPeerRead(f.seq); break;
       case 'status': if (this.model.setStatus(f.status)) this.renderConvStatus(); break;
       case 'error': this.onError(f); break;
@@ -833,6 +854,7 @@ export class ChatView {
   }
 
   onWelcome(f) {
+    this.me = agentOf(f.me);
     if (this.model.welcome(f).reset) {
       // The server lost history we have shown (e.g. a restored database):
       // what we show may be stale, so start over from scratch.

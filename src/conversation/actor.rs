@@ -245,6 +245,7 @@ impl SessionActor {
     /// Makes `msg.socket` a socket of `msg.who`: welcome, history, presence.
     fn attach(&mut self, msg: Attach) {
         let role = msg.who.role();
+        let me = msg.who.author();
         let socket_id = msg.socket.id;
         if let Some(old) = self.sockets.attach(&msg.who, msg.socket) {
             // Full: flagged stalled, so it closes itself (4002) instead.
@@ -260,6 +261,7 @@ impl SessionActor {
             status: self.status,
             read_seq: self.read_seq[role],
             peer_read_seq: self.read_seq[role.peer()],
+            me: me.as_ref(),
         }
         .encode();
         let (messages, has_more) = self.window.after(msg.since);

@@ -1571,7 +1571,7 @@ async fn typing_shows_on_the_other_side() {
     let mut rounds = Vec::new();
     for _ in 0..3 {
         type_into_composer(agent, draft).await;
-        wait_for_typing(customer, Some("Agent is typing…"), WAIT).await;
+        wait_for_typing(customer, Some("API is typing…"), WAIT).await;
         type_into_composer(agent, &Key::Backspace.repeat(draft.chars().count())).await;
         wait_for_typing(customer, None, WAIT).await;
         let shown = typing_times(customer).await;
@@ -1748,7 +1748,8 @@ async fn the_pages_speak_chinese() {
         &[
             ("#presence", "客服在线"),
             (".msg.mine .sender", "我"),
-            (".msg.theirs .sender", "客服"),
+            // Named by the agent who answered: here the service token's.
+            (".msg.theirs .sender", "API"),
             ("#messages .seen", "已读"),
         ],
     )
@@ -1769,7 +1770,7 @@ async fn the_pages_speak_chinese() {
         ("#status", "Connected"),
         ("#presence", "Agent online"),
         (".msg.mine .sender", "Me"),
-        (".msg.theirs .sender", "Agent"),
+        (".msg.theirs .sender", "API"),
         ("#messages .seen", "Seen"),
         ("#lang@value", "en"),
     ];

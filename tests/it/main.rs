@@ -11,4 +11,5 @@ mod durability;
 mod hardening;
 mod protocol_props;
 mod security;
+mod team;
 mod websocket;

@@ -143,7 +143,10 @@ async fn an_agents_typing_reaches_the_customer_and_colleagues_with_their_name() 
     }
     let typing = json!({"type": "typing", "role": "agent", "active": true,
                         "author": {"id": 1, "name": "Ana"}});
-    assert_eq!(customer.frames_of_type("typing"), std::slice::from_ref(&typing));
+    assert_eq!(
+        customer.frames_of_type("typing"),
+        std::slice::from_ref(&typing)
+    );
     assert_eq!(ben_tab.frames_of_type("typing"), [typing]);
     assert!(
         ana_tab.frames_of_type("typing").is_empty(),
