@@ -1,0 +1,38 @@
+//! What RFC 6455 asks of the server beyond what client libraries send: frames
+//! refused by their declared length, and the handshake's own checks.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+
+use crate::common::spawn_app;
+use crate::raw::{close_code, Handshake};
+
+/// How soon an oversized frame must be refused (the heartbeat would take
+/// tens of seconds).
+const REFUSAL_DEADLINE: Duration = Duration::from_secs(1);
+
+#[actix_web::test]
+async fn a_frame_declaring_ten_megabytes_is_closed_with_1009_at_once() {
+    let app = spawn_app().await;
+    for path in ["/ws/echo", "/ws/customer/declared-length"] {
+        let (mut tcp, answer) = Handshake {
+            path,
+            ..Handshake::default()
+        }
+        .send(app.addr)
+        .await;
+        assert_eq!(answer.status, 101, "{path}: {}", answer.head);
+        // A masked binary frame with a 64-bit length of 10 MB, and a few
+        // bytes of its payload.
+        let mut frame = vec![0x82, 0x80 | 127];
+        frame.extend_from_slice(&10_000_000u64.to_be_bytes());
+        frame.extend_from_slice(&[0, 0, 0, 0]);
+        frame.extend_from_slice(b"just the start");
+        let started = Instant::now();
+        tcp.write_all(&frame).await.unwrap();
+        let code = close_code(&mut tcp, answer.rest, REFUSAL_DEADLINE).await;
+        assert_eq!(code, Some(1009), "{path}");
+        assert!(started.elapsed() < REFUSAL_DEADLINE, "{path}");
+    }
+}
