@@ -46,6 +46,8 @@ pub enum AppError {
     PayloadTooLarge { max: usize },
     #[error("send the body as JSON, with Content-Type: application/json")]
     UnsupportedMediaType,
+    #[error("this server speaks WebSocket version 13 only (RFC 6455)")]
+    UnsupportedWebSocketVersion,
 }
 
 impl AppError {
@@ -71,6 +73,7 @@ impl AppError {
             AppError::TooManyConversations => "too_many_conversations",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::UnsupportedWebSocketVersion => "unsupported_websocket_version",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod api;
 mod errors;
+mod handshake;
 mod health;
 mod login;
 mod pages;

@@ -39,6 +39,18 @@ pub struct Answer {
     pub rest: Vec<u8>,
 }
 
+impl Answer {
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_string())
+        })
+    }
+}
+
 impl Handshake<'_> {
     fn request(&self, addr: SocketAddr) -> String {
         format!(
