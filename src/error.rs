@@ -48,6 +48,10 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("this server speaks WebSocket version 13 only (RFC 6455)")]
     UnsupportedWebSocketVersion,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    #[error("the server is at its connection limit; retry in a moment")]
+    ServerBusy,
 }
 
 impl AppError {
@@ -74,6 +78,8 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::UnsupportedWebSocketVersion => "unsupported_websocket_version",
+            AppError::RequestTimeout => "request_timeout",
+            AppError::ServerBusy => "server_busy",
         }
     }
 }

@@ -22,7 +22,10 @@ fn status_of(err: &AppError) -> StatusCode {
         }
         AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         AppError::UnsupportedWebSocketVersion => StatusCode::UPGRADE_REQUIRED,
-        AppError::StoreUnavailable | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        AppError::StoreUnavailable | AppError::ShuttingDown | AppError::ServerBusy => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         AppError::InvalidClientId(_)
         | AppError::InvalidJson(_)
         | AppError::UnknownType(_)

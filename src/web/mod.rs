@@ -2,6 +2,7 @@
 //! security checks and health. It turns requests into actors and actor
 //! messages; no actor knows about HTTP.
 
+mod admission;
 mod api;
 mod errors;
 mod handshake;
@@ -23,6 +24,7 @@ use crate::inbox::Inbox;
 use crate::store::Store;
 use crate::transport::{Gauges, MessageRates, SocketLimits};
 
+pub use admission::{admit, Admission};
 pub use security::Security;
 
 /// What every handler can reach.
@@ -35,6 +37,7 @@ pub struct AppState {
     pub limits: SocketLimits,
     pub rates: Arc<MessageRates>,
     pub security: Arc<Security>,
+    pub admission: Arc<Admission>,
 }
 
 /// Headers on every response; the customer page widens `frame-ancestors`.

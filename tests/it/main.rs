@@ -13,4 +13,5 @@ mod hardening;
 mod protocol_props;
 mod raw;
 mod security;
+mod slow_clients;
 mod websocket;
