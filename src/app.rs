@@ -144,6 +144,7 @@ impl Application {
             rates: Arc::new(MessageRates::new(limits.rate_limit, limits.rate_burst)),
             security,
             admission: Arc::clone(&admission),
+            read_probe: Arc::default(),
         };
         let workers = config.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

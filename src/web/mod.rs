@@ -25,6 +25,7 @@ use crate::store::Store;
 use crate::transport::{Gauges, MessageRates, SocketLimits};
 
 pub use admission::{admit, Admission};
+pub use health::ReadProbe;
 pub use security::Security;
 
 /// What every handler can reach.
@@ -38,6 +39,7 @@ pub struct AppState {
     pub rates: Arc<MessageRates>,
     pub security: Arc<Security>,
     pub admission: Arc<Admission>,
+    pub read_probe: Arc<ReadProbe>,
 }
 
 /// Headers on every response; the customer page widens `frame-ancestors`.
