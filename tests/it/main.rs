@@ -13,5 +13,6 @@ mod hardening;
 mod protocol_props;
 mod raw;
 mod security;
+mod shutdown;
 mod slow_clients;
 mod websocket;
