@@ -4,19 +4,29 @@
 //! ```text
 //! cargo run --release --example inbox_bench                         # 2,000 (smoke)
 //! cargo run --release --example inbox_bench -- --conversations 100000
+//! cargo run --release --example inbox_bench -- --conversations 100000 --idle-console-secs 30
 //! ```
 //!
 //! Fills a temporary data directory through the backend's own batch commit
 //! (three messages per conversation: customer, agent, customer; every third
 //! conversation resolved, every fifth read by an agent), then times each
 //! query several times and prints one JSON line of median and worst
-//! milliseconds.
+//! milliseconds. With `--idle-console-secs`, it then starts the whole server
+//! on that store, opens one agent console socket, lists its first page and
+//! leaves it open and idle, and reports the CPU time the process used
+//! meanwhile (from `/proc/self/stat`; the idle client's share is nil).
 
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
 use support_chat::{now_millis, ChatMessage, ClientId, ConversationStatus, Role};
+use support_chat::{Application, Config};
 use support_chat::{Backend, Durability, ListQuery, SqliteBackend, Write, WriteOp};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The agent token of the server an idle console is measured against.
+const BENCH_TOKEN: &str = "inbox-bench";
 
 #[derive(Parser)]
 struct Args {
@@ -29,6 +39,10 @@ struct Args {
     /// Conversations per fill transaction.
     #[arg(long, default_value_t = 2_000)]
     batch: usize,
+    /// Then measure the server's CPU with one idle open console for this
+    /// many seconds (0: skip).
+    #[arg(long, default_value_t = 0)]
+    idle_console_secs: u64,
 }
 
 fn message(seq: u64, from: Role) -> ChatMessage {
@@ -106,10 +120,72 @@ fn query(status: Option<ConversationStatus>, search: Option<&str>) -> ListQuery 
     }
 }
 
+/// CPU time (user and system) this process has used, in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // The command name may hold spaces; the fields after it start at the
+    // third (state), so utime and stime (14th and 15th) are the 12th and 13th.
+    let (_, after_name) = stat.rsplit_once(')').expect("stat format");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / per_second
+}
+
+/// Starts the server on `data_dir`, opens one console, lists, idles for
+/// `idle` and returns the CPU seconds used meanwhile.
+fn idle_console(data_dir: &std::path::Path, idle: Duration) -> f64 {
+    let config = Config::from_args([
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_dir.display().to_string(),
+        "--agent-token",
+        BENCH_TOKEN,
+    ])
+    .expect("valid config");
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let app = Application::build(&config).expect("server starts");
+            started_tx
+                .send((app.local_addr(), app.shutdown_handle()))
+                .expect("report the address");
+            app.run_until_stopped().await.expect("clean stop");
+        })
+    });
+    let (addr, shutdown) = started_rx.recv().expect("server address");
+    let runtime = tokio::runtime::Runtime::new().expect("client runtime");
+    let used = runtime.block_on(async move {
+        let url = format!("ws://{addr}/ws/inbox?token={BENCH_TOKEN}");
+        let (mut console, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("console");
+        console
+            .send(Message::Text(r#"{"type":"list","request":1}"#.into()))
+            .await
+            .expect("list");
+        while let Some(frame) = console.next().await {
+            if matches!(&frame, Ok(Message::Text(t)) if t.contains("\"conversations\"")) {
+                break;
+            }
+        }
+        let before = cpu_seconds();
+        // Keep reading, so that the server's pings are answered.
+        let _ = tokio::time::timeout(idle, async { while console.next().await.is_some() {} }).await;
+        cpu_seconds() - before
+    });
+    shutdown.shutdown();
+    server.join().expect("server thread");
+    used
+}
+
 fn main() {
     let args = Args::parse();
     let dir = tempfile::tempdir().expect("temp dir");
-    let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("open");
+    let (backend, lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("open");
     let fill_time = fill(&backend, args.conversations, args.batch);
 
     let mut figures = serde_json::Map::new();
@@ -179,12 +255,21 @@ fn main() {
     });
     record("summaries_of_10", (m, w), found.len().into());
 
-    println!(
-        "{}",
-        serde_json::json!({
-            "conversations": args.conversations,
-            "fill_seconds": fill_time.as_secs_f64(),
-            "queries": figures,
-        })
-    );
+    let mut result = serde_json::json!({
+        "conversations": args.conversations,
+        "fill_seconds": fill_time.as_secs_f64(),
+        "queries": figures,
+    });
+    if args.idle_console_secs > 0 {
+        backend.close().expect("close the filled store");
+        drop((backend, lock));
+        let idle = Duration::from_secs(args.idle_console_secs);
+        let used = idle_console(dir.path(), idle);
+        result["idle_console"] = serde_json::json!({
+            "seconds": idle.as_secs(),
+            "cpu_seconds": used,
+            "percent_of_a_core": 100.0 * used / idle.as_secs_f64(),
+        });
+    }
+    println!("{result}");
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use actix::{Actor, Addr, AsyncContext, Context};
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::watch;
 
@@ -19,15 +20,19 @@ use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, Writer};
 use crate::transport::{Gauges, Heartbeat, MessageRates, SocketLimits};
-use crate::web::{routes, security_headers, AppState, Security};
+use crate::web::{admit, routes, security_headers, Admission, AppState, Security};
 
 /// How long open connections get to close during a graceful shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// How long a connection may linger once its response (or socket) is done.
-/// actix's default of 1 s, on a 500 ms cached clock, made every
-/// client-initiated WebSocket close take 0.5 to 1 s.
-const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_millis(50);
+/// How long a connection may linger once its response (or socket) is done:
+/// not at all. actix's default of 1 s, on a 500 ms cached clock, made every
+/// client-initiated WebSocket close take 0.5 to 1 s; and a short linger is
+/// worse, because actix arms its timer from that cached clock, a deadline
+/// already past when armed never fires, and the connection then stays open
+/// until the client acts (every refused slow request would keep its file
+/// descriptor). Zero closes at once.
+const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::ZERO;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -129,6 +134,11 @@ impl Application {
             )),
             api_rate: KeyedBuckets::new(limits.rate_limit, limits.rate_burst),
         });
+        let admission = Arc::new(Admission::new(
+            config.max_requests_per_ip,
+            config.request_timeout,
+            config.max_connections,
+        ));
         let state = AppState {
             registry: registry.clone(),
             inbox: inbox.clone(),
@@ -137,18 +147,28 @@ impl Application {
             limits,
             rates: Arc::new(MessageRates::new(limits.rate_limit, limits.rate_burst)),
             security,
+            admission: Arc::clone(&admission),
+            read_probe: Arc::default(),
         };
+        let workers = config.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let counted = Arc::clone(&admission);
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(admit))
                 .wrap(security_headers(&state.security))
                 .app_data(web::Data::new(state.clone()))
                 .configure(routes)
         })
         .disable_signals()
+        .on_connect(move |_, extensions| counted.on_connect(extensions))
+        .client_request_timeout(config.request_timeout)
         .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .workers(workers);
+        if let Some(cap) = admission.per_worker_cap(workers) {
+            server = server.max_connections(cap);
         }
         let server = server.listen(listener).map_err(bind_err)?.run();
         let (shutdown, _) = watch::channel(false);

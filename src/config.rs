@@ -12,6 +12,8 @@ use crate::store::Durability;
 pub const HEARTBEAT_INTERVAL: &str = "10s";
 /// How long a silent WebSocket lives, by default.
 pub const CLIENT_TIMEOUT: &str = "30s";
+/// How long a client has to send a request's head, and then its body, by default.
+pub const REQUEST_TIMEOUT: &str = "10s";
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -105,6 +107,21 @@ pub struct Config {
         default_value_t = 60
     )]
     pub new_conversations_per_ip: usize,
+
+    /// HTTP requests in progress per client IP (a slow body counts until it
+    /// times out); 0 turns the cap off. Loopback clients are not counted.
+    #[arg(long, env = "SUPPORT_CHAT_MAX_REQUESTS_PER_IP", default_value_t = 64)]
+    pub max_requests_per_ip: usize,
+
+    /// Open connections (HTTP and WebSocket) for the whole server; a few more
+    /// are answered 503, the rest wait to be accepted. 0 turns the cap off.
+    #[arg(long, env = "SUPPORT_CHAT_MAX_CONNECTIONS", default_value_t = 50_000)]
+    pub max_connections: usize,
+
+    /// Time a client has to send a request's head, and then again its body
+    /// (408 after it), e.g. 10s.
+    #[arg(long, env = "SUPPORT_CHAT_REQUEST_TIMEOUT", default_value = REQUEST_TIMEOUT, value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
 
     /// Behind a reverse proxy: take the client IP from X-Forwarded-For (the
     /// address the proxy saw) and the scheme from X-Forwarded-Proto.

@@ -46,6 +46,12 @@ pub enum AppError {
     PayloadTooLarge { max: usize },
     #[error("send the body as JSON, with Content-Type: application/json")]
     UnsupportedMediaType,
+    #[error("this server speaks WebSocket version 13 only (RFC 6455)")]
+    UnsupportedWebSocketVersion,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    #[error("the server is at its connection limit; retry in a moment")]
+    ServerBusy,
 }
 
 impl AppError {
@@ -71,6 +77,9 @@ impl AppError {
             AppError::TooManyConversations => "too_many_conversations",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::UnsupportedWebSocketVersion => "unsupported_websocket_version",
+            AppError::RequestTimeout => "request_timeout",
+            AppError::ServerBusy => "server_busy",
         }
     }
 }

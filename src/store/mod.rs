@@ -122,6 +122,11 @@ pub trait Backend: Send + Sync + 'static {
     fn read_slots(&self) -> usize {
         1
     }
+    /// Reads from the durable copy itself, past any cache, to tell whether
+    /// the database can still be read (for `/healthz`).
+    fn probe(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Called once by the writer thread after its last commit: leave the
     /// durable copy complete and self-contained, and release connections.
     /// Operations afterwards may fail.
@@ -283,6 +288,11 @@ impl Store {
         id: String,
     ) -> impl Future<Output = Result<Option<ChatMessage>, StoreError>> + 'static {
         self.blocking(move |backend| backend.find_by_client_id(&client, role, &id))
+    }
+
+    /// Whether the database can still be read, asked of the file itself.
+    pub fn probe(&self) -> impl Future<Output = Result<(), StoreError>> + 'static {
+        self.blocking(|backend| backend.probe())
     }
 
     /// Runs `f` on the blocking pool once a read slot is free.

@@ -8,7 +8,7 @@
 //! builds on it.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use bytestring::ByteString;
 use futures_util::task::AtomicWaker;
 use futures_util::Stream;
 
+use super::declared::DeclaredLengths;
 use crate::conversation::{SocketLink, ToSocket};
 use crate::limits::ConnectionSlot;
 
@@ -88,6 +89,9 @@ struct ReadWindow {
     handled: AtomicUsize,
     /// The stream, waiting for the actor to catch up.
     reader: AtomicWaker,
+    /// The stream met a frame header declaring more than the cap, and
+    /// ended the stream with an error that the actor answers with 1009.
+    oversized: AtomicBool,
 }
 
 impl ReadWindow {
@@ -98,10 +102,12 @@ impl ReadWindow {
 }
 
 /// The incoming bytes of a socket, read no further than `READ_AHEAD_BYTES`
-/// ahead of what its actor has handled.
+/// ahead of what its actor has handled, and cut off at the first frame
+/// header that declares more than the frame cap.
 pub struct Throttled<S> {
     inner: S,
     window: Arc<ReadWindow>,
+    lengths: DeclaredLengths,
 }
 
 impl<S> Stream for Throttled<S>
@@ -119,8 +125,16 @@ where
                 return Poll::Pending;
             }
         }
+        if this.window.oversized.load(Ordering::Acquire) {
+            return Poll::Ready(None);
+        }
         let next = Pin::new(&mut this.inner).poll_next(cx);
         if let Poll::Ready(Some(Ok(chunk))) = &next {
+            if let Err(oversized) = this.lengths.feed(chunk) {
+                log::debug!("frame declares {} bytes; refusing it", oversized.declared);
+                this.window.oversized.store(true, Ordering::Release);
+                return Poll::Ready(Some(Err(PayloadError::Overflow)));
+            }
             this.window.read.fetch_add(chunk.len(), Ordering::AcqRel);
         }
         next
@@ -162,6 +176,7 @@ impl SocketCore {
         Throttled {
             inner: incoming,
             window: Arc::clone(&self.window),
+            lengths: DeclaredLengths::new(self.max_message_bytes),
         }
     }
 
@@ -279,7 +294,14 @@ impl SocketCore {
     }
 
     fn assemble(&mut self, event: Result<ws::Message, ProtocolError>) -> Result<Step, CloseReason> {
-        let message = event.map_err(close_for)?;
+        let message = event.map_err(|error| {
+            if self.window.oversized.load(Ordering::Acquire) {
+                // The stream's own error, whatever actix made of it.
+                reason(CloseCode::Size, "frame too big")
+            } else {
+                close_for(error)
+            }
+        })?;
         match message {
             ws::Message::Text(text) => {
                 self.refuse_interleaved()?;

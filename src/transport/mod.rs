@@ -4,6 +4,7 @@
 
 mod chat;
 mod core;
+mod declared;
 mod echo;
 mod inbox;
 

@@ -1,11 +1,12 @@
 //! How errors look over HTTP: JSON `{"error":{"code","message"}}` for APIs
 //! and refused WebSocket upgrades, an HTML page for pages.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::AppError;
 
+use super::handshake::WEBSOCKET_VERSION;
 use super::render::render_error_page;
 
 fn status_of(err: &AppError) -> StatusCode {
@@ -20,7 +21,11 @@ fn status_of(err: &AppError) -> StatusCode {
             StatusCode::PAYLOAD_TOO_LARGE
         }
         AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        AppError::StoreUnavailable | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::UnsupportedWebSocketVersion => StatusCode::UPGRADE_REQUIRED,
+        AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        AppError::StoreUnavailable | AppError::ShuttingDown | AppError::ServerBusy => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         AppError::InvalidClientId(_)
         | AppError::InvalidJson(_)
         | AppError::UnknownType(_)
@@ -38,7 +43,12 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(serde_json::json!({
+        let mut response = HttpResponse::build(self.status_code());
+        if *self == AppError::UnsupportedWebSocketVersion {
+            // RFC 6455 §4.4: name the version we do speak.
+            response.insert_header((header::SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION));
+        }
+        response.json(serde_json::json!({
             "error": { "code": self.code(), "message": self.to_string() }
         }))
     }

@@ -2,8 +2,10 @@
 //! security checks and health. It turns requests into actors and actor
 //! messages; no actor knows about HTTP.
 
+mod admission;
 mod api;
 mod errors;
+mod handshake;
 mod health;
 mod login;
 mod pages;
@@ -22,6 +24,8 @@ use crate::inbox::Inbox;
 use crate::store::Store;
 use crate::transport::{Gauges, MessageRates, SocketLimits};
 
+pub use admission::{admit, Admission};
+pub use health::ReadProbe;
 pub use security::Security;
 
 /// What every handler can reach.
@@ -34,6 +38,8 @@ pub struct AppState {
     pub limits: SocketLimits,
     pub rates: Arc<MessageRates>,
     pub security: Arc<Security>,
+    pub admission: Arc<Admission>,
+    pub read_probe: Arc<ReadProbe>,
 }
 
 /// Headers on every response; the customer page widens `frame-ancestors`.

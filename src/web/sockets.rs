@@ -1,12 +1,14 @@
 //! WebSocket upgrades. Everything a request can get wrong (the id, the
 //! `since` parameter, not being an upgrade at all) is refused with a clear
-//! HTTP error before the upgrade: 400 for bad input, 401/403 for missing or
+//! HTTP error before the upgrade: 400 for bad input or a malformed
+//! handshake, 426 for another WebSocket version, 401/403 for missing or
 //! wrong credentials and foreign origins, 429 over the per-IP limits. Then an
 //! actor takes over.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
+use super::handshake;
 use super::security::query_param;
 use super::AppState;
 use crate::domain::{ClientId, Participant};
@@ -22,6 +24,7 @@ pub async fn customer(
     state.security.check_origin(&req)?;
     let client = ClientId::parse(&id)?;
     state.security.require_customer(&req, &client)?;
+    handshake::check(&req)?;
     let ip = state.security.client_ip(&req);
     if state.security.ip_limits.counts_new_conversations(ip) {
         // Ask the store, not a session: a refused request starts nothing.
@@ -46,6 +49,7 @@ pub async fn agent(
     state.security.check_origin(&req)?;
     let client = ClientId::parse(&id)?;
     let agent = state.security.require_agent(&req)?;
+    handshake::check(&req)?;
     chat(Participant::Agent(agent), req, client, body, &state)
 }
 
@@ -55,6 +59,7 @@ pub async fn echo(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     state.security.check_origin(&req)?;
+    handshake::check(&req)?;
     let core = socket_core(&req, &state)?;
     let body = core.throttle(body);
     upgrade(
@@ -72,6 +77,7 @@ pub async fn inbox(
 ) -> Result<HttpResponse, AppError> {
     state.security.check_origin(&req)?;
     state.security.require_agent(&req)?;
+    handshake::check(&req)?;
     let core = socket_core(&req, &state)?;
     let body = core.throttle(body);
     let actor = InboxSocket::new(state.inbox.clone(), core);
@@ -131,8 +137,6 @@ where
     A: actix::Actor<Context = ws::WebsocketContext<A>>
         + actix::StreamHandler<Result<ws::Message, ws::ProtocolError>>,
 {
-    ws::handshake(req)
-        .map_err(|e| AppError::BadRequest(format!("expected a WebSocket upgrade request ({e})")))?;
     ws::WsResponseBuilder::new(actor, req, body)
         .frame_size(max_frame_bytes)
         .start()

@@ -1,11 +1,15 @@
 //! What the database file holds on its own: after a clean stop, everything
 //! (the `-wal` file is empty or gone); while running, not everything, so a
-//! copy of the `.db` alone is refused at start instead of starting empty.
+//! copy of the `.db` alone is refused at start instead of starting empty;
+//! and `/healthz` notices when the file can no longer be read.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::common::{spawn_app, TestApp, WsClient, AGENT_TOKEN};
+use serde_json::Value;
+
+use crate::common::{eventually, spawn_app, TestApp, WsClient, AGENT_TOKEN};
 use support_chat::Application;
 use support_chat::Config;
 use tempfile::TempDir;
@@ -13,6 +17,8 @@ use tempfile::TempDir;
 const DB_FILE: &str = "support-chat.db";
 const WAL_FILE: &str = "support-chat.db-wal";
 const MESSAGES: u64 = 20;
+/// How soon `/healthz` notices a damaged file (it probes once a second).
+const HEALTH_NOTICE: Duration = Duration::from_secs(5);
 
 /// Says `MESSAGES` messages as customer `id`, each acknowledged.
 async fn say_some(app: &TestApp, id: &str) {
@@ -97,4 +103,37 @@ async fn a_db_file_copied_without_its_wal_is_refused_saying_what_to_do() {
         "the refused copy is left without a made-up log"
     );
     app.stop().await;
+}
+
+/// Overwrites `path` in place (same file, same length) with garbage, as a
+/// failing disk or a stray `dd` would.
+fn damage(path: &Path) {
+    let len = std::fs::metadata(path).expect("file to damage").len() as usize;
+    let garbage: Vec<u8> = (0..len).map(|i| (i * 7 + 13) as u8).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .expect("open to damage");
+    std::io::Write::write_all(&mut file, &garbage).expect("damage");
+    file.sync_all().expect("sync the damage");
+}
+
+#[actix_web::test]
+async fn healthz_reports_failure_once_the_database_cannot_be_read() {
+    let app = spawn_app().await;
+    say_some(&app, "damaged").await;
+    let healthy = app.get("/healthz").await;
+    assert_eq!(healthy.status(), 200);
+    let health: Value = healthy.json().await.unwrap();
+    assert_eq!(health["store"], "ok");
+
+    damage(&app.data_dir.path().join(DB_FILE));
+    let health = eventually("healthz to see the damage", HEALTH_NOTICE, || async {
+        let response = app.get("/healthz").await;
+        (response.status() == 503).then_some(response)
+    })
+    .await;
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["store"], "failing", "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
 }

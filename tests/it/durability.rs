@@ -165,7 +165,7 @@ async fn hang_up(mut client: WsClient) {
 /// thread until EOF, so the pipe never fills; every line is kept for
 /// diagnostics and forwarded through a channel. Dropping it kills the
 /// process, so a failing test never leaves a server behind.
-struct Process {
+pub(crate) struct Process {
     child: Child,
     exited: Option<ExitStatus>,
     lines: mpsc::UnboundedReceiver<String>,
@@ -174,6 +174,11 @@ struct Process {
 
 impl Process {
     fn spawn(data_dir: &Path) -> Process {
+        Process::spawn_with(data_dir, &[])
+    }
+
+    /// Like `spawn`, with `extra` flags.
+    pub(crate) fn spawn_with(data_dir: &Path, extra: &[&str]) -> Process {
         let mut command = Command::new(BIN);
         command
             .args([
@@ -186,6 +191,7 @@ impl Process {
             ])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -231,12 +237,12 @@ impl Process {
     }
 
     /// Everything the process wrote to stderr so far.
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
     /// Waits for the "listening on" log line and returns the address.
-    async fn listening(&mut self) -> SocketAddr {
+    pub(crate) async fn listening(&mut self) -> SocketAddr {
         const MARK: &str = "support-chat listening on http://";
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         loop {
@@ -264,7 +270,7 @@ impl Process {
 
     /// Waits for the process to exit; panics (with `why`) if it does not
     /// within `within`.
-    async fn wait_exit(&mut self, within: Duration, why: &str) -> ExitStatus {
+    pub(crate) async fn wait_exit(&mut self, within: Duration, why: &str) -> ExitStatus {
         if let Some(status) = self.exited {
             return status;
         }
@@ -299,7 +305,7 @@ impl Process {
         self.wait_exit(EXIT_TIMEOUT, "SIGKILL did not end it").await;
     }
 
-    fn sigterm(&self) {
+    pub(crate) fn sigterm(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status()

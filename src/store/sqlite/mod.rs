@@ -308,6 +308,18 @@ impl Backend for SqliteBackend {
         self.readers.as_ref().map_or(1, ReadPool::size)
     }
 
+    fn probe(&self) -> Result<(), StoreError> {
+        // An in-memory database has no file to lose.
+        let Some(pool) = &self.readers else {
+            return Ok(());
+        };
+        pool.with(|conn| {
+            // Without its cached pages, the connection has to read the file.
+            conn.release_memory()?;
+            read::totals(conn).map(drop)
+        })
+    }
+
     /// Closes the readers first, so the checkpoint can copy the whole log
     /// into the database file and empty it; then clears the in-use mark and
     /// closes the writer, the last connection, which removes the log.

@@ -1,0 +1,177 @@
+//! Who is served at all, decided before any handler runs: a cap on open
+//! connections for the whole server (503 over it), a cap on HTTP requests in
+//! progress per client IP (429), and a deadline on reading a request body
+//! (408). Without them, clients that send a `Content-Length` and then
+//! nothing held a connection and its buffers each for as long as they liked,
+//! until the server ran out of file descriptors and nobody else got in.
+
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Extensions, Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::{header, ConnectionType};
+use actix_web::middleware::Next;
+use actix_web::web::{self, Bytes};
+use actix_web::{Error, ResponseError};
+use futures_util::Stream;
+
+use super::AppState;
+use crate::error::AppError;
+use crate::limits::IpLimits;
+
+/// Connections accepted beyond `--max-connections`, per worker, only to be
+/// answered 503 and closed; past these, new connections wait in the kernel's
+/// listen backlog instead of taking file descriptors.
+const BUSY_HEADROOM_PER_WORKER: usize = 64;
+
+/// The server-wide connection limits and the body deadline.
+#[derive(Debug)]
+pub struct Admission {
+    requests_per_ip: Arc<IpLimits>,
+    body_timeout: Duration,
+    max_connections: usize,
+    open: Arc<AtomicUsize>,
+}
+
+/// Kept in each connection's extensions while it is open.
+struct OpenConnection {
+    open: Arc<AtomicUsize>,
+    /// Accepted over the cap: every request on it is answered 503.
+    over_cap: bool,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Admission {
+    /// `0` turns a cap off.
+    pub fn new(max_requests_per_ip: usize, body_timeout: Duration, max_connections: usize) -> Self {
+        Admission {
+            requests_per_ip: Arc::new(IpLimits::new(max_requests_per_ip, 0)),
+            body_timeout,
+            max_connections,
+            open: Arc::default(),
+        }
+    }
+
+    /// For `HttpServer::on_connect`: counts the new connection.
+    pub fn on_connect(&self, extensions: &mut Extensions) {
+        let open = self.open.fetch_add(1, Ordering::Relaxed) + 1;
+        extensions.insert(OpenConnection {
+            open: Arc::clone(&self.open),
+            over_cap: self.max_connections > 0 && open > self.max_connections,
+        });
+    }
+
+    /// For `HttpServer::max_connections`, which actix counts per worker:
+    /// this worker's share of the cap, plus room to answer 503.
+    pub fn per_worker_cap(&self, workers: usize) -> Option<usize> {
+        (self.max_connections > 0)
+            .then(|| self.max_connections.div_ceil(workers.max(1)) + BUSY_HEADROOM_PER_WORKER)
+    }
+}
+
+/// The middleware (`middleware::from_fn`).
+pub async fn admit(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let admission = &state.admission;
+    if req
+        .conn_data::<OpenConnection>()
+        .is_some_and(|conn| conn.over_cap)
+    {
+        return Ok(refuse(req, &AppError::ServerBusy));
+    }
+    let ip: IpAddr = state.security.client_ip(req.request());
+    // Held until the response is ready, so a request stuck in its body counts.
+    let Some(_slot) = admission.requests_per_ip.open_connection(ip) else {
+        return Ok(refuse(req, &AppError::TooManyConnections));
+    };
+    let expired = Arc::new(AtomicBool::new(false));
+    if declares_body(&req) {
+        let (_, payload) = req.parts_mut();
+        let inner = payload.take();
+        let deadline = Deadline {
+            inner,
+            sleep: Box::pin(tokio::time::sleep(admission.body_timeout)),
+            expired: Arc::clone(&expired),
+        };
+        req.set_payload(Payload::from(
+            Box::pin(deadline) as actix_http::BoxedPayloadStream
+        ));
+    }
+    let response = next.call(req).await;
+    if expired.load(Ordering::Acquire) {
+        let mut timed_out = AppError::RequestTimeout.error_response();
+        timed_out
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+        return match response {
+            Ok(response) => Ok(response.into_response(timed_out).map_into_right_body()),
+            Err(error) => Err(error),
+        };
+    }
+    Ok(response?.map_into_left_body())
+}
+
+/// A request with a body to read (a WebSocket upgrade's "body" is the
+/// socket, which has its own heartbeat).
+fn declares_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    let sized = headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|length| length != "0");
+    (sized || headers.contains_key(header::TRANSFER_ENCODING)) && !req.head().upgrade()
+}
+
+/// Answers `error` and closes the connection.
+fn refuse<B>(req: ServiceRequest, error: &AppError) -> ServiceResponse<EitherBody<B>> {
+    let mut response = error.error_response();
+    response
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
+    req.into_response(response).map_into_right_body()
+}
+
+/// A request body that must have arrived by a deadline.
+struct Deadline {
+    inner: Payload,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+impl Stream for Deadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Poll::Ready(next) = Pin::new(&mut this.inner).poll_next(cx) {
+            return Poll::Ready(next);
+        }
+        match this.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                this.expired.store(true, Ordering::Release);
+                Poll::Ready(Some(Err(PayloadError::Io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "request body did not arrive in time",
+                )))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
