@@ -12,12 +12,13 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::watch;
 
+use crate::accounts::{Accounts, SessionPolicy};
 use crate::auth::{AgentToken, IdentitySecret};
 use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
-use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, Writer};
+use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
 use crate::transport::{Gauges, Heartbeat, MessageRates, SocketLimits};
 use crate::web::{routes, security_headers, AppState, Security};
 
@@ -33,6 +34,8 @@ const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_millis(50);
 pub enum BuildError {
     #[error(transparent)]
     Store(#[from] StartupError),
+    #[error("cannot issue the setup link: {0}")]
+    Setup(StoreError),
     #[error("cannot listen on {addr}: {source}; choose another --bind")]
     Bind {
         addr: String,
@@ -48,6 +51,7 @@ pub struct Application {
     store: Store,
     writer: Writer,
     shutdown: watch::Sender<bool>,
+    setup_url: Option<String>,
     _lock: Option<DataDirLock>,
 }
 
@@ -103,19 +107,23 @@ impl Application {
         };
         let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
-        let agent_token = match &config.agent_token {
-            Some(token) => AgentToken::new(token.clone()),
-            None => {
-                let token = AgentToken::generate();
-                log::info!(
-                    "no --agent-token set; agents log in at http://{addr}/agent/login?token={}",
-                    token.reveal()
-                );
-                token
-            }
-        };
+        let accounts = Accounts::new(
+            store.clone(),
+            SessionPolicy {
+                idle: config.session_idle,
+                absolute: config.session_max_age,
+            },
+        );
+        let setup_url = accounts
+            .issue_setup_code()
+            .map_err(BuildError::Setup)?
+            .map(|code| format!("http://{addr}/setup?code={}", code.reveal()));
+        if let Some(url) = &setup_url {
+            log::info!("no agent account yet: create the first admin at {url}");
+        }
         let security = Arc::new(Security {
-            agent_token,
+            agent_token: config.agent_token.clone().map(AgentToken::new),
+            accounts,
             identity: config.identity_secret.clone().map(IdentitySecret::new),
             allowed_origins: config.allowed_origins.clone(),
             trust_proxy: config.trust_proxy,
@@ -156,8 +164,15 @@ impl Application {
             store,
             writer,
             shutdown,
+            setup_url,
             _lock: lock,
         })
+    }
+
+    /// The first start's setup link (`/setup?code=…`), while no agent
+    /// account exists; it is also logged.
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

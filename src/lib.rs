@@ -13,6 +13,7 @@
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | agent tokens, login cookies, identity signatures; token buckets, per-IP counters |
 //! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads |
+//! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets |
 //! | `conversation` | `SessionActor` (one per conversation), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
@@ -32,6 +33,7 @@
 
 #![deny(clippy::unwrap_used)]
 
+mod accounts;
 mod app;
 mod auth;
 mod config;
@@ -52,7 +54,7 @@ pub use domain::*;
 pub use error::AppError;
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
-    Backend, Durability, ListPage, ListQuery, Snapshot, SqliteBackend, StartupError, Store,
+    Backend, Durability, ListPage, ListQuery, Snapshot, SqlFn, SqliteBackend, StartupError, Store,
     StoreError, Write, WriteOp, WriteOutcome, WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
 };
 pub use transport::*;

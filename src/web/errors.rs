@@ -1,19 +1,21 @@
 //! How errors look over HTTP: JSON `{"error":{"code","message"}}` for APIs
 //! and refused WebSocket upgrades, an HTML page for pages.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::AppError;
 
 use super::render::render_error_page;
 
-fn status_of(err: &AppError) -> StatusCode {
+pub fn status_of(err: &AppError) -> StatusCode {
     match err {
         AppError::NotFound => StatusCode::NOT_FOUND,
-        AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+        AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::RateLimited { .. }
+        | AppError::TooManyLoginAttempts { .. }
         | AppError::TooManyConnections
         | AppError::TooManyConversations => StatusCode::TOO_MANY_REQUESTS,
         AppError::TextTooLong { .. } | AppError::PayloadTooLarge { .. } => {
@@ -38,9 +40,21 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(serde_json::json!({
+        let mut response = HttpResponse::build(self.status_code()).json(serde_json::json!({
             "error": { "code": self.code(), "message": self.to_string() }
-        }))
+        }));
+        add_retry_after(&mut response, self);
+        response
+    }
+}
+
+/// `Retry-After` (seconds) on the errors that know when to retry.
+pub fn add_retry_after(response: &mut HttpResponse, err: &AppError) {
+    if let AppError::TooManyLoginAttempts { retry_after_secs } = err {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(*retry_after_secs),
+        );
     }
 }
 

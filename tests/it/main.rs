@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test module shares `common`
 //! (`spawn_app()`, `WsClient`, `eventually`), compiled once.
 
+mod accounts;
 mod actors;
 mod browser;
 mod common;

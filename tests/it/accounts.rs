@@ -1,0 +1,548 @@
+//! Agent accounts over HTTP and WebSocket: the setup link, invites, login
+//! and its limits, sessions and their revocation (open sockets included),
+//! API tokens, the team rules, and the service token beside them.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{
+    http_client, session_cookie, spawn_app, TestApp, WsClient, ADMIN_EMAIL, ADMIN_NAME,
+    ADMIN_PASSWORD, AGENT_TOKEN,
+};
+
+/// How soon an open socket must close after its credential is revoked.
+const REVOCATION_DEADLINE: Duration = Duration::from_secs(1);
+
+async fn get_with(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    http_client()
+        .get(app.http(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("GET")
+}
+
+/// A JSON request as this server's own pages send it (same origin).
+async fn send_json(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    cookie: &str,
+    body: Value,
+) -> reqwest::Response {
+    http_client()
+        .request(method, app.http(path))
+        .header("cookie", cookie)
+        .header("origin", format!("http://{}", app.addr))
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn me(app: &TestApp, cookie: &str) -> Value {
+    let response = get_with(app, "/api/me", cookie).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("JSON")
+}
+
+/// Waits for the socket's close frame; its code, and how long it took.
+async fn closed_within(socket: &mut WsClient, deadline: Duration) -> Option<u16> {
+    let started = Instant::now();
+    let code = tokio::time::timeout(deadline, socket.expect_close())
+        .await
+        .unwrap_or_else(|_| panic!("the socket was not closed within {deadline:?}"));
+    assert!(started.elapsed() <= deadline);
+    code
+}
+
+#[actix_web::test]
+async fn the_setup_link_makes_one_admin_once_and_survives_a_restart() {
+    let app = spawn_app().await;
+    let first_code = app.setup_code();
+    let page = app.get(&format!("/setup?code={first_code}")).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(app.get("/setup?code=wrong").await.status(), 403);
+
+    let app = app.restart().await;
+    let second_code = app.setup_code();
+    assert_ne!(first_code, second_code, "each start logs a link");
+    let setup = |code: String| {
+        let url = app.http("/setup");
+        async move {
+            http_client()
+                .post(url)
+                .json(&json!({"code": code, "name": ADMIN_NAME,
+                              "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+                .send()
+                .await
+                .expect("POST /setup")
+        }
+    };
+    assert_eq!(setup("wrong".into()).await.status(), 403);
+    let made = setup(first_code.clone()).await;
+    assert_eq!(
+        made.status(),
+        201,
+        "the link printed before the restart works"
+    );
+    let cookie = session_cookie(&made);
+    assert_eq!(me(&app, &cookie).await["role"], "admin");
+
+    assert_eq!(setup(first_code).await.status(), 403, "used");
+    assert_eq!(setup(second_code).await.status(), 403, "used with it");
+    let app = app.restart().await;
+    assert!(app.setup_url.is_none(), "no link once an agent exists");
+    assert_eq!(
+        me(&app, &cookie).await["name"],
+        ADMIN_NAME,
+        "a restart logs nobody out"
+    );
+}
+
+#[actix_web::test]
+async fn an_invited_agent_sets_a_password_logs_in_and_is_who_the_api_says() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let invite: Value = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/api/agents",
+        &admin,
+        json!({"name": "Bea", "email": "Bea@Example.com", "role": "agent"}),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    let url = invite["invite_url"].as_str().expect("an invite link");
+    assert!(url.starts_with(&app.http("/invite/")), "{url}");
+    let page = http_client().get(url).send().await.expect("invite page");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("text").contains("Bea"));
+
+    let accepted = http_client()
+        .post(url)
+        .json(&json!({"password": "bea's password", "name": "Bea Li"}))
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(me(&app, &session_cookie(&accepted)).await["name"], "Bea Li");
+    let again = http_client()
+        .post(url)
+        .json(&json!({"password": "another password"}))
+        .send()
+        .await
+        .expect("accept again");
+    assert_eq!(again.status(), 403, "an invite works once");
+
+    let login = app.login("bea@example.COM", "bea's password").await;
+    assert_eq!(login.status(), 200, "emails ignore case");
+    let cookie = session_cookie(&login);
+    let who = me(&app, &cookie).await;
+    assert_eq!(
+        (who["email"].clone(), who["role"].clone()),
+        (json!("bea@example.com"), json!("agent"))
+    );
+    assert_eq!(who["id"], invite["id"]);
+
+    let taken = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/api/agents",
+        &admin,
+        json!({"name": "Bea 2", "email": "BEA@example.com", "role": "agent"}),
+    )
+    .await;
+    assert_eq!(taken.status(), 409, "one account per email");
+}
+
+#[actix_web::test]
+async fn disabling_an_agent_closes_their_open_inbox_at_once_and_refuses_the_next_request() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let (bea, cookie) = app
+        .invited_agent(&admin, "Bea", "bea@example.com", "bea password!")
+        .await;
+    let mut inbox = WsClient::connect_with_cookie(&app.ws("/ws/inbox"), &cookie).await;
+    let mut admins_inbox = WsClient::connect_with_cookie(&app.ws("/ws/inbox"), &admin).await;
+
+    let disabled = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/agents/{bea}"),
+        &admin,
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(disabled.status(), 200);
+    assert_eq!(
+        closed_within(&mut inbox, REVOCATION_DEADLINE).await,
+        Some(4003)
+    );
+    assert_eq!(get_with(&app, "/api/me", &cookie).await.status(), 401);
+    assert_eq!(
+        app.login("bea@example.com", "bea password!").await.status(),
+        401,
+        "a disabled agent cannot log in"
+    );
+    admins_inbox
+        .send_json(json!({"type": "list", "request": 1}))
+        .await;
+    admins_inbox.expect("conversations").await;
+}
+
+#[actix_web::test]
+async fn logout_ends_the_session_so_a_replayed_cookie_is_refused() {
+    let app = spawn_app().await;
+    let cookie = app.admin_cookie().await;
+    let other_session = session_cookie(&app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let mut console = WsClient::connect_with_cookie(&app.ws("/ws/agent/c1"), &cookie).await;
+    console.expect("welcome").await;
+
+    let logout = http_client()
+        .post(app.http("/agent/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), 303);
+    assert_eq!(
+        closed_within(&mut console, REVOCATION_DEADLINE).await,
+        Some(4003)
+    );
+    assert_eq!(
+        get_with(&app, "/api/me", &cookie).await.status(),
+        401,
+        "replayed"
+    );
+    assert_eq!(get_with(&app, "/agent", &cookie).await.status(), 303);
+    assert_eq!(
+        get_with(&app, "/api/me", &other_session).await.status(),
+        200,
+        "only this one"
+    );
+}
+
+#[actix_web::test]
+async fn logout_everywhere_ends_every_session_of_the_agent_only() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let (_, bea) = app
+        .invited_agent(&admin, "Bea", "bea@example.com", "bea password!")
+        .await;
+    let phone = session_cookie(&app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let mut inbox = WsClient::connect_with_cookie(&app.ws("/ws/inbox"), &phone).await;
+
+    let everywhere = http_client()
+        .post(app.http("/agent/logout-everywhere"))
+        .header("cookie", &admin)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("logout everywhere");
+    assert_eq!(everywhere.status(), 303);
+    assert_eq!(
+        closed_within(&mut inbox, REVOCATION_DEADLINE).await,
+        Some(4003)
+    );
+    for cookie in [&admin, &phone] {
+        assert_eq!(get_with(&app, "/api/me", cookie).await.status(), 401);
+    }
+    assert_eq!(get_with(&app, "/api/me", &bea).await.status(), 200);
+}
+
+#[actix_web::test]
+async fn api_tokens_are_shown_once_act_as_their_agent_and_stop_when_deleted() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let created = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/api/tokens",
+        &admin,
+        json!({"name": "crm bot"}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("JSON");
+    let token = created["token"]
+        .as_str()
+        .expect("the token, once")
+        .to_owned();
+
+    let as_bot = |path: &str| http_client().get(app.http(path)).bearer_auth(&token).send();
+    let who: Value = as_bot("/api/me")
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(who["name"], ADMIN_NAME);
+    let reply = http_client()
+        .post(app.http("/api/conversations/t1/messages"))
+        .bearer_auth(&token)
+        .json(&json!({"text": "hello from the bot"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(reply.status(), 201);
+    let reply: Value = reply.json().await.expect("JSON");
+    assert_eq!(reply["author"]["name"], ADMIN_NAME);
+    let mut socket = WsClient::connect(&app.ws(&format!("/ws/inbox?token={token}"))).await;
+
+    let listed: Value = get_with(&app, "/api/tokens", &admin)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let listed = &listed["tokens"][0];
+    assert_eq!(listed["name"], "crm bot");
+    assert!(
+        listed["last_used"].is_string(),
+        "its last use is kept: {listed}"
+    );
+    assert!(listed.get("token").is_none(), "never shown again");
+
+    let id = created["id"].as_i64().expect("an id");
+    let deleted = send_json(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/tokens/{id}"),
+        &admin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        closed_within(&mut socket, REVOCATION_DEADLINE).await,
+        Some(4003)
+    );
+    assert_eq!(as_bot("/api/me").await.expect("me").status(), 401);
+}
+
+#[actix_web::test]
+async fn failed_logins_look_alike_and_too_many_get_429_with_retry_after() {
+    let app = spawn_app().await;
+    app.admin_cookie().await;
+    let unknown = app.login("nobody@example.com", "whatever password").await;
+    let wrong = app.login(ADMIN_EMAIL, "wrong password").await;
+    assert_eq!(
+        (unknown.status().as_u16(), wrong.status().as_u16()),
+        (401, 401)
+    );
+    let unknown: Value = unknown.json().await.expect("JSON");
+    let wrong: Value = wrong.json().await.expect("JSON");
+    assert_eq!(unknown, wrong, "the same answer for both");
+
+    let mut refused = None;
+    for _ in 0..10 {
+        let response = app.login(ADMIN_EMAIL, "wrong password").await;
+        if response.status() == 429 {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("429 after a few failures");
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!(retry > 0);
+    let body: Value = refused.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "too_many_login_attempts");
+    let right = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(
+        right.status(),
+        429,
+        "not even the right password gets through"
+    );
+}
+
+#[actix_web::test]
+async fn cross_site_writes_with_a_valid_cookie_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let evil = |method: reqwest::Method, path: &str| {
+        http_client()
+            .request(method, app.http(path))
+            .header("cookie", &admin)
+            .header("origin", "http://evil.example")
+            .json(&json!({"name": "Mallory", "email": "m@evil.example", "role": "admin"}))
+            .send()
+    };
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/agents"),
+        (reqwest::Method::PATCH, "/api/agents/1"),
+        (reqwest::Method::POST, "/api/agents/1/invite"),
+        (reqwest::Method::POST, "/api/tokens"),
+        (reqwest::Method::DELETE, "/api/tokens/1"),
+        (reqwest::Method::POST, "/agent/logout-everywhere"),
+        (reqwest::Method::POST, "/agent/logout"),
+    ] {
+        let response = evil(method.clone(), path).await.expect("request");
+        assert_eq!(response.status(), 403, "{method} {path}");
+    }
+    let cross_site = http_client()
+        .post(app.http("/api/tokens"))
+        .header("cookie", &admin)
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cross_site.status(), 403);
+    let team: Value = get_with(&app, "/api/agents", &admin)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        team["agents"].as_array().map(Vec::len),
+        Some(1),
+        "nobody was added"
+    );
+    assert_eq!(
+        me(&app, &admin).await["name"],
+        ADMIN_NAME,
+        "still logged in"
+    );
+}
+
+#[actix_web::test]
+async fn the_last_admin_can_be_neither_demoted_nor_disabled() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let admin_id = me(&app, &admin).await["id"].clone();
+    let path = format!("/api/agents/{admin_id}");
+    for change in [json!({"role": "agent"}), json!({"disabled": true})] {
+        let refused = send_json(&app, reqwest::Method::PATCH, &path, &admin, change.clone()).await;
+        assert_eq!(refused.status(), 409, "{change}");
+    }
+    let (bea, bea_cookie) = app
+        .invited_agent(&admin, "Bea", "bea@example.com", "bea password!")
+        .await;
+    let promote = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/agents/{bea}"),
+        &bea_cookie,
+        json!({"role": "admin"}),
+    )
+    .await;
+    assert_eq!(
+        promote.status(),
+        403,
+        "an agent cannot make themselves admin"
+    );
+    let rename = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/agents/{bea}"),
+        &bea_cookie,
+        json!({"name": "Bea Li"}),
+    )
+    .await;
+    assert_eq!(rename.status(), 200, "but renames themselves");
+
+    let promote = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/agents/{bea}"),
+        &admin,
+        json!({"role": "admin"}),
+    )
+    .await;
+    assert_eq!(promote.status(), 200);
+    let demoted = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &path,
+        &admin,
+        json!({"role": "agent"}),
+    )
+    .await;
+    assert_eq!(demoted.status(), 200, "with another admin it may");
+    assert_eq!(me(&app, &admin).await["role"], "agent", "at once");
+    let last = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/agents/{bea}"),
+        &bea_cookie,
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(last.status(), 409, "Bea is the last admin now");
+}
+
+#[actix_web::test]
+async fn the_service_token_still_acts_as_the_api_agent_for_the_api_and_sockets() {
+    let app = spawn_app().await;
+    let who: Value = http_client()
+        .get(app.http("/api/me"))
+        .bearer_auth(AGENT_TOKEN)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        (who["id"].clone(), who["name"].clone()),
+        (json!(0), json!("API"))
+    );
+    let (mut agent, welcome, _) = WsClient::join(&app.ws_as_agent("/ws/agent/s1")).await;
+    assert_eq!(welcome["role"], "agent");
+    agent.say("from the service token", None).await;
+    assert_eq!(agent.wait_for("message").await["author"]["name"], "API");
+    let refused = http_client()
+        .post(app.http("/api/agents"))
+        .bearer_auth(AGENT_TOKEN)
+        .json(&json!({"name": "X", "email": "x@example.com", "role": "admin"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 403, "it is no admin");
+}
+
+#[actix_web::test]
+async fn a_new_invite_resets_the_password_and_ends_the_old_sessions() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let (bea, old) = app
+        .invited_agent(&admin, "Bea", "bea@example.com", "bea password!")
+        .await;
+    let reset: Value = send_json(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/agents/{bea}/invite"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    let url = reset["invite_url"].as_str().expect("a new link");
+    let accepted = http_client()
+        .post(url)
+        .json(&json!({"password": "new bea password"}))
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(get_with(&app, "/api/me", &old).await.status(), 401);
+    assert_eq!(
+        app.login("bea@example.com", "bea password!").await.status(),
+        401
+    );
+    assert_eq!(
+        app.login("bea@example.com", "new bea password")
+            .await
+            .status(),
+        200
+    );
+}
