@@ -20,6 +20,8 @@ use crate::error::AppError;
 const LOGIN_HTML: &str = include_str!("../../templates/login.html");
 /// Where an agent lands after logging in when nothing else was asked for.
 pub const AGENT_HOME: &str = "/agent";
+/// The team page (accounts, tokens).
+pub const TEAM_PAGE: &str = "/agent/team";
 /// Where an agent lands after logging out.
 const LOGIN_PAGE: &str = "/agent/login";
 
@@ -179,6 +181,7 @@ fn rebuild_next(next: &str) -> Option<String> {
         None => (rest, None),
     };
     let known = path == AGENT_HOME
+        || path == TEAM_PAGE
         || NEXT_CONVERSATION_PREFIXES.iter().any(|prefix| {
             path.strip_prefix(prefix)
                 .is_some_and(|id| ClientId::parse(id).is_ok())
@@ -219,6 +222,7 @@ mod tests {
             "/agent?filter=open#c-1",
             "/chat/server/x?lang=zh",
             "/chat/client/c_1-2#end",
+            "/agent/team",
         ] {
             assert_eq!(safe_next(Some(ok)), ok);
         }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::errors::page_error;
 use super::forms::{body_kind, logged_in, parse_body, BodyKind};
-use super::login::AGENT_HOME;
+use super::login::{AGENT_HOME, TEAM_PAGE};
 use super::render::{escape_html, html, page_lang};
 use super::security::query_param;
 use super::AppState;
@@ -19,8 +19,6 @@ use crate::error::AppError;
 
 const SETUP_HTML: &str = include_str!("../../templates/setup.html");
 const INVITE_HTML: &str = include_str!("../../templates/invite.html");
-/// Where the first admin lands: the team page, to invite colleagues.
-const TEAM_PAGE: &str = "/agent/team";
 
 #[derive(Deserialize)]
 struct SetupBody {
@@ -85,6 +83,7 @@ pub async fn setup_submit(
             StatusCode::CREATED,
             &agent,
             &session,
+            // The first admin goes on to invite colleagues.
             TEAM_PAGE,
         ),
         Err(e) => refused(&req, kind, &e),

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::api::{read_body, require_json};
+use super::login::TEAM_PAGE;
 use super::render::{html, login_redirect, page_lang};
 use super::security::Security;
 use super::AppState;
@@ -19,7 +20,7 @@ const TEAM_HTML: &str = include_str!("../../templates/team.html");
 /// `GET /agent/team`
 pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if !state.security.is_agent(&req).await {
-        return login_redirect("/agent/team");
+        return login_redirect(TEAM_PAGE);
     }
     html(
         StatusCode::OK,

@@ -4,6 +4,7 @@
 mod accounts;
 mod actors;
 mod browser;
+mod browser_team;
 mod common;
 mod conformance;
 mod console;
