@@ -118,9 +118,6 @@ impl Application {
             .issue_setup_code()
             .map_err(BuildError::Setup)?
             .map(|code| format!("http://{addr}/setup?code={}", code.reveal()));
-        if let Some(url) = &setup_url {
-            log::info!("no agent account yet: create the first admin at {url}");
-        }
         let security = Arc::new(Security {
             agent_token: config.agent_token.clone().map(AgentToken::new),
             accounts,
@@ -170,7 +167,7 @@ impl Application {
     }
 
     /// The first start's setup link (`/setup?code=…`), while no agent
-    /// account exists; it is also logged.
+    /// account exists (the binary logs it).
     pub fn setup_url(&self) -> Option<&str> {
         self.setup_url.as_deref()
     }
