@@ -13,4 +13,5 @@ mod durability;
 mod hardening;
 mod protocol_props;
 mod security;
+mod sessions;
 mod websocket;
