@@ -4,9 +4,10 @@
 
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
 
+use super::errors::page_error;
 use super::security::{Security, AGENT_COOKIE};
 use crate::accounts::Secret;
 use crate::domain::Agent;
@@ -94,4 +95,12 @@ pub fn logged_in(
     };
     let _ = response.add_cookie(&session_cookie(req, security, session));
     response
+}
+
+/// A refused submission: JSON for scripts, an error page for the form.
+pub fn refused(req: &HttpRequest, kind: BodyKind, err: &AppError) -> HttpResponse {
+    match kind {
+        BodyKind::Json => err.error_response(),
+        BodyKind::Form => page_error(req, err),
+    }
 }

@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::errors::{add_retry_after, page_error, status_of};
-use super::forms::{body_kind, logged_in, parse_body, removal_cookie, BodyKind};
+use super::forms::{body_kind, logged_in, parse_body, refused, removal_cookie, BodyKind};
 use super::render::{escape_html, html, page_lang};
 use super::security::AGENT_COOKIE;
 use super::AppState;
@@ -63,8 +63,7 @@ pub async fn login_submit(
         .and_then(|kind| parse_body(kind, &body));
     let login = match login {
         Ok(login) => login,
-        Err(e) if kind == BodyKind::Json => return actix_web::ResponseError::error_response(&e),
-        Err(e) => return page_error(&req, &e),
+        Err(e) => return refused(&req, kind, &e),
     };
     let next = safe_next(login.next.as_deref());
     let ip = state.security.client_ip(&req);
@@ -83,8 +82,9 @@ pub async fn login_submit(
             &session,
             &next,
         ),
-        Err(e) if kind == BodyKind::Json => actix_web::ResponseError::error_response(&e),
+        Err(e) if kind == BodyKind::Json => refused(&req, kind, &e),
         Err(e) => {
+            // The form again, with the email kept and what went wrong.
             let mut page = form_page(&req, status_of(&e), &next, &login.email, &e.to_string());
             add_retry_after(&mut page, &e);
             page

@@ -4,11 +4,11 @@
 //! agent in (session cookie), a wrong or used code is 403.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::errors::page_error;
-use super::forms::{body_kind, logged_in, parse_body, BodyKind};
+use super::forms::{body_kind, logged_in, parse_body, refused, BodyKind};
 use super::login::{AGENT_HOME, TEAM_PAGE};
 use super::render::{escape_html, html, page_lang};
 use super::security::query_param;
@@ -143,13 +143,5 @@ pub async fn invite_submit(
             AGENT_HOME,
         ),
         Err(e) => refused(&req, kind, &e),
-    }
-}
-
-/// A refused submission: JSON for scripts, an error page for the form.
-fn refused(req: &HttpRequest, kind: BodyKind, err: &AppError) -> HttpResponse {
-    match kind {
-        BodyKind::Json => err.error_response(),
-        BodyKind::Form => page_error(req, err),
     }
 }

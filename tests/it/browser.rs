@@ -45,8 +45,8 @@ const RECONNECT_WAIT: Duration = Duration::from_secs(30);
 /// How often a waiting test looks at the DOM again.
 const POLL: Duration = Duration::from_millis(100);
 
-const DESKTOP: (u32, u32) = (1280, 900);
-const PHONE: (u32, u32) = (390, 844);
+pub(crate) const DESKTOP: (u32, u32) = (1280, 900);
+pub(crate) const PHONE: (u32, u32) = (390, 844);
 
 /// At most this many browser tests run at once (each runs two Chromiums).
 static BROWSER_SLOTS: Semaphore = Semaphore::const_new(2);
@@ -526,7 +526,7 @@ fn screenshot_dir() -> PathBuf {
 
 /// Saves a PNG of what the browser shows as `target/screenshots/NAME.png`;
 /// returns its size in pixels.
-async fn screenshot(browser: &Browser, name: &str) -> (u32, u32) {
+pub(crate) async fn screenshot(browser: &Browser, name: &str) -> (u32, u32) {
     let png = browser.screenshot().await.expect("screenshot");
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 24,
@@ -549,7 +549,7 @@ async fn viewport(browser: &Browser) -> (u32, u32) {
 }
 
 /// Resizes the window so that the page's viewport is `width` x `height`.
-async fn set_viewport(browser: &Browser, target: (u32, u32)) {
+pub(crate) async fn set_viewport(browser: &Browser, target: (u32, u32)) {
     let what = format!("{}: a {}x{} viewport", browser.name, target.0, target.1);
     let reached = || async {
         let now = viewport(browser).await;

@@ -6,8 +6,8 @@ use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use crate::browser::{
-    assert_all_labels_in, click, switch_language, wait_for, wait_for_console, wait_for_shown,
-    Browser, Chromedriver, LEFTOVER_TEXT, WAIT,
+    assert_all_labels_in, click, screenshot, set_viewport, switch_language, wait_for,
+    wait_for_console, wait_for_shown, Browser, Chromedriver, DESKTOP, LEFTOVER_TEXT, PHONE, WAIT,
 };
 use crate::common::{http_client, spawn_app, ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD};
 
@@ -87,7 +87,19 @@ async fn the_first_admin_sets_up_invites_a_colleague_who_joins_and_is_disabled_w
     click(&admin, "#invite-submit").await;
     let invite = wait_for_data(&admin, "#invite-link", "url").await;
     wait_for_shown(&admin, "#agents li[data-agent='2']", true).await;
-    assert_no_leftover_text(&admin).await;
+    for (size, label) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
+        set_viewport(&admin, size).await;
+        let overflow = admin
+            .js("return document.documentElement.scrollWidth - window.innerWidth;")
+            .await;
+        // Negative with a vertical scroll bar.
+        assert!(
+            overflow.as_i64().is_some_and(|o| o <= 0),
+            "the team page fits a {label} screen: {overflow} px too wide"
+        );
+        assert_no_leftover_text(&admin).await;
+        screenshot(&admin, &format!("team-{label}")).await;
+    }
 
     // The colleague chooses a password and lands in the console.
     colleague.goto(&invite).await.expect("invite page");
