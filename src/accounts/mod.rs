@@ -37,8 +37,11 @@ pub use revocation::{Revocations, Revoked};
 pub use secret::Secret;
 
 /// A credential's last use is written at most this often (it is shown to
-/// people and drives the idle expiry, neither of which needs seconds).
+/// people and drives the idle expiry, neither of which needs seconds)...
 pub const LAST_USE_GRANULARITY: Duration = Duration::from_secs(60);
+/// ...or, under a short `--session-idle`, at this fraction of it, so that a
+/// session in use never reaches its idle expiry between two writes.
+const IDLE_FRACTION_BETWEEN_WRITES: u32 = 4;
 
 /// What proved a request or socket is an agent's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +120,9 @@ impl Accounts {
             self.cache.forget(&digest);
             return Ok(None);
         }
-        if now - cached.last_used >= millis(LAST_USE_GRANULARITY) {
+        let between_writes =
+            LAST_USE_GRANULARITY.min(self.policy.idle / IDLE_FRACTION_BETWEEN_WRITES);
+        if now - cached.last_used >= millis(between_writes) {
             let (credential, agent) = (cached.who.credential, cached.who.agent.id);
             self.store
                 .write_sql(move |conn| touch(conn, credential, agent, now))

@@ -2,11 +2,14 @@
 //! logout, log out everywhere, disabling, API tokens, cross-site writes,
 //! and open sockets closed (4003) when their credential is revoked.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::accounts::{closed_within, get_with, me, send_json, REVOCATION_DEADLINE};
 use crate::common::{
-    http_client, session_cookie, spawn_app, WsClient, ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD,
+    eventually, http_client, session_cookie, spawn_app, spawn_app_with, WsClient, ADMIN_EMAIL,
+    ADMIN_NAME, ADMIN_PASSWORD,
 };
 
 #[actix_web::test]
@@ -260,4 +263,41 @@ async fn cross_site_writes_with_a_valid_cookie_are_refused() {
         ADMIN_NAME,
         "still logged in"
     );
+}
+
+#[actix_web::test]
+async fn a_session_in_use_outlives_its_idle_timeout_and_one_left_alone_does_not() {
+    let app = spawn_app_with(&["--session-idle", "1s"]).await;
+    let busy = app.admin_cookie().await;
+    let idle = session_cookie(&app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let started = std::time::Instant::now();
+    // The busy session is used all along; the idle one is only tried once
+    // the busy one has lived three idle timeouts.
+    eventually(
+        "three idle timeouts of use",
+        Duration::from_secs(10),
+        || async {
+            assert_eq!(
+                get_with(&app, "/api/me", &busy).await.status(),
+                200,
+                "in use"
+            );
+            (started.elapsed() > Duration::from_secs(3)).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(get_with(&app, "/api/me", &idle).await.status(), 401, "idle");
+}
+
+#[actix_web::test]
+async fn a_session_ends_at_its_absolute_expiry_however_much_it_is_used() {
+    let app = spawn_app_with(&["--session-max-age", "2s"]).await;
+    let cookie = app.admin_cookie().await;
+    assert_eq!(get_with(&app, "/api/me", &cookie).await.status(), 200);
+    eventually("the session to expire", Duration::from_secs(10), || async {
+        (get_with(&app, "/api/me", &cookie).await.status() == 401).then_some(())
+    })
+    .await;
+    let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(login.status(), 200, "logging in again works");
 }
