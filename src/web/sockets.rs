@@ -49,8 +49,8 @@ pub async fn agent(
     let client = ClientId::parse(&id)?;
     let who = state.security.authenticate(&req).await?;
     let participant = Participant::Agent(who.agent.clone());
-    let (socket, response) = chat(participant, req, client, body, &state)?;
-    watch(&state, &who, socket);
+    let (socket, response) = chat(participant, req.clone(), client, body, &state)?;
+    watch(&state, &req, &who, socket).await;
     Ok(response)
 }
 
@@ -81,20 +81,28 @@ pub async fn inbox(
     let body = core.throttle(body);
     let actor = InboxSocket::new(state.inbox.clone(), core);
     let (socket, response) = start(actor, &req, body, state.limits.max_frame_bytes)?;
-    watch(&state, &who, socket);
+    watch(&state, &req, &who, socket).await;
     Ok(response)
 }
 
-/// Closes the agent's socket when its credential is revoked (4003).
-fn watch<A>(state: &AppState, who: &Authenticated, socket: Addr<A>)
+/// Closes the agent's socket when its credential is revoked (4003). A
+/// revocation between the check before the upgrade and this would have
+/// missed the socket, so the credential is checked again once it is
+/// watched (revocations end the credential before closing its sockets).
+async fn watch<A>(state: &AppState, req: &HttpRequest, who: &Authenticated, socket: Addr<A>)
 where
     A: actix::Actor<Context = ws::WebsocketContext<A>> + actix::Handler<Revoked>,
 {
-    state
-        .security
-        .accounts
-        .revocations()
-        .watch(who.agent.id, who.credential, socket.recipient());
+    let revocations = state.security.accounts.revocations();
+    revocations.watch(who.agent.id, who.credential, socket.clone().recipient());
+    // A store failure here is not a revocation: the socket stays.
+    let revoked = match state.security.authenticate(req).await {
+        Ok(again) => again.credential != who.credential,
+        Err(e) => e == AppError::Unauthorized,
+    };
+    if revoked {
+        socket.do_send(Revoked);
+    }
 }
 
 fn chat(
