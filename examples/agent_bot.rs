@@ -2,8 +2,13 @@
 //! protocol (PROTOCOL.md) from outside the server.
 //!
 //! ```text
-//! cargo run --example agent_bot -- --url ws://127.0.0.1:8000 --token <agent token> --client-id alice
+//! cargo run --example agent_bot -- --url ws://127.0.0.1:8000 --token <API token> --client-id alice
 //! ```
+//!
+//! The token is an agent's API token: make one on the team page
+//! (`/agent/team`, "API tokens") or with `POST /api/tokens`; the bot's
+//! replies then carry that agent's name. The service token
+//! (`--agent-token`) works too, as the built-in "API" agent.
 //!
 //! It replies to every customer message with a short acknowledgement. Each
 //! reply carries the id `bot-<seq>` of the message it answers, so a bot that
@@ -13,6 +18,7 @@
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser)]
@@ -20,7 +26,7 @@ struct Args {
     /// WebSocket base address of the server.
     #[arg(long, default_value = "ws://127.0.0.1:8000")]
     url: String,
-    /// The agent token (printed by the server at start, or --agent-token).
+    /// An agent's API token (see above), or the service token.
     #[arg(long, env = "SUPPORT_CHAT_AGENT_TOKEN")]
     token: String,
     /// The conversation to answer.
@@ -45,15 +51,23 @@ fn reply_to(text: &str) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let url = format!(
-        "{}/ws/agent/{}?token={}",
-        args.url, args.client_id, args.token
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+    let url = format!("{}/ws/agent/{}", args.url, args.client_id);
+    // In a header rather than the address, which proxies tend to log.
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {}", args.token).parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
     eprintln!("connected as the agent of {}", args.client_id);
     while let Some(frame) = socket.next().await {
-        let Message::Text(text) = frame? else {
-            continue;
+        let text = match frame? {
+            Message::Text(text) => text,
+            Message::Close(reason) => {
+                // 4003: the token was deleted or its agent disabled.
+                eprintln!("closed by the server: {reason:?}");
+                break;
+            }
+            _ => continue,
         };
         let event: Value = serde_json::from_str(&text)?;
         let messages = match event["type"].as_str() {

@@ -13,12 +13,13 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::watch;
 
+use crate::accounts::{Accounts, SessionPolicy};
 use crate::auth::{AgentToken, IdentitySecret};
 use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
-use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, Writer};
+use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
 use crate::transport::{Gauges, Heartbeat, MessageRates, SocketLimits};
 use crate::web::{admit, routes, security_headers, Admission, AppState, Security};
 
@@ -38,6 +39,8 @@ const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::ZERO;
 pub enum BuildError {
     #[error(transparent)]
     Store(#[from] StartupError),
+    #[error("cannot issue the setup link: {0}")]
+    Setup(StoreError),
     #[error("cannot listen on {addr}: {source}; choose another --bind")]
     Bind {
         addr: String,
@@ -53,6 +56,7 @@ pub struct Application {
     store: Store,
     writer: Writer,
     shutdown: watch::Sender<bool>,
+    setup_url: Option<String>,
     _lock: Option<DataDirLock>,
 }
 
@@ -112,19 +116,20 @@ impl Application {
         };
         let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
-        let agent_token = match &config.agent_token {
-            Some(token) => AgentToken::new(token.clone()),
-            None => {
-                let token = AgentToken::generate();
-                log::info!(
-                    "no --agent-token set; agents log in at http://{addr}/agent/login?token={}",
-                    token.reveal()
-                );
-                token
-            }
-        };
+        let accounts = Accounts::new(
+            store.clone(),
+            SessionPolicy {
+                idle: config.session_idle,
+                absolute: config.session_max_age,
+            },
+        );
+        let setup_url = accounts
+            .issue_setup_code()
+            .map_err(BuildError::Setup)?
+            .map(|code| format!("http://{addr}/setup?code={}", code.reveal()));
         let security = Arc::new(Security {
-            agent_token,
+            agent_token: config.agent_token.clone().map(AgentToken::new),
+            accounts,
             identity: config.identity_secret.clone().map(IdentitySecret::new),
             allowed_origins: config.allowed_origins.clone(),
             trust_proxy: config.trust_proxy,
@@ -180,8 +185,15 @@ impl Application {
             store,
             writer,
             shutdown,
+            setup_url,
             _lock: lock,
         })
+    }
+
+    /// The first start's setup link (`/setup?code=…`), while no agent
+    /// account exists (the binary logs it).
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

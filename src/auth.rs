@@ -1,6 +1,7 @@
-//! Credentials: the agent token (and the session cookie derived from it) and
-//! customer identity signatures. Pure functions over secrets; the HTTP layer
-//! decides where the credentials come from.
+//! Shared secrets: the service token (`--agent-token`) and customer
+//! identity signatures. Pure functions over secrets; the HTTP layer decides
+//! where the credentials come from. Agent accounts, sessions and their
+//! tokens are in `accounts`.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -10,10 +11,8 @@ use crate::domain::ClientId;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// How long an agent's login cookie stays valid.
-pub const AGENT_SESSION_SECS: i64 = 30 * 24 * 3600;
-
-/// The shared secret agents log in with.
+/// The service token scripts and bots use (`--agent-token`): it acts as
+/// the built-in API agent.
 #[derive(Clone)]
 pub struct AgentToken(String);
 
@@ -22,48 +21,9 @@ impl AgentToken {
         AgentToken(token)
     }
 
-    /// A fresh random token (128 bits), for when none is configured.
-    pub fn generate() -> Self {
-        AgentToken(format!("{:032x}", rand::random::<u128>()))
-    }
-
-    pub fn reveal(&self) -> &str {
-        &self.0
-    }
-
     /// Constant-time comparison with a presented token.
     pub fn matches(&self, presented: &str) -> bool {
         self.0.as_bytes().ct_eq(presented.as_bytes()).into()
-    }
-
-    /// The value of a login cookie valid until `expires` (unix seconds). It
-    /// is derived from the token, so changing the token logs everyone out,
-    /// and it never reveals the token itself.
-    pub fn session_cookie(&self, expires: i64) -> String {
-        format!(
-            "v1.{expires}.{}",
-            self.mac_hex(&format!("agent-session:{expires}"))
-        )
-    }
-
-    /// Whether `value` is a login cookie of this token still valid at `now`.
-    pub fn verify_session_cookie(&self, value: &str, now: i64) -> bool {
-        let mut parts = value.splitn(3, '.');
-        let (Some("v1"), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return false;
-        };
-        let Ok(expires) = expires.parse::<i64>() else {
-            return false;
-        };
-        let Ok(mac) = hex::decode(mac) else {
-            return false;
-        };
-        expires > now && verify(self.0.as_bytes(), &format!("agent-session:{expires}"), &mac)
-    }
-
-    fn mac_hex(&self, message: &str) -> String {
-        sign(self.0.as_bytes(), message)
     }
 }
 
@@ -97,6 +57,7 @@ fn mac(key: &[u8], message: &str) -> HmacSha256 {
     mac
 }
 
+#[cfg(test)]
 fn sign(key: &[u8], message: &str) -> String {
     hex::encode(mac(key, message).finalize().into_bytes())
 }
@@ -108,18 +69,6 @@ fn verify(key: &[u8], message: &str, tag: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn session_cookies_verify_only_for_their_token_and_until_expiry() {
-        let token = AgentToken::new("s3cret".into());
-        let cookie = token.session_cookie(1_000);
-        assert!(token.verify_session_cookie(&cookie, 999));
-        assert!(!token.verify_session_cookie(&cookie, 1_000));
-        assert!(!AgentToken::new("other".into()).verify_session_cookie(&cookie, 0));
-        assert!(!token.verify_session_cookie(&cookie.replace("v1.1000", "v1.9999"), 0));
-        assert!(!token.verify_session_cookie("garbage", 0));
-        assert!(!cookie.contains("s3cret"));
-    }
 
     #[test]
     fn identity_signatures_are_hmac_sha256_hex() {

@@ -14,6 +14,10 @@ pub const HEARTBEAT_INTERVAL: &str = "10s";
 pub const CLIENT_TIMEOUT: &str = "30s";
 /// How long a client has to send a request's head, and then its body, by default.
 pub const REQUEST_TIMEOUT: &str = "10s";
+/// How long an unused login session lives, by default: a week off work.
+pub const SESSION_IDLE: &str = "7d";
+/// How long a login session lives at most, by default.
+pub const SESSION_MAX_AGE: &str = "30d";
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -63,10 +67,20 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(64..))]
     pub max_frame_bytes: u32,
 
-    /// The token agents log in with. If unset, a random one is generated at
-    /// start and a one-click login address is logged.
+    /// A service token for scripts, bots and load tools (`Authorization:
+    /// Bearer <token>`), acting as the built-in API agent. Unset: none;
+    /// agents log in with their accounts and make API tokens of their own.
     #[arg(long, env = "SUPPORT_CHAT_AGENT_TOKEN", hide_env_values = true)]
     pub agent_token: Option<String>,
+
+    /// An agent's login session ends after this long without use, e.g. 7d, 12h.
+    #[arg(long, env = "SUPPORT_CHAT_SESSION_IDLE", default_value = SESSION_IDLE, value_parser = humantime::parse_duration)]
+    pub session_idle: Duration,
+
+    /// An agent's login session ends this long after the login at the
+    /// latest, however much it is used, e.g. 30d.
+    #[arg(long, env = "SUPPORT_CHAT_SESSION_MAX_AGE", default_value = SESSION_MAX_AGE, value_parser = humantime::parse_duration)]
+    pub session_max_age: Duration,
 
     /// Require customers to prove their id: pages and sockets then need
     /// `sig=hex(HMAC-SHA256(secret, client_id))`, computed by your website.

@@ -36,6 +36,13 @@ pub enum AppError {
     Unauthorized,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The same answer for an unknown email and a wrong password.
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("too many failed logins; retry in {retry_after_secs} s")]
+    TooManyLoginAttempts { retry_after_secs: u64 },
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("too many messages: at most {per_second} per second (bursts of {burst}); this one was not stored")]
     RateLimited { per_second: f64, burst: u32 },
     #[error("too many open connections from your address; close some and retry")]
@@ -72,6 +79,9 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::TooManyLoginAttempts { .. } => "too_many_login_attempts",
+            AppError::Conflict(_) => "conflict",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::TooManyConnections => "too_many_connections",
             AppError::TooManyConversations => "too_many_conversations",

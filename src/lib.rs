@@ -11,12 +11,13 @@
 //! | `domain` | validated values: `ClientId`, `Role`, `PerRole`, `ChatMessage`, summaries |
 //! | `error` | `AppError`, the one error enum, with a stable code per variant |
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
-//! | `auth`, `limits` | agent tokens, login cookies, identity signatures; token buckets, per-IP counters |
+//! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
 //! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads |
+//! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets |
 //! | `conversation` | `SessionActor` (one per conversation), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
-//! | `web` | routes, pages, REST API, login, upgrades, security checks; the only module that knows HTTP |
+//! | `web` | routes, pages, REST API, login, setup and invites, the team, upgrades, security checks; the only module that knows HTTP |
 //! | `config`, `app` | the command line, and `Application`, which wires it all and shuts it down |
 //!
 //! A message's path: the customer's `ChatSocket` decodes a frame into a
@@ -32,6 +33,7 @@
 
 #![deny(clippy::unwrap_used)]
 
+mod accounts;
 mod app;
 mod auth;
 mod config;
@@ -52,7 +54,7 @@ pub use domain::*;
 pub use error::AppError;
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
-    Backend, Durability, ListPage, ListQuery, Snapshot, SqliteBackend, StartupError, Store,
+    Backend, Durability, ListPage, ListQuery, Snapshot, SqlFn, SqliteBackend, StartupError, Store,
     StoreError, Write, WriteOp, WriteOutcome, WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
 };
 pub use transport::*;

@@ -16,7 +16,11 @@ async fn main() -> std::process::ExitCode {
     let base = format!("http://{}", app.local_addr());
     log::info!("support-chat listening on {base}");
     log::info!("  customers: {base}/chat/client  (a fresh private conversation)");
-    log::info!("  agents:    {base}/chat/server/{{id}}  (the conversation of customer {{id}})");
+    log::info!("  agents:    {base}/agent  (the console; log in at {base}/agent/login)");
+    if let Some(setup) = app.setup_url() {
+        // Valid until used, also after restarts (each start adds a link).
+        log::info!("no agent account yet: create the first admin at {setup}");
+    }
     match app.run_until_stopped().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -133,6 +133,48 @@ pub trait Backend: Send + Sync + 'static {
     fn close(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Runs `f` on a connection that sees every committed write. The agent
+    /// accounts (`accounts`) are SQLite tables of the same file, small and
+    /// rarely written, so they get plain SQL instead of operations of their
+    /// own on this seam. Backends without them (test doubles) refuse.
+    fn sql_read(&self, _f: &mut SqlFn<'_>) -> Result<(), StoreError> {
+        Err(no_sql())
+    }
+    /// Runs `f` on the one connection that writes (see `sql_read`).
+    fn sql_write(&self, _f: &mut SqlFn<'_>) -> Result<(), StoreError> {
+        Err(no_sql())
+    }
+}
+
+/// SQL run by [`Backend::sql_read`] and [`Backend::sql_write`].
+pub type SqlFn<'a> = dyn FnMut(&rusqlite::Connection) -> rusqlite::Result<()> + 'a;
+
+fn no_sql() -> StoreError {
+    StoreError::Backend("this store keeps no accounts".into())
+}
+
+/// Runs `f` once through the backend's SQL access and returns its result.
+fn run_sql<T>(
+    backend: &dyn Backend,
+    write: bool,
+    f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+) -> Result<T, StoreError> {
+    let mut f = Some(f);
+    let mut out = None;
+    {
+        let mut call = |conn: &rusqlite::Connection| {
+            if let Some(f) = f.take() {
+                out = Some(f(conn)?);
+            }
+            Ok(())
+        };
+        if write {
+            backend.sql_write(&mut call)?;
+        } else {
+            backend.sql_read(&mut call)?;
+        }
+    }
+    out.ok_or_else(|| StoreError::Backend("the store ran no SQL".into()))
 }
 
 /// A change to one conversation.
@@ -293,6 +335,30 @@ impl Store {
     /// Whether the database can still be read, asked of the file itself.
     pub fn probe(&self) -> impl Future<Output = Result<(), StoreError>> + 'static {
         self.blocking(|backend| backend.probe())
+    }
+
+    /// Account SQL on a read connection, off the actor threads.
+    pub fn read_sql<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> impl Future<Output = Result<T, StoreError>> + 'static {
+        self.blocking(move |backend| run_sql(backend, false, f))
+    }
+
+    /// Account SQL on the write connection, off the actor threads.
+    pub fn write_sql<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> impl Future<Output = Result<T, StoreError>> + 'static {
+        self.blocking(move |backend| run_sql(backend, true, f))
+    }
+
+    /// Like [`Store::write_sql`], on the calling thread (for start-up).
+    pub fn write_sql_now<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        run_sql(&*self.backend, true, f)
     }
 
     /// Runs `f` on the blocking pool once a read slot is free.

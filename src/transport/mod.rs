@@ -7,6 +7,7 @@ mod core;
 mod declared;
 mod echo;
 mod inbox;
+mod revoke;
 
 pub use self::core::{
     Gauges, Heartbeat, SocketCore, Throttled, CLOSE_REPLACED, CLOSE_STALLED, READ_AHEAD_BYTES,
@@ -15,3 +16,4 @@ pub use self::core::{
 pub use chat::{ChatSocket, MessageRates, SocketLimits, MAX_IN_FLIGHT};
 pub use echo::EchoSocket;
 pub use inbox::{InboxSocket, LIST_BURST, LIST_RATE};
+pub use revoke::CLOSE_REVOKED;

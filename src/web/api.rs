@@ -29,7 +29,7 @@ pub async fn conversations(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent(&req)?;
+    state.security.require_agent(&req).await?;
     let status =
         match query_param(&req, "status")?.as_deref() {
             None | Some("all") | Some("") => None,
@@ -62,7 +62,7 @@ pub async fn messages(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent(&req)?;
+    state.security.require_agent(&req).await?;
     let client = ClientId::parse(&id)?;
     let before = seq_param(&req, "before")?;
     let after = seq_param(&req, "after")?;
@@ -114,7 +114,7 @@ pub async fn post_message(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let agent = state.security.require_agent_write(&req)?;
+    let agent = state.security.require_agent_write(&req).await?;
     require_json(&req)?;
     state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
@@ -162,7 +162,7 @@ async fn set_status(
     state: web::Data<AppState>,
     status: ConversationStatus,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent_write(&req)?;
+    state.security.require_agent_write(&req).await?;
     state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
@@ -181,7 +181,7 @@ async fn set_status(
 
 /// A JSON body must say so: a cross-site form or `text/plain` fetch cannot
 /// send `application/json` without a CORS preflight, which we never allow.
-fn require_json(req: &HttpRequest) -> Result<(), AppError> {
+pub(super) fn require_json(req: &HttpRequest) -> Result<(), AppError> {
     let essence = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -194,7 +194,7 @@ fn require_json(req: &HttpRequest) -> Result<(), AppError> {
     }
 }
 
-async fn read_body(mut body: web::Payload) -> Result<web::BytesMut, AppError> {
+pub(super) async fn read_body(mut body: web::Payload) -> Result<web::BytesMut, AppError> {
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| AppError::BadRequest(e.to_string()))?;

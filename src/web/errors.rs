@@ -9,12 +9,14 @@ use crate::error::AppError;
 use super::handshake::WEBSOCKET_VERSION;
 use super::render::render_error_page;
 
-fn status_of(err: &AppError) -> StatusCode {
+pub fn status_of(err: &AppError) -> StatusCode {
     match err {
         AppError::NotFound => StatusCode::NOT_FOUND,
-        AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+        AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::RateLimited { .. }
+        | AppError::TooManyLoginAttempts { .. }
         | AppError::TooManyConnections
         | AppError::TooManyConversations => StatusCode::TOO_MANY_REQUESTS,
         AppError::TextTooLong { .. } | AppError::PayloadTooLarge { .. } => {
@@ -43,14 +45,26 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
+        let mut builder = HttpResponse::build(self.status_code());
         if *self == AppError::UnsupportedWebSocketVersion {
             // RFC 6455 §4.4: name the version we do speak.
-            response.insert_header((header::SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION));
+            builder.insert_header((header::SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION));
         }
-        response.json(serde_json::json!({
+        let mut response = builder.json(serde_json::json!({
             "error": { "code": self.code(), "message": self.to_string() }
-        }))
+        }));
+        add_retry_after(&mut response, self);
+        response
+    }
+}
+
+/// `Retry-After` (seconds) on the errors that know when to retry.
+pub fn add_retry_after(response: &mut HttpResponse, err: &AppError) {
+    if let AppError::TooManyLoginAttempts { retry_after_secs } = err {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(*retry_after_secs),
+        );
     }
 }
 

@@ -1,103 +1,136 @@
-//! Agent login and logout. A valid token sets an HttpOnly, SameSite=Strict
-//! cookie derived from the token (see `auth`), then sends the agent back to
-//! where they were going.
+//! Agent login and logout. Email and password (JSON or the form) start a
+//! server-side session (`accounts`), whose random id goes into an HttpOnly,
+//! SameSite=Strict cookie; the form then sends the agent back to where they
+//! were going. Logout ends the session in the database, so a copied cookie
+//! stops working too. There is no token login any more: a browser session
+//! belongs to a named agent, and scripts send their token with every request.
 
-use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::errors::page_error;
+use super::errors::{add_retry_after, page_error, status_of};
+use super::forms::{body_kind, logged_in, parse_body, refused, removal_cookie, BodyKind};
 use super::render::{escape_html, html, page_lang};
-use super::security::{Security, AGENT_COOKIE};
+use super::security::AGENT_COOKIE;
 use super::AppState;
-use crate::auth::AGENT_SESSION_SECS;
 use crate::domain::ClientId;
+use crate::error::AppError;
 
 const LOGIN_HTML: &str = include_str!("../../templates/login.html");
 /// Where an agent lands after logging in when nothing else was asked for.
 pub const AGENT_HOME: &str = "/agent";
+/// The team page (accounts, tokens).
+pub const TEAM_PAGE: &str = "/agent/team";
+/// Where an agent lands after logging out.
+const LOGIN_PAGE: &str = "/agent/login";
 
 #[derive(Deserialize, Default)]
-pub struct LoginForm {
-    token: Option<String>,
+struct NextQuery {
     next: Option<String>,
 }
 
-/// `GET /agent/login`: the form, or a one-click login with `?token=`.
-pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let form: LoginForm = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let next = safe_next(form.next.as_deref());
-    match form.token {
-        Some(token) => attempt(&req, &state.security, &token, &next),
-        None if state.security.is_agent(&req) => redirect(&next),
-        None => form_page(&req, StatusCode::OK, &next, ""),
-    }
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+    next: Option<String>,
 }
 
-/// `POST /agent/login` from the form, only from this server's pages (no
-/// login CSRF).
+/// `GET /agent/login`: the form, or straight on for an agent already
+/// logged in.
+pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let query: NextQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let next = safe_next(query.next.as_deref());
+    if state.security.is_agent(&req).await {
+        return redirect(&next);
+    }
+    form_page(&req, StatusCode::OK, &next, "", "")
+}
+
+/// `POST /agent/login` `{"email","password"}` (JSON or the form), only
+/// from this server's pages (no login CSRF).
 pub async fn login_submit(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if let Err(e) = state.security.check_browser_write(&req) {
-        return page_error(&req, &e);
+    let kind = body_kind(&req).unwrap_or(BodyKind::Form);
+    let login: Result<LoginBody, AppError> = state
+        .security
+        .check_browser_write(&req)
+        .and_then(|()| body_kind(&req))
+        .and_then(|kind| parse_body(kind, &body));
+    let login = match login {
+        Ok(login) => login,
+        Err(e) => return refused(&req, kind, &e),
+    };
+    let next = safe_next(login.next.as_deref());
+    let ip = state.security.client_ip(&req);
+    let result = state
+        .security
+        .accounts
+        .login(&login.email, login.password, ip)
+        .await;
+    match result {
+        Ok((agent, session)) => logged_in(
+            &req,
+            &state.security,
+            kind,
+            StatusCode::OK,
+            &agent,
+            &session,
+            &next,
+        ),
+        Err(e) if kind == BodyKind::Json => refused(&req, kind, &e),
+        Err(e) => {
+            // The form again, with the email kept and what went wrong.
+            let mut page = form_page(&req, status_of(&e), &next, &login.email, &e.to_string());
+            add_retry_after(&mut page, &e);
+            page
+        }
     }
-    let form: LoginForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let next = safe_next(form.next.as_deref());
-    attempt(
-        &req,
-        &state.security,
-        form.token.as_deref().unwrap_or(""),
-        &next,
-    )
 }
 
-/// `POST /agent/logout`: forget the cookie. POST only, and only from this
+/// `POST /agent/logout`: ends this session. POST only, and only from this
 /// server's pages, so no link on another site can log an agent out.
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Err(e) = state.security.check_browser_write(&req) {
         return page_error(&req, &e);
     }
-    let mut gone = Cookie::new(AGENT_COOKIE, "");
-    gone.set_path("/");
-    gone.make_removal();
+    if let Some(cookie) = req.cookie(AGENT_COOKIE) {
+        if let Err(e) = state.security.accounts.logout(cookie.value()).await {
+            return page_error(&req, &e);
+        }
+    }
+    logged_out()
+}
+
+/// `POST /agent/logout-everywhere`: ends every session of the agent, on
+/// every device, and closes their sockets.
+pub async fn logout_everywhere(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let ended = async {
+        let agent = state.security.require_agent_write(&req).await?;
+        state.security.accounts.logout_everywhere(agent.id).await
+    };
+    match ended.await {
+        Ok(()) => logged_out(),
+        Err(e) => page_error(&req, &e),
+    }
+}
+
+fn logged_out() -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/agent/login"))
-        .cookie(gone)
+        .insert_header((header::LOCATION, LOGIN_PAGE))
+        .cookie(removal_cookie())
         .finish()
 }
 
-/// Any other method on `/agent/logout`.
+/// Any other method on the logout endpoints.
 pub async fn logout_needs_post() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, "POST"))
         .finish()
-}
-
-fn attempt(req: &HttpRequest, security: &Security, token: &str, next: &str) -> HttpResponse {
-    if !security.agent_token.matches(token) {
-        log::warn!("failed agent login from {}", security.client_ip(req));
-        return form_page(
-            req,
-            StatusCode::UNAUTHORIZED,
-            next,
-            "That token is not valid.",
-        );
-    }
-    let expires = chrono::Utc::now().timestamp() + AGENT_SESSION_SECS;
-    let cookie = Cookie::build(AGENT_COOKIE, security.agent_token.session_cookie(expires))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(security.scheme(req) == "https")
-        .max_age(time::Duration::seconds(AGENT_SESSION_SECS))
-        .finish();
-    let mut response = redirect(next);
-    let _ = response.add_cookie(&cookie);
-    response
 }
 
 fn redirect(next: &str) -> HttpResponse {
@@ -106,10 +139,17 @@ fn redirect(next: &str) -> HttpResponse {
         .finish()
 }
 
-fn form_page(req: &HttpRequest, status: StatusCode, next: &str, error: &str) -> HttpResponse {
+fn form_page(
+    req: &HttpRequest,
+    status: StatusCode,
+    next: &str,
+    email: &str,
+    error: &str,
+) -> HttpResponse {
     let body = LOGIN_HTML
         .replace("{{lang}}", page_lang(req))
         .replace("{{next}}", &escape_html(next))
+        .replace("{{email}}", &escape_html(email))
         .replace("{{error}}", &escape_html(error));
     html(status, body)
 }
@@ -141,6 +181,7 @@ fn rebuild_next(next: &str) -> Option<String> {
         None => (rest, None),
     };
     let known = path == AGENT_HOME
+        || path == TEAM_PAGE
         || NEXT_CONVERSATION_PREFIXES.iter().any(|prefix| {
             path.strip_prefix(prefix)
                 .is_some_and(|id| ClientId::parse(id).is_ok())
@@ -181,6 +222,7 @@ mod tests {
             "/agent?filter=open#c-1",
             "/chat/server/x?lang=zh",
             "/chat/client/c_1-2#end",
+            "/agent/team",
         ] {
             assert_eq!(safe_next(Some(ok)), ok);
         }

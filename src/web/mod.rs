@@ -5,13 +5,16 @@
 mod admission;
 mod api;
 mod errors;
+mod forms;
 mod handshake;
 mod health;
 mod login;
+mod onboarding;
 mod pages;
 mod render;
 mod security;
 mod sockets;
+mod team;
 
 use std::sync::Arc;
 
@@ -70,6 +73,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(login::logout))
                 .default_service(web::to(login::logout_needs_post)),
         )
+        .service(
+            web::resource("/agent/logout-everywhere")
+                .route(web::post().to(login::logout_everywhere))
+                .default_service(web::to(login::logout_needs_post)),
+        )
+        .route("/agent/team", get_or_head().to(team::page))
+        .route("/setup", get_or_head().to(onboarding::setup_page))
+        .route("/setup", web::post().to(onboarding::setup_submit))
+        .route("/invite/{code}", get_or_head().to(onboarding::invite_page))
+        .route("/invite/{code}", web::post().to(onboarding::invite_submit))
+        .route("/api/me", web::get().to(team::me))
+        .route("/api/agents", web::get().to(team::agents))
+        .route("/api/agents", web::post().to(team::add_agent))
+        .route("/api/agents/{id}", web::patch().to(team::change_agent))
+        .route("/api/agents/{id}/invite", web::post().to(team::reinvite))
+        .route("/api/tokens", web::get().to(team::tokens))
+        .route("/api/tokens", web::post().to(team::create_token))
+        .route("/api/tokens/{id}", web::delete().to(team::delete_token))
         .route("/ws/customer/{id}", web::get().to(sockets::customer))
         .route("/ws/agent/{id}", web::get().to(sockets::agent))
         .route("/ws/server/{id}", web::get().to(sockets::agent))

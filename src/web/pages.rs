@@ -41,7 +41,7 @@ pub async fn index(req: HttpRequest) -> HttpResponse {
 
 /// `/agent`: the console of all conversations.
 pub async fn console(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if !state.security.is_agent(&req) {
+    if !state.security.is_agent(&req).await {
         return login_redirect("/agent");
     }
     html(
@@ -102,7 +102,7 @@ pub async fn agent(
         Ok(client) => client,
         Err(e) => return page_error(&req, &e.into()),
     };
-    if !state.security.is_agent(&req) {
+    if !state.security.is_agent(&req).await {
         return login_redirect(req.path());
     }
     chat_page(&req, Role::Agent, &client)

@@ -1,7 +1,8 @@
 //! Who may do what, decided per request: the client's IP (behind a trusted
 //! proxy, the one it forwarded), the Origin check that stops cross-site
-//! WebSocket hijacking, agent credentials (cookie, bearer token or `token`
-//! query parameter), customer identity signatures, and the security headers.
+//! WebSocket hijacking, agent credentials (session cookie, or a token: the
+//! service token or an API token, as bearer or `token` query parameter),
+//! customer identity signatures, and the security headers.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
+use crate::accounts::{Accounts, Authenticated, Credential};
 use crate::auth::{AgentToken, IdentitySecret};
 use crate::domain::{Agent, ClientId};
 use crate::error::AppError;
@@ -17,14 +19,10 @@ use crate::limits::{IpLimits, KeyedBuckets};
 /// Name of the agent's login cookie.
 pub const AGENT_COOKIE: &str = "support_chat_agent";
 
-/// How a request proved it comes from an agent.
-enum Credential {
-    Token,
-    Cookie,
-}
-
 pub struct Security {
-    pub agent_token: AgentToken,
+    /// The service token, if configured.
+    pub agent_token: Option<AgentToken>,
+    pub accounts: Accounts,
     pub identity: Option<IdentitySecret>,
     pub allowed_origins: Vec<String>,
     pub trust_proxy: bool,
@@ -113,12 +111,7 @@ impl Security {
     fn foreign_origin(&self, req: &HttpRequest) -> Option<String> {
         let origin = req.headers().get(header::ORIGIN)?;
         let origin = origin.to_str().unwrap_or("(not text)");
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        let own = format!("{}://{}", self.scheme(req), host);
+        let own = self.own_origin(req);
         if origin.eq_ignore_ascii_case(&own) || self.allowed_origins.iter().any(|o| o == origin) {
             None
         } else {
@@ -128,51 +121,66 @@ impl Security {
         }
     }
 
-    /// Whether the request carries valid agent credentials.
-    pub fn is_agent(&self, req: &HttpRequest) -> bool {
-        self.credential(req).is_some()
-    }
-
-    /// Which agent credential authenticates the request. A token (bearer or
-    /// `token` query parameter) wins over the cookie: only the cookie is
-    /// sent by the browser on its own, so only it needs the CSRF check.
-    fn credential(&self, req: &HttpRequest) -> Option<Credential> {
-        let bearer = req
+    /// This server's origin as the request addressed it
+    /// (`scheme://host[:port]`), for links and the Origin checks.
+    pub fn own_origin(&self, req: &HttpRequest) -> String {
+        let host = req
             .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let token_ok = match bearer {
-            Some(token) => self.agent_token.matches(token.trim()),
-            None => {
-                matches!(query_param(req, "token"), Ok(Some(token)) if self.agent_token.matches(&token))
-            }
-        };
-        if token_ok {
-            return Some(Credential::Token);
-        }
-        let now = chrono::Utc::now().timestamp();
-        req.cookie(AGENT_COOKIE)
-            .filter(|cookie| self.agent_token.verify_session_cookie(cookie.value(), now))
-            .map(|_| Credential::Cookie)
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        format!("{}://{}", self.scheme(req), host)
     }
 
-    /// The agent a request that changes something acts as; with the
-    /// cookie, the request must also come from this server's pages.
-    pub fn require_agent_write(&self, req: &HttpRequest) -> Result<Agent, AppError> {
-        match self.credential(req) {
-            Some(Credential::Token) => Ok(Agent::service()),
-            Some(Credential::Cookie) => self.check_browser_write(req).map(|()| Agent::service()),
+    /// Whether the request carries valid agent credentials.
+    pub async fn is_agent(&self, req: &HttpRequest) -> bool {
+        self.authenticate(req).await.is_ok()
+    }
+
+    /// Who the request acts as, and by which credential; 401 without a
+    /// valid one. A token (bearer or `token` query parameter) is tried
+    /// before the cookie: only the cookie is sent by the browser on its
+    /// own, so only it needs the CSRF check.
+    pub async fn authenticate(&self, req: &HttpRequest) -> Result<Authenticated, AppError> {
+        if let Some(token) = presented_token(req) {
+            if self.agent_token.as_ref().is_some_and(|t| t.matches(&token)) {
+                return Ok(Authenticated {
+                    agent: Agent::service(),
+                    credential: Credential::Service,
+                });
+            }
+            if let Some(who) = self.accounts.authenticate_token(&token).await? {
+                return Ok(who);
+            }
+        }
+        match req.cookie(AGENT_COOKIE) {
+            Some(cookie) => self
+                .accounts
+                .authenticate_session(cookie.value())
+                .await?
+                .ok_or(AppError::Unauthorized),
             None => Err(AppError::Unauthorized),
         }
+    }
+
+    /// Like [`Security::authenticate`], for a request that changes
+    /// something: with the cookie, it must come from this server's pages.
+    pub async fn authenticate_write(&self, req: &HttpRequest) -> Result<Authenticated, AppError> {
+        let who = self.authenticate(req).await?;
+        if matches!(who.credential, Credential::Session(_)) {
+            self.check_browser_write(req)?;
+        }
+        Ok(who)
+    }
+
+    /// The agent a request that changes something acts as.
+    pub async fn require_agent_write(&self, req: &HttpRequest) -> Result<Agent, AppError> {
+        self.authenticate_write(req).await.map(|who| who.agent)
     }
 
     /// The agent the request acts as, or 401.
-    pub fn require_agent(&self, req: &HttpRequest) -> Result<Agent, AppError> {
-        match self.credential(req) {
-            Some(_) => Ok(Agent::service()),
-            None => Err(AppError::Unauthorized),
-        }
+    pub async fn require_agent(&self, req: &HttpRequest) -> Result<Agent, AppError> {
+        self.authenticate(req).await.map(|who| who.agent)
     }
 
     /// With an identity secret configured, the customer must present the
@@ -219,6 +227,18 @@ impl Security {
              form-action 'self'; frame-ancestors {ancestors}"
         )
     }
+}
+
+/// The token a request presents: `Authorization: Bearer`, else the
+/// `token` query parameter.
+fn presented_token(req: &HttpRequest) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    bearer.or_else(|| query_param(req, "token").ok().flatten())
 }
 
 /// The address in the last entry of an X-Forwarded-For line: `ip`,

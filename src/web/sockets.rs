@@ -5,12 +5,14 @@
 //! wrong credentials and foreign origins, 429 over the per-IP limits. Then an
 //! actor takes over.
 
+use actix::Addr;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
 use super::handshake;
 use super::security::query_param;
 use super::AppState;
+use crate::accounts::{Authenticated, Revoked};
 use crate::domain::{ClientId, Participant};
 use crate::error::AppError;
 use crate::transport::{ChatSocket, EchoSocket, InboxSocket, SocketCore, Throttled};
@@ -37,7 +39,7 @@ pub async fn customer(
             return Err(AppError::TooManyConversations);
         }
     }
-    chat(Participant::Customer, req, client, body, &state)
+    chat(Participant::Customer, req, client, body, &state).map(|(_, response)| response)
 }
 
 pub async fn agent(
@@ -48,9 +50,12 @@ pub async fn agent(
 ) -> Result<HttpResponse, AppError> {
     state.security.check_origin(&req)?;
     let client = ClientId::parse(&id)?;
-    let agent = state.security.require_agent(&req)?;
+    let who = state.security.authenticate(&req).await?;
     handshake::check(&req)?;
-    chat(Participant::Agent(agent), req, client, body, &state)
+    let participant = Participant::Agent(who.agent.clone());
+    let (socket, response) = chat(participant, req.clone(), client, body, &state)?;
+    watch(&state, &req, &who, socket).await;
+    Ok(response)
 }
 
 pub async fn echo(
@@ -76,12 +81,34 @@ pub async fn inbox(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     state.security.check_origin(&req)?;
-    state.security.require_agent(&req)?;
+    let who = state.security.authenticate(&req).await?;
     handshake::check(&req)?;
     let core = socket_core(&req, &state)?;
     let body = core.throttle(body);
     let actor = InboxSocket::new(state.inbox.clone(), core);
-    upgrade(actor, &req, body, state.limits.max_frame_bytes)
+    let (socket, response) = start(actor, &req, body, state.limits.max_frame_bytes)?;
+    watch(&state, &req, &who, socket).await;
+    Ok(response)
+}
+
+/// Closes the agent's socket when its credential is revoked (4003). A
+/// revocation between the check before the upgrade and this would have
+/// missed the socket, so the credential is checked again once it is
+/// watched (revocations end the credential before closing its sockets).
+async fn watch<A>(state: &AppState, req: &HttpRequest, who: &Authenticated, socket: Addr<A>)
+where
+    A: actix::Actor<Context = ws::WebsocketContext<A>> + actix::Handler<Revoked>,
+{
+    let revocations = state.security.accounts.revocations();
+    revocations.watch(who.agent.id, who.credential, socket.clone().recipient());
+    // A store failure here is not a revocation: the socket stays.
+    let revoked = match state.security.authenticate(req).await {
+        Ok(again) => again.credential != who.credential,
+        Err(e) => e == AppError::Unauthorized,
+    };
+    if revoked {
+        socket.do_send(Revoked);
+    }
 }
 
 fn chat(
@@ -90,7 +117,7 @@ fn chat(
     client: ClientId,
     body: web::Payload,
     state: &AppState,
-) -> Result<HttpResponse, AppError> {
+) -> Result<(Addr<ChatSocket>, HttpResponse), AppError> {
     let since = match query_param(&req, "since")? {
         None => 0,
         Some(v) => v.parse().map_err(|_| {
@@ -108,7 +135,7 @@ fn chat(
         state.rates.clone(),
         core,
     );
-    upgrade(actor, &req, body, state.limits.max_frame_bytes)
+    start(actor, &req, body, state.limits.max_frame_bytes)
 }
 
 /// Takes this connection's place under the per-IP cap.
@@ -137,8 +164,23 @@ where
     A: actix::Actor<Context = ws::WebsocketContext<A>>
         + actix::StreamHandler<Result<ws::Message, ws::ProtocolError>>,
 {
+    start(actor, req, body, max_frame_bytes).map(|(_, response)| response)
+}
+
+/// Like `upgrade`, also giving the started actor's address. The handshake
+/// was checked before (see `handshake::check`).
+fn start<A>(
+    actor: A,
+    req: &HttpRequest,
+    body: Throttled<web::Payload>,
+    max_frame_bytes: usize,
+) -> Result<(Addr<A>, HttpResponse), AppError>
+where
+    A: actix::Actor<Context = ws::WebsocketContext<A>>
+        + actix::StreamHandler<Result<ws::Message, ws::ProtocolError>>,
+{
     ws::WsResponseBuilder::new(actor, req, body)
         .frame_size(max_frame_bytes)
-        .start()
+        .start_with_addr()
         .map_err(|e| AppError::BadRequest(e.to_string()))
 }

@@ -22,7 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
+use crate::common::{
+    http_client, session_cookie, spawn_app_with, TestApp, WsClient, ADMIN_EMAIL, ADMIN_PASSWORD,
+    AGENT_TOKEN,
+};
 use fantoccini::cookies::Cookie;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -36,14 +39,14 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// How long the DOM may take to show what a test expects.
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 /// Coming back after the server went away includes the pages' backoff.
 const RECONNECT_WAIT: Duration = Duration::from_secs(30);
 /// How often a waiting test looks at the DOM again.
 const POLL: Duration = Duration::from_millis(100);
 
-const DESKTOP: (u32, u32) = (1280, 900);
-const PHONE: (u32, u32) = (390, 844);
+pub(crate) const DESKTOP: (u32, u32) = (1280, 900);
+pub(crate) const PHONE: (u32, u32) = (390, 844);
 
 /// At most this many browser tests run at once (each runs two Chromiums).
 static BROWSER_SLOTS: Semaphore = Semaphore::const_new(2);
@@ -127,7 +130,7 @@ fn free_port() -> u16 {
 }
 
 /// A test's chromedriver, holding one of the browser slots.
-struct Chromedriver {
+pub(crate) struct Chromedriver {
     process: DriverProcess,
     _slot: SemaphorePermit<'static>,
 }
@@ -136,7 +139,7 @@ impl Chromedriver {
     /// Starts chromedriver for one test; fails the test, saying what to
     /// install, when Chromium or chromedriver is missing (these tests are
     /// `#[ignore]`d, so they run only when asked for).
-    async fn start() -> Chromedriver {
+    pub(crate) async fn start() -> Chromedriver {
         let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
             .into_iter()
             .filter(|path| !Path::new(path).exists())
@@ -167,7 +170,7 @@ impl Chromedriver {
     }
 
     /// A new browser session: its own headless Chromium with a fresh profile.
-    async fn browser(&self, name: &'static str) -> Browser {
+    pub(crate) async fn browser(&self, name: &'static str) -> Browser {
         let profile = TempDir::new().expect("profile dir");
         let capabilities = json!({
             "browserName": "chrome",
@@ -211,7 +214,7 @@ impl Chromedriver {
 }
 
 /// One person's browser. Derefs to the fantoccini `Client`.
-struct Browser {
+pub(crate) struct Browser {
     client: Client,
     name: &'static str,
     driver_url: String,
@@ -227,17 +230,17 @@ impl std::ops::Deref for Browser {
 
 impl Browser {
     /// Ends the session (and its Chromium).
-    async fn quit(self) {
+    pub(crate) async fn quit(self) {
         let _ = self.client.close().await;
     }
 
     /// Runs `script` (its `return` value comes back as JSON).
-    async fn js(&self, script: &str) -> Value {
+    pub(crate) async fn js(&self, script: &str) -> Value {
         self.js_with(script, vec![]).await
     }
 
     /// Runs `script` with `arguments[0..]` set to `args`.
-    async fn js_with(&self, script: &str, args: Vec<Value>) -> Value {
+    pub(crate) async fn js_with(&self, script: &str, args: Vec<Value>) -> Value {
         self.client
             .execute(script, args)
             .await
@@ -277,7 +280,7 @@ impl Browser {
     }
 
     /// Fails the test if the page had an uncaught script error.
-    async fn assert_no_script_errors(&self) {
+    pub(crate) async fn assert_no_script_errors(&self) {
         let errors = self.script_errors().await;
         assert!(
             errors.is_empty(),
@@ -302,7 +305,7 @@ struct Bubble {
 
 /// Polls `probe` until it returns `Ok`, for at most `timeout`; then fails
 /// the test with `what` and the last thing `probe` saw.
-async fn wait_for<T, E, F, Fut>(what: &str, timeout: Duration, probe: F) -> T
+pub(crate) async fn wait_for<T, E, F, Fut>(what: &str, timeout: Duration, probe: F) -> T
 where
     E: Debug,
     F: FnMut() -> Fut,
@@ -523,7 +526,7 @@ fn screenshot_dir() -> PathBuf {
 
 /// Saves a PNG of what the browser shows as `target/screenshots/NAME.png`;
 /// returns its size in pixels.
-async fn screenshot(browser: &Browser, name: &str) -> (u32, u32) {
+pub(crate) async fn screenshot(browser: &Browser, name: &str) -> (u32, u32) {
     let png = browser.screenshot().await.expect("screenshot");
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 24,
@@ -546,7 +549,7 @@ async fn viewport(browser: &Browser) -> (u32, u32) {
 }
 
 /// Resizes the window so that the page's viewport is `width` x `height`.
-async fn set_viewport(browser: &Browser, target: (u32, u32)) {
+pub(crate) async fn set_viewport(browser: &Browser, target: (u32, u32)) {
     let what = format!("{}: a {}x{} viewport", browser.name, target.0, target.1);
     let reached = || async {
         let now = viewport(browser).await;
@@ -587,7 +590,7 @@ async fn set_viewport(browser: &Browser, target: (u32, u32)) {
 
 /// Visible text outside the messages that no person should see: `null`,
 /// `undefined`, `NaN`, or an unfilled `{placeholder}`. Returns where each is.
-const LEFTOVER_TEXT: &str = r#"
+pub(crate) const LEFTOVER_TEXT: &str = r#"
     const found = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -670,6 +673,8 @@ impl Chat {
     async fn start_with(id: &'static str, flags: &[&str]) -> Chat {
         let driver = Chromedriver::start().await;
         let app = spawn_app_with(flags).await;
+        // The agent's account, which `log_agent_in` logs in with.
+        app.admin_cookie().await;
         let (customer, agent) = tokio::join!(driver.browser("customer"), driver.browser("agent"));
         Chat {
             id,
@@ -705,13 +710,13 @@ impl Chat {
         wait_for_state(&self.customer, "connected", WAIT).await;
     }
 
-    /// Logs the agent in (one-click token login, which sets the cookie) and
-    /// lands on `next`.
+    /// Logs the agent in with the login form (which sets the session
+    /// cookie) and lands on `next`.
     async fn log_agent_in(&self, next: &str) {
-        let query =
-            serde_urlencoded::to_string([("token", AGENT_TOKEN), ("next", next)]).expect("query");
+        let query = serde_urlencoded::to_string([("next", next)]).expect("query");
         let url = self.url(&format!("/agent/login?{query}"));
         self.agent.goto(&url).await.expect("login page loads");
+        fill_login_form(&self.agent).await;
         let landed = self.agent.current_url().await.expect("current url");
         assert_eq!(landed.path(), next, "login redirects to where it was asked");
     }
@@ -754,6 +759,28 @@ impl Chat {
         app.stop().await;
         drop(driver);
     }
+}
+
+/// Types the admin's email and password into the login form and submits.
+pub(crate) async fn fill_login_form(browser: &Browser) {
+    for (id, keys) in [("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)] {
+        browser
+            .find(Locator::Id(id))
+            .await
+            .expect("the login form")
+            .send_keys(keys)
+            .await
+            .expect("type into the login form");
+    }
+    let before = browser.current_url().await.expect("current url");
+    click(browser, "#login").await;
+    let left = || async {
+        match browser.current_url().await {
+            Ok(now) if now != before => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    };
+    wait_for("the login form to be submitted", WAIT, left).await;
 }
 
 /// Makes conversation `id` over plain sockets, without a browser: the
@@ -880,7 +907,7 @@ async fn wait_for_inbox(browser: &Browser, what: &str, ok: impl Fn(&Inbox) -> bo
 }
 
 /// Waits until the console's inbox socket is connected and a list is in.
-async fn wait_for_console(browser: &Browser) {
+pub(crate) async fn wait_for_console(browser: &Browser) {
     wait_for_inbox(browser, "a connected, loaded list", |inbox| {
         inbox.state == "connected" && inbox.list != "loading"
     })
@@ -896,7 +923,7 @@ async fn click_row(browser: &Browser, id: &str) {
     .await;
 }
 
-async fn click(browser: &Browser, selector: &str) {
+pub(crate) async fn click(browser: &Browser, selector: &str) {
     browser
         .find(Locator::Css(selector))
         .await
@@ -907,7 +934,7 @@ async fn click(browser: &Browser, selector: &str) {
 }
 
 /// Waits until `selector` is rendered (`true`) or not (`false`).
-async fn wait_for_shown(browser: &Browser, selector: &str, want: bool) {
+pub(crate) async fn wait_for_shown(browser: &Browser, selector: &str, want: bool) {
     let what = format!(
         "{}: {selector} to be {}",
         browser.name,
@@ -1074,7 +1101,7 @@ const WRONG_LANGUAGE: &str = r#"
     return found;
 "#;
 
-async fn assert_all_labels_in(browser: &Browser, lang: &str) {
+pub(crate) async fn assert_all_labels_in(browser: &Browser, lang: &str) {
     let wrong = browser.js_with(WRONG_LANGUAGE, vec![json!(lang)]).await;
     assert_eq!(
         wrong,
@@ -1085,7 +1112,7 @@ async fn assert_all_labels_in(browser: &Browser, lang: &str) {
 }
 
 /// Picks `lang` in the page's `#lang` switcher.
-async fn switch_language(browser: &Browser, lang: &str) {
+pub(crate) async fn switch_language(browser: &Browser, lang: &str) {
     browser
         .find(Locator::Id("lang"))
         .await
@@ -1301,8 +1328,14 @@ async fn pages_reconnect_after_a_server_restart_and_go_on_chatting() {
 #[actix_web::test]
 #[ignore = "needs chromium and chromium-driver"]
 async fn a_page_starts_afresh_when_the_server_lost_its_history() {
-    let mut chat = Chat::open("lost").await;
+    let mut chat = Chat::start("lost").await;
     let (customer, agent) = (&chat.customer, &chat.agent);
+    chat.open_customer().await;
+    // With the service token in the address: an empty store has no
+    // accounts, so a login session would not survive what this test does.
+    let page = chat.url(&format!("/chat/server/lost?token={AGENT_TOKEN}"));
+    agent.goto(&page).await.expect("agent page loads");
+    wait_for_state(agent, "connected", WAIT).await;
 
     let old = ["old one", "old two", "old three"];
     send_message(customer, old[0], Via::Enter).await;
@@ -1985,18 +2018,21 @@ async fn a_burst_over_the_rate_limit_is_stored_in_the_order_typed() {
 #[actix_web::test]
 #[ignore = "needs chromium and chromium-driver"]
 async fn a_logged_out_agent_is_told_and_the_reply_is_sent_after_login() {
-    let mut chat = Chat::start("logout").await;
+    let chat = Chat::start("logout").await;
     let (customer, agent) = (&chat.customer, &chat.agent);
     chat.open_customer().await;
     chat.open_console_on_conversation().await;
 
-    // The credential stops working (a restart with a new generated token
-    // does that): the pages' next upgrades are refused with 401.
-    agent
-        .delete_all_cookies()
+    // The agent logs out everywhere from another device: the open console
+    // is closed (4003), and its next upgrades are refused with 401.
+    let phone = session_cookie(&chat.app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let everywhere = http_client()
+        .post(chat.url("/agent/logout-everywhere"))
+        .header("cookie", phone)
+        .send()
         .await
-        .expect("drop the login cookie");
-    chat.app = chat.app.restart().await;
+        .expect("log out everywhere");
+    assert_eq!(everywhere.status(), 303);
     wait_for_shown(agent, "#logged-out", true).await;
     wait_for_labels(
         agent,
@@ -2020,14 +2056,7 @@ async fn a_logged_out_agent_is_told_and_the_reply_is_sent_after_login() {
 
     // Logging in comes back to the open conversation, which sends the reply.
     click(agent, "#login-again").await;
-    agent
-        .find(Locator::Id("token"))
-        .await
-        .expect("the login form")
-        .send_keys(AGENT_TOKEN)
-        .await
-        .expect("type the token");
-    click(agent, "#login").await;
+    fill_login_form(agent).await;
     wait_for_state(agent, "connected", WAIT).await;
     let url = agent.current_url().await.expect("current url");
     assert_eq!((url.path(), url.fragment()), ("/agent", Some(chat.id)));

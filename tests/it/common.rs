@@ -14,8 +14,12 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// The agent token every test server is started with.
+/// The service token every test server is started with.
 pub const AGENT_TOKEN: &str = "test-agent-token";
+/// The first admin that [`TestApp::admin_cookie`] sets up.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin password 1";
+pub const ADMIN_NAME: &str = "Ada Admin";
 
 /// How long a test waits for an expected frame before failing.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +48,8 @@ where
 pub struct TestApp {
     pub addr: SocketAddr,
     pub data_dir: Arc<TempDir>,
+    /// The setup link this start logged, while no agent exists.
+    pub setup_url: Option<String>,
     args: Vec<String>,
     shutdown: ShutdownHandle,
     running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
@@ -93,11 +99,13 @@ fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
     let config = Config::from_args(all).expect("valid test config");
     let app = Application::build(&config).expect("server starts");
     let addr = app.local_addr();
+    let setup_url = app.setup_url().map(str::to_owned);
     let shutdown = app.shutdown_handle();
     let running = actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         addr,
         data_dir,
+        setup_url,
         args,
         shutdown,
         running,
@@ -147,19 +155,106 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        http_client()
             .get(self.http(path))
             .send()
             .await
             .expect("HTTP request")
     }
 
+    /// The code of this start's setup link.
+    pub fn setup_code(&self) -> String {
+        let url = self
+            .setup_url
+            .as_deref()
+            .expect("no agent yet: a setup link");
+        url.split_once("code=").expect("a code").1.to_owned()
+    }
+
+    /// Creates the first admin through the setup link and returns their
+    /// session cookie (`name=value`).
+    pub async fn admin_cookie(&self) -> String {
+        let response = http_client()
+            .post(self.http("/setup"))
+            .json(&json!({
+                "code": self.setup_code(),
+                "name": ADMIN_NAME,
+                "email": ADMIN_EMAIL,
+                "password": ADMIN_PASSWORD,
+            }))
+            .send()
+            .await
+            .expect("POST /setup");
+        assert_eq!(response.status(), 201, "the setup link makes the admin");
+        session_cookie(&response)
+    }
+
+    /// Logs in by email and password (JSON).
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        http_client()
+            .post(self.http("/agent/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("POST /agent/login")
+    }
+
+    /// Invites an agent as the admin of `admin_cookie`, accepts the invite
+    /// with `password` and returns the new agent's id and session cookie.
+    pub async fn invited_agent(
+        &self,
+        admin_cookie: &str,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> (i64, String) {
+        let invite: Value = http_client()
+            .post(self.http("/api/agents"))
+            .header("cookie", admin_cookie)
+            .json(&json!({"name": name, "email": email, "role": "agent"}))
+            .send()
+            .await
+            .expect("POST /api/agents")
+            .json()
+            .await
+            .expect("JSON");
+        let url = invite["invite_url"].as_str().expect("an invite link");
+        let accepted = http_client()
+            .post(url)
+            .json(&json!({"password": password}))
+            .send()
+            .await
+            .expect("POST /invite");
+        assert_eq!(accepted.status(), 200, "the invite is accepted");
+        (
+            invite["id"].as_i64().expect("an id"),
+            session_cookie(&accepted),
+        )
+    }
+
     pub async fn customer(&self, id: &str) -> WsClient {
         WsClient::connect(&self.ws(&format!("/ws/customer/{id}"))).await
     }
+}
+
+/// An HTTP client that does not follow redirects.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
+}
+
+/// The `name=value` of the session cookie a response sets.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    let set = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("support_chat_agent="))
+        .expect("a session cookie");
+    set.split(';').next().unwrap_or_default().to_owned()
 }
 
 pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -172,6 +267,19 @@ pub struct WsClient {
 impl WsClient {
     pub async fn connect(url: &str) -> WsClient {
         let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        WsClient { socket }
+    }
+
+    /// Connects with a session cookie, as a logged-in browser does.
+    pub async fn connect_with_cookie(url: &str, cookie: &str) -> WsClient {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().expect("a cookie header"));
+        let (socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .unwrap_or_else(|e| panic!("connect {url}: {e}"));
         WsClient { socket }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{spawn_app, spawn_app_with, TestApp, AGENT_TOKEN};
+use crate::common::{spawn_app, spawn_app_with, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_TOKEN};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -20,7 +20,7 @@ fn client() -> reqwest::Client {
 async fn login_cookie(app: &TestApp) -> String {
     let response = client()
         .post(app.http("/agent/login"))
-        .form(&[("token", AGENT_TOKEN)])
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -67,6 +67,7 @@ async fn post_message(
 #[actix_web::test]
 async fn cookie_writes_need_json_and_this_servers_origin() {
     let app = spawn_app_with(&["--allowed-origin", "https://shop.example"]).await;
+    app.admin_cookie().await;
     let cookie = login_cookie(&app).await;
     let own = format!("http://{}", app.addr);
     let with_cookie = |extra: &[(&'static str, &'static str)]| {
@@ -141,12 +142,14 @@ async fn cookie_writes_need_json_and_this_servers_origin() {
 #[actix_web::test]
 async fn login_and_logout_refuse_other_origins_and_logout_is_post_only() {
     let app = spawn_app().await;
+    app.admin_cookie().await;
     let http = client();
     let form = app.http("/agent/login");
+    let credentials = [("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)];
     let forged = http
         .post(&form)
         .header("origin", "http://evil.example")
-        .form(&[("token", AGENT_TOKEN)])
+        .form(&credentials)
         .send()
         .await
         .unwrap();
@@ -156,7 +159,7 @@ async fn login_and_logout_refuse_other_origins_and_logout_is_post_only() {
         .post(&form)
         .header("origin", "null")
         .header("sec-fetch-site", "same-origin")
-        .form(&[("token", AGENT_TOKEN)])
+        .form(&credentials)
         .send()
         .await
         .unwrap();

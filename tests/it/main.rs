@@ -1,8 +1,10 @@
 //! The one integration-test binary: every test module shares `common`
 //! (`spawn_app()`, `WsClient`, `eventually`), compiled once.
 
+mod accounts;
 mod actors;
 mod browser;
+mod browser_team;
 mod common;
 mod conformance;
 mod console;
@@ -13,6 +15,7 @@ mod hardening;
 mod protocol_props;
 mod raw;
 mod security;
+mod sessions;
 mod shutdown;
 mod slow_clients;
 mod team;

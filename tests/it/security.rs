@@ -2,7 +2,8 @@
 //! honest path through.
 
 use crate::common::{
-    eventually, spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN, FRAME_TIMEOUT,
+    eventually, spawn_app, spawn_app_with, TestApp, WsClient, ADMIN_EMAIL, ADMIN_PASSWORD,
+    AGENT_TOKEN, FRAME_TIMEOUT,
 };
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -78,20 +79,33 @@ async fn the_agent_page_needs_credentials_and_accepts_each_kind() {
         .unwrap();
     assert_eq!(by_bearer.status(), 200);
 
+    app.admin_cookie().await;
     let form = app.http("/agent/login");
     let refused = http
         .post(&form)
-        .form(&[("token", "nope"), ("next", "/chat/server/c1")])
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", "nope nope nope"),
+            ("next", "/chat/server/c1"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
     assert!(refused.headers().get("set-cookie").is_none());
-    assert!(refused.text().await.unwrap().contains("not valid"));
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("wrong email or password"));
 
     let accepted = http
         .post(&form)
-        .form(&[("token", AGENT_TOKEN), ("next", "/chat/server/c1")])
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/chat/server/c1"),
+        ])
         .send()
         .await
         .unwrap();
@@ -104,8 +118,8 @@ async fn the_agent_page_needs_credentials_and_accepts_each_kind() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
     assert!(
-        !cookie.contains(AGENT_TOKEN),
-        "the cookie never holds the token"
+        !cookie.contains(ADMIN_PASSWORD),
+        "the cookie never holds the password"
     );
     let pair = cookie.split(';').next().unwrap().to_string();
     let by_cookie = http
@@ -176,15 +190,8 @@ async fn the_agent_websocket_needs_credentials_before_the_upgrade() {
         .unwrap();
     by_query.expect("welcome").await;
 
-    let login = client()
-        .post(app.http("/agent/login"))
-        .form(&[("token", AGENT_TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"].to_str().unwrap();
-    let pair = cookie.split(';').next().unwrap();
-    let mut by_cookie = try_upgrade(ws_request(&url, &[("cookie", pair)]))
+    let pair = app.admin_cookie().await;
+    let mut by_cookie = try_upgrade(ws_request(&url, &[("cookie", &pair)]))
         .await
         .ok()
         .unwrap();

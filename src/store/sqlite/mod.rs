@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Backend, ListPage, ListQuery, Snapshot, StoreError, Write};
+use super::{Backend, ListPage, ListQuery, Snapshot, SqlFn, StoreError, Write};
 use crate::domain::{ChatMessage, ClientId, ConversationSummary, Role, Totals};
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
@@ -302,6 +302,20 @@ impl Backend for SqliteBackend {
             }
             applied.map_err(backend_err)
         })
+    }
+
+    fn sql_read(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
+        self.read(f)
+    }
+
+    /// On the writer thread's own connection, under its lock: SQLite has
+    /// one writer, and a second write connection would wait on (or make
+    /// wait) the group commit through busy timeouts. Sharing the connection
+    /// means an account write never fails busy; it delays at most one
+    /// commit by its own short transaction (password hashing is done before,
+    /// outside the lock).
+    fn sql_write(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
+        self.write(|conn| f(conn).map_err(backend_err))
     }
 
     fn read_slots(&self) -> usize {

@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -130,6 +130,50 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN author_id INTEGER;
     ALTER TABLE messages ADD COLUMN author_name TEXT;
+"#,
+    // Agent accounts (`accounts` module). Every secret is kept only as its
+    // SHA-256 (random 256-bit values) or its argon2id hash (passwords).
+    // Times are unix ms. Agent ids start at 1: 0 is the built-in API agent.
+    r#"
+    CREATE TABLE agents (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL,
+        email         TEXT NOT NULL UNIQUE COLLATE NOCASE,  -- stored lowercased
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'agent')),
+        password_hash TEXT,                                 -- NULL until an invite is accepted
+        created_at    INTEGER NOT NULL,
+        last_seen_at  INTEGER,
+        disabled      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE sessions (
+        id           INTEGER PRIMARY KEY,
+        hash         BLOB NOT NULL UNIQUE,
+        agent_id     INTEGER NOT NULL REFERENCES agents (id),
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,   -- idle expiry counts from here
+        expires_at   INTEGER NOT NULL    -- absolute expiry
+    );
+    CREATE INDEX sessions_by_agent ON sessions (agent_id);
+    CREATE TABLE invites (
+        hash       BLOB PRIMARY KEY,
+        agent_id   INTEGER NOT NULL REFERENCES agents (id),
+        expires_at INTEGER NOT NULL,
+        used       INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE setup_codes (
+        hash       BLOB PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        used       INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE api_tokens (
+        id           INTEGER PRIMARY KEY,
+        hash         BLOB NOT NULL UNIQUE,
+        agent_id     INTEGER NOT NULL REFERENCES agents (id),
+        name         TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER
+    );
+    CREATE INDEX api_tokens_by_agent ON api_tokens (agent_id);
 "#,
 ];
 

@@ -358,6 +358,77 @@ fn a_schema_1_database_keeps_every_conversation_and_gets_its_counters() {
 }
 
 #[test]
+fn a_schema_3_database_gets_the_account_tables_with_every_conversation_intact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = schema_1_database(dir.path());
+    migrate(&conn, &dir.path().join(DB_FILE), 1, 3).expect("schema 3");
+    conn.execute(
+        "INSERT INTO messages (client_id, seq, from_role, text, ts, author_id, author_name)
+         VALUES ('gamma', 3, 1, 'g3', 3000, 7, 'Ana')",
+        [],
+    )
+    .expect("an authored reply, as schema 3 keeps it");
+    conn.execute(
+        "UPDATE conversations SET last_seq = 3 WHERE client_id = 'gamma'",
+        [],
+    )
+    .expect("its conversation");
+    drop(conn);
+    let before = {
+        let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("opens");
+        let version: i64 = backend
+            .read(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(SCHEMA_VERSION, 4);
+        all_summaries(&backend, ListQuery::default())
+    };
+    assert_eq!(before.len(), 203, "every conversation is still there");
+
+    let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("reopens");
+    assert_counters_agree(&backend);
+    let recent = backend.load(&client("gamma"), 10).expect("load").recent;
+    assert_eq!(
+        recent.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["g1", "g2", "g3"]
+    );
+    assert_eq!(
+        recent[2].author,
+        Some(Author {
+            id: AgentId(7),
+            name: "Ana".into()
+        })
+    );
+    let counts = |table: &str| {
+        let mut n = 0;
+        backend
+            .sql_read(&mut |conn| {
+                n = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                Ok(())
+            })
+            .expect("an account table");
+        n
+    };
+    for table in ["agents", "sessions", "invites", "setup_codes", "api_tokens"] {
+        assert_eq!(counts(table), 0, "{table} starts empty");
+    }
+    backend
+        .sql_write(&mut |conn| {
+            conn.execute(
+                "INSERT INTO agents (name, email, role, created_at) VALUES ('A', 'a@x', 'admin', 1)",
+                [],
+            )?;
+            let clash = conn.execute(
+                "INSERT INTO agents (name, email, role, created_at) VALUES ('B', 'A@X', 'agent', 1)",
+                [],
+            );
+            assert!(clash.is_err(), "emails are unique whatever their case");
+            Ok(())
+        })
+        .expect("accounts take writes");
+}
+
+#[test]
 fn an_agent_message_keeps_its_author_as_written() {
     let backend = SqliteBackend::open_in_memory().expect("store");
     let ana = Author {

@@ -1,0 +1,197 @@
+//! The team: `/api/me`, `/api/agents` (admins add agents, change roles,
+//! disable and re-invite; everyone renames themselves), `/api/tokens` (each
+//! agent's own API tokens), and the `/agent/team` page that uses them.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::api::{read_body, require_json};
+use super::login::TEAM_PAGE;
+use super::render::{html, login_redirect, page_lang};
+use super::security::Security;
+use super::AppState;
+use crate::accounts::{AgentChange, DisplayName, Email, NewAgent, Secret};
+use crate::domain::{Agent, AgentId, AgentRole};
+use crate::error::AppError;
+
+const TEAM_HTML: &str = include_str!("../../templates/team.html");
+
+/// `GET /agent/team`
+pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !state.security.is_agent(&req).await {
+        return login_redirect(TEAM_PAGE);
+    }
+    html(
+        StatusCode::OK,
+        TEAM_HTML.replace("{{lang}}", page_lang(&req)),
+    )
+}
+
+/// `GET /api/me`: who the credentials act as.
+pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let agent = state.security.require_agent(&req).await?;
+    if agent.id == AgentId::SERVICE {
+        return Ok(HttpResponse::Ok().json(serde_json::json!({
+            "id": agent.id,
+            "name": agent.name,
+            "role": agent.role,
+            "service": true,
+        })));
+    }
+    let record = state.security.accounts.agent(agent.id).await?;
+    Ok(HttpResponse::Ok().json(record))
+}
+
+/// `GET /api/agents`
+pub async fn agents(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    state.security.require_agent(&req).await?;
+    let agents = state.security.accounts.agents().await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "agents": agents })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAgentBody {
+    name: String,
+    email: String,
+    role: AgentRole,
+}
+
+/// `POST /api/agents` `{"name","email","role"}` → `201 {"id","invite_url"}`
+pub async fn add_agent(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    require_admin(&state.security.require_agent_write(&req).await?)?;
+    let new: NewAgentBody = json_body(&req, body).await?;
+    let new = NewAgent {
+        name: DisplayName::parse(&new.name)?,
+        email: Email::parse(&new.email)?,
+        role: new.role,
+    };
+    let (id, invite) = state.security.accounts.add_agent(new).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "id": id,
+        "invite_url": invite_url(&req, &state.security, &invite),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    name: Option<String>,
+    role: Option<AgentRole>,
+    disabled: Option<bool>,
+}
+
+/// `PATCH /api/agents/{id}` `{"name"|"role"|"disabled"}`
+pub async fn change_agent(
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let by = state.security.require_agent_write(&req).await?;
+    let change: ChangeBody = json_body(&req, body).await?;
+    let change = AgentChange {
+        name: change.name.as_deref().map(DisplayName::parse).transpose()?,
+        role: change.role,
+        disabled: change.disabled,
+    };
+    let record = state
+        .security
+        .accounts
+        .change_agent(&by, AgentId(*id), change)
+        .await?;
+    Ok(HttpResponse::Ok().json(record))
+}
+
+/// `POST /api/agents/{id}/invite` → `201 {"invite_url"}`: a new invite
+/// (a password reset), replacing older ones.
+pub async fn reinvite(
+    req: HttpRequest,
+    id: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    require_admin(&state.security.require_agent_write(&req).await?)?;
+    let invite = state.security.accounts.reinvite(AgentId(*id)).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "invite_url": invite_url(&req, &state.security, &invite),
+    })))
+}
+
+/// `GET /api/tokens`: the agent's own tokens (never the tokens themselves).
+pub async fn tokens(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let agent = state.security.require_agent(&req).await?;
+    let tokens = state.security.accounts.tokens_of(agent.id).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "tokens": tokens })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTokenBody {
+    name: String,
+}
+
+/// `POST /api/tokens` `{"name"}` → `201 {"id","name","token"}`, the only
+/// time the token is shown.
+pub async fn create_token(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let agent = state.security.require_agent_write(&req).await?;
+    let new: NewTokenBody = json_body(&req, body).await?;
+    let name = DisplayName::parse(&new.name)?;
+    let (id, token) = state
+        .security
+        .accounts
+        .create_token(&agent, name.clone())
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "id": id,
+        "name": name,
+        "token": token.into_string(),
+    })))
+}
+
+/// `DELETE /api/tokens/{id}` → 204
+pub async fn delete_token(
+    req: HttpRequest,
+    id: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let agent = state.security.require_agent_write(&req).await?;
+    state.security.accounts.delete_token(agent.id, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn require_admin(agent: &Agent) -> Result<(), AppError> {
+    if agent.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only an admin manages the team".into()))
+    }
+}
+
+async fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<T, AppError> {
+    require_json(req)?;
+    let body = read_body(body).await?;
+    serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))
+}
+
+/// The link an invited agent opens, on this server as the admin reached it.
+fn invite_url(req: &HttpRequest, security: &Security, invite: &Secret) -> String {
+    format!("{}/invite/{}", security.own_origin(req), invite.reveal())
+}
