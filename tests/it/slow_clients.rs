@@ -9,7 +9,9 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{eventually, spawn_app_with, TestApp, AGENT_TOKEN};
+use crate::common::{
+    eventually, spawn_app_with, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_TOKEN,
+};
 use crate::raw::{read_head, Answer};
 
 /// How long a request held by the server (not answered) is waited on before
@@ -135,6 +137,7 @@ async fn stalled_bodies_from_one_address_get_429_and_lock_nobody_out() {
         "60s",
     ])
     .await;
+    app.admin_cookie().await;
     let attacker = Some("203.0.113.7");
     let (held, mut refused, answer) = stall_until_answered(app.addr, attacker, 20).await;
     assert_eq!(held.len(), 4, "requests held before the cap");
@@ -151,7 +154,11 @@ async fn stalled_bodies_from_one_address_get_429_and_lock_nobody_out() {
         assert!(closed_within(&mut tcp, SLACK).await);
     }
     assert_eq!(healthz_status(&app).await, 200);
-    let mut form = format!("token={AGENT_TOKEN}&pad=");
+    let mut form = format!(
+        "email={}&password={}&pad=",
+        ADMIN_EMAIL.replace('@', "%40"),
+        ADMIN_PASSWORD.replace(' ', "+")
+    );
     form.extend(std::iter::repeat_n('x', 100 - form.len()));
     let mut other = stalled_login(app.addr, Some("203.0.113.8"), &form).await;
     let answer = answer_within(&mut other, SLACK).await.expect("an answer");
