@@ -23,8 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    http_client, session_cookie, spawn_app_with, TestApp, WsClient, ADMIN_EMAIL, ADMIN_PASSWORD,
-    AGENT_TOKEN,
+    http_client, session_cookie, spawn_app_with, TestApp, WsClient, ADMIN_EMAIL, ADMIN_NAME,
+    ADMIN_PASSWORD, AGENT_TOKEN,
 };
 use fantoccini::cookies::Cookie;
 use fantoccini::key::Key;
@@ -1604,7 +1604,7 @@ async fn typing_shows_on_the_other_side() {
     let mut rounds = Vec::new();
     for _ in 0..3 {
         type_into_composer(agent, draft).await;
-        wait_for_typing(customer, Some("API is typing…"), WAIT).await;
+        wait_for_typing(customer, Some(&format!("{ADMIN_NAME} is typing…")), WAIT).await;
         type_into_composer(agent, &Key::Backspace.repeat(draft.chars().count())).await;
         wait_for_typing(customer, None, WAIT).await;
         let shown = typing_times(customer).await;
@@ -1781,8 +1781,8 @@ async fn the_pages_speak_chinese() {
         &[
             ("#presence", "客服在线"),
             (".msg.mine .sender", "我"),
-            // Named by the agent who answered: here the service token's.
-            (".msg.theirs .sender", "API"),
+            // Named by the agent who answered, by their account's name.
+            (".msg.theirs .sender", ADMIN_NAME),
             ("#messages .seen", "已读"),
         ],
     )
@@ -1803,7 +1803,7 @@ async fn the_pages_speak_chinese() {
         ("#status", "Connected"),
         ("#presence", "Agent online"),
         (".msg.mine .sender", "Me"),
-        (".msg.theirs .sender", "API"),
+        (".msg.theirs .sender", ADMIN_NAME),
         ("#messages .seen", "Seen"),
         ("#lang@value", "en"),
     ];
