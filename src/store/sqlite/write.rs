@@ -23,32 +23,58 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
 fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusqlite::Result<bool> {
     let ts = m.ts.timestamp_millis();
     let seq = m.seq as i64;
-    // A new conversation is open and not waiting: listed by its activity.
-    conn.prepare_cached(
-        "INSERT INTO conversations (client_id, created_at, last_activity_at, list_key)
-         VALUES (?1, ?2, ?2, -?2) ON CONFLICT DO NOTHING",
-    )?
-    .execute(params![client.as_str(), ts])?;
-    // The WHERE clause keeps seqs gapless: a write whose predecessor failed
-    // is refused instead of stored after a hole. A customer message reopens
-    // the conversation, starts (or continues) its wait, is one more unread
-    // for the agents and lists it among the waiting, by the wait. An agent
-    // message ends the wait (listed by activity), and the agent has read
-    // everything up to their own reply. Setting the list order here rather
-    // than by trigger saves a second update of the row per message.
-    let moved = conn
-        .prepare_cached(
-            "UPDATE conversations
-             SET last_seq = ?2, last_activity_at = ?3, last_from = ?4,
-                 status = CASE WHEN ?4 = 0 THEN 'open' ELSE status END,
-                 waiting_since = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE NULL END,
-                 agent_unread = CASE WHEN ?4 = 0 THEN agent_unread + 1 ELSE 0 END,
-                 agent_read_seq = CASE WHEN ?4 = 0 THEN agent_read_seq ELSE ?2 END,
-                 list_group = CASE WHEN ?4 = 0 THEN 0 ELSE 1 END,
-                 list_key = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE -?3 END
-             WHERE client_id = ?1 AND last_seq = ?2 - 1",
+    if seq == 1 {
+        // A new conversation is open and not waiting: listed by its activity.
+        conn.prepare_cached(
+            "INSERT INTO conversations (client_id, created_at, last_activity_at, list_key)
+             VALUES (?1, ?2, ?2, -?2) ON CONFLICT DO NOTHING",
         )?
-        .execute(params![client.as_str(), seq, ts, m.from.code()])?;
+        .execute(params![client.as_str(), ts])?;
+    }
+    let args = params![client.as_str(), seq, ts, m.from.code()];
+    // Most messages continue what the one before did (a customer writes
+    // again while waiting, an agent again after answering): then the list
+    // order and status stay as they are, and an UPDATE that does not name
+    // those columns leaves the two list indexes alone. Only a change of turn
+    // takes the full update below.
+    let continued = match m.from {
+        Role::Customer => {
+            "UPDATE conversations
+             SET last_seq = ?2, last_activity_at = ?3, agent_unread = agent_unread + 1
+             WHERE client_id = ?1 AND last_seq = ?2 - 1 AND last_from = ?4
+               AND status = 'open' AND waiting_since IS NOT NULL"
+        }
+        Role::Agent => {
+            "UPDATE conversations
+             SET last_seq = ?2, last_activity_at = ?3, agent_read_seq = ?2, list_key = -?3
+             WHERE client_id = ?1 AND last_seq = ?2 - 1 AND last_from = ?4
+               AND waiting_since IS NULL AND agent_unread = 0"
+        }
+    };
+    let mut moved = conn.prepare_cached(continued)?.execute(args)?;
+    if moved == 0 {
+        // The WHERE clause keeps seqs gapless: a write whose predecessor
+        // failed is refused instead of stored after a hole. A customer
+        // message reopens the conversation, starts (or continues) its wait,
+        // is one more unread for the agents and lists it among the waiting,
+        // by the wait. An agent message ends the wait (listed by activity),
+        // and the agent has read everything up to their own reply. Setting
+        // the list order here rather than by trigger saves a second update
+        // of the row per message.
+        moved = conn
+            .prepare_cached(
+                "UPDATE conversations
+                 SET last_seq = ?2, last_activity_at = ?3, last_from = ?4,
+                     status = CASE WHEN ?4 = 0 THEN 'open' ELSE status END,
+                     waiting_since = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE NULL END,
+                     agent_unread = CASE WHEN ?4 = 0 THEN agent_unread + 1 ELSE 0 END,
+                     agent_read_seq = CASE WHEN ?4 = 0 THEN agent_read_seq ELSE ?2 END,
+                     list_group = CASE WHEN ?4 = 0 THEN 0 ELSE 1 END,
+                     list_key = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE -?3 END
+                 WHERE client_id = ?1 AND last_seq = ?2 - 1",
+            )?
+            .execute(args)?;
+    }
     if moved == 1 {
         conn.prepare_cached(
             "INSERT INTO messages
