@@ -27,11 +27,30 @@ pub enum ToSocket {
     Unavailable,
 }
 
-/// Most bytes of frames that may wait for a socket to write them. A client
-/// that lets more pile up is not reading: it is detached and closed (4002)
-/// and resyncs with `since` when it comes back. Sized for bursts (thousands
-/// of chat frames), small enough that stalled clients cost little memory.
-pub const MAX_BACKLOG_BYTES: usize = 256 * 1024;
+impl ToSocket {
+    /// What it counts against a socket's backlog while it waits.
+    fn cost(&self) -> usize {
+        ITEM_OVERHEAD
+            + match self {
+                ToSocket::Frame(frame) => frame.len(),
+                ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => 0,
+            }
+    }
+}
+
+/// Most bytes that may wait for a socket to write them: the frames, and
+/// `ITEM_OVERHEAD` for each. A client that lets more pile up is not reading:
+/// it is detached and closed (4002) and resyncs with `since` when it comes
+/// back. Room for bursts (about a thousand chat frames), small enough that a
+/// client that floods and never reads pins little memory. The cap is checked
+/// against what waits before a new item, so one frame larger than the cap
+/// (a history page of long messages) still goes through.
+pub const MAX_BACKLOG_BYTES: usize = 128 * 1024;
+
+/// What one waiting item costs besides its frame: the mailbox envelope and
+/// its node, the frame's handle, the allocator's headers. Counting it makes
+/// the cap bound memory, not only text.
+const ITEM_OVERHEAD: usize = 96;
 
 /// How a session reaches one socket.
 #[derive(Clone)]
@@ -69,12 +88,9 @@ impl SocketLink {
         if self.is_stalled() {
             return false;
         }
-        let bytes = match &item {
-            ToSocket::Frame(frame) => frame.len(),
-            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => 0,
-        };
-        let waiting = self.backlog.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
-        if waiting > MAX_BACKLOG_BYTES {
+        let bytes = item.cost();
+        let before = self.backlog.bytes.fetch_add(bytes, Ordering::AcqRel);
+        if before > MAX_BACKLOG_BYTES {
             self.backlog.stalled.store(true, Ordering::Release);
             return false;
         }
@@ -88,9 +104,10 @@ impl SocketLink {
         }
     }
 
-    /// The socket wrote a frame of `bytes` handed over by `offer`.
-    pub fn written(&self, bytes: usize) {
-        self.backlog.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    /// The socket has taken `item`, handed over by `offer`, from its
+    /// mailbox (and written it, if a frame).
+    pub fn taken(&self, item: &ToSocket) {
+        self.backlog.bytes.fetch_sub(item.cost(), Ordering::AcqRel);
     }
 
     pub fn is_stalled(&self) -> bool {

@@ -235,11 +235,12 @@ impl Handler<ToSocket> for ChatSocket {
     type Result = ();
 
     fn handle(&mut self, msg: ToSocket, ctx: &mut Self::Context) {
+        self.core.taken(&msg);
         if self.close_if_stalled(ctx) {
             return;
         }
         match msg {
-            ToSocket::Frame(frame) => self.core.write(ctx, frame),
+            ToSocket::Frame(frame) => ctx.text(frame),
             ToSocket::Replaced => {
                 self.session = None;
                 ctx.text(ServerEvent::Replaced.encode());

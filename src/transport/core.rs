@@ -235,16 +235,11 @@ impl SocketCore {
         stalled
     }
 
-    /// Writes a frame a sender handed over, and gives its bytes back to the
-    /// link's backlog.
-    pub fn write<A>(&self, ctx: &mut WebsocketContext<A>, frame: ByteString)
-    where
-        A: Actor<Context = WebsocketContext<A>>,
-    {
-        let bytes = frame.len();
-        ctx.text(frame);
+    /// Gives what `item` counted back to the link's backlog: the socket has
+    /// taken it from its mailbox. First thing in every `ToSocket` handler.
+    pub fn taken(&self, item: &ToSocket) {
         if let Some(link) = &self.link {
-            link.written(bytes);
+            link.taken(item);
         }
     }
 

@@ -95,11 +95,12 @@ impl Handler<ToSocket> for InboxSocket {
     type Result = ();
 
     fn handle(&mut self, msg: ToSocket, ctx: &mut Self::Context) {
+        self.core.taken(&msg);
         if self.core.close_if_stalled(ctx) {
             return;
         }
         match msg {
-            ToSocket::Frame(frame) => self.core.write(ctx, frame),
+            ToSocket::Frame(frame) => ctx.text(frame),
             ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();

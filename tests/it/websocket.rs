@@ -321,6 +321,23 @@ async fn history_before_pages_back_to_the_very_first_message() {
     assert_eq!(empty["has_more"], false);
 }
 
+/// A history frame can be larger than what may wait for a socket (200
+/// messages of 4,000 characters is 800 KB): on its own it is no sign of a
+/// client that stopped reading, so it is sent, not answered with 4002.
+#[actix_web::test]
+async fn a_history_of_long_messages_reaches_a_socket_that_just_connected() {
+    let app = spawn_app_with(&["--rate-limit", "0"]).await;
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/essay")).await;
+    let long = "x".repeat(4000);
+    for _ in 0..200 {
+        customer.say(&long, None).await;
+        customer.expect("message").await;
+    }
+    let (mut agent, _, history) = WsClient::join(&app.ws_as_agent("/ws/agent/essay")).await;
+    assert_eq!(seqs(&history), (1..=200).collect::<Vec<_>>());
+    agent.expect_silence(Duration::from_millis(300)).await;
+}
+
 #[actix_web::test]
 async fn pages_are_served_and_bad_ids_get_a_clear_page() {
     let app = spawn_app().await;

@@ -54,9 +54,11 @@ enum Got {
     Unavailable,
 }
 
-/// Records everything it is sent; stands in for a `ChatSocket`.
+/// Records everything it is sent; stands in for a `ChatSocket`, and like
+/// one gives each item back to its link's backlog as it takes it.
 struct Recorder {
     log: Arc<Mutex<Vec<Got>>>,
+    link: SocketLink,
 }
 
 impl Actor for Recorder {
@@ -67,6 +69,7 @@ impl Handler<ToSocket> for Recorder {
     type Result = ();
 
     fn handle(&mut self, msg: ToSocket, _ctx: &mut Context<Self>) {
+        self.link.taken(&msg);
         let got = match msg {
             ToSocket::Frame(bytes) => Got::Frame(
                 serde_json::from_str(&bytes).expect("the server sends valid JSON frames"),
@@ -133,14 +136,12 @@ impl TestSocket {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut ctx = Context::new();
         ctx.set_mailbox_capacity(ROOMY_MAILBOX);
+        let link = SocketLink::new(ctx.address().recipient());
         let addr = ctx.run(Recorder {
             log: Arc::clone(&log),
+            link: link.clone(),
         });
-        TestSocket {
-            link: SocketLink::new(addr.clone().recipient()),
-            log,
-            addr,
-        }
+        TestSocket { link, log, addr }
     }
 
     fn events(&self) -> Vec<Got> {
