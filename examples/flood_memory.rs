@@ -11,8 +11,9 @@
 //! at start; with `--clients` idle customer sockets; with as many customers
 //! each sending messages as fast as the server takes them and reading
 //! nothing, once every one of them is blocked (a send has waited
-//! `--blocked-after`) or was closed by the server; and after all are gone.
-//! Prints one JSON line.
+//! `--blocked-after`) or was closed by the server; once more after the
+//! server's `--client-timeout` (how many of the blocked ones it dropped);
+//! and after all are gone. Prints one JSON line.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -36,6 +37,10 @@ struct Args {
     /// A flooding client whose send has waited this long is blocked.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     blocked_after: Duration,
+    /// The server's `--client-timeout`: how long a client may leave data
+    /// unread before the server drops its connection.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    client_timeout: Duration,
 }
 
 /// Resident set size of process `pid`, in KiB.
@@ -49,9 +54,11 @@ fn rss_kb(pid: u32) -> u64 {
 }
 
 /// Starts the server and returns it with the address it listens on.
-fn start(server: &str, data_dir: &std::path::Path) -> (Child, String) {
+fn start(server: &str, data_dir: &std::path::Path, client_timeout: Duration) -> (Child, String) {
     let mut child = Command::new(server)
         .args(["--bind", "127.0.0.1:0", "--agent-token", "flood-memory"])
+        .arg("--client-timeout")
+        .arg(humantime::format_duration(client_timeout).to_string())
         .args(["--rate-limit", "0", "--max-connections-per-ip", "0"])
         .args(["--new-conversations-per-ip", "0", "--data-dir"])
         .arg(data_dir)
@@ -109,7 +116,7 @@ async fn flooder(addr: String, n: usize, blocked_after: Duration) -> (Option<Soc
 fn main() {
     let args = Args::parse();
     let dir = tempfile::tempdir().expect("temp dir");
-    let (mut server, addr) = start(&args.server, dir.path());
+    let (mut server, addr) = start(&args.server, dir.path(), args.client_timeout);
     let pid = server.id();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let report = runtime.block_on(async {
@@ -141,6 +148,17 @@ fn main() {
         }
         tokio::time::sleep(SETTLE).await;
         let flood_kb = rss_kb(pid);
+        // Still there, never reading: the server drops them once their data
+        // has waited unread for the client timeout.
+        tokio::time::sleep(args.client_timeout + SETTLE).await;
+        let mut dropped = 0;
+        for socket in &mut blocked {
+            let probe = socket.send(Message::Ping(Vec::new()));
+            if let Ok(Err(_)) = tokio::time::timeout(Duration::from_millis(200), probe).await {
+                dropped += 1;
+            }
+        }
+        let after_timeout_kb = rss_kb(pid);
         drop(blocked);
         tokio::time::sleep(SETTLE * 2).await;
         let end_kb = rss_kb(pid);
@@ -156,6 +174,8 @@ fn main() {
             "flood_kb_per_client": per(flood_kb, after_idle_kb),
             "messages_sent_per_client": sent / args.clients as u64,
             "closed_by_server": closed,
+            "dropped_after_client_timeout": dropped,
+            "rss_after_client_timeout_kb": after_timeout_kb,
             "rss_after_all_gone_kb": end_kb,
         })
     });

@@ -143,6 +143,7 @@ impl Application {
             config.max_requests_per_ip,
             config.request_timeout,
             config.max_connections,
+            config.client_timeout,
         ));
         let state = AppState {
             registry: registry.clone(),
@@ -167,7 +168,7 @@ impl Application {
                 .configure(routes)
         })
         .disable_signals()
-        .on_connect(move |_, extensions| counted.on_connect(extensions))
+        .on_connect(move |io, extensions| counted.on_connect(io, extensions))
         .client_request_timeout(config.request_timeout)
         .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())

@@ -4,7 +4,10 @@
 //! (408). Without them, clients that send a `Content-Length` and then
 //! nothing held a connection and its buffers each for as long as they liked,
 //! until the server ran out of file descriptors and nobody else got in.
+//! And a deadline on data a client leaves unread (`TCP_USER_TIMEOUT`): a
+//! client that floods and never reads is dropped after the client timeout.
 
+use std::any::Any;
 use std::future::Future;
 use std::io;
 use std::net::IpAddr;
@@ -19,9 +22,11 @@ use actix_web::dev::{Extensions, Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::{header, ConnectionType};
 use actix_web::middleware::Next;
+use actix_web::rt::net::TcpStream;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, ResponseError};
 use futures_util::Stream;
+use socket2::SockRef;
 
 use super::AppState;
 use crate::error::AppError;
@@ -39,6 +44,8 @@ pub struct Admission {
     body_timeout: Duration,
     max_connections: usize,
     open: Arc<AtomicUsize>,
+    /// How long the kernel may hold data for a client that does not take it.
+    unread_timeout: Duration,
 }
 
 /// Kept in each connection's extensions while it is open.
@@ -55,18 +62,37 @@ impl Drop for OpenConnection {
 }
 
 impl Admission {
-    /// `0` turns a cap off.
-    pub fn new(max_requests_per_ip: usize, body_timeout: Duration, max_connections: usize) -> Self {
+    /// `0` turns a cap off. `unread_timeout` is the clients' silence
+    /// timeout (`--client-timeout`).
+    pub fn new(
+        max_requests_per_ip: usize,
+        body_timeout: Duration,
+        max_connections: usize,
+        unread_timeout: Duration,
+    ) -> Self {
         Admission {
             requests_per_ip: Arc::new(IpLimits::new(max_requests_per_ip, 0)),
             body_timeout,
             max_connections,
             open: Arc::default(),
+            unread_timeout,
         }
     }
 
-    /// For `HttpServer::on_connect`: counts the new connection.
-    pub fn on_connect(&self, extensions: &mut Extensions) {
+    /// For `HttpServer::on_connect`: counts the new connection, and has the
+    /// kernel drop it once data for the client has waited unread (its
+    /// window closed) for the silence timeout. A socket actor cannot do
+    /// that itself: while the client reads nothing, actix stops running the
+    /// actor along with the writes, so its heartbeat never fires and the
+    /// connection's buffers would stay pinned for as long as the client
+    /// liked.
+    pub fn on_connect(&self, io: &dyn Any, extensions: &mut Extensions) {
+        if let Some(tcp) = io.downcast_ref::<TcpStream>() {
+            let timeout = Some(self.unread_timeout).filter(|t| !t.is_zero());
+            if let Err(e) = SockRef::from(tcp).set_tcp_user_timeout(timeout) {
+                log::warn!("cannot set TCP_USER_TIMEOUT: {e}");
+            }
+        }
         let open = self.open.fetch_add(1, Ordering::Relaxed) + 1;
         extensions.insert(OpenConnection {
             open: Arc::clone(&self.open),

@@ -309,3 +309,46 @@ async fn head_answers_like_get_without_a_body() {
         assert!(head.bytes().await.unwrap().is_empty(), "{path}");
     }
 }
+
+/// A client that floods and never reads stops being served once the kernel
+/// holds data for it; the socket actor is not run again, so its heartbeat
+/// cannot close it. The kernel drops the connection after the client
+/// timeout instead, and everything it pinned is freed.
+#[actix_web::test]
+async fn a_client_that_floods_and_never_reads_is_dropped_after_the_client_timeout() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = spawn_app_with(&["--rate-limit", "0", "--client-timeout", "2s"]).await;
+    // A small receive buffer, so the kernel's share of what is never read
+    // fills within seconds.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let tcp = tcp.connect(app.addr).await.unwrap();
+    let (mut flooder, _) = tokio_tungstenite::client_async(app.ws("/ws/customer/flooder"), tcp)
+        .await
+        .unwrap();
+    let frame = json!({"type": "message", "text": "a message from a client that never reads"});
+    let frame = frame.to_string();
+    let started = Instant::now();
+    loop {
+        let send = flooder.send(Message::Text(frame.clone()));
+        match tokio::time::timeout(Duration::from_secs(1), send).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => break,
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server never stopped taking messages"
+        );
+    }
+    crate::common::eventually(
+        "the server to drop the client that never reads",
+        Duration::from_secs(20),
+        || async {
+            let health: Value = app.get("/healthz").await.json().await.ok()?;
+            (health["open_sockets"] == 0).then_some(())
+        },
+    )
+    .await;
+}
