@@ -16,7 +16,7 @@ use super::link::{SocketLink, ToSocket};
 use super::messages::*;
 use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, PerRole, Role};
+use crate::domain::{ChatMessage, ClientId, Contact, ConversationStatus, PerRole, Role};
 use crate::error::AppError;
 use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
 use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
@@ -42,6 +42,7 @@ pub struct SessionLinks {
     pub consoles_online: bool,
 }
 
+mod contact;
 mod posting;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct SessionActor {
     phase: Phase,
     status: ConversationStatus,
     read_seq: PerRole<u64>,
+    /// The customer's contact details, as stored.
+    contact: Contact,
     /// Highest committed seq.
     last_seq: u64,
     /// Seq the next new message gets.
@@ -102,6 +105,7 @@ impl SessionActor {
             phase: Phase::Loading,
             status: ConversationStatus::Open,
             read_seq: PerRole::default(),
+            contact: Contact::default(),
             last_seq: 0,
             next_seq: 1,
             window: Window::default(),
@@ -117,11 +121,12 @@ impl SessionActor {
 
     // ---- lifecycle: loading, idling, eviction ----
 
-    fn ready(&mut self, snapshot: Snapshot, ctx: &mut Context<Self>) {
+    fn ready(&mut self, mut snapshot: Snapshot, ctx: &mut Context<Self>) {
         self.last_seq = snapshot.last_seq;
         self.next_seq = snapshot.last_seq + 1;
         self.status = snapshot.status;
         self.read_seq = PerRole::new(snapshot.customer_read_seq, snapshot.agent_read_seq);
+        self.contact = std::mem::take(&mut snapshot.contact);
         self.load_window(snapshot);
         self.phase = Phase::Ready;
         self.arm_idle_timer(ctx);
@@ -262,6 +267,7 @@ impl SessionActor {
             read_seq: self.read_seq[role],
             peer_read_seq: self.read_seq[role.peer()],
             me: me.as_ref(),
+            contact: Some(&self.contact).filter(|c| !c.is_empty()),
         }
         .encode();
         let (messages, has_more) = self.window.after(msg.since);
