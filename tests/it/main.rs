@@ -20,3 +20,4 @@ mod shutdown;
 mod slow_clients;
 mod team;
 mod websocket;
+mod widget;
