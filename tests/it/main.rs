@@ -5,6 +5,7 @@ mod accounts;
 mod actors;
 mod browser;
 mod browser_team;
+mod browser_widget;
 mod common;
 mod conformance;
 mod console;
