@@ -139,7 +139,7 @@ function render() {
   if (!ui) return;
   const text = badgeText(unread);
   ui.badge.textContent = text;
-  ui.badge.hidden = !text;
+  ui.badge.hidden = !text || isOpen; // the open chat shows the messages themselves
   ui.root.dataset.open = String(isOpen);
   ui.launcher.setAttribute('aria-expanded', String(isOpen));
   const label = isOpen ? words.close : words.open;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::{Element, ElementRef};
 use fantoccini::key::Key;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -209,23 +210,33 @@ async fn open_with_keyboard(browser: &Browser) {
     wait_for_widget(browser, "the panel to open", |w| w["open"] == true).await;
 }
 
-/// Switches the browser into the chat iframe.
-async fn enter_chat(browser: &Browser) {
+/// Switches the browser into the chat iframe. It lives in the widget's
+/// shadow root, which `window.frames` does not list: the element itself
+/// is looked up and entered.
+async fn enter_chat_frame(browser: &Browser) {
     browser
         .enter_parent_frame()
         .await
         .expect("to the host page");
-    let index = browser
-        .js("const f = document.getElementById('support-chat-widget').shadowRoot.querySelector('iframe');
-             return Array.from({length: window.frames.length}, (_, i) => window.frames[i]).indexOf(f.contentWindow);")
+    let found = browser
+        .js("return document.getElementById('support-chat-widget').shadowRoot.querySelector('iframe');")
         .await;
-    let index = index
-        .as_u64()
-        .expect("the chat frame is a frame of the page") as u16;
-    browser
-        .enter_frame(Some(index))
+    let id = found
+        .as_object()
+        .and_then(|o| o.values().next())
+        .and_then(Value::as_str)
+        .expect("an iframe element")
+        .to_owned();
+    let client: fantoccini::Client = (**browser).clone();
+    Element::from_element_id(client, ElementRef::from(id))
+        .enter_frame()
         .await
         .expect("into the chat frame");
+}
+
+/// Into the chat iframe, once its chat is connected.
+async fn enter_chat(browser: &Browser) {
+    enter_chat_frame(browser).await;
     wait_for_state(browser, "connected", WAIT).await;
 }
 
@@ -336,6 +347,13 @@ async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conver
     agent.say("Hi, how can I help?", Some("a1")).await;
     wait_for_stored(&customer, &["Hello from the shop", "Hi, how can I help?"]).await;
     screenshot(&customer, "widget-open-desktop").await;
+    // The open panel reads the answer (the agent sees the read mark).
+    loop {
+        let read = agent.wait_for("read").await;
+        if read["seq"].as_u64() >= Some(2) {
+            break;
+        }
+    }
 
     // Escape in the chat closes it and gives the focus back to the page.
     press(&customer, Key::Escape).await;
@@ -420,6 +438,21 @@ async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conver
         phone["launcher_visible"], false,
         "the panel covers the launcher"
     );
+    enter_chat(&customer).await;
+    wait_for("the composer to fit the phone", WAIT, || async {
+        let fits = customer
+            .js(
+                "const s = document.getElementById('send').getBoundingClientRect();
+                 return s.width > 0 && s.right <= innerWidth && s.bottom <= innerHeight;",
+            )
+            .await;
+        if fits == true {
+            Ok(())
+        } else {
+            Err(fits)
+        }
+    })
+    .await;
     screenshot(&customer, "widget-open-phone").await;
     agent.close().await;
     enter_chat(&customer).await;
@@ -568,14 +601,7 @@ async fn identified_visitors_find_their_conversation_anywhere_and_bad_signatures
     wait_for_widget(&laptop, "the launcher", |w| w["present"] == true).await;
     laptop.js("SupportChat.open(); return null;").await;
     wait_for_widget(&laptop, "the panel", |w| w["frame"] == true).await;
-    let index = laptop
-        .js("const f = document.getElementById('support-chat-widget').shadowRoot.querySelector('iframe');
-             return Array.from({length: window.frames.length}, (_, i) => window.frames[i]).indexOf(f.contentWindow);")
-        .await;
-    laptop
-        .enter_frame(Some(index.as_u64().expect("frame") as u16))
-        .await
-        .expect("into the chat frame");
+    enter_chat_frame(&laptop).await;
     wait_shown(&laptop, "#widget-notice", true).await;
     assert!(!shown(&laptop, "#input").await, "no composer");
     let told = wait_for("the refusal on the host page", WAIT, || async {
