@@ -72,9 +72,9 @@ impl FromStr for WeeklyHours {
             if ranges.is_empty() {
                 return Err(format!("{entry:?}: give opening times, like 09:00-17:00"));
             }
-            for d in first..=last {
-                days[d].extend(&ranges);
-                days[d].sort_unstable();
+            for day in &mut days[first..=last] {
+                day.extend(&ranges);
+                day.sort_unstable();
             }
         }
         if days.iter().all(Vec::is_empty) {
