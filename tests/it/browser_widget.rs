@@ -481,6 +481,8 @@ async fn the_pre_chat_form_comes_first_and_a_site_that_is_not_allowed_gets_no_ch
         "required",
         "--prechat-email",
         "optional",
+        "--greeting-en",
+        "Questions about your order? Ask us.",
     ])
     .await;
     shop.serve_chat_of(&app);
@@ -489,6 +491,18 @@ async fn the_pre_chat_form_comes_first_and_a_site_that_is_not_allowed_gets_no_ch
 
     customer.goto(&shop.url("/page1")).await.expect("shop page");
     wait_for_widget(&customer, "the launcher", |w| w["present"] == true).await;
+    let greeting = customer
+        .js("const g = document.getElementById('support-chat-widget').shadowRoot.querySelector('.greeting');
+             return g.hidden ? null : g.textContent;")
+        .await;
+    assert_eq!(
+        greeting
+            .as_str()
+            .map(|g| g.contains("Questions about your order? Ask us.")),
+        Some(true),
+        "the configured greeting beside the bubble: {greeting}"
+    );
+    screenshot(&customer, "widget-greeting-desktop").await;
     customer.js("SupportChat.open(); return null;").await;
     enter_chat(&customer).await;
     wait_shown(&customer, "#prechat", true).await;
@@ -519,6 +533,22 @@ async fn the_pre_chat_form_comes_first_and_a_site_that_is_not_allowed_gets_no_ch
         welcome["contact"],
         json!({"name": "Bo Chen", "email": "bo@example.com"})
     );
+    // The agent's page names the customer in its header.
+    customer
+        .goto(&app.http(&format!("/chat/server/{id}?token={AGENT_TOKEN}")))
+        .await
+        .expect("agent page");
+    wait_for("the contact in the agent's header", WAIT, || async {
+        let text = customer
+            .js("const c = document.getElementById('contact'); return c && !c.hidden ? c.textContent : null;")
+            .await;
+        if text == "Bo Chen · bo@example.com" {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .await;
 
     // The same shop page at an origin the server does not allow.
     let foreign = format!("http://127.0.0.1:{}/page1", shop.port);
