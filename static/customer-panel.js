@@ -70,7 +70,9 @@ export class CustomerPanel {
     }, opts);
 
     this.awayText = el('p', { id: 'away-text' });
-    this.awayEmail = el('input', { id: 'away-email', type: 'email', autocomplete: 'email', maxlength: '254' });
+    this.awayEmail = el('input', {
+      id: 'away-email', type: 'email', autocomplete: 'email', maxlength: '254', 'data-i18n-placeholder': 'emailLabel',
+    });
     this.awayForm = el('form', { id: 'away-form', class: 'inline-form', novalidate: true }, [
       el('label', { for: 'away-email', class: 'visually-hidden', 'data-i18n': 'emailLabel' }),
       this.awayEmail,

@@ -279,6 +279,24 @@ impl Browser {
             .collect()
     }
 
+    /// Runs a Chrome DevTools command (chromedriver's own endpoint), e.g.
+    /// to emulate a media feature.
+    pub(crate) async fn cdp(&self, cmd: &str, params: Value) {
+        let session = self.client.session_id().await.ok().flatten();
+        let url = format!(
+            "{}/session/{}/goog/cdp/execute",
+            self.driver_url,
+            session.expect("a session id")
+        );
+        reqwest::Client::new()
+            .post(&url)
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .unwrap_or_else(|e| panic!("{}: {cmd}: {e}", self.name));
+    }
+
     /// Fails the test if the page had an uncaught script error.
     pub(crate) async fn assert_no_script_errors(&self) {
         let errors = self.script_errors().await;

@@ -23,6 +23,7 @@ use crate::browser::{
 use crate::common::{http_client, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
 
 const SECRET: &str = "widget-test-secret";
+const AWAY: &str = "Nobody is here right now: leave your email and we write back.";
 
 /// The shop: pages that embed the widget of `chat` (the chat server's
 /// origin), with hooks the tests read (`window.__unread`, `__errors`,
@@ -296,7 +297,17 @@ async fn summaries(app: &TestApp) -> Value {
 #[ignore = "needs chromium"]
 async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conversation() {
     let shop = Shop::start().await;
-    let app = spawn_app_with(&["--allowed-origin", &shop.origin()]).await;
+    let app = spawn_app_with(&[
+        "--allowed-origin",
+        &shop.origin(),
+        "--away-en",
+        AWAY,
+        "--business-hours",
+        "mon-sun 00:00-24:00",
+        "--time-zone",
+        "Asia/Shanghai",
+    ])
+    .await;
     shop.serve_chat_of(&app);
     let driver = Chromedriver::start().await;
     let customer = driver.browser("customer").await;
@@ -319,6 +330,16 @@ async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conver
     // Nobody is online: the widget says so and asks for an email address.
     wait_shown(&customer, "#away", true).await;
     wait_shown(&customer, "#away-email", true).await;
+    let away = customer
+        .js("return [document.getElementById('away-text').textContent,
+                     document.getElementById('hours-state').textContent,
+                     document.querySelector('.hours-title').textContent];")
+        .await;
+    assert_eq!(
+        away,
+        json!([AWAY, "We are open now.", "Our hours (Asia/Shanghai)"]),
+        "the configured away text and the business hours"
+    );
     let focused = customer.js("return document.activeElement.id;").await;
     assert_eq!(focused, "input", "opening puts the focus in the composer");
     screenshot(&customer, "widget-offline-desktop").await;
@@ -465,7 +486,49 @@ async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conver
     screenshot(&customer, "widget-closed-phone").await;
     set_viewport(&customer, DESKTOP).await;
 
+    // The customer can keep a link to the conversation, or start anew.
+    customer.js("SupportChat.open(); return null;").await;
+    enter_chat(&customer).await;
+    customer
+        .js("document.getElementById('copy-link').click(); return null;")
+        .await;
+    let link = format!("http://{}/chat/client/{id}", app.addr);
+    wait_for("the conversation's link", WAIT, || async {
+        let value = customer
+            .js("return document.getElementById('conversation-link').value;")
+            .await;
+        if value == link.as_str() {
+            Ok(())
+        } else {
+            Err(value)
+        }
+    })
+    .await;
+    customer
+        .js("document.getElementById('new-conversation').click(); return null;")
+        .await;
+    wait_for_state(&customer, "connected", WAIT).await;
+    let fresh = conversation_id(&customer).await;
+    assert_ne!(fresh, id, "a new conversation, remembered from now on");
+    wait_shown(&customer, "#greeting", true).await;
+
+    // Reduced motion: the panel does not animate.
     customer.enter_parent_frame().await.expect("host page");
+    customer
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}),
+        )
+        .await;
+    let motion = customer
+        .js(
+            "const s = document.getElementById('support-chat-widget').shadowRoot;
+             return [getComputedStyle(s.querySelector('.panel')).transitionDuration,
+                     getComputedStyle(s.querySelector('.launcher')).transitionDuration];",
+        )
+        .await;
+    assert_eq!(motion, json!(["0s", "0s"]));
+
     customer.assert_no_script_errors().await;
     customer.quit().await;
 }
