@@ -18,7 +18,7 @@ use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
 use crate::domain::{ChatMessage, ClientId, Contact, ConversationStatus, PerRole, Role};
 use crate::error::AppError;
-use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
+use crate::protocol::ServerEvent;
 use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// How a session behaves; shared by every session of a server.
@@ -43,6 +43,7 @@ pub struct SessionLinks {
 }
 
 mod contact;
+mod history;
 mod posting;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,36 +356,6 @@ impl SessionActor {
             self.set_status(status);
         }
         Ok(())
-    }
-
-    fn history_before(
-        &mut self,
-        msg: HistoryBefore,
-    ) -> ResponseActFuture<Self, Result<ByteString, AppError>> {
-        let before = msg.before.min(self.last_seq + 1);
-        let limit = msg.limit.clamp(1, HISTORY_PAGE_MAX);
-        let from = before.saturating_sub(limit as u64).max(1);
-        let page = |messages: &[ChatMessage]| {
-            ServerEvent::History {
-                messages,
-                has_more: messages.first().is_some_and(|m| m.seq > 1),
-            }
-            .encode()
-        };
-        if let Some(messages) = self.window.between(from, before) {
-            return Box::pin(fut::ready(Ok(page(&messages))));
-        }
-        let read = self.store.before(self.client.clone(), before, limit);
-        Box::pin(
-            read.into_actor(self)
-                .map(move |result, act, _| match result {
-                    Ok(messages) => Ok(page(&messages)),
-                    Err(e) => {
-                        log::error!("{}: history read failed: {e}", act.client);
-                        Err(AppError::StoreUnavailable)
-                    }
-                }),
-        )
     }
 
     fn shutdown(&mut self) {
