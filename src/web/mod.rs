@@ -119,7 +119,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/conversations/{id}/contact",
             web::patch().to(api::set_contact),
         )
-        .route("/widget.js", get_or_head().to(widget::script))
+        // Every page view of a host site loads it: compressed when the
+        // browser accepts it (about 6 KB gzipped instead of 16 KB).
+        .service(
+            web::resource("/widget.js")
+                .wrap(actix_web::middleware::Compress::default())
+                .route(get_or_head().to(widget::script)),
+        )
         .route("/widget/config", get_or_head().to(widget::config))
         .route("/widget/frame", get_or_head().to(widget::frame))
         .route("/healthz", get_or_head().to(health::healthz))

@@ -39,6 +39,19 @@ async fn widget_js_is_one_small_classic_script() {
     let gzipped = gz.finish().unwrap().len();
     println!("widget.js: {} bytes, {gzipped} bytes gzipped", body.len());
     assert!(gzipped < 10 * 1024, "widget.js is {gzipped} bytes gzipped");
+
+    let compressed = http_client()
+        .get(app.http("/widget.js"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    let sent = compressed.bytes().await.unwrap().len();
+    assert!(
+        sent < 10 * 1024,
+        "sent {sent} bytes to a browser that accepts gzip"
+    );
 }
 
 async fn config(app: &crate::common::TestApp, origin: Option<&str>) -> reqwest::Response {
