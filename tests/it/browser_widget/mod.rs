@@ -15,8 +15,8 @@ use host::*;
 use shop::{sign, Shop, SECRET};
 
 use crate::browser::{
-    screenshot, send_message, set_viewport, wait_for, wait_for_state, wait_for_stored,
-    Chromedriver, Via, DESKTOP, PHONE, WAIT,
+    assert_all_labels_in, screenshot, send_message, set_viewport, wait_for, wait_for_state,
+    wait_for_stored, Chromedriver, Via, DESKTOP, PHONE, WAIT,
 };
 use crate::common::{spawn_app_with, WsClient, AGENT_TOKEN};
 
@@ -264,7 +264,7 @@ async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conver
 
 #[actix_web::test]
 #[ignore = "needs chromium"]
-async fn the_pre_chat_form_comes_first_and_a_site_that_is_not_allowed_gets_no_chat() {
+async fn the_pre_chat_form_comes_first_in_either_language_and_a_site_not_allowed_gets_no_chat() {
     let shop = Shop::start().await;
     let app = spawn_app_with(&[
         "--allowed-origin",
@@ -341,6 +341,60 @@ async fn the_pre_chat_form_comes_first_and_a_site_that_is_not_allowed_gets_no_ch
         }
     })
     .await;
+
+    // In Chinese (`data-lang="zh"`): the launcher and the whole chat.
+    customer
+        .goto(&shop.url("/page2?lang=zh"))
+        .await
+        .expect("shop page in Chinese");
+    wait_for_widget(&customer, "the launcher", |w| w["present"] == true).await;
+    customer.js("SupportChat.open(); return null;").await;
+    let label = customer
+        .js(
+            "return document.getElementById('support-chat-widget').shadowRoot
+                 .querySelector('.launcher').getAttribute('aria-label');",
+        )
+        .await;
+    assert_eq!(label, "关闭在线客服");
+    enter_chat(&customer).await;
+    wait_for_stored(&customer, &["I have a question"]).await;
+    assert_all_labels_in(&customer, "zh").await;
+    screenshot(&customer, "widget-open-zh").await;
+
+    // At the chat server itself, /chat/client comes back to the last
+    // conversation, and "New conversation" starts another one.
+    let here = || async {
+        let url = customer.current_url().await.expect("url");
+        url.path().to_owned()
+    };
+    customer
+        .goto(&app.http("/chat/client"))
+        .await
+        .expect("customer page");
+    let first = here().await;
+    customer
+        .goto(&app.http("/chat/client"))
+        .await
+        .expect("customer page again");
+    assert_eq!(here().await, first, "the same conversation again");
+    wait_for_state(&customer, "connected", WAIT).await;
+    customer
+        .js("document.getElementById('new-conversation').click(); return null;")
+        .await;
+    let second = wait_for("a new conversation", WAIT, || async {
+        let now = here().await;
+        if now != first && now.starts_with("/chat/client/") {
+            Ok(now)
+        } else {
+            Err(now)
+        }
+    })
+    .await;
+    customer
+        .goto(&app.http("/chat/client"))
+        .await
+        .expect("customer page again");
+    assert_eq!(here().await, second, "now that one is remembered");
 
     // The same shop page at an origin the server does not allow.
     let foreign = format!("http://127.0.0.1:{}/page1", shop.port);

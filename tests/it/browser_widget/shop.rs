@@ -98,6 +98,10 @@ fn shop_page(target: &str, chat: &str, port: u16) -> String {
     let identify = param("identify").map_or(String::new(), |(id, sig)| {
         format!("SupportChat.identify({{id: '{id}', sig: '{sig}', name: 'Ana', email: 'ana@example.com'}});")
     });
+    let lang = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("lang="))
+        .unwrap_or("en");
     let attrs = param("attrs").map_or(String::new(), |(id, sig)| {
         format!("data-user-id=\"{id}\" data-sig=\"{sig}\"")
     });
@@ -124,7 +128,7 @@ window.addEventListener('supportchat:ready', () => {{
   {identify}
 }});
 </script>
-<script src="{chat}/widget.js" async data-lang="en" data-color="#0f766e" {attrs}></script>
+<script src="{chat}/widget.js" async data-lang="{lang}" data-color="#0f766e" {attrs}></script>
 {foreign}
 </body></html>"##
     )
