@@ -110,11 +110,9 @@ export class CustomerPanel {
     return [this.greetingEl, this.prechatForm, this.awayBox, this.actions];
   }
 
+  /** The view its nodes are in (which translated them when it built itself). */
   attach(view) {
     this.view = view;
-    I18N.apply(this.prechatForm);
-    I18N.apply(this.awayBox);
-    I18N.apply(this.actions);
     this.render();
   }
 

@@ -11,7 +11,6 @@ import { CustomerPanel } from './customer-panel.js';
 import { el } from './dom.js';
 import { envelope, hostCommand, trusted, unreadCount } from './widget-core.mjs';
 
-const t = (key, vars) => I18N.t(key, vars);
 const host = document.body.dataset.host;
 const root = document.getElementById('chat-root');
 const REMEMBER_KEY = 'support-chat:conversation';
@@ -147,7 +146,10 @@ function show(conversation) {
 
 function notice(key) {
   if (view) view.destroy();
+  if (panel) panel.destroy();
   view = null;
+  panel = null;
+  current = null;
   root.replaceChildren(el('div', { class: 'banner widget-notice', role: 'alert' }, [
     el('span', { id: 'widget-notice', 'data-i18n': key }), closeButton(),
   ]));
@@ -182,12 +184,12 @@ async function choose(candidate) {
     show({ id: candidate.id, sig: candidate.sig });
     return;
   }
+  if (identity) return; // a later bad identify keeps the verified conversation
   if (config.identity) {
     // Every conversation needs the website's signature here.
     notice(candidate ? 'identityRefused' : 'identityRequired');
     return;
   }
-  if (identity) return; // keep the verified conversation
   let id = remembered();
   if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) id = freshId();
   remember(id);
