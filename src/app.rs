@@ -155,6 +155,7 @@ impl Application {
             security,
             admission: Arc::clone(&admission),
             read_probe: Arc::default(),
+            widget: Arc::new(config.widget_settings()),
         };
         let workers = config.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

@@ -7,6 +7,9 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::store::Durability;
+use crate::web::widget::{
+    Ask, BusinessHours, Prechat, Texts, TimeZoneName, WeeklyHours, WidgetSettings,
+};
 
 /// How often the server pings each WebSocket, by default.
 pub const HEARTBEAT_INTERVAL: &str = "10s";
@@ -96,6 +99,53 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// The widget's pre-chat form asks for the customer's name: off,
+    /// optional or required.
+    #[arg(
+        long,
+        env = "SUPPORT_CHAT_PRECHAT_NAME",
+        value_enum,
+        default_value = "off"
+    )]
+    pub prechat_name: Ask,
+
+    /// The widget's pre-chat form asks for the customer's email: off,
+    /// optional or required.
+    #[arg(
+        long,
+        env = "SUPPORT_CHAT_PRECHAT_EMAIL",
+        value_enum,
+        default_value = "off"
+    )]
+    pub prechat_email: Ask,
+
+    /// The greeting at the top of a new chat and beside the widget's
+    /// launcher, in English (default: a built-in one).
+    #[arg(long, env = "SUPPORT_CHAT_GREETING_EN")]
+    pub greeting_en: Option<String>,
+
+    /// The same greeting in Simplified Chinese.
+    #[arg(long, env = "SUPPORT_CHAT_GREETING_ZH")]
+    pub greeting_zh: Option<String>,
+
+    /// What customers read when no agent is online, in English (default: a
+    /// built-in text asking for an email address).
+    #[arg(long, env = "SUPPORT_CHAT_AWAY_EN")]
+    pub away_en: Option<String>,
+
+    /// The same away text in Simplified Chinese.
+    #[arg(long, env = "SUPPORT_CHAT_AWAY_ZH")]
+    pub away_zh: Option<String>,
+
+    /// Business hours shown in the widget, in --time-zone, e.g.
+    /// "mon-fri 09:00-17:00, sat 10:00-14:00" (default: none shown).
+    #[arg(long, env = "SUPPORT_CHAT_BUSINESS_HOURS")]
+    pub business_hours: Option<WeeklyHours>,
+
+    /// The time zone of --business-hours (IANA name, e.g. Europe/Berlin).
+    #[arg(long, env = "SUPPORT_CHAT_TIME_ZONE", default_value = "UTC")]
+    pub time_zone: TimeZoneName,
+
     /// Messages per second each socket may send (token bucket); 0 turns the limit off.
     #[arg(long, env = "SUPPORT_CHAT_RATE_LIMIT", default_value_t = 10.0)]
     pub rate_limit: f64,
@@ -148,6 +198,34 @@ pub struct Config {
 }
 
 impl Config {
+    /// What the widget is told about the pre-chat form, texts and hours.
+    pub fn widget_settings(&self) -> WidgetSettings {
+        let text = |t: &Option<String>| {
+            t.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        WidgetSettings {
+            prechat: Prechat {
+                name: self.prechat_name,
+                email: self.prechat_email,
+            },
+            greeting: Texts {
+                en: text(&self.greeting_en),
+                zh: text(&self.greeting_zh),
+            },
+            away: Texts {
+                en: text(&self.away_en),
+                zh: text(&self.away_zh),
+            },
+            hours: self.business_hours.as_ref().map(|h| BusinessHours {
+                time_zone: self.time_zone.clone(),
+                days: h.days.clone(),
+            }),
+        }
+    }
+
     /// Defaults with the given overrides, as on a command line.
     pub fn from_args<I, T>(args: I) -> Result<Config, clap::Error>
     where

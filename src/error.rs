@@ -26,6 +26,8 @@ pub enum AppError {
     StoreUnavailable,
     #[error("the server is shutting down; reconnect in a moment")]
     ShuttingDown,
+    #[error("invalid contact details: {0}")]
+    InvalidContact(String),
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("not found")]
@@ -75,6 +77,7 @@ impl AppError {
             AppError::BinaryNotSupported => "binary_not_supported",
             AppError::StoreUnavailable => "store_unavailable",
             AppError::ShuttingDown => "shutting_down",
+            AppError::InvalidContact(_) => "invalid_contact",
             AppError::BadRequest(_) => "bad_request",
             AppError::NotFound => "not_found",
             AppError::Unauthorized => "unauthorized",
@@ -91,5 +94,11 @@ impl AppError {
             AppError::RequestTimeout => "request_timeout",
             AppError::ServerBusy => "server_busy",
         }
+    }
+}
+
+impl From<crate::domain::InvalidContact> for AppError {
+    fn from(e: crate::domain::InvalidContact) -> Self {
+        AppError::InvalidContact(e.0)
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! | module | what lives there |
 //! |---|---|
-//! | `domain` | validated values: `ClientId`, `Role`, `PerRole`, `ChatMessage`, summaries |
+//! | `domain` | validated values: `ClientId`, `Role`, `PerRole`, `ChatMessage`, summaries, a customer's `Contact` |
 //! | `error` | `AppError`, the one error enum, with a stable code per variant |
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
@@ -17,7 +17,7 @@
 //! | `conversation` | `SessionActor` (one per conversation), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
-//! | `web` | routes, pages, REST API, login, setup and invites, the team, upgrades, security checks; the only module that knows HTTP |
+//! | `web` | routes, pages, REST API, login, setup and invites, the team, the website widget (`widget.js`, its config and frame), upgrades, security checks; the only module that knows HTTP |
 //! | `config`, `app` | the command line, and `Application`, which wires it all and shuts it down |
 //!
 //! A message's path: the customer's `ChatSocket` decodes a frame into a

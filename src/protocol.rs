@@ -7,8 +7,8 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
-    MAX_MESSAGE_ID_LEN,
+    present, Author, ChatMessage, ClientId, Contact, ContactUpdate, ConversationStatus,
+    ConversationSummary, Role, Totals, MAX_MESSAGE_ID_LEN,
 };
 use crate::error::AppError;
 
@@ -30,6 +30,8 @@ pub enum ClientFrame {
     SetStatus(ConversationStatus),
     /// Inbox sockets: a page of the conversation list.
     List(ListRequest),
+    /// The customer's contact details change (pre-chat or offline form).
+    Contact(ContactUpdate),
 }
 
 /// What an inbox client asks for.
@@ -62,6 +64,10 @@ struct RawFrame {
     search: Option<String>,
     cursor: Option<String>,
     request: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<Option<String>>,
 }
 
 impl ClientFrame {
@@ -129,6 +135,9 @@ impl ClientFrame {
                     request: raw.request,
                 }))
             }
+            Some("contact") => Ok(ClientFrame::Contact(ContactUpdate::parse(
+                raw.name, raw.email,
+            )?)),
             Some(other) => Err(AppError::UnknownType(other.chars().take(64).collect())),
             None => Err(AppError::InvalidFrame("\"type\" is missing".into())),
         }
@@ -181,6 +190,8 @@ pub enum ServerEvent<'a> {
         /// own replies from its colleagues'.
         #[serde(skip_serializing_if = "Option::is_none")]
         me: Option<&'a Author>,
+        /// The customer's contact details; `null` when none were given.
+        contact: Option<&'a Contact>,
     },
     History {
         messages: &'a [ChatMessage],
@@ -204,6 +215,10 @@ pub enum ServerEvent<'a> {
     },
     Status {
         status: ConversationStatus,
+    },
+    /// The customer's contact details changed (to both sides).
+    Contact {
+        contact: &'a Contact,
     },
     /// Inbox: a page of the conversation list.
     Conversations {
@@ -292,6 +307,12 @@ mod tests {
             "invalid_message_id"
         );
         assert_eq!(code(r#"{"type":"history_before"}"#), "invalid_frame");
+        assert_eq!(code(r#"{"type":"contact"}"#), "invalid_contact");
+        assert_eq!(
+            code(r#"{"type":"contact","email":"not an address"}"#),
+            "invalid_contact"
+        );
+        assert_eq!(code(r#"{"type":"contact","name":7}"#), "invalid_frame");
         assert_eq!(
             code(r#"{"type":"history_before","before":5,"limit":0}"#),
             "invalid_frame"

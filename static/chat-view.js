@@ -41,6 +41,13 @@ export class ChatView {
    * - autofocus: focus the composer (default true).
    * - onLoggedOut: called instead of showing the view's own "logged out"
    *   banner (the console shows one for the whole page).
+   * - params: socket query parameters (default: the page's own, as
+   *   pageParams() gives them).
+   * - extras: nodes put between the messages and the composer.
+   * - canRead: whether the messages are really seen now (the widget's
+   *   panel may be closed); read marks wait until it says yes.
+   * - onFrame(f), onRead(seq): told of every frame after the view handled
+   *   it, and of every read mark sent.
    */
   constructor(root, options = {}) {
     this.root = root;
@@ -48,7 +55,11 @@ export class ChatView {
     this.role = this.model.role;
     this.peerRole = this.model.peerRole;
     this.clientId = String(options.clientId || '');
-    this.params = pageParams();
+    this.params = options.params || pageParams();
+    this.canRead = options.canRead || (() => true);
+    this.onFrameTap = options.onFrame || null;
+    this.onReadTap = options.onRead || null;
+    this.contact = null; // the customer's name and email, if given
     this.ownsPage = Boolean(options.ownsPage);
     this.onLoggedOut = options.onLoggedOut || null;
     // sessionStorage: survives a reload and a trip to the login form in this tab.
@@ -89,7 +100,7 @@ export class ChatView {
     });
 
     this.listeners = new AbortController(); // every listener goes with destroy()
-    this.build(options.leading || [], options.trailing || []);
+    this.build(options.leading || [], options.trailing || [], options.extras || []);
     this.wire();
     this.loadOutbox();
     this.relabel();
@@ -116,10 +127,12 @@ export class ChatView {
 
   // ---- DOM -----------------------------------------------------------------
 
-  build(leading, trailing) {
+  build(leading, trailing, extras) {
     const agent = this.role === 'agent';
     this.titleEl = el('h1', { id: 'title' });
     this.subtitleEl = el('p', { id: 'conversation', class: 'conversation' });
+    // Agents see who the customer said they are.
+    this.contactEl = agent ? el('p', { id: 'contact', class: 'conversation contact', hidden: true }) : null;
     this.presenceEl = el('span', { id: 'presence', class: 'presence', 'data-online': 'false', 'data-stale': 'true' });
     this.statusEl = el('span', {
       id: 'status', class: 'status', 'data-state': 'reconnecting', role: 'status', 'aria-live': 'polite',
@@ -134,7 +147,7 @@ export class ChatView {
       : null;
     const header = el('header', { class: 'chat-header' }, [
       ...leading,
-      el('div', { class: 'chat-titles' }, [this.titleEl, this.subtitleEl]),
+      el('div', { class: 'chat-titles' }, [this.titleEl, this.subtitleEl, this.contactEl]),
       el('div', { class: 'chat-indicators' }, [
         this.presenceEl, this.statusEl, this.convStatusEl, this.resolveButton, this.reopenButton, ...trailing,
       ]),
@@ -193,7 +206,7 @@ export class ChatView {
     this.root.dataset.role = this.role;
     const parts = [
       header, this.replacedBanner, this.loggedOutBanner, this.list, this.typingEl, this.resolvedNote,
-      this.peerHint, this.confirmBar, this.noticeEl, this.form,
+      this.peerHint, this.confirmBar, this.noticeEl, ...extras, this.form,
     ];
     this.root.replaceChildren(...parts.filter(Boolean));
     I18N.apply(this.root);
@@ -460,9 +473,12 @@ export class ChatView {
   }
 
   sendRead() {
-    if (!this.ready || document.visibilityState !== 'visible') return;
+    if (!this.ready || document.visibilityState !== 'visible' || !this.canRead()) return;
     const seq = this.lastShownSeq();
-    if (this.model.readIsNew(seq) && this.socket.send({ type: 'read', seq })) this.model.readSent = seq;
+    if (this.model.readIsNew(seq) && this.socket.send({ type: 'read', seq })) {
+      this.model.readSent = seq;
+      if (this.onReadTap) this.onReadTap(seq);
+    }
   }
 
   /** The newest message whose top is above the bottom of the visible list. */
@@ -849,12 +865,29 @@ export class ChatView {
       case 'read': if (f.role === this.peerRole) this.onPeerRead(f.seq); break;
       case 'status': if (this.model.setStatus(f.status)) this.renderConvStatus(); break;
       case 'error': this.onError(f); break;
+      case 'contact': this.setContact(f.contact); break;
       default: break; // `replaced` (close 4001 follows), newer server features: ignore
     }
+    if (this.onFrameTap) this.onFrameTap(f);
+  }
+
+  /** Sends a frame now; false if the socket is not open. */
+  send(frame) {
+    return this.ready && this.socket.send(frame);
+  }
+
+  /** The customer's contact details (`null`: none), shown to agents. */
+  setContact(contact) {
+    this.contact = contact && typeof contact === 'object' ? contact : null;
+    if (!this.contactEl) return;
+    const parts = this.contact ? [this.contact.name, this.contact.email].filter((p) => typeof p === 'string' && p) : [];
+    this.contactEl.textContent = parts.join(' · ');
+    this.contactEl.hidden = !parts.length;
   }
 
   onWelcome(f) {
     this.me = agentOf(f.me);
+    this.setContact(f.contact);
     if (this.model.welcome(f).reset) {
       // The server lost history we have shown (e.g. a restored database):
       // what we show may be stale, so start over from scratch.

@@ -5,7 +5,7 @@
 // Alerts: unread total in the tab title and the favicon, an optional beep
 // and desktop notifications for customer messages.
 import { I18N } from './i18n.mjs';
-import { compare, matches, previewOf } from './inbox.mjs';
+import { compare, matches, previewOf, whoOf } from './inbox.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { ChatView } from './chat-view.js';
 import { el, pageParams, socketUrl, loginHref } from './dom.js';
@@ -109,6 +109,8 @@ function fillRow(row, s) {
   part('conv-online').dataset.online = online ? 'true' : 'false';
   part('conv-online').title = t(online ? 'customerOnline' : 'customerOffline');
   part('conv-preview').textContent = previewOf(s, t);
+  part('conv-id').textContent = whoOf(s);
+  part('conv-id').title = s.client_id;
   part('conv-status').dataset.status = s.status === 'resolved' ? 'resolved' : 'open';
   part('conv-status').textContent = t(s.status === 'resolved' ? 'statusResolved' : 'statusOpen');
   const unread = Number.isSafeInteger(s.unread) && s.unread > 0 ? s.unread : 0;

@@ -23,6 +23,13 @@ export function matches(query, summary) {
   return !query.search || summary.client_id.toLowerCase().includes(query.search.toLowerCase());
 }
 
+/** Who a row is about: the customer's name or email if they gave one, else the id. */
+export function whoOf(summary) {
+  const c = summary.contact && typeof summary.contact === 'object' ? summary.contact : {};
+  const given = [c.name, c.email].find((v) => typeof v === 'string' && v.trim());
+  return given ? given.trim() : summary.client_id;
+}
+
 /** A summary's preview line: "You: …" once for the agents' own last message. */
 export function previewOf(summary, t) {
   if (!summary.last_seq) return t('noMessages');

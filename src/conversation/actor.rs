@@ -16,9 +16,9 @@ use super::link::{SocketLink, ToSocket};
 use super::messages::*;
 use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, PerRole, Role};
+use crate::domain::{ChatMessage, ClientId, Contact, ConversationStatus, PerRole, Role};
 use crate::error::AppError;
-use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
+use crate::protocol::ServerEvent;
 use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// How a session behaves; shared by every session of a server.
@@ -42,6 +42,8 @@ pub struct SessionLinks {
     pub consoles_online: bool,
 }
 
+mod contact;
+mod history;
 mod posting;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,8 @@ pub struct SessionActor {
     phase: Phase,
     status: ConversationStatus,
     read_seq: PerRole<u64>,
+    /// The customer's contact details, as stored.
+    contact: Contact,
     /// Highest committed seq.
     last_seq: u64,
     /// Seq the next new message gets.
@@ -102,6 +106,7 @@ impl SessionActor {
             phase: Phase::Loading,
             status: ConversationStatus::Open,
             read_seq: PerRole::default(),
+            contact: Contact::default(),
             last_seq: 0,
             next_seq: 1,
             window: Window::default(),
@@ -117,11 +122,12 @@ impl SessionActor {
 
     // ---- lifecycle: loading, idling, eviction ----
 
-    fn ready(&mut self, snapshot: Snapshot, ctx: &mut Context<Self>) {
+    fn ready(&mut self, mut snapshot: Snapshot, ctx: &mut Context<Self>) {
         self.last_seq = snapshot.last_seq;
         self.next_seq = snapshot.last_seq + 1;
         self.status = snapshot.status;
         self.read_seq = PerRole::new(snapshot.customer_read_seq, snapshot.agent_read_seq);
+        self.contact = std::mem::take(&mut snapshot.contact);
         self.load_window(snapshot);
         self.phase = Phase::Ready;
         self.arm_idle_timer(ctx);
@@ -262,6 +268,7 @@ impl SessionActor {
             read_seq: self.read_seq[role],
             peer_read_seq: self.read_seq[role.peer()],
             me: me.as_ref(),
+            contact: Some(&self.contact).filter(|c| !c.is_empty()),
         }
         .encode();
         let (messages, has_more) = self.window.after(msg.since);
@@ -349,36 +356,6 @@ impl SessionActor {
             self.set_status(status);
         }
         Ok(())
-    }
-
-    fn history_before(
-        &mut self,
-        msg: HistoryBefore,
-    ) -> ResponseActFuture<Self, Result<ByteString, AppError>> {
-        let before = msg.before.min(self.last_seq + 1);
-        let limit = msg.limit.clamp(1, HISTORY_PAGE_MAX);
-        let from = before.saturating_sub(limit as u64).max(1);
-        let page = |messages: &[ChatMessage]| {
-            ServerEvent::History {
-                messages,
-                has_more: messages.first().is_some_and(|m| m.seq > 1),
-            }
-            .encode()
-        };
-        if let Some(messages) = self.window.between(from, before) {
-            return Box::pin(fut::ready(Ok(page(&messages))));
-        }
-        let read = self.store.before(self.client.clone(), before, limit);
-        Box::pin(
-            read.into_actor(self)
-                .map(move |result, act, _| match result {
-                    Ok(messages) => Ok(page(&messages)),
-                    Err(e) => {
-                        log::error!("{}: history read failed: {e}", act.client);
-                        Err(AppError::StoreUnavailable)
-                    }
-                }),
-        )
     }
 
     fn shutdown(&mut self) {

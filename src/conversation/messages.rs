@@ -9,7 +9,9 @@ use bytestring::ByteString;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::link::SocketLink;
-use crate::domain::{Author, ChatMessage, ClientId, ConversationStatus, Participant, Role};
+use crate::domain::{
+    Author, ChatMessage, ClientId, Contact, ContactUpdate, ConversationStatus, Participant, Role,
+};
 use crate::error::AppError;
 
 // ---- to a SessionActor ----
@@ -117,6 +119,12 @@ pub struct SetStatus {
     pub status: ConversationStatus,
 }
 
+/// Change the customer's contact details (the customer's own forms, or an
+/// agent's correction); answers with the details as they now are.
+#[derive(Message)]
+#[rtype(result = "Result<Contact, AppError>")]
+pub struct SetContact(pub ContactUpdate);
+
 /// A `history` frame of up to `limit` messages older than `before`.
 #[derive(Message)]
 #[rtype(result = "Result<ByteString, AppError>")]
@@ -174,6 +182,12 @@ pub struct GetStats;
 pub struct RegistryStats {
     pub sessions: usize,
 }
+
+/// Whether an agent has the console open now: what "online" means for the
+/// widget's offline mode.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct AgentsOnline;
 
 /// Stop handing out sessions and close every socket with 1001.
 #[derive(Message)]

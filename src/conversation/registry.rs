@@ -176,3 +176,11 @@ pub async fn lookup(
         .await
         .map_err(|_| AppError::ShuttingDown)?
 }
+
+impl Handler<AgentsOnline> for Registry {
+    type Result = bool;
+
+    fn handle(&mut self, _: AgentsOnline, _ctx: &mut Context<Self>) -> bool {
+        self.consoles_online
+    }
+}

@@ -4,12 +4,17 @@
 //! imports anything above it.
 
 mod agent;
+mod contact;
 mod ids;
 mod message;
 mod role;
 mod summary;
 
 pub use agent::{Agent, AgentId, AgentRole, Author, Participant, SERVICE_AGENT_NAME};
+pub use contact::{
+    present, Contact, ContactEmail, ContactName, ContactUpdate, InvalidContact,
+    MAX_CONTACT_EMAIL_CHARS, MAX_CONTACT_NAME_CHARS,
+};
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
 pub use role::{PerRole, Role};

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::message::{rfc3339_millis, rfc3339_millis_opt};
-use super::{ClientId, Role};
+use super::{ClientId, Contact, Role};
 
 /// Where a conversation stands for the agents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -57,6 +57,8 @@ pub struct ConversationSummary {
     pub agent_read_seq: u64,
     /// Filled in by the inbox, which knows who is connected.
     pub customer_online: bool,
+    /// The customer's name and email, if they gave any (`null` otherwise).
+    pub contact: Option<Contact>,
 }
 
 /// What the agents' tab title and badge show.

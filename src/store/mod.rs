@@ -20,7 +20,9 @@ use std::sync::{Arc, OnceLock};
 use actix::prelude::*;
 use tokio::sync::Semaphore;
 
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
+use crate::domain::{
+    ChatMessage, ClientId, Contact, ConversationStatus, ConversationSummary, Role, Totals,
+};
 
 pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
 pub use writer::Writer;
@@ -56,6 +58,8 @@ pub struct Snapshot {
     /// at most [`MAX_KNOWN_IDS`] (then `known_ids_complete`).
     pub known_ids: Vec<(Role, String)>,
     pub known_ids_complete: bool,
+    /// The customer's contact details (empty if none were given).
+    pub contact: Contact,
 }
 
 /// Most client message ids a session keeps in memory (as hashes) to tell a
@@ -187,6 +191,8 @@ pub enum WriteOp {
         seq: u64,
     },
     Status(ConversationStatus),
+    /// The customer's contact details, as they now are.
+    Contact(Contact),
 }
 
 /// One write as the backend sees it.

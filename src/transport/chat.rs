@@ -15,7 +15,7 @@ use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 use super::core::{reason, Data, Heartbeat, SocketCore, CLOSE_REPLACED};
 use crate::conversation::{
     join, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
-    SetStatus, ToSocket, Typing,
+    SetContact, SetStatus, ToSocket, Typing,
 };
 use crate::domain::{ClientId, Participant, Role};
 use crate::error::AppError;
@@ -130,6 +130,25 @@ impl ChatSocket {
         }
     }
 
+    /// Waits for the session's answer to a request of this socket and
+    /// tells the client only if it was refused (success shows as a frame
+    /// to everyone).
+    fn tell_refusal<T: 'static>(
+        &self,
+        request: impl std::future::Future<Output = Result<Result<T, AppError>, MailboxError>> + 'static,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
+        ctx.spawn(
+            request
+                .into_actor(self)
+                .map(|result, act, ctx| match result {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => act.send_error(ctx, &e),
+                    Err(_) => act.send_error(ctx, &AppError::ShuttingDown),
+                }),
+        );
+    }
+
     fn on_text(&mut self, text: &str, ctx: &mut WebsocketContext<Self>) {
         let Some(session) = &self.session else {
             return;
@@ -162,15 +181,11 @@ impl ChatSocket {
                     role: self.role,
                     status,
                 });
-                ctx.spawn(
-                    request
-                        .into_actor(self)
-                        .map(|result, act, ctx| match result {
-                            Ok(Ok(())) => {}
-                            Ok(Err(e)) => act.send_error(ctx, &e),
-                            Err(_) => act.send_error(ctx, &AppError::ShuttingDown),
-                        }),
-                );
+                self.tell_refusal(request, ctx);
+            }
+            Ok(ClientFrame::Contact(update)) => {
+                let request = session.send(SetContact(update));
+                self.tell_refusal(request, ctx);
             }
             Ok(ClientFrame::List(_)) => self.send_error(
                 ctx,

@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 
 use super::security::query_param;
 use super::AppState;
-use crate::conversation::{lookup, Post, Poster, SetStatus};
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
+use crate::conversation::{lookup, Post, Poster, SetContact, SetStatus};
+use crate::domain::{present, ChatMessage, ClientId, ContactUpdate, ConversationStatus, Role};
 use crate::error::AppError;
 use crate::inbox::List;
 use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
@@ -176,6 +176,43 @@ async fn set_status(
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "client_id": client,
         "status": status,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactBody {
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<Option<String>>,
+}
+
+/// `PATCH /api/conversations/{id}/contact` `{"name"?,"email"?}`: an agent
+/// corrects the customer's contact details (`null` or `""` clears a
+/// field, an absent one stays); answers with the details as they now are.
+pub async fn set_contact(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    state.security.require_agent_write(&req).await?;
+    require_json(&req)?;
+    state.security.take_api_token(&req)?;
+    let client = ClientId::parse(&id)?;
+    let body = read_body(body).await?;
+    let body: ContactBody =
+        serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))?;
+    let update = ContactUpdate::parse(body.name, body.email)?;
+    let session = lookup(&state.registry, &client).await?;
+    let contact = session
+        .send(SetContact(update))
+        .await
+        .map_err(|_| AppError::ShuttingDown)??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "client_id": client,
+        "contact": contact,
     })))
 }
 

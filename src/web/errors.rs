@@ -35,6 +35,7 @@ pub fn status_of(err: &AppError) -> StatusCode {
         | AppError::EmptyText
         | AppError::InvalidMessageId
         | AppError::BinaryNotSupported
+        | AppError::InvalidContact(_)
         | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
     }
 }

@@ -15,6 +15,7 @@ mod render;
 mod security;
 mod sockets;
 mod team;
+pub mod widget;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub struct AppState {
     pub security: Arc<Security>,
     pub admission: Arc<Admission>,
     pub read_probe: Arc<ReadProbe>,
+    pub widget: Arc<widget::WidgetSettings>,
 }
 
 /// Headers on every response; the customer page widens `frame-ancestors`.
@@ -113,6 +115,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/conversations/{id}/reopen",
             web::post().to(api::reopen),
         )
+        .route(
+            "/api/conversations/{id}/contact",
+            web::patch().to(api::set_contact),
+        )
+        // Every page view of a host site loads it: compressed when the
+        // browser accepts it (about 6 KB gzipped instead of 16 KB).
+        .service(
+            web::resource("/widget.js")
+                .wrap(actix_web::middleware::Compress::default())
+                .route(get_or_head().to(widget::script)),
+        )
+        .route("/widget/config", get_or_head().to(widget::config))
+        .route("/widget/frame", get_or_head().to(widget::frame))
         .route("/healthz", get_or_head().to(health::healthz))
         .default_service(web::to(pages::not_found));
 }

@@ -2,6 +2,7 @@
 //! `templates/` (HTML) and `static/` (scripts and styles) so the server is
 //! one file to run.
 
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -20,7 +21,7 @@ const CONSOLE_HTML: &str = include_str!("../../templates/console.html");
 /// debug builds, so tests serve exactly what a release serves).
 #[derive(rust_embed::Embed)]
 #[folder = "static/"]
-struct Assets;
+pub(super) struct Assets;
 
 /// The content type of a static file, by its extension.
 fn asset_type(name: &str) -> Option<&'static str> {
@@ -50,9 +51,16 @@ pub async fn console(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     )
 }
 
-/// A new customer gets a fresh, unguessable conversation id. With identity
-/// verification on, conversations start only from the website's links.
-/// The chosen language (`?lang=`) goes along.
+/// Cookie that remembers a customer's conversation on this site, so that
+/// `/chat/client` takes them back to it.
+const CONVERSATION_COOKIE: &str = "support_chat_conversation";
+/// How long a customer's conversation is remembered: a year.
+const REMEMBER_SECS: i64 = 365 * 24 * 3600;
+
+/// `/chat/client`: the customer's remembered conversation, or (first
+/// visit, or `?new`) a fresh, unguessable one. With identity verification
+/// on, conversations start only from the website's links. The chosen
+/// language (`?lang=`) goes along.
 pub async fn new_customer(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if state.security.identity.is_some() {
         let err = AppError::Forbidden(
@@ -64,11 +72,14 @@ pub async fn new_customer(req: HttpRequest, state: web::Data<AppState>) -> HttpR
         Ok(Some(_)) => format!("?lang={}", page_lang(&req)),
         _ => String::new(),
     };
+    let wants_new = matches!(query_param(&req, "new"), Ok(Some(_)));
+    let remembered = req
+        .cookie(CONVERSATION_COOKIE)
+        .and_then(|c| ClientId::parse(c.value()).ok())
+        .filter(|_| !wants_new);
+    let client = remembered.unwrap_or_else(ClientId::random);
     HttpResponse::Found()
-        .insert_header((
-            header::LOCATION,
-            format!("/chat/client/{}{lang}", ClientId::random()),
-        ))
+        .insert_header((header::LOCATION, format!("/chat/client/{client}{lang}")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
 }
@@ -85,6 +96,19 @@ fn customer_page(req: &HttpRequest, id: &str, state: &AppState) -> Result<HttpRe
     let client = ClientId::parse(id)?;
     state.security.require_customer(req, &client)?;
     let mut page = chat_page(req, Role::Customer, &client);
+    if state.security.identity.is_none() {
+        // This conversation is the one `/chat/client` comes back to. With
+        // identity verification a link needs its sig, so none is kept.
+        let cookie = Cookie::build(CONVERSATION_COOKIE, client.as_str())
+            .path("/chat/client")
+            .max_age(CookieDuration::seconds(REMEMBER_SECS))
+            .same_site(SameSite::Lax)
+            .http_only(true)
+            .secure(state.security.scheme(req) == "https")
+            .finish();
+        page.add_cookie(&cookie)
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    }
     // Only the customer page may be embedded, by the allowed origins.
     let csp = header::HeaderValue::from_str(&state.security.csp(true))
         .map_err(|_| AppError::BadRequest("invalid --allowed-origin".into()))?;

@@ -111,14 +111,21 @@ impl Security {
     fn foreign_origin(&self, req: &HttpRequest) -> Option<String> {
         let origin = req.headers().get(header::ORIGIN)?;
         let origin = origin.to_str().unwrap_or("(not text)");
-        let own = self.own_origin(req);
-        if origin.eq_ignore_ascii_case(&own) || self.allowed_origins.iter().any(|o| o == origin) {
+        if self.allows_origin(req, origin) {
             None
         } else {
             Some(format!(
-                "origin {origin} is neither this server ({own}) nor an --allowed-origin"
+                "origin {origin} is neither this server ({}) nor an --allowed-origin",
+                self.own_origin(req)
             ))
         }
+    }
+
+    /// Whether pages of `origin` may use us: this server itself, or an
+    /// `--allowed-origin` (exact).
+    pub fn allows_origin(&self, req: &HttpRequest, origin: &str) -> bool {
+        origin.eq_ignore_ascii_case(&self.own_origin(req))
+            || self.allowed_origins.iter().any(|o| o == origin)
     }
 
     /// This server's origin as the request addressed it
@@ -221,12 +228,17 @@ impl Security {
         } else {
             "'none'".to_string()
         };
-        format!(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             media-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-             form-action 'self'; frame-ancestors {ancestors}"
-        )
+        csp_framed_by(&ancestors)
     }
+}
+
+/// The pages' Content-Security-Policy, framed only by `ancestors`.
+pub fn csp_framed_by(ancestors: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         media-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors {ancestors}"
+    )
 }
 
 /// The token a request presents: `Authorization: Bearer`, else the

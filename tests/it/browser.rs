@@ -279,6 +279,24 @@ impl Browser {
             .collect()
     }
 
+    /// Runs a Chrome DevTools command (chromedriver's own endpoint), e.g.
+    /// to emulate a media feature.
+    pub(crate) async fn cdp(&self, cmd: &str, params: Value) {
+        let session = self.client.session_id().await.ok().flatten();
+        let url = format!(
+            "{}/session/{}/goog/cdp/execute",
+            self.driver_url,
+            session.expect("a session id")
+        );
+        reqwest::Client::new()
+            .post(&url)
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .unwrap_or_else(|e| panic!("{}: {cmd}: {e}", self.name));
+    }
+
     /// Fails the test if the page had an uncaught script error.
     pub(crate) async fn assert_no_script_errors(&self) {
         let errors = self.script_errors().await;
@@ -294,7 +312,7 @@ impl Browser {
 
 /// A chat bubble as the page shows it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-struct Bubble {
+pub(crate) struct Bubble {
     seq: Option<u64>,
     text: String,
     mine: bool,
@@ -366,7 +384,7 @@ fn seqs_of(bubbles: &[Bubble]) -> Vec<u64> {
 }
 
 /// Waits until the page's bubbles satisfy `ok`, and returns them.
-async fn wait_for_bubbles(
+pub(crate) async fn wait_for_bubbles(
     browser: &Browser,
     what: &str,
     ok: impl Fn(&[Bubble]) -> bool,
@@ -385,7 +403,7 @@ async fn wait_for_bubbles(
 
 /// Waits until the stored bubbles are exactly `expected` (text by seq 1..),
 /// with nothing pending, and returns them.
-async fn wait_for_stored(browser: &Browser, expected: &[&str]) -> Vec<Bubble> {
+pub(crate) async fn wait_for_stored(browser: &Browser, expected: &[&str]) -> Vec<Bubble> {
     let what = format!("exactly the stored messages {expected:?}");
     wait_for_bubbles(browser, &what, |now| {
         let want: Vec<u64> = (1..=expected.len() as u64).collect();
@@ -404,7 +422,7 @@ async fn connection_state(browser: &Browser) -> String {
     value.as_str().unwrap_or("(no #status)").to_string()
 }
 
-async fn wait_for_state(browser: &Browser, state: &str, timeout: Duration) {
+pub(crate) async fn wait_for_state(browser: &Browser, state: &str, timeout: Duration) {
     let reached = poll_until(timeout, || async {
         let now = connection_state(browser).await;
         if now == state {
@@ -477,13 +495,13 @@ async fn wait_for_reconnect(browser: &Browser) {
 
 /// How a message leaves the composer.
 #[derive(Clone, Copy)]
-enum Via {
+pub(crate) enum Via {
     Enter,
     SendButton,
 }
 
 /// Types `text` into `#input` and sends it; the composer is empty after.
-async fn send_message(browser: &Browser, text: &str, via: Via) {
+pub(crate) async fn send_message(browser: &Browser, text: &str, via: Via) {
     let input = browser
         .find(Locator::Id("input"))
         .await

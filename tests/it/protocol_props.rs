@@ -45,8 +45,9 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
 }
 
 /// The codes a decoding error may carry (PROTOCOL.md lists them).
-const DECODE_ERRORS: [&str; 6] = [
+const DECODE_ERRORS: [&str; 7] = [
     "invalid_json",
+    "invalid_contact",
     "unknown_type",
     "invalid_frame",
     "empty_text",
@@ -76,6 +77,9 @@ proptest! {
             }
             Ok(ClientFrame::List(request)) => {
                 prop_assert!((1..=200).contains(&request.limit));
+            }
+            Ok(ClientFrame::Contact(update)) => {
+                prop_assert!(update.name.is_some() || update.email.is_some());
             }
             Ok(ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::SetStatus(_)) => {}
             Err(e) => prop_assert!(DECODE_ERRORS.contains(&e.code()), "unexpected code {}", e.code()),

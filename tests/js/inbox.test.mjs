@@ -1,7 +1,7 @@
 // The console list's rules (static/inbox.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compare, matches, previewOf } from '../../static/inbox.mjs';
+import { compare, matches, previewOf, whoOf } from '../../static/inbox.mjs';
 
 const t = (key, vars) => (key === 'previewMine' ? `You: ${vars.text}` : key);
 
@@ -27,4 +27,11 @@ test('the agents\' own last message is prefixed once, the customer\'s not at all
   assert.equal(previewOf({ last_seq: 2, last_from: 'agent', preview: 'Yes, we do.' }, t), 'You: Yes, we do.');
   assert.equal(previewOf({ last_seq: 2, last_from: 'customer', preview: 'Hi' }, t), 'Hi');
   assert.equal(previewOf({ last_seq: 0 }, t), 'noMessages');
+});
+
+test('a row names the customer by the name or email they gave, else by id', () => {
+  assert.equal(whoOf({ client_id: 'abc', contact: null }), 'abc');
+  assert.equal(whoOf({ client_id: 'abc', contact: { name: 'Ana', email: 'a@b.co' } }), 'Ana');
+  assert.equal(whoOf({ client_id: 'abc', contact: { name: null, email: 'a@b.co' } }), 'a@b.co');
+  assert.equal(whoOf({ client_id: 'abc', contact: { name: '  ', email: null } }), 'abc');
 });

@@ -14,6 +14,8 @@ mod schema;
 mod write;
 
 #[cfg(test)]
+mod contact_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fs::{File, OpenOptions, TryLockError};

@@ -7,8 +7,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
-    preview, AgentId, Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
-    Totals,
+    preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
+    ConversationStatus, ConversationSummary, Role, Totals,
 };
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
@@ -115,9 +115,11 @@ pub(super) fn load(
             ))
         })
         .optional()?;
+    let contact = contact(conn, client)?;
     let Some((last_seq, status, customer_read_seq, agent_read_seq)) = row else {
         return Ok(Snapshot {
             known_ids_complete: true,
+            contact,
             ..Snapshot::default()
         });
     };
@@ -142,7 +144,27 @@ pub(super) fn load(
         agent_read_seq,
         known_ids_complete: known_ids.len() <= MAX_KNOWN_IDS,
         known_ids,
+        contact,
     })
+}
+
+/// The stored contact details of `client` (empty if none).
+fn contact(conn: &Connection, client: &ClientId) -> rusqlite::Result<Contact> {
+    let row = conn
+        .prepare_cached("SELECT name, email FROM contacts WHERE client_id = ?1")?
+        .query_row([client.as_str()], |r| {
+            Ok(contact_of(r.get::<_, Option<String>>(0)?, r.get(1)?))
+        })
+        .optional()?;
+    Ok(row.unwrap_or_default())
+}
+
+/// Contact details from their columns; they were validated when written.
+fn contact_of(name: Option<String>, email: Option<String>) -> Contact {
+    Contact {
+        name: name.and_then(|n| ContactName::parse(&n).ok()),
+        email: email.and_then(|e| ContactEmail::parse(&e).ok()),
+    }
 }
 
 /// Summary columns of `conversations c`; the preview is the newest
@@ -151,7 +173,9 @@ const SUMMARY_COLUMNS: &str = "
     SELECT c.client_id, c.status, c.waiting_since, c.created_at, c.last_activity_at,
            c.last_seq, c.last_from,
            (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq = c.last_seq),
-           c.agent_unread, c.customer_read_seq, c.agent_read_seq";
+           c.agent_unread, c.customer_read_seq, c.agent_read_seq,
+           (SELECT name FROM contacts ct WHERE ct.client_id = c.client_id),
+           (SELECT email FROM contacts ct WHERE ct.client_id = c.client_id)";
 
 /// A list query as SQL. The inner query walks the `conversations_by_list`
 /// index (`conversations_by_status` when filtered) in the list's order and
@@ -295,6 +319,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSum
         customer_read_seq: row.get::<_, i64>(9)? as u64,
         agent_read_seq: row.get::<_, i64>(10)? as u64,
         customer_online: false,
+        contact: Some(contact_of(row.get(11)?, row.get(12)?)).filter(|c| !c.is_empty()),
     })
 }
 

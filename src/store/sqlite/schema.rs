@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -174,6 +174,18 @@ const MIGRATIONS: &[&str] = &[
         last_used_at INTEGER
     );
     CREATE INDEX api_tokens_by_agent ON api_tokens (agent_id);
+"#,
+    // A customer's contact details (the widget's pre-chat and offline
+    // forms, `identify`, agents' corrections). A table of its own, keyed by
+    // client id, because a pre-chat form is filled before the first
+    // message creates the conversation's row.
+    r#"
+    CREATE TABLE contacts (
+        client_id  TEXT PRIMARY KEY,
+        name       TEXT,
+        email      TEXT,
+        updated_at INTEGER NOT NULL  -- unix ms
+    ) WITHOUT ROWID;
 "#,
 ];
 

@@ -4,7 +4,7 @@
 
 use rusqlite::{params, Connection};
 
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
+use crate::domain::{now_millis, ChatMessage, ClientId, Contact, ConversationStatus, Role};
 use crate::store::{Write, WriteOp};
 
 /// The writes of one transaction; per write, whether it was applied.
@@ -15,6 +15,7 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
             WriteOp::Message(m) => store_message(conn, w.client, m),
             WriteOp::Read { role, seq } => mark_read(conn, w.client, *role, *seq),
             WriteOp::Status(status) => set_status(conn, w.client, *status),
+            WriteOp::Contact(contact) => set_contact(conn, w.client, contact),
         })
         .collect()
 }
@@ -131,4 +132,25 @@ fn set_status(
         .prepare_cached("UPDATE conversations SET status = ?2 WHERE client_id = ?1")?
         .execute(params![client.as_str(), status.as_str()])?
         == 1)
+}
+
+/// Replaces the contact details; an empty contact removes the row.
+fn set_contact(conn: &Connection, client: &ClientId, contact: &Contact) -> rusqlite::Result<bool> {
+    if contact.is_empty() {
+        conn.prepare_cached("DELETE FROM contacts WHERE client_id = ?1")?
+            .execute([client.as_str()])?;
+        return Ok(true);
+    }
+    conn.prepare_cached(
+        "INSERT INTO contacts (client_id, name, email, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (client_id) DO UPDATE
+         SET name = excluded.name, email = excluded.email, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        client.as_str(),
+        contact.name.as_ref().map(|n| n.as_str()),
+        contact.email.as_ref().map(|e| e.as_str()),
+        now_millis().timestamp_millis(),
+    ])?;
+    Ok(true)
 }

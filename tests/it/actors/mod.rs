@@ -710,6 +710,7 @@ async fn the_welcome_describes_the_conversation_and_the_role() {
             "status": "open",
             "read_seq": 0,
             "peer_read_seq": 0,
+            "contact": null,
         })
     );
     assert_eq!(
@@ -1582,4 +1583,5 @@ async fn shutdown_closes_every_socket_and_refuses_later_lookups() {
     assert!(!late.was_shut_down());
 }
 
+mod contact;
 mod team;

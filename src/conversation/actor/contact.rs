@@ -1,0 +1,36 @@
+//! How a `SessionActor` changes the customer's contact details: stored by
+//! the writer like a read mark, and told to every socket of both sides at
+//! once (the inbox learns it from the commit).
+
+use actix::prelude::*;
+
+use super::{Phase, SessionActor};
+use crate::conversation::messages::SetContact;
+use crate::domain::{Contact, ContactUpdate};
+use crate::error::AppError;
+use crate::protocol::ServerEvent;
+use crate::store::WriteOp;
+
+impl SessionActor {
+    fn set_contact(&mut self, update: &ContactUpdate) -> Result<Contact, AppError> {
+        if self.phase != Phase::Ready {
+            return Err(AppError::ShuttingDown);
+        }
+        let contact = self.contact.updated(update);
+        if contact != self.contact {
+            self.contact = contact.clone();
+            self.submit_meta(WriteOp::Contact(contact.clone()));
+            let frame = ServerEvent::Contact { contact: &contact }.encode();
+            self.broadcast(frame);
+        }
+        Ok(contact)
+    }
+}
+
+impl Handler<SetContact> for SessionActor {
+    type Result = Result<Contact, AppError>;
+
+    fn handle(&mut self, SetContact(update): SetContact, _ctx: &mut Context<Self>) -> Self::Result {
+        self.set_contact(&update)
+    }
+}

@@ -1,0 +1,67 @@
+//! Contact details in SQLite: the schema-4 to schema-5 migration, writes
+//! that replace and clear them, and where reads find them.
+
+use super::schema::migrate;
+use super::tests::{client, commit, message, schema_1_database};
+use super::*;
+use crate::domain::{Contact, ContactEmail, ContactName, Role};
+use crate::store::{ListQuery, WriteOp};
+
+fn contact(name: Option<&str>, email: Option<&str>) -> Contact {
+    Contact {
+        name: name.map(|n| ContactName::parse(n).expect("a name")),
+        email: email.map(|e| ContactEmail::parse(e).expect("an email")),
+    }
+}
+
+#[test]
+fn a_schema_4_database_gets_contacts_with_every_conversation_intact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = schema_1_database(dir.path());
+    migrate(&conn, &dir.path().join(DB_FILE), 1, 4).expect("schema 4");
+    drop(conn);
+    let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("opens");
+    let version: i64 = backend
+        .read(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    let alpha = backend.load(&client("alpha"), 10).expect("load");
+    assert_eq!(alpha.last_seq, 4, "conversations are untouched");
+    assert_eq!(alpha.contact, Contact::default(), "and have no contact yet");
+    let ana = contact(Some("Ana"), Some("ana@example.com"));
+    commit(&backend, "alpha", &[WriteOp::Contact(ana.clone())]);
+    assert_eq!(
+        backend.load(&client("alpha"), 10).expect("load").contact,
+        ana
+    );
+}
+
+#[test]
+fn contacts_are_replaced_cleared_and_shown_in_summaries() {
+    let backend = SqliteBackend::open_in_memory().expect("store");
+    let early = contact(Some("Bo"), None);
+    commit(&backend, "bo", &[WriteOp::Contact(early.clone())]);
+    let snapshot = backend.load(&client("bo"), 10).expect("load");
+    assert_eq!(snapshot.last_seq, 0, "no conversation row yet");
+    assert_eq!(snapshot.contact, early, "but the pre-chat details are kept");
+    assert!(
+        backend
+            .summaries(&ListQuery::default())
+            .expect("list")
+            .items
+            .is_empty(),
+        "a contact alone lists nothing"
+    );
+
+    commit(&backend, "bo", &[message(1, Role::Customer)]);
+    let both = contact(Some("Bo"), Some("bo@example.com"));
+    commit(&backend, "bo", &[WriteOp::Contact(both.clone())]);
+    let listed = backend.summaries(&ListQuery::default()).expect("list");
+    assert_eq!(listed.items[0].contact, Some(both.clone()));
+    let of = backend.summaries_of(&[client("bo")]).expect("summaries");
+    assert_eq!(of[0].contact, Some(both));
+
+    commit(&backend, "bo", &[WriteOp::Contact(Contact::default())]);
+    let of = backend.summaries_of(&[client("bo")]).expect("summaries");
+    assert_eq!(of[0].contact, None, "cleared");
+}
