@@ -53,6 +53,9 @@ fn message(seq: u64, from: Role) -> ChatMessage {
         ts: now_millis(),
         id: Some(format!("m-{seq}")),
         author: None,
+        private: false,
+        event: None,
+        prev_public: seq - 1,
     }
 }
 

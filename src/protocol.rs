@@ -7,8 +7,8 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
-    MAX_MESSAGE_ID_LEN,
+    Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, CustomerEvent, Role,
+    Totals, MAX_MESSAGE_ID_LEN,
 };
 use crate::error::AppError;
 
@@ -18,8 +18,13 @@ pub const HISTORY_PAGE_MAX: usize = 200;
 /// A frame a client may send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
-    /// A chat message; `id` makes retries idempotent.
-    Message { text: String, id: Option<String> },
+    /// A chat message; `id` makes retries idempotent. `private`: an
+    /// agent's note that only agents see.
+    Message {
+        text: String,
+        id: Option<String>,
+        private: bool,
+    },
     /// Ask for up to `limit` messages older than `before`.
     HistoryBefore { before: u64, limit: usize },
     /// The sender started or stopped typing.
@@ -62,6 +67,7 @@ struct RawFrame {
     search: Option<String>,
     cursor: Option<String>,
     request: Option<u64>,
+    private: Option<bool>,
 }
 
 impl ClientFrame {
@@ -79,7 +85,11 @@ impl ClientFrame {
                     .text
                     .ok_or_else(|| AppError::InvalidFrame("\"text\" is missing".into()))?;
                 validate_message(&text, raw.id.as_deref(), max_text_chars)?;
-                Ok(ClientFrame::Message { text, id: raw.id })
+                Ok(ClientFrame::Message {
+                    text,
+                    id: raw.id,
+                    private: raw.private.unwrap_or(false),
+                })
             }
             Some("history_before") => {
                 let before = raw
@@ -183,10 +193,10 @@ pub enum ServerEvent<'a> {
         me: Option<&'a Author>,
     },
     History {
-        messages: &'a [ChatMessage],
+        messages: Items<'a>,
         has_more: bool,
     },
-    Message(&'a ChatMessage),
+    Message(Item<'a>),
     Presence {
         role: Role,
         online: bool,
@@ -229,10 +239,87 @@ pub enum ServerEvent<'a> {
     Replaced,
 }
 
+/// One stored item as `reader`'s side sees it: agents see it whole; the
+/// customer sees only items they may see, without agents-only details, with
+/// `prev` when items hidden from them came in between.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    pub message: &'a ChatMessage,
+    pub reader: Role,
+}
+
+/// The customer's copy of an item they see.
+#[derive(Serialize)]
+struct CustomerItem<'a> {
+    seq: u64,
+    /// Only when it is not `seq - 1` (items hidden from the customer came
+    /// in between): the page then knows no message is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<u64>,
+    from: Role,
+    text: &'a str,
+    ts: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a Author>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a CustomerEvent<'a>>,
+}
+
+impl Serialize for Item<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.message;
+        if self.reader == Role::Agent {
+            return m.serialize(s);
+        }
+        if !m.customer_sees() {
+            // Callers filter first; an agents-only item must never reach a
+            // customer, so refuse rather than send it.
+            return Err(serde::ser::Error::custom("agents-only item"));
+        }
+        let view = m.event.as_ref().and_then(|e| e.customer_view());
+        let (text, event) = match &view {
+            Some((text, event)) => (text.as_str(), Some(event)),
+            None => (m.text.as_str(), None),
+        };
+        CustomerItem {
+            seq: m.seq,
+            prev: (m.prev_public + 1 != m.seq).then_some(m.prev_public),
+            from: m.from,
+            text,
+            ts: m.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            id: m.id.as_deref(),
+            author: m.author.as_ref(),
+            event,
+        }
+        .serialize(s)
+    }
+}
+
+/// The items of a `history` frame as `reader` sees them (already filtered
+/// to what that side may see).
+#[derive(Debug, Clone, Copy)]
+pub struct Items<'a> {
+    pub messages: &'a [ChatMessage],
+    pub reader: Role,
+}
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.messages.iter().map(|message| Item {
+            message,
+            reader: self.reader,
+        }))
+    }
+}
+
 impl ServerEvent<'_> {
     /// Encodes the event once; the result is cheap to clone.
     pub fn encode(&self) -> ByteString {
-        // Serializing these plain structs cannot fail.
+        // Serializing these plain structs cannot fail; an agents-only item
+        // for a customer is refused (an empty frame, never the item), and
+        // every caller filters those out first.
         ByteString::from(serde_json::to_string(self).unwrap_or_default())
     }
 
@@ -261,14 +348,24 @@ mod tests {
             decode(r#"{"type":"message","text":"hi"}"#),
             Ok(ClientFrame::Message {
                 text: "hi".into(),
-                id: None
+                id: None,
+                private: false
             })
         );
         assert_eq!(
             decode(r#"{"type":"message","text":"hi","id":"m1"}"#),
             Ok(ClientFrame::Message {
                 text: "hi".into(),
-                id: Some("m1".into())
+                id: Some("m1".into()),
+                private: false
+            })
+        );
+        assert_eq!(
+            decode(r#"{"type":"message","text":"psst","private":true}"#),
+            Ok(ClientFrame::Message {
+                text: "psst".into(),
+                id: None,
+                private: true
             })
         );
     }
@@ -315,9 +412,16 @@ mod tests {
                 id: AgentId(7),
                 name: "Ana".into(),
             }),
+            private: false,
+            event: None,
+            prev_public: 2,
+        };
+        let item = Item {
+            message: &msg,
+            reader: Role::Agent,
         };
         let json: serde_json::Value =
-            serde_json::from_str(&ServerEvent::Message(&msg).encode()).unwrap();
+            serde_json::from_str(&ServerEvent::Message(item).encode()).unwrap();
         assert_eq!(json["type"], "message");
         assert_eq!(json["seq"], 3);
         assert_eq!(json["from"], "agent");

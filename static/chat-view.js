@@ -6,6 +6,7 @@
 // nodes only (links are built as elements, never parsed as HTML).
 import { I18N } from './i18n.mjs';
 import { Conversation } from './model.mjs';
+import { eventText, itemKind } from './events.mjs';
 import { agentOf, senderOf, typistOf } from './people.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { charCount, normalizeText, newMessageId, splitLinks } from './text.mjs';
@@ -183,10 +184,17 @@ export class ChatView {
     });
     this.counter = el('span', { id: 'counter', class: 'counter', 'aria-live': 'polite', hidden: true });
     this.sendButton = el('button', { type: 'submit', id: 'send', class: 'button send', 'data-i18n': 'send' });
+    // Agents write a private note (only agents see it) with this ticked.
+    this.noteToggle = agent ? el('input', { type: 'checkbox', id: 'note-toggle' }) : null;
+    const noteBox = agent
+      ? el('label', { class: 'note-toggle', 'data-i18n-title': 'privateNoteHint' }, [
+        this.noteToggle, el('span', { 'data-i18n': 'privateNote' }),
+      ])
+      : null;
     this.form = el('form', { id: 'composer', class: 'composer', autocomplete: 'off' }, [
       el('label', { for: 'input', class: 'visually-hidden', 'data-i18n': 'inputLabel' }),
       this.input,
-      el('div', { class: 'composer-side' }, [this.counter, this.sendButton]),
+      el('div', { class: 'composer-side' }, [noteBox, this.counter, this.sendButton].filter(Boolean)),
     ]);
 
     this.root.classList.add('chat-view');
@@ -212,6 +220,14 @@ export class ChatView {
       this.noteTyping();
     }, opts);
     this.list.addEventListener('scroll', () => this.onListScroll(), passive);
+    if (this.noteToggle) {
+      this.noteToggle.addEventListener('change', () => {
+        this.form.classList.toggle('note-mode', this.noteToggle.checked);
+        this.input.dataset.i18nPlaceholder = this.noteToggle.checked ? 'notePlaceholder' : 'placeholder';
+        this.input.placeholder = t(this.input.dataset.i18nPlaceholder);
+        this.input.focus();
+      }, opts);
+    }
     this.olderButton.addEventListener('click', () => this.fetchOlder(true), opts);
     this.reconnectHere.addEventListener('click', () => {
       this.socket.reconnectNow(); // this tab becomes the newest one
@@ -363,6 +379,12 @@ export class ChatView {
       : null;
     const sender = senderOf(from, author, this.role, this.me);
     bubble.querySelector('.sender').textContent = sender.me ? t('me') : sender.name || t(sender.role);
+    const tag = bubble.querySelector('.note-tag');
+    if (tag) tag.textContent = t('privateNote');
+    if (bubble.dataset.event) {
+      const line = eventText(JSON.parse(bubble.dataset.event), t);
+      if (line) bubble.querySelector('.text').textContent = line;
+    }
     const time = bubble.querySelector('.time');
     if (bubble.classList.contains('pending')) {
       time.textContent = t('sending');
@@ -388,8 +410,21 @@ export class ChatView {
     this.labelBubble(bubble);
   }
 
+  /** Notes get a tag and their own style; events are a centred line. */
+  markKind(bubble, m) {
+    const kind = itemKind(m);
+    if (kind === 'event') {
+      bubble.classList.add('event');
+      bubble.dataset.event = JSON.stringify(m.event);
+    } else if (kind === 'note' && !bubble.classList.contains('note')) {
+      bubble.classList.add('note');
+      bubble.querySelector('.meta').append(el('span', { class: 'note-tag' }));
+    }
+  }
+
   createPendingBubble(entry) {
     const bubble = this.createBubble(this.role, entry.text);
+    if (entry.private) this.markKind(bubble, { private: true });
     bubble.classList.add('pending');
     bubble.dataset.id = entry.id;
     this.labelBubble(bubble);
@@ -423,6 +458,7 @@ export class ChatView {
       return;
     }
     const bubble = pendingEl || this.createBubble(m.from, m.text);
+    this.markKind(bubble, m);
     this.fillStored(bubble, m);
     const seqs = this.model.seqs;
     const next = index + 1 < seqs.length ? this.seqEls.get(seqs[index + 1]) : this.list.querySelector('.msg.pending');
@@ -542,7 +578,7 @@ export class ChatView {
       return;
     }
     if (!wantTop || model.olderExhausted || !model.seqs.length) return;
-    if (model.lowest() <= 1) {
+    if (model.atBeginning()) {
       model.olderExhausted = true;
       this.renderOlder();
       return;
@@ -610,7 +646,10 @@ export class ChatView {
   pump() {
     if (!this.ready) return;
     const entry = this.model.outbox.takeNext();
-    if (entry && !this.socket.send({ type: 'message', text: entry.text, id: entry.id })) {
+    if (!entry) return;
+    const frame = { type: 'message', text: entry.text, id: entry.id };
+    if (entry.private) frame.private = true;
+    if (!this.socket.send(frame)) {
       this.model.outbox.connectionLost(); // the close event follows; the next socket resends
     }
   }
@@ -660,7 +699,8 @@ export class ChatView {
       this.confirmBar.hidden = false; // the draft stays in the composer
       return;
     }
-    const entry = this.model.outbox.add(newMessageId(this.role), text);
+    const note = Boolean(this.noteToggle && this.noteToggle.checked);
+    const entry = this.model.outbox.add(newMessageId(this.role), text, note);
     this.createPendingBubble(entry);
     this.saveOutbox();
     this.renderOlder();

@@ -49,6 +49,9 @@ pub struct Post {
     pub author: Option<Author>,
     pub text: String,
     pub id: Option<String>,
+    /// An agent's private note: stored and sent to agents only (refused
+    /// from the customer).
+    pub private: bool,
     pub poster: Poster,
 }
 
@@ -63,6 +66,8 @@ pub enum Poster {
     },
     /// A poster without a socket (the REST API), waiting on this channel.
     Api(Ack),
+    /// The session itself, recording an event: nobody waits.
+    Server,
 }
 
 /// Where a poster without a socket learns the outcome.
@@ -114,13 +119,17 @@ pub struct MarkRead {
 #[rtype(result = "Result<(), AppError>")]
 pub struct SetStatus {
     pub role: Role,
+    /// The agent who does it, named in the event it records.
+    pub by: Option<Author>,
     pub status: ConversationStatus,
 }
 
-/// A `history` frame of up to `limit` messages older than `before`.
+/// A `history` frame of up to `limit` items older than `before`.
 #[derive(Message)]
 #[rtype(result = "Result<ByteString, AppError>")]
 pub struct HistoryBefore {
+    /// Whose page it is: the customer's holds only what they see.
+    pub role: Role,
     pub before: u64,
     pub limit: usize,
 }

@@ -78,7 +78,7 @@ impl Agent {
 
 /// Who wrote an agent's message, as the message keeps it: the name is the
 /// one the agent had when writing, like the signature of a letter.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
     pub id: AgentId,
     pub name: String,

@@ -4,12 +4,14 @@
 //! imports anything above it.
 
 mod agent;
+mod event;
 mod ids;
 mod message;
 mod role;
 mod summary;
 
 pub use agent::{Agent, AgentId, AgentRole, Author, Participant, SERVICE_AGENT_NAME};
+pub use event::{CustomerEvent, Event};
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
 pub use role::{PerRole, Role};

@@ -47,6 +47,9 @@ pub enum StoreError {
 pub struct Snapshot {
     /// Highest stored seq, 0 for a new conversation.
     pub last_seq: u64,
+    /// Highest stored seq the customer sees (not a note or an internal
+    /// event), 0 if none.
+    pub last_public_seq: u64,
     /// The newest stored messages, oldest first.
     pub recent: Vec<ChatMessage>,
     pub status: ConversationStatus,
@@ -87,12 +90,14 @@ pub struct ListPage {
 pub trait Backend: Send + Sync + 'static {
     /// The conversation's last seq and its newest `recent` messages.
     fn load(&self, client: &ClientId, recent: usize) -> Result<Snapshot, StoreError>;
-    /// Up to `limit` messages with `seq < before`, oldest first.
+    /// Up to `limit` items `reader` may see with `seq < before`, oldest
+    /// first (the customer sees no private item).
     fn before(
         &self,
         client: &ClientId,
         before: u64,
         limit: usize,
+        reader: Role,
     ) -> Result<Vec<ChatMessage>, StoreError>;
     /// The message `role` sent with client message id `id`, if stored.
     fn find_by_client_id(
@@ -295,8 +300,9 @@ impl Store {
         client: ClientId,
         before: u64,
         limit: usize,
+        reader: Role,
     ) -> impl Future<Output = Result<Vec<ChatMessage>, StoreError>> + 'static {
-        self.blocking(move |backend| backend.before(&client, before, limit))
+        self.blocking(move |backend| backend.before(&client, before, limit, reader))
     }
 
     pub fn after(

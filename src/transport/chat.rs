@@ -104,7 +104,13 @@ impl ChatSocket {
     /// permits. When they run out the socket stops reading until half of
     /// them are back: a client that pipelines without limit is read only as
     /// fast as its messages are stored.
-    fn post(&mut self, text: String, id: Option<String>, ctx: &mut WebsocketContext<Self>) {
+    fn post(
+        &mut self,
+        text: String,
+        id: Option<String>,
+        private: bool,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
         let Some(session) = &self.session else {
             return;
         };
@@ -118,6 +124,7 @@ impl ChatSocket {
             author: self.participant.author(),
             text,
             id,
+            private,
             poster: Poster::Socket {
                 socket_id: self.socket_id(),
                 permit,
@@ -146,7 +153,7 @@ impl ChatSocket {
             return ctx.text(ServerEvent::error(&err, id).encode());
         }
         match frame {
-            Ok(ClientFrame::Message { text, id }) => self.post(text, id, ctx),
+            Ok(ClientFrame::Message { text, id, private }) => self.post(text, id, private, ctx),
             Ok(ClientFrame::Typing { active }) => session.do_send(Typing {
                 role: self.role,
                 author: self.participant.author(),
@@ -160,6 +167,7 @@ impl ChatSocket {
             Ok(ClientFrame::SetStatus(status)) => {
                 let request = session.send(SetStatus {
                     role: self.role,
+                    by: self.participant.author(),
                     status,
                 });
                 ctx.spawn(
@@ -177,7 +185,11 @@ impl ChatSocket {
                 &AppError::UnknownType("list (only on /ws/inbox)".into()),
             ),
             Ok(ClientFrame::HistoryBefore { before, limit }) => {
-                let request = session.send(HistoryBefore { before, limit });
+                let request = session.send(HistoryBefore {
+                    role: self.role,
+                    before,
+                    limit,
+                });
                 ctx.spawn(
                     request
                         .into_actor(self)

@@ -87,7 +87,7 @@ pub async fn messages(
         }
         (before, None) => {
             let before = before.unwrap_or(u64::MAX);
-            let page = state.store.before(client, before, limit).await;
+            let page = state.store.before(client, before, limit, Role::Agent).await;
             let page = page.map_err(|_| AppError::StoreUnavailable)?;
             let more = page.first().is_some_and(|m| m.seq > 1);
             (page, more)
@@ -104,10 +104,14 @@ pub async fn messages(
 struct NewMessage {
     text: String,
     id: Option<String>,
+    /// A private note, for agents only.
+    #[serde(default)]
+    private: bool,
 }
 
-/// `POST /api/conversations/{id}/messages` `{"text":…,"id":…}`: sends as
-/// the agent; answers once the message is stored.
+/// `POST /api/conversations/{id}/messages` `{"text":…,"id":…,"private":…}`:
+/// sends as the agent (a private note with `"private":true`); answers once
+/// it is stored.
 pub async fn post_message(
     req: HttpRequest,
     id: web::Path<String>,
@@ -130,6 +134,7 @@ pub async fn post_message(
             author: Some(agent.author()),
             text: new.text,
             id: new.id,
+            private: new.private,
             poster: Poster::Api(ack),
         })
         .await
@@ -162,13 +167,14 @@ async fn set_status(
     state: web::Data<AppState>,
     status: ConversationStatus,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent_write(&req).await?;
+    let agent = state.security.require_agent_write(&req).await?;
     state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
     session
         .send(SetStatus {
             role: Role::Agent,
+            by: Some(agent.author()),
             status,
         })
         .await

@@ -12,6 +12,7 @@ mod db_file;
 mod durability;
 mod handshake;
 mod hardening;
+mod notes;
 mod protocol_props;
 mod raw;
 mod security;

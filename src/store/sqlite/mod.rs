@@ -251,8 +251,9 @@ impl Backend for SqliteBackend {
         client: &ClientId,
         before: u64,
         limit: usize,
+        reader: Role,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        self.read(|conn| read::before(conn, client, before, limit))
+        self.read(|conn| read::before(conn, client, before, limit, reader))
     }
 
     fn after(

@@ -3,7 +3,7 @@
 //! and walks the index of its own order.
 
 use chrono::DateTime;
-use rusqlite::types::Value;
+use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
@@ -15,7 +15,8 @@ use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 /// Largest page of the list.
 const MAX_PAGE: usize = 200;
 
-const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_id, author_id, author_name";
+const MESSAGE_COLUMNS: &str =
+    "seq, from_role, text, ts, client_msg_id, author_id, author_name, private, event, prev_public";
 
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let role_code: i64 = row.get(1)?;
@@ -38,20 +39,36 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
             }),
             _ => None,
         },
+        private: row.get::<_, i64>(7)? != 0,
+        event: match row.get::<_, Option<String>>(8)? {
+            Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(8, Type::Text, Box::new(e))
+            })?),
+            None => None,
+        },
+        prev_public: match row.get::<_, Option<i64>>(9)? {
+            Some(prev) => prev as u64,
+            None => (row.get::<_, i64>(0)? as u64).saturating_sub(1),
+        },
     })
 }
 
-/// Up to `limit` messages with `seq < before`: newest first from SQL,
-/// returned oldest first.
+/// Up to `limit` items `reader` may see with `seq < before`: newest first
+/// from SQL, returned oldest first.
 pub(super) fn before(
     conn: &Connection,
     client: &ClientId,
     before: u64,
     limit: usize,
+    reader: Role,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
+    let hidden = match reader {
+        Role::Agent => "",
+        Role::Customer => "AND private = 0",
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages
-         WHERE client_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+         WHERE client_id = ?1 AND seq < ?2 {hidden} ORDER BY seq DESC LIMIT ?3"
     ))?;
     let before = i64::try_from(before).unwrap_or(i64::MAX);
     let mut messages = stmt
@@ -134,9 +151,20 @@ pub(super) fn load(
             Ok((role, r.get::<_, String>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // The newest item the customer sees: a walk back from the newest,
+    // which stops at once unless notes and events came last.
+    let last_public_seq = conn
+        .prepare_cached(
+            "SELECT seq FROM messages WHERE client_id = ?1 AND private = 0
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([client.as_str()], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0) as u64;
     Ok(Snapshot {
         last_seq,
-        recent: before(conn, client, last_seq + 1, recent)?,
+        last_public_seq,
+        recent: before(conn, client, last_seq + 1, recent, Role::Agent)?,
         status: ConversationStatus::parse(&status).unwrap_or_default(),
         customer_read_seq,
         agent_read_seq,
@@ -150,7 +178,8 @@ pub(super) fn load(
 const SUMMARY_COLUMNS: &str = "
     SELECT c.client_id, c.status, c.waiting_since, c.created_at, c.last_activity_at,
            c.last_seq, c.last_from,
-           (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq = c.last_seq),
+           (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq <= c.last_seq
+                AND m.private = 0 AND m.event IS NULL ORDER BY m.seq DESC LIMIT 1),
            c.agent_unread, c.customer_read_seq, c.agent_read_seq";
 
 /// A list query as SQL. The inner query walks the `conversations_by_list`

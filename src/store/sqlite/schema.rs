@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -174,6 +174,16 @@ const MIGRATIONS: &[&str] = &[
         last_used_at INTEGER
     );
     CREATE INDEX api_tokens_by_agent ON api_tokens (agent_id);
+"#,
+    // Routing and teamwork (issue 13). Private notes and events are items
+    // of the history with their own seq: `private` ones never reach the
+    // customer; `event` holds an event's JSON (its `text` is the agents'
+    // line); `prev_public` is, for an item the customer sees, the seq of the
+    // previous one they see (NULL: seq - 1, as for every older item).
+    r#"
+    ALTER TABLE messages ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN event TEXT;
+    ALTER TABLE messages ADD COLUMN prev_public INTEGER;
 "#,
 ];
 

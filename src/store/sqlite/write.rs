@@ -36,8 +36,8 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
     // message ends the wait (listed by activity), and the agent has read
     // everything up to their own reply. Setting the list order here rather
     // than by trigger saves a second update of the row per message.
-    let moved = conn
-        .prepare_cached(
+    let moved = if m.is_chat() {
+        conn.prepare_cached(
             "UPDATE conversations
              SET last_seq = ?2, last_activity_at = ?3, last_from = ?4,
                  status = CASE WHEN ?4 = 0 THEN 'open' ELSE status END,
@@ -48,12 +48,28 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
                  list_key = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE -?3 END
              WHERE client_id = ?1 AND last_seq = ?2 - 1",
         )?
-        .execute(params![client.as_str(), seq, ts, m.from.code()])?;
+        .execute(params![client.as_str(), seq, ts, m.from.code()])?
+    } else {
+        // A note or an event answers nobody: the wait, the unread count,
+        // the preview and the list order stay as the chat left them.
+        conn.prepare_cached(
+            "UPDATE conversations SET last_seq = ?2 WHERE client_id = ?1 AND last_seq = ?2 - 1",
+        )?
+        .execute(params![client.as_str(), seq])?
+    };
     if moved == 1 {
+        let event = match &m.event {
+            Some(event) => Some(
+                serde_json::to_string(event)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            ),
+            None => None,
+        };
         conn.prepare_cached(
             "INSERT INTO messages
-                 (client_id, seq, from_role, text, ts, client_msg_id, author_id, author_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (client_id, seq, from_role, text, ts, client_msg_id, author_id, author_name,
+                  private, event, prev_public)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             client.as_str(),
@@ -64,6 +80,9 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
             m.id,
             m.author.as_ref().map(|a| a.id.0),
             m.author.as_ref().map(|a| a.name.as_str()),
+            m.private,
+            event,
+            m.customer_sees().then_some(m.prev_public as i64),
         ])?;
     }
     Ok(moved == 1)
