@@ -108,8 +108,11 @@ impl Application {
             .with_consoles(registry_context.address().recipient())
             .start();
         store.watch(inbox.clone().recipient());
-        let registry = registry_context
-            .run(Registry::new(store.clone(), settings).with_inbox(inbox.clone().recipient()));
+        let registry = registry_context.run(
+            Registry::new(store.clone(), settings)
+                .with_inbox(inbox.clone().recipient())
+                .with_assignments(inbox.clone().recipient()),
+        );
         let bind_err = |source| BuildError::Bind {
             addr: config.bind.clone(),
             source,

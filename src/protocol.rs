@@ -7,8 +7,8 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, CustomerEvent, Role,
-    Totals, MAX_MESSAGE_ID_LEN,
+    AgentId, Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, CustomerEvent,
+    Role, Totals, View, ViewCounts, MAX_MESSAGE_ID_LEN,
 };
 use crate::error::AppError;
 
@@ -35,12 +35,19 @@ pub enum ClientFrame {
     SetStatus(ConversationStatus),
     /// Inbox sockets: a page of the conversation list.
     List(ListRequest),
+    /// Agents: give the conversation to an agent, or back to the queue
+    /// (`unassign`, or `agent_id` null), with an optional private note.
+    Assign {
+        agent_id: Option<AgentId>,
+        note: Option<String>,
+    },
 }
 
 /// What an inbox client asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListRequest {
     pub status: Option<ConversationStatus>,
+    pub view: View,
     pub search: Option<String>,
     pub cursor: Option<String>,
     pub limit: usize,
@@ -68,6 +75,20 @@ struct RawFrame {
     cursor: Option<String>,
     request: Option<u64>,
     private: Option<bool>,
+    view: Option<String>,
+    /// Present and null (`Some(None)`) is not the same as missing (`None`).
+    #[serde(default, deserialize_with = "present")]
+    agent_id: Option<Option<AgentId>>,
+    note: Option<String>,
+}
+
+/// A field that may be null: `Some(None)` when null, `None` when absent.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl ClientFrame {
@@ -131,14 +152,37 @@ impl ClientFrame {
                         "\"limit\" must be 1 to {HISTORY_PAGE_MAX}"
                     )));
                 }
+                let view = match raw.view.as_deref() {
+                    None => View::All,
+                    Some(v) => View::parse(v).ok_or_else(|| {
+                        AppError::InvalidFrame("\"view\" must be mine, unassigned or all".into())
+                    })?,
+                };
                 Ok(ClientFrame::List(ListRequest {
                     status,
+                    view,
                     search: raw.search.filter(|s| !s.is_empty()),
                     cursor: raw.cursor,
                     limit: limit as usize,
                     request: raw.request,
                 }))
             }
+            Some("assign") => {
+                let agent_id = raw.agent_id.ok_or_else(|| {
+                    AppError::InvalidFrame("\"agent_id\" is missing (null unassigns)".into())
+                })?;
+                if let Some(note) = &raw.note {
+                    validate_message(note, None, max_text_chars)?;
+                }
+                Ok(ClientFrame::Assign {
+                    agent_id,
+                    note: raw.note,
+                })
+            }
+            Some("unassign") => Ok(ClientFrame::Assign {
+                agent_id: None,
+                note: None,
+            }),
             Some(other) => Err(AppError::UnknownType(other.chars().take(64).collect())),
             None => Err(AppError::InvalidFrame("\"type\" is missing".into())),
         }
@@ -191,6 +235,9 @@ pub enum ServerEvent<'a> {
         /// own replies from its colleagues'.
         #[serde(skip_serializing_if = "Option::is_none")]
         me: Option<&'a Author>,
+        /// On an agent's socket: who has the conversation (`null`: nobody).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        assignee: Option<Option<&'a Author>>,
     },
     History {
         messages: Items<'a>,
@@ -215,6 +262,10 @@ pub enum ServerEvent<'a> {
     Status {
         status: ConversationStatus,
     },
+    /// Agents: who has the conversation (`null`: nobody, in the queue).
+    Assignee {
+        assignee: Option<&'a Author>,
+    },
     /// Inbox: a page of the conversation list.
     Conversations {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,6 +273,8 @@ pub enum ServerEvent<'a> {
         items: &'a [ConversationSummary],
         next_cursor: Option<&'a str>,
         totals: Totals,
+        /// How many conversations each view holds under the list's status.
+        views: ViewCounts,
     },
     /// Inbox: one conversation changed.
     Conversation {
@@ -229,6 +282,17 @@ pub enum ServerEvent<'a> {
     },
     /// Inbox: the unread and waiting totals moved.
     Totals(Totals),
+    /// Inbox: the counts of the views under the list's status filter moved.
+    Views {
+        status: &'a str,
+        views: ViewCounts,
+    },
+    /// Inbox: this agent was given a conversation by someone else.
+    Assigned {
+        conversation: &'a ConversationSummary,
+        by: Option<&'a Author>,
+        note: Option<&'a str>,
+    },
     Error {
         code: &'a str,
         message: String,
@@ -392,6 +456,40 @@ mod tests {
         assert_eq!(
             code(r#"{"type":"history_before","before":5,"limit":0}"#),
             "invalid_frame"
+        );
+    }
+
+    #[test]
+    fn assign_tells_null_from_missing() {
+        assert_eq!(
+            decode(r#"{"type":"assign","agent_id":3,"note":"vip"}"#),
+            Ok(ClientFrame::Assign {
+                agent_id: Some(AgentId(3)),
+                note: Some("vip".into())
+            })
+        );
+        assert_eq!(
+            decode(r#"{"type":"assign","agent_id":null}"#),
+            Ok(ClientFrame::Assign {
+                agent_id: None,
+                note: None
+            })
+        );
+        assert_eq!(
+            decode(r#"{"type":"assign"}"#).unwrap_err().code(),
+            "invalid_frame"
+        );
+        assert_eq!(
+            decode(r#"{"type":"assign","agent_id":"x"}"#)
+                .unwrap_err()
+                .code(),
+            "invalid_frame"
+        );
+        assert_eq!(
+            decode(r#"{"type":"assign","agent_id":3,"note":" "}"#)
+                .unwrap_err()
+                .code(),
+            "empty_text"
         );
     }
 

@@ -16,7 +16,7 @@ use super::link::{SocketLink, ToSocket};
 use super::messages::*;
 use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, Event, PerRole, Role};
+use crate::domain::{Author, ChatMessage, ClientId, ConversationStatus, Event, PerRole, Role};
 use crate::error::AppError;
 use crate::protocol::{Items, ServerEvent, HISTORY_PAGE_MAX};
 use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
@@ -35,6 +35,8 @@ pub struct SessionLinks {
     pub registry: Recipient<SessionEnded>,
     /// Learns who is online, for the agents' conversation list.
     pub inbox: Option<Recipient<PresenceChanged>>,
+    /// Learns every change of assignee (alerts, automatic assignment).
+    pub assignments: Option<Recipient<AssigneeChanged>>,
     /// Which of the Registry's sessions this is, to report its end.
     pub number: u64,
     /// Whether an agent had the console open when the session started
@@ -42,6 +44,7 @@ pub struct SessionLinks {
     pub consoles_online: bool,
 }
 
+mod assigning;
 mod posting;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,8 @@ pub struct SessionActor {
     links: SessionLinks,
     phase: Phase,
     status: ConversationStatus,
+    /// The agent who has the conversation, if any.
+    assignee: Option<Author>,
     read_seq: PerRole<u64>,
     /// Highest committed seq.
     last_seq: u64,
@@ -106,6 +111,7 @@ impl SessionActor {
             settings,
             phase: Phase::Loading,
             status: ConversationStatus::Open,
+            assignee: None,
             read_seq: PerRole::default(),
             last_seq: 0,
             next_seq: 1,
@@ -130,6 +136,7 @@ impl SessionActor {
         self.last_public_seq = snapshot.last_public_seq;
         self.next_prev_public = snapshot.last_public_seq;
         self.status = snapshot.status;
+        self.assignee = snapshot.assignee.clone();
         self.read_seq = PerRole::new(snapshot.customer_read_seq, snapshot.agent_read_seq);
         self.load_window(snapshot);
         self.phase = Phase::Ready;
@@ -287,6 +294,7 @@ impl SessionActor {
             read_seq: self.read_seq[role],
             peer_read_seq: self.read_mark_for(role.peer(), role),
             me: me.as_ref(),
+            assignee: (role == Role::Agent).then_some(self.assignee.as_ref()),
         }
         .encode();
         self.deliver_to(role, socket_id, ToSocket::Frame(welcome));
@@ -569,6 +577,14 @@ impl Handler<WriteOutcome> for SessionActor {
     fn handle(&mut self, outcome: WriteOutcome, ctx: &mut Context<Self>) {
         self.outcome(outcome, ctx);
         self.settle_down(ctx);
+    }
+}
+
+impl Handler<Assign> for SessionActor {
+    type Result = ResponseFuture<Result<Option<Author>, AppError>>;
+
+    fn handle(&mut self, msg: Assign, ctx: &mut Context<Self>) -> Self::Result {
+        self.assign(msg, ctx)
     }
 }
 

@@ -9,7 +9,9 @@ use bytestring::ByteString;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::link::SocketLink;
-use crate::domain::{Author, ChatMessage, ClientId, ConversationStatus, Participant, Role};
+use crate::domain::{
+    AgentId, Author, ChatMessage, ClientId, ConversationStatus, Participant, Role,
+};
 use crate::error::AppError;
 
 // ---- to a SessionActor ----
@@ -124,6 +126,18 @@ pub struct SetStatus {
     pub status: ConversationStatus,
 }
 
+/// Give the conversation to agent `to`, or back to the queue (`None`),
+/// recording the event (and `note`, a private note, with a transfer). The
+/// answer is the assignee now.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Author>, AppError>")]
+pub struct Assign {
+    /// The agent who does it; `None`: automatic assignment.
+    pub by: Option<Author>,
+    pub to: Option<AgentId>,
+    pub note: Option<String>,
+}
+
 /// A `history` frame of up to `limit` items older than `before`.
 #[derive(Message)]
 #[rtype(result = "Result<ByteString, AppError>")]
@@ -170,6 +184,18 @@ pub struct PresenceChanged {
     pub client: ClientId,
     pub role: Role,
     pub online: bool,
+}
+
+/// A conversation's assignee changed; the inbox alerts the new one.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct AssigneeChanged {
+    pub client: ClientId,
+    pub from: Option<AgentId>,
+    pub to: Option<Author>,
+    pub by: Option<Author>,
+    /// The private note that came with a transfer.
+    pub note: Option<String>,
 }
 
 // ---- to the Registry ----

@@ -25,6 +25,7 @@ pub struct Registry {
     store: Store,
     settings: SessionSettings,
     inbox: Option<Recipient<PresenceChanged>>,
+    assignments: Option<Recipient<AssigneeChanged>>,
     /// Whether an agent has the console open, for new sessions.
     consoles_online: bool,
     shutting_down: bool,
@@ -38,6 +39,7 @@ impl Registry {
             store,
             settings,
             inbox: None,
+            assignments: None,
             consoles_online: false,
             shutting_down: false,
         }
@@ -46,6 +48,12 @@ impl Registry {
     /// Sessions will tell `inbox` who comes and goes.
     pub fn with_inbox(mut self, inbox: Recipient<PresenceChanged>) -> Self {
         self.inbox = Some(inbox);
+        self
+    }
+
+    /// Sessions will tell `assignments` every change of assignee.
+    pub fn with_assignments(mut self, assignments: Recipient<AssigneeChanged>) -> Self {
+        self.assignments = Some(assignments);
         self
     }
 }
@@ -85,6 +93,7 @@ impl Handler<Lookup> for Registry {
             SessionLinks {
                 registry: ctx.address().recipient(),
                 inbox: self.inbox.clone(),
+                assignments: self.assignments.clone(),
                 number,
                 consoles_online: self.consoles_online,
             },

@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::Role;
 
 /// An agent's database id. The built-in API agent, which the service token
-/// (`--agent-token`) acts as, is [`AgentId::SERVICE`] and has no row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// (`--agent-token`) acts as, is [`AgentId::SERVICE`] (the default) and has
+/// no row.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct AgentId(pub i64);
 

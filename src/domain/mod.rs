@@ -15,4 +15,6 @@ pub use event::{CustomerEvent, Event};
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
 pub use role::{PerRole, Role};
-pub use summary::{ConversationStatus, ConversationSummary, Totals};
+pub use summary::{
+    AssigneeCounts, ConversationStatus, ConversationSummary, Totals, View, ViewCounts,
+};

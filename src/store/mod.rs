@@ -20,7 +20,10 @@ use std::sync::{Arc, OnceLock};
 use actix::prelude::*;
 use tokio::sync::Semaphore;
 
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
+use crate::domain::{
+    AgentId, AssigneeCounts, Author, ChatMessage, ClientId, ConversationStatus,
+    ConversationSummary, Role, Totals, View,
+};
 
 pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
 pub use writer::Writer;
@@ -55,6 +58,8 @@ pub struct Snapshot {
     pub status: ConversationStatus,
     pub customer_read_seq: u64,
     pub agent_read_seq: u64,
+    /// The agent who has the conversation, if any.
+    pub assignee: Option<Author>,
     /// The client message ids of the conversation, all of them if there are
     /// at most [`MAX_KNOWN_IDS`] (then `known_ids_complete`).
     pub known_ids: Vec<(Role, String)>,
@@ -72,6 +77,10 @@ pub struct ListQuery {
     pub status: Option<ConversationStatus>,
     /// Substring of the client id.
     pub search: Option<String>,
+    /// Mine, Unassigned or All.
+    pub view: View,
+    /// Who asks: whose conversations "Mine" lists.
+    pub me: AgentId,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     pub limit: usize,
@@ -118,6 +127,11 @@ pub trait Backend: Send + Sync + 'static {
     /// The summaries of these conversations (missing ones are skipped).
     fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError>;
     fn totals(&self) -> Result<Totals, StoreError>;
+    /// Conversations per assignee, of one status (`None`: every status).
+    fn assignee_counts(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> Result<AssigneeCounts, StoreError>;
     /// Stores all `writes` in one transaction. A message is accepted only if
     /// its seq directly follows the conversation's last stored seq; the
     /// result says, per write, whether it was stored.
@@ -192,6 +206,8 @@ pub enum WriteOp {
         seq: u64,
     },
     Status(ConversationStatus),
+    /// The conversation's assignee (`None`: back to the queue).
+    Assign(Option<AgentId>),
 }
 
 /// One write as the backend sees it.
@@ -327,6 +343,13 @@ impl Store {
     ) -> impl Future<Output = Result<(Vec<ConversationSummary>, Totals), StoreError>> + 'static
     {
         self.blocking(move |backend| Ok((backend.summaries_of(&clients)?, backend.totals()?)))
+    }
+
+    pub fn assignee_counts(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> impl Future<Output = Result<AssigneeCounts, StoreError>> + 'static {
+        self.blocking(move |backend| backend.assignee_counts(status))
     }
 
     pub fn find_by_client_id(

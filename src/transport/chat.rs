@@ -14,10 +14,10 @@ use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, Heartbeat, SocketCore, CLOSE_REPLACED};
 use crate::conversation::{
-    join, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
+    join, Assign, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
     SetStatus, ToSocket, Typing,
 };
-use crate::domain::{ClientId, Participant, Role};
+use crate::domain::{AgentId, ClientId, Participant, Role};
 use crate::error::AppError;
 use crate::limits::KeyedBuckets;
 use crate::protocol::{ClientFrame, ServerEvent};
@@ -137,6 +137,34 @@ impl ChatSocket {
         }
     }
 
+    /// An agent gives the conversation to someone (or the queue); the
+    /// `assignee` frame every agent socket gets is the answer.
+    fn assign(
+        &mut self,
+        to: Option<AgentId>,
+        note: Option<String>,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
+        let (Some(session), Participant::Agent(agent)) = (&self.session, &self.participant) else {
+            let err = AppError::Forbidden("only agents assign conversations".into());
+            return self.send_error(ctx, &err);
+        };
+        let request = session.send(Assign {
+            by: Some(agent.author()),
+            to,
+            note,
+        });
+        ctx.spawn(
+            request
+                .into_actor(self)
+                .map(|result, act, ctx| match result {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => act.send_error(ctx, &e),
+                    Err(_) => act.send_error(ctx, &AppError::ShuttingDown),
+                }),
+        );
+    }
+
     fn on_text(&mut self, text: &str, ctx: &mut WebsocketContext<Self>) {
         let Some(session) = &self.session else {
             return;
@@ -180,6 +208,7 @@ impl ChatSocket {
                         }),
                 );
             }
+            Ok(ClientFrame::Assign { agent_id, note }) => self.assign(agent_id, note, ctx),
             Ok(ClientFrame::List(_)) => self.send_error(
                 ctx,
                 &AppError::UnknownType("list (only on /ws/inbox)".into()),

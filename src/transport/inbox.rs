@@ -7,6 +7,7 @@ use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, SocketCore};
 use crate::conversation::ToSocket;
+use crate::domain::AgentId;
 use crate::error::AppError;
 use crate::inbox::{Inbox, List, Subscribe, Unsubscribe};
 use crate::limits::TokenBucket;
@@ -20,14 +21,17 @@ pub const LIST_BURST: u32 = 20;
 
 pub struct InboxSocket {
     inbox: Addr<Inbox>,
+    /// The agent whose console this is ("Mine", alerts).
+    agent: AgentId,
     core: SocketCore,
     lists: Option<TokenBucket>,
 }
 
 impl InboxSocket {
-    pub fn new(inbox: Addr<Inbox>, core: SocketCore) -> Self {
+    pub fn new(inbox: Addr<Inbox>, agent: AgentId, core: SocketCore) -> Self {
         InboxSocket {
             inbox,
+            agent,
             core,
             lists: TokenBucket::new(LIST_RATE, LIST_BURST),
         }
@@ -52,20 +56,24 @@ impl InboxSocket {
         }
         let query = ListQuery {
             status: request.status,
+            view: request.view,
+            me: self.agent,
             search: request.search,
             cursor: request.cursor,
             limit: request.limit,
         };
         let id = request.request;
-        let answer = self.inbox.send(List(query));
+        let socket_id = self.core.link().map(|link| link.id);
+        let answer = self.inbox.send(List { query, socket_id });
         ctx.wait(answer.into_actor(self).map(move |result, act, ctx| {
             match result {
-                Ok(Ok((page, totals))) => ctx.text(
+                Ok(Ok(answer)) => ctx.text(
                     ServerEvent::Conversations {
                         request: id,
-                        items: &page.items,
-                        next_cursor: page.next_cursor.as_deref(),
-                        totals,
+                        items: &answer.page.items,
+                        next_cursor: answer.page.next_cursor.as_deref(),
+                        totals: answer.totals,
+                        views: answer.views,
                     }
                     .encode(),
                 ),
@@ -81,7 +89,10 @@ impl Actor for InboxSocket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let socket = self.core.start_linked(ctx, |act: &Self| &act.core);
-        self.inbox.do_send(Subscribe { socket });
+        self.inbox.do_send(Subscribe {
+            socket,
+            agent: self.agent,
+        });
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use super::security::query_param;
 use super::AppState;
 use crate::conversation::{lookup, Post, Poster, SetStatus};
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
+use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role, View};
 use crate::error::AppError;
 use crate::inbox::List;
 use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
@@ -29,7 +29,7 @@ pub async fn conversations(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent(&req).await?;
+    let agent = state.security.require_agent(&req).await?;
     let status =
         match query_param(&req, "status")?.as_deref() {
             None | Some("all") | Some("") => None,
@@ -37,21 +37,32 @@ pub async fn conversations(
                 AppError::BadRequest("status must be open, resolved or all".into())
             })?),
         };
+    let view = match query_param(&req, "view")?.as_deref() {
+        None | Some("") => View::All,
+        Some(v) => View::parse(v)
+            .ok_or_else(|| AppError::BadRequest("view must be mine, unassigned or all".into()))?,
+    };
     let query = ListQuery {
         status,
+        view,
+        me: agent.id,
         search: query_param(&req, "search")?.filter(|s| !s.is_empty()),
         cursor: query_param(&req, "cursor")?.filter(|s| !s.is_empty()),
         limit: limit_param(&req, LIST_PAGE_DEFAULT)?,
     };
-    let (page, totals) = state
+    let answer = state
         .inbox
-        .send(List(query))
+        .send(List {
+            query,
+            socket_id: None,
+        })
         .await
         .map_err(|_| AppError::ShuttingDown)??;
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "items": page.items,
-        "next_cursor": page.next_cursor,
-        "totals": totals,
+        "items": answer.page.items,
+        "next_cursor": answer.page.next_cursor,
+        "totals": answer.totals,
+        "views": answer.views,
     })))
 }
 

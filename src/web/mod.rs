@@ -4,6 +4,7 @@
 
 mod admission;
 mod api;
+mod assignment;
 mod errors;
 mod forms;
 mod handshake;
@@ -112,6 +113,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/conversations/{id}/reopen",
             web::post().to(api::reopen),
+        )
+        .route(
+            "/api/conversations/{id}/assign",
+            web::post().to(assignment::assign),
         )
         .route("/healthz", get_or_head().to(health::healthz))
         .default_service(web::to(pages::not_found));

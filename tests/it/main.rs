@@ -3,6 +3,7 @@
 
 mod accounts;
 mod actors;
+mod assignment;
 mod browser;
 mod browser_team;
 mod common;

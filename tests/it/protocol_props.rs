@@ -77,6 +77,9 @@ proptest! {
             Ok(ClientFrame::List(request)) => {
                 prop_assert!((1..=200).contains(&request.limit));
             }
+            Ok(ClientFrame::Assign { note, .. }) => {
+                prop_assert!(note.is_none_or(|n| !n.trim().is_empty() && n.chars().count() <= 4000));
+            }
             Ok(ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::SetStatus(_)) => {}
             Err(e) => prop_assert!(DECODE_ERRORS.contains(&e.code()), "unexpected code {}", e.code()),
         }

@@ -25,7 +25,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Backend, ListPage, ListQuery, Snapshot, SqlFn, StoreError, Write};
-use crate::domain::{ChatMessage, ClientId, ConversationSummary, Role, Totals};
+use crate::domain::{
+    AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
+};
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
 
@@ -276,6 +278,13 @@ impl Backend for SqliteBackend {
 
     fn totals(&self) -> Result<Totals, StoreError> {
         self.read(read::totals)
+    }
+
+    fn assignee_counts(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> Result<AssigneeCounts, StoreError> {
+        self.read(|conn| read::assignee_counts(conn, status))
     }
 
     fn find_by_client_id(

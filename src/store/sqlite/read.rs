@@ -7,8 +7,8 @@ use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
-    preview, AgentId, Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
-    Totals,
+    preview, AgentId, AssigneeCounts, Author, ChatMessage, ClientId, ConversationStatus,
+    ConversationSummary, Role, Totals, View,
 };
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
@@ -120,8 +120,9 @@ pub(super) fn load(
 ) -> rusqlite::Result<Snapshot> {
     let row = conn
         .prepare_cached(
-            "SELECT last_seq, status, customer_read_seq, agent_read_seq
-             FROM conversations WHERE client_id = ?1",
+            "SELECT last_seq, status, customer_read_seq, agent_read_seq, assignee_id,
+                    (SELECT name FROM agents a WHERE a.id = c.assignee_id)
+             FROM conversations c WHERE client_id = ?1",
         )?
         .query_row([client.as_str()], |r| {
             Ok((
@@ -129,10 +130,11 @@ pub(super) fn load(
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)? as u64,
                 r.get::<_, i64>(3)? as u64,
+                author_at(r, 4)?,
             ))
         })
         .optional()?;
-    let Some((last_seq, status, customer_read_seq, agent_read_seq)) = row else {
+    let Some((last_seq, status, customer_read_seq, agent_read_seq, assignee)) = row else {
         return Ok(Snapshot {
             known_ids_complete: true,
             ..Snapshot::default()
@@ -168,6 +170,7 @@ pub(super) fn load(
         status: ConversationStatus::parse(&status).unwrap_or_default(),
         customer_read_seq,
         agent_read_seq,
+        assignee,
         known_ids_complete: known_ids.len() <= MAX_KNOWN_IDS,
         known_ids,
     })
@@ -180,7 +183,8 @@ const SUMMARY_COLUMNS: &str = "
            c.last_seq, c.last_from,
            (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq <= c.last_seq
                 AND m.private = 0 AND m.event IS NULL ORDER BY m.seq DESC LIMIT 1),
-           c.agent_unread, c.customer_read_seq, c.agent_read_seq";
+           c.agent_unread, c.customer_read_seq, c.agent_read_seq,
+           c.assignee_id, (SELECT name FROM agents a WHERE a.id = c.assignee_id)";
 
 /// A list query as SQL. The inner query walks the `conversations_by_list`
 /// index (`conversations_by_status` when filtered) in the list's order and
@@ -207,6 +211,14 @@ impl ListPlan {
         if let Some(status) = query.status {
             clauses.push("status = ?");
             values.push(Value::Text(status.as_str().to_owned()));
+        }
+        match query.view {
+            View::All => {}
+            View::Mine => {
+                clauses.push("assignee_id = ?");
+                values.push(Value::Integer(query.me.0));
+            }
+            View::Unassigned => clauses.push("assignee_id IS NULL"),
         }
         if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
             // LIKE ignores ASCII case, and ids are ASCII. `_` (allowed in
@@ -324,7 +336,60 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSum
         customer_read_seq: row.get::<_, i64>(9)? as u64,
         agent_read_seq: row.get::<_, i64>(10)? as u64,
         customer_online: false,
+        assignee: author_at(row, 11)?,
     })
+}
+
+/// An agent from an id column and the name column after it (NULL: none).
+fn author_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Author>> {
+    Ok(match row.get::<_, Option<i64>>(i)? {
+        Some(id) => Some(Author {
+            id: AgentId(id),
+            // An agent row is never deleted; a name is always there.
+            name: row.get::<_, Option<String>>(i + 1)?.unwrap_or_default(),
+        }),
+        None => None,
+    })
+}
+
+/// Conversations per assignee: one walk of an index that holds both.
+pub(super) fn assignee_counts(
+    conn: &Connection,
+    status: Option<ConversationStatus>,
+) -> rusqlite::Result<AssigneeCounts> {
+    let mut counts = AssigneeCounts::default();
+    let mut tally = |row: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
+        let n = row.get::<_, i64>(1)? as u64;
+        match row.get::<_, Option<i64>>(0)? {
+            Some(id) => {
+                counts.by_agent.insert(AgentId(id), n);
+            }
+            None => counts.unassigned = n,
+        }
+        Ok(())
+    };
+    match status {
+        Some(status) => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT assignee_id, count(*) FROM conversations WHERE status = ?1
+                 GROUP BY assignee_id",
+            )?;
+            let mut rows = stmt.query([status.as_str()])?;
+            while let Some(row) = rows.next()? {
+                tally(row)?;
+            }
+        }
+        None => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT assignee_id, count(*) FROM conversations GROUP BY assignee_id",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                tally(row)?;
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// Position in the list: after (group, key, client id), the columns

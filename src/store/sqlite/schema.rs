@@ -184,6 +184,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN event TEXT;
     ALTER TABLE messages ADD COLUMN prev_public INTEGER;
+    -- Who has the conversation: an agent, or NULL (the queue). Indexed in
+    -- the list's order for the views Mine and Unassigned, with and without
+    -- a status filter, and for the counts per assignee.
+    ALTER TABLE conversations ADD COLUMN assignee_id INTEGER;
+    CREATE INDEX conversations_by_assignee
+        ON conversations (assignee_id, list_group, list_key, client_id);
+    CREATE INDEX conversations_by_status_assignee
+        ON conversations (status, assignee_id, list_group, list_key, client_id);
+    -- Open conversations automatic assignment gives an agent at most.
+    ALTER TABLE agents ADD COLUMN capacity INTEGER NOT NULL DEFAULT 10;
 "#,
 ];
 

@@ -4,7 +4,7 @@
 
 use rusqlite::{params, Connection};
 
-use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
+use crate::domain::{AgentId, ChatMessage, ClientId, ConversationStatus, Role};
 use crate::store::{Write, WriteOp};
 
 /// The writes of one transaction; per write, whether it was applied.
@@ -15,6 +15,7 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
             WriteOp::Message(m) => store_message(conn, w.client, m),
             WriteOp::Read { role, seq } => mark_read(conn, w.client, *role, *seq),
             WriteOp::Status(status) => set_status(conn, w.client, *status),
+            WriteOp::Assign(agent) => assign(conn, w.client, *agent),
         })
         .collect()
 }
@@ -123,5 +124,12 @@ fn set_status(
     Ok(conn
         .prepare_cached("UPDATE conversations SET status = ?2 WHERE client_id = ?1")?
         .execute(params![client.as_str(), status.as_str()])?
+        == 1)
+}
+
+fn assign(conn: &Connection, client: &ClientId, agent: Option<AgentId>) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE conversations SET assignee_id = ?2 WHERE client_id = ?1")?
+        .execute(params![client.as_str(), agent.map(|a| a.0)])?
         == 1)
 }

@@ -11,11 +11,11 @@ use crate::common::eventually;
 use actix::prelude::*;
 use serde_json::{json, Value};
 use support_chat::{
-    join, lookup, Agent, AppError, Attach, Backend, ChatMessage, ClientId, ConversationStatus,
-    ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq, ListPage, ListQuery,
-    MarkRead, Participant, Post, Poster, Registry, Role, SessionActor, SessionSettings, SetStatus,
-    ShutdownAll, Snapshot, SocketLink, SqliteBackend, Store, StoreError, ToSocket, Totals, Typing,
-    Write, Writer, RECENT_WINDOW,
+    join, lookup, Agent, AppError, AssigneeCounts, Attach, Backend, ChatMessage, ClientId,
+    ConversationStatus, ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq,
+    ListPage, ListQuery, MarkRead, Participant, Post, Poster, Registry, Role, SessionActor,
+    SessionSettings, SetStatus, ShutdownAll, Snapshot, SocketLink, SqliteBackend, Store,
+    StoreError, ToSocket, Totals, Typing, Write, Writer, RECENT_WINDOW,
 };
 
 /// A poster as a socket is: the outcome comes as a frame to that socket.
@@ -644,6 +644,13 @@ impl Backend for ControlledBackend {
 
     fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError> {
         self.inner.summaries_of(clients)
+    }
+
+    fn assignee_counts(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> Result<AssigneeCounts, StoreError> {
+        self.inner.assignee_counts(status)
     }
 
     fn totals(&self) -> Result<Totals, StoreError> {
