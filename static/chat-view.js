@@ -7,6 +7,7 @@
 import { I18N } from './i18n.mjs';
 import { Conversation } from './model.mjs';
 import { eventText, itemKind } from './events.mjs';
+import { AssignControl } from './assign-control.js';
 import { agentOf, senderOf, typistOf } from './people.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { charCount, normalizeText, newMessageId, splitLinks } from './text.mjs';
@@ -133,11 +134,14 @@ export class ChatView {
     this.reopenButton = agent
       ? el('button', { type: 'button', id: 'reopen', class: 'button small', 'data-i18n': 'reopen', hidden: true })
       : null;
+    // Agents see who has the conversation and hand it on.
+    this.assignControl = agent ? new AssignControl((frame) => this.socket.send(frame), () => this.me) : null;
     const header = el('header', { class: 'chat-header' }, [
       ...leading,
       el('div', { class: 'chat-titles' }, [this.titleEl, this.subtitleEl]),
       el('div', { class: 'chat-indicators' }, [
-        this.presenceEl, this.statusEl, this.convStatusEl, this.resolveButton, this.reopenButton, ...trailing,
+        this.presenceEl, this.statusEl, this.convStatusEl, this.assignControl && this.assignControl.element,
+        this.resolveButton, this.reopenButton, ...trailing,
       ]),
     ]);
 
@@ -309,6 +313,7 @@ export class ChatView {
     this.renderOlder();
     this.renderPeerTyping();
     this.seenEl.textContent = t('seen');
+    if (this.assignControl) this.assignControl.render();
     this.updateComposer();
   }
 
@@ -888,6 +893,7 @@ export class ChatView {
       }
       case 'read': if (f.role === this.peerRole) this.onPeerRead(f.seq); break;
       case 'status': if (this.model.setStatus(f.status)) this.renderConvStatus(); break;
+      case 'assignee': if (this.assignControl) this.assignControl.set(f.assignee); break;
       case 'error': this.onError(f); break;
       default: break; // `replaced` (close 4001 follows), newer server features: ignore
     }
@@ -895,6 +901,7 @@ export class ChatView {
 
   onWelcome(f) {
     this.me = agentOf(f.me);
+    if (this.assignControl) this.assignControl.set(f.assignee);
     if (this.model.welcome(f).reset) {
       // The server lost history we have shown (e.g. a restored database):
       // what we show may be stale, so start over from scratch.

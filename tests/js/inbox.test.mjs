@@ -28,3 +28,14 @@ test('the agents\' own last message is prefixed once, the customer\'s not at all
   assert.equal(previewOf({ last_seq: 2, last_from: 'customer', preview: 'Hi' }, t), 'Hi');
   assert.equal(previewOf({ last_seq: 0 }, t), 'noMessages');
 });
+
+test('views: Mine is what is assigned to me, Unassigned the queue', () => {
+  const mine = { client_id: 'a', status: 'open', assignee: { id: 3, name: 'Ana' } };
+  const theirs = { client_id: 'b', status: 'open', assignee: { id: 4, name: 'Ben' } };
+  const queued = { client_id: 'c', status: 'open', assignee: null };
+  const q = (view) => ({ status: 'open', search: '', view, me: 3 });
+  assert.deepEqual([mine, theirs, queued].filter((s) => matches(q('mine'), s)), [mine]);
+  assert.deepEqual([mine, theirs, queued].filter((s) => matches(q('unassigned'), s)), [queued]);
+  assert.equal([mine, theirs, queued].filter((s) => matches(q('all'), s)).length, 3);
+  assert.equal(matches({ status: 'resolved', search: '', view: 'mine', me: 3 }, mine), false);
+});
