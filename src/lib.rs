@@ -43,6 +43,7 @@ mod error;
 mod inbox;
 mod limits;
 mod protocol;
+mod routing;
 mod store;
 mod transport;
 mod web;

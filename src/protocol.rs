@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     AgentId, Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary, CustomerEvent,
-    Role, Totals, View, ViewCounts, MAX_MESSAGE_ID_LEN,
+    Role, RosterEntry, Totals, View, ViewCounts, MAX_MESSAGE_ID_LEN,
 };
 use crate::error::AppError;
 
@@ -35,6 +35,10 @@ pub enum ClientFrame {
     SetStatus(ConversationStatus),
     /// Inbox sockets: a page of the conversation list.
     List(ListRequest),
+    /// Inbox sockets: the agent sets themselves `away` (true) or `online`.
+    Availability { away: bool },
+    /// Inbox sockets: the agent is using the console (ends an idle away).
+    Active,
     /// Agents: give the conversation to an agent, or back to the queue
     /// (`unassign`, or `agent_id` null), with an optional private note.
     Assign {
@@ -80,6 +84,7 @@ struct RawFrame {
     #[serde(default, deserialize_with = "present")]
     agent_id: Option<Option<AgentId>>,
     note: Option<String>,
+    value: Option<String>,
 }
 
 /// A field that may be null: `Some(None)` when null, `None` when absent.
@@ -179,6 +184,14 @@ impl ClientFrame {
                     note: raw.note,
                 })
             }
+            Some("status") => match raw.value.as_deref() {
+                Some("online") => Ok(ClientFrame::Availability { away: false }),
+                Some("away") => Ok(ClientFrame::Availability { away: true }),
+                _ => Err(AppError::InvalidFrame(
+                    "\"value\" must be online or away".into(),
+                )),
+            },
+            Some("active") => Ok(ClientFrame::Active),
             Some("unassign") => Ok(ClientFrame::Assign {
                 agent_id: None,
                 note: None,
@@ -286,6 +299,10 @@ pub enum ServerEvent<'a> {
     Views {
         status: &'a str,
         views: ViewCounts,
+    },
+    /// Inbox: every agent and their availability.
+    Agents {
+        agents: &'a [RosterEntry],
     },
     /// Inbox: this agent was given a conversation by someone else.
     Assigned {

@@ -32,7 +32,7 @@ use cache::{Cached, CredentialCache};
 use secret::SecretDigest;
 
 pub use agents::AgentChange;
-pub use assignees::assignee;
+pub use assignees::{assignee, capacities, set_capacity, MAX_CAPACITY};
 pub use invites::NewAgent;
 pub use names::{DisplayName, Email};
 pub use passwords::{Password, MIN_PASSWORD_CHARS};

@@ -37,10 +37,13 @@ pub struct SessionLinks {
     pub inbox: Option<Recipient<PresenceChanged>>,
     /// Learns every change of assignee (alerts, automatic assignment).
     pub assignments: Option<Recipient<AssigneeChanged>>,
+    /// Learns when the conversation may have joined the queue or freed its
+    /// agent.
+    pub queue: Option<Recipient<QueueChanged>>,
     /// Which of the Registry's sessions this is, to report its end.
     pub number: u64,
-    /// Whether an agent had the console open when the session started
-    /// (then kept up to date by [`ConsolesOnline`]).
+    /// Whether an agent was online when the session started (then kept up
+    /// to date by [`ConsolesOnline`]).
     pub consoles_online: bool,
 }
 

@@ -136,6 +136,9 @@ pub struct Assign {
     pub by: Option<Author>,
     pub to: Option<AgentId>,
     pub note: Option<String>,
+    /// Only if the assignee is this now (`Some(None)`: nobody). Automatic
+    /// assignment never takes a conversation from someone who just took it.
+    pub only_if: Option<Option<AgentId>>,
 }
 
 /// A `history` frame of up to `limit` items older than `before`.
@@ -196,6 +199,14 @@ pub struct AssigneeChanged {
     pub by: Option<Author>,
     /// The private note that came with a transfer.
     pub note: Option<String>,
+}
+
+/// A conversation may have joined the queue (a customer wrote while nobody
+/// has it) or freed its agent (resolved): whoever routes looks again.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct QueueChanged {
+    pub client: ClientId,
 }
 
 // ---- to the Registry ----

@@ -26,6 +26,7 @@ pub struct Registry {
     settings: SessionSettings,
     inbox: Option<Recipient<PresenceChanged>>,
     assignments: Option<Recipient<AssigneeChanged>>,
+    queue: Option<Recipient<QueueChanged>>,
     /// Whether an agent has the console open, for new sessions.
     consoles_online: bool,
     shutting_down: bool,
@@ -40,6 +41,7 @@ impl Registry {
             settings,
             inbox: None,
             assignments: None,
+            queue: None,
             consoles_online: false,
             shutting_down: false,
         }
@@ -51,9 +53,15 @@ impl Registry {
         self
     }
 
-    /// Sessions will tell `assignments` every change of assignee.
-    pub fn with_assignments(mut self, assignments: Recipient<AssigneeChanged>) -> Self {
+    /// Sessions will tell the router every change of assignee, and when a
+    /// conversation may have joined the queue or freed its agent.
+    pub fn with_router(
+        mut self,
+        assignments: Recipient<AssigneeChanged>,
+        queue: Recipient<QueueChanged>,
+    ) -> Self {
         self.assignments = Some(assignments);
+        self.queue = Some(queue);
         self
     }
 }
@@ -94,6 +102,7 @@ impl Handler<Lookup> for Registry {
                 registry: ctx.address().recipient(),
                 inbox: self.inbox.clone(),
                 assignments: self.assignments.clone(),
+                queue: self.queue.clone(),
                 number,
                 consoles_online: self.consoles_online,
             },

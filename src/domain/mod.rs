@@ -4,6 +4,7 @@
 //! imports anything above it.
 
 mod agent;
+mod availability;
 mod event;
 mod ids;
 mod message;
@@ -11,6 +12,7 @@ mod role;
 mod summary;
 
 pub use agent::{Agent, AgentId, AgentRole, Author, Participant, SERVICE_AGENT_NAME};
+pub use availability::{Availability, RosterEntry};
 pub use event::{CustomerEvent, Event};
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};

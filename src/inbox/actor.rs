@@ -14,10 +14,10 @@ use actix::prelude::*;
 
 use futures_util::future::join_all;
 
-use super::messages::{CloseAll, List, ListAnswer, Subscribe, Unsubscribe};
-use crate::conversation::{AssigneeChanged, ConsolesOnline, PresenceChanged, SocketLink, ToSocket};
+use super::messages::{CloseAll, List, ListAnswer, Roster, Subscribe, Unsubscribe};
+use crate::conversation::{AssigneeChanged, PresenceChanged, SocketLink, ToSocket};
 use crate::domain::{AgentId, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
-use crate::domain::{AssigneeCounts, ViewCounts};
+use crate::domain::{AssigneeCounts, RosterEntry, ViewCounts};
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
 use crate::store::{Store, StoreChanged, StoreError};
@@ -45,10 +45,8 @@ pub struct Inbox {
     alerts: HashMap<ClientId, AssigneeChanged>,
     flush_scheduled: bool,
     last_totals: Option<Totals>,
-    /// Told whether any console is open (customers see an agent online).
-    consoles: Option<Recipient<ConsolesOnline>>,
-    /// What `consoles` was last told.
-    consoles_online: bool,
+    /// The agents' availability, as the router last told it.
+    roster: Vec<RosterEntry>,
 }
 
 impl Inbox {
@@ -61,27 +59,7 @@ impl Inbox {
             alerts: HashMap::new(),
             flush_scheduled: false,
             last_totals: None,
-            consoles: None,
-            consoles_online: false,
-        }
-    }
-
-    /// `consoles` (the Registry) learns when the first console opens and
-    /// the last one closes.
-    pub fn with_consoles(mut self, consoles: Recipient<ConsolesOnline>) -> Self {
-        self.consoles = Some(consoles);
-        self
-    }
-
-    /// Called after every change of subscribers.
-    fn subscribers_changed(&mut self) {
-        let online = !self.subscribers.is_empty();
-        if online == self.consoles_online {
-            return;
-        }
-        self.consoles_online = online;
-        if let Some(consoles) = &self.consoles {
-            consoles.do_send(ConsolesOnline(online));
+            roster: Vec::new(),
         }
     }
 
@@ -188,7 +166,6 @@ impl Inbox {
             log::warn!("inbox socket gone or stalled; detached");
             self.subscribers.remove(id);
         }
-        self.subscribers_changed();
     }
 
     /// Alerts `to` that they were given `client` (unless they took it),
@@ -271,6 +248,11 @@ impl Handler<Subscribe> for Inbox {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _ctx: &mut Context<Self>) {
+        let roster = ServerEvent::Agents {
+            agents: &self.roster,
+        }
+        .encode();
+        msg.socket.offer(ToSocket::Frame(roster));
         let subscriber = Subscriber {
             link: msg.socket,
             agent: msg.agent,
@@ -278,7 +260,6 @@ impl Handler<Subscribe> for Inbox {
             views: None,
         };
         self.subscribers.insert(subscriber.link.id, subscriber);
-        self.subscribers_changed();
     }
 }
 
@@ -291,7 +272,6 @@ impl Handler<Unsubscribe> for Inbox {
             self.dirty.clear();
             self.alerts.clear();
         }
-        self.subscribers_changed();
     }
 }
 
@@ -335,6 +315,19 @@ impl Handler<List> for Inbox {
     }
 }
 
+impl Handler<Roster> for Inbox {
+    type Result = ();
+
+    fn handle(&mut self, Roster(roster): Roster, _ctx: &mut Context<Self>) {
+        self.roster = roster;
+        let frame = ServerEvent::Agents {
+            agents: &self.roster,
+        }
+        .encode();
+        self.push(&ToSocket::Frame(frame));
+    }
+}
+
 impl Handler<AssigneeChanged> for Inbox {
     type Result = ();
 
@@ -350,6 +343,5 @@ impl Handler<CloseAll> for Inbox {
         for (_, subscriber) in self.subscribers.drain() {
             subscriber.link.offer(ToSocket::Shutdown);
         }
-        self.subscribers_changed();
     }
 }

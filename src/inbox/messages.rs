@@ -3,7 +3,7 @@
 use actix::prelude::*;
 
 use crate::conversation::SocketLink;
-use crate::domain::{AgentId, Totals, ViewCounts};
+use crate::domain::{AgentId, RosterEntry, Totals, ViewCounts};
 use crate::error::AppError;
 use crate::store::{ListPage, ListQuery};
 
@@ -40,6 +40,12 @@ pub struct ListAnswer {
     /// Under the query's status filter, for the agent who asked.
     pub views: ViewCounts,
 }
+
+/// The agents and their availability, for every console (kept for
+/// consoles that open later).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Roster(pub Vec<RosterEntry>);
 
 /// Close every inbox socket (server shutdown).
 #[derive(Message)]

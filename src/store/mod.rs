@@ -127,6 +127,11 @@ pub trait Backend: Send + Sync + 'static {
     /// The summaries of these conversations (missing ones are skipped).
     fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError>;
     fn totals(&self) -> Result<Totals, StoreError>;
+    /// The queue: open, unassigned conversations whose customer waits,
+    /// the longest wait first, at most `limit`.
+    fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError>;
+    /// The open conversations assigned to `agent`.
+    fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError>;
     /// Conversations per assignee, of one status (`None`: every status).
     fn assignee_counts(
         &self,
@@ -343,6 +348,20 @@ impl Store {
     ) -> impl Future<Output = Result<(Vec<ConversationSummary>, Totals), StoreError>> + 'static
     {
         self.blocking(move |backend| Ok((backend.summaries_of(&clients)?, backend.totals()?)))
+    }
+
+    pub fn queue(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + 'static {
+        self.blocking(move |backend| backend.queue(limit))
+    }
+
+    pub fn assigned_to(
+        &self,
+        agent: AgentId,
+    ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + 'static {
+        self.blocking(move |backend| backend.assigned_to(agent))
     }
 
     pub fn assignee_counts(

@@ -153,6 +153,7 @@ impl ChatSocket {
             by: Some(agent.author()),
             to,
             note,
+            only_if: None,
         });
         ctx.spawn(
             request
@@ -209,10 +210,12 @@ impl ChatSocket {
                 );
             }
             Ok(ClientFrame::Assign { agent_id, note }) => self.assign(agent_id, note, ctx),
-            Ok(ClientFrame::List(_)) => self.send_error(
-                ctx,
-                &AppError::UnknownType("list (only on /ws/inbox)".into()),
-            ),
+            Ok(ClientFrame::List(_) | ClientFrame::Availability { .. } | ClientFrame::Active) => {
+                self.send_error(
+                    ctx,
+                    &AppError::UnknownType("list, status, active (only on /ws/inbox)".into()),
+                )
+            }
             Ok(ClientFrame::HistoryBefore { before, limit }) => {
                 let request = session.send(HistoryBefore {
                     role: self.role,

@@ -25,6 +25,7 @@ use actix_web::{guard, web, Route};
 
 use crate::conversation::Registry;
 use crate::inbox::Inbox;
+use crate::routing::Router;
 use crate::store::Store;
 use crate::transport::{Gauges, MessageRates, SocketLimits};
 
@@ -37,6 +38,7 @@ pub use security::Security;
 pub struct AppState {
     pub registry: Addr<Registry>,
     pub inbox: Addr<Inbox>,
+    pub router: Addr<Router>,
     pub store: Store,
     pub gauges: Arc<Gauges>,
     pub limits: SocketLimits,
@@ -89,6 +91,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/agents", web::post().to(team::add_agent))
         .route("/api/agents/{id}", web::patch().to(team::change_agent))
         .route("/api/agents/{id}/invite", web::post().to(team::reinvite))
+        .route(
+            "/api/agents/{id}/capacity",
+            web::put().to(assignment::capacity),
+        )
         .route("/api/tokens", web::get().to(team::tokens))
         .route("/api/tokens", web::post().to(team::create_token))
         .route("/api/tokens/{id}", web::delete().to(team::delete_token))

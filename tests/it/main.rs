@@ -16,6 +16,7 @@ mod hardening;
 mod notes;
 mod protocol_props;
 mod raw;
+mod routing;
 mod security;
 mod sessions;
 mod shutdown;

@@ -80,7 +80,13 @@ proptest! {
             Ok(ClientFrame::Assign { note, .. }) => {
                 prop_assert!(note.is_none_or(|n| !n.trim().is_empty() && n.chars().count() <= 4000));
             }
-            Ok(ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::SetStatus(_)) => {}
+            Ok(
+                ClientFrame::Typing { .. }
+                | ClientFrame::Read { .. }
+                | ClientFrame::SetStatus(_)
+                | ClientFrame::Availability { .. }
+                | ClientFrame::Active,
+            ) => {}
             Err(e) => prop_assert!(DECODE_ERRORS.contains(&e.code()), "unexpected code {}", e.code()),
         }
     }

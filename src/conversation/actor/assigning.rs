@@ -22,12 +22,21 @@ impl SessionActor {
         msg: Assign,
         ctx: &mut Context<Self>,
     ) -> ResponseFuture<Result<Option<Author>, AppError>> {
-        let Assign { by, to, note } = msg;
+        let Assign {
+            by,
+            to,
+            note,
+            only_if,
+        } = msg;
         if self.phase != Phase::Ready {
             return Box::pin(async { Err(AppError::ShuttingDown) });
         }
         if self.last_seq == 0 {
             return Box::pin(async { Err(AppError::NotFound) });
+        }
+        let now = self.assignee.clone();
+        if only_if.is_some_and(|expected| expected != now.as_ref().map(|a| a.id)) {
+            return Box::pin(async move { Ok(now) });
         }
         let Some(to) = to else {
             let now = self.reassign(by, None, note, ctx);

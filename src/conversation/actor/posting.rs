@@ -6,7 +6,7 @@ use actix::prelude::*;
 
 use super::{Pending, Phase, SessionActor};
 use crate::conversation::link::ToSocket;
-use crate::conversation::messages::{Post, Poster};
+use crate::conversation::messages::{Post, Poster, QueueChanged};
 use crate::domain::{now_millis, Author, ChatMessage, ConversationStatus, Event, Role};
 use crate::error::AppError;
 use crate::protocol::{Item, ServerEvent};
@@ -211,6 +211,7 @@ impl SessionActor {
         }
         let reopens = message.from == Role::Customer && self.status == ConversationStatus::Resolved;
         let (from, seq) = (message.from, message.seq);
+        self.tell_router(&message);
         self.deliver_item(&message);
         self.window.push(message);
         if from == Role::Agent {
@@ -243,6 +244,22 @@ impl SessionActor {
             })
             .encode();
             self.deliver(Role::Customer, ToSocket::Frame(customer), None);
+        }
+    }
+
+    /// A customer writing while nobody has the conversation puts it in the
+    /// queue; resolving frees its agent: the router looks again (once the
+    /// store has it, which it reads).
+    fn tell_router(&self, message: &ChatMessage) {
+        let routable = match &message.event {
+            None => message.is_chat() && message.from == Role::Customer && self.assignee.is_none(),
+            Some(Event::Resolved { .. }) => self.assignee.is_some(),
+            Some(_) => false,
+        };
+        if let (true, Some(queue)) = (routable, &self.links.queue) {
+            queue.do_send(QueueChanged {
+                client: self.client.clone(),
+            });
         }
     }
 

@@ -26,7 +26,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{Backend, ListPage, ListQuery, Snapshot, SqlFn, StoreError, Write};
 use crate::domain::{
-    AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals,
+    AgentId, AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
+    Totals,
 };
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
@@ -278,6 +279,14 @@ impl Backend for SqliteBackend {
 
     fn totals(&self) -> Result<Totals, StoreError> {
         self.read(read::totals)
+    }
+
+    fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError> {
+        self.read(|conn| read::queue(conn, limit))
+    }
+
+    fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {
+        self.read(|conn| read::assigned_to(conn, agent))
     }
 
     fn assignee_counts(

@@ -429,3 +429,33 @@ impl Cursor {
         })
     }
 }
+
+/// Waiting (list group 0), open and unassigned, by the wait (list key):
+/// a range of `conversations_by_status_assignee`.
+pub(super) fn queue(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<ClientId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id FROM conversations
+         WHERE status = 'open' AND assignee_id IS NULL AND list_group = 0
+         ORDER BY list_key, client_id LIMIT ?1",
+    )?;
+    let ids = client_ids(stmt.query([limit as i64])?);
+    ids
+}
+
+pub(super) fn assigned_to(conn: &Connection, agent: AgentId) -> rusqlite::Result<Vec<ClientId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id FROM conversations WHERE status = 'open' AND assignee_id = ?1",
+    )?;
+    let ids = client_ids(stmt.query([agent.0])?);
+    ids
+}
+
+/// The client ids of the first column (ids the store holds are valid).
+fn client_ids(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<ClientId>> {
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        out.push(ClientId::parse(&id).map_err(|_| rusqlite::Error::InvalidColumnName(id))?);
+    }
+    Ok(out)
+}

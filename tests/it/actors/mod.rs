@@ -11,7 +11,7 @@ use crate::common::eventually;
 use actix::prelude::*;
 use serde_json::{json, Value};
 use support_chat::{
-    join, lookup, Agent, AppError, AssigneeCounts, Attach, Backend, ChatMessage, ClientId,
+    join, lookup, Agent, AgentId, AppError, AssigneeCounts, Attach, Backend, ChatMessage, ClientId,
     ConversationStatus, ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq,
     ListPage, ListQuery, MarkRead, Participant, Post, Poster, Registry, Role, SessionActor,
     SessionSettings, SetStatus, ShutdownAll, Snapshot, SocketLink, SqliteBackend, Store,
@@ -644,6 +644,14 @@ impl Backend for ControlledBackend {
 
     fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError> {
         self.inner.summaries_of(clients)
+    }
+
+    fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError> {
+        self.inner.queue(limit)
+    }
+
+    fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {
+        self.inner.assigned_to(agent)
     }
 
     fn assignee_counts(
