@@ -75,3 +75,56 @@ export class AssignedAlerts {
     this.root.append(alert);
   }
 }
+
+const ACTIVE_EVERY_MS = 30000; // at most one `active` frame per this long
+
+/**
+ * Our availability in the console bar (online / away, chosen here; the
+ * server may show us away after idle time) and the team's roster.
+ * `send(frame)` goes on the inbox socket.
+ */
+export class AvailabilityBox {
+  constructor(select, roster, send) {
+    this.select = select;
+    this.roster = roster;
+    this.send = send;
+    this.agents = [];
+    this.me = null;
+    this.lastActive = 0;
+    select.addEventListener('change', () => this.send({ type: 'status', value: select.value }));
+    for (const kind of ['pointerdown', 'keydown', 'focus']) {
+      window.addEventListener(kind, () => this.activity(), { passive: true, capture: true });
+    }
+  }
+
+  /** User input: tells the server we are here (ends an idle away). */
+  activity() {
+    const now = Date.now();
+    if (now - this.lastActive < ACTIVE_EVERY_MS) return;
+    if (this.send({ type: 'active' })) this.lastActive = now;
+  }
+
+  setMe(id) {
+    this.me = id;
+    this.render();
+  }
+
+  /** An `agents` inbox frame. */
+  setRoster(agents) {
+    this.agents = Array.isArray(agents) ? agents.filter((a) => a && typeof a.name === 'string') : [];
+    this.render();
+  }
+
+  render() {
+    const mine = this.agents.find((a) => a.id === this.me);
+    if (mine) {
+      this.select.value = mine.status === 'away' ? 'away' : 'online';
+      this.select.dataset.status = mine.status;
+    }
+    for (const option of this.select.options) option.textContent = t(option.value === 'away' ? 'statusAway' : 'statusOnline');
+    this.roster.replaceChildren(...this.agents.filter((a) => a.id !== this.me).map((a) => el('li', {
+      class: 'roster-agent', 'data-status': a.status, 'data-agent-id': String(a.id),
+      title: t({ online: 'statusOnline', away: 'statusAway' }[a.status] || 'statusOffline'),
+    }, [el('span', { class: 'roster-dot' }), el('span', { class: 'roster-name', text: a.name })])));
+  }
+}

@@ -8,7 +8,7 @@ import { I18N } from './i18n.mjs';
 import { compare, matches, previewOf } from './inbox.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { ChatView } from './chat-view.js';
-import { AssignedAlerts, ViewTabs } from './console-routing.js';
+import { AssignedAlerts, AvailabilityBox, ViewTabs } from './console-routing.js';
 import { el, pageParams, socketUrl, loginHref } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -76,6 +76,7 @@ let searchTimer = null;
 
 const viewTabs = new ViewTabs($('views'), setView);
 const alerts = new AssignedAlerts($('assigned-alerts'), (id) => openFromList(id));
+const availability = new AvailabilityBox($('availability'), $('roster'), (frame) => socket.send(frame));
 
 let view = null; // the ChatView of the open conversation
 let activeId = null;
@@ -301,6 +302,7 @@ function onFrame(f) {
     case 'totals': setTotals(f); break;
     case 'views': if (f.status === query.status) viewTabs.setCounts(f.views); break;
     case 'assigned': onAssigned(f); break;
+    case 'agents': availability.setRoster(f.agents); break;
     case 'error': onInboxError(); break;
     default: break; // newer server features: ignore
   }
@@ -616,6 +618,7 @@ function relabel() {
   renderTotals();
   renderNotify();
   viewTabs.render();
+  availability.render();
 }
 
 function init() {
@@ -645,7 +648,10 @@ function init() {
   fetch('/api/me', { credentials: 'same-origin' })
     .then((r) => (r.ok ? r.json() : null))
     .then((me) => {
-      if (me && Number.isSafeInteger(me.id)) query.me = me.id;
+      if (me && Number.isSafeInteger(me.id)) {
+        query.me = me.id;
+        availability.setMe(me.id);
+      }
       relabel();
     })
     .catch(() => {});
