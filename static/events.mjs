@@ -14,6 +14,7 @@ export function eventText(e, t) {
       return by === name(e.to) ? t('eventTook', { by }) : t('eventAssigned', { by, to: name(e.to) });
     case 'transferred':
       if (!by) return t('eventMovedAuto', { from: name(e.from), to: name(e.to) });
+      if (by === name(e.from)) return t('eventHandedOver', { by, to: name(e.to) });
       return t('eventTransferred', { by, from: name(e.from), to: name(e.to) });
     case 'unassigned':
       return by ? t('eventUnassigned', { by, from: name(e.from) }) : t('eventUnassignedAuto', { from: name(e.from) });

@@ -216,7 +216,7 @@ impl Chromedriver {
 /// One person's browser. Derefs to the fantoccini `Client`.
 pub(crate) struct Browser {
     client: Client,
-    name: &'static str,
+    pub(crate) name: &'static str,
     driver_url: String,
     _profile: TempDir,
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod actors;
 mod assignment;
 mod browser;
+mod browser_routing;
 mod browser_team;
 mod common;
 mod conformance;
