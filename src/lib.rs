@@ -16,7 +16,7 @@
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets, who may be given conversations and their capacity |
 //! | `conversation` | `SessionActor` (one per conversation: messages, notes, events, the assignee), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list (views and their counts, alerts, the roster) |
-| `routing` | `Router`: agents' availability from their consoles, automatic assignment from the queue, the offline grace time |
+//! | `routing` | `Router`: agents' availability from their consoles, automatic assignment from the queue, the offline grace time |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, upgrades, security checks; the only module that knows HTTP |
 //! | `config`, `app` | the command line, and `Application`, which wires it all and shuts it down |
