@@ -53,6 +53,9 @@ fn message(seq: u64, from: Role) -> ChatMessage {
         ts: now_millis(),
         id: Some(format!("m-{seq}")),
         author: None,
+        private: false,
+        event: None,
+        prev_public: seq - 1,
     }
 }
 
@@ -115,8 +118,8 @@ fn query(status: Option<ConversationStatus>, search: Option<&str>) -> ListQuery 
     ListQuery {
         status,
         search: search.map(str::to_owned),
-        cursor: None,
         limit: 50,
+        ..ListQuery::default()
     }
 }
 

@@ -51,6 +51,9 @@ fn message(seq: u64, n: u64) -> ChatMessage {
         ts: now_millis(),
         id: Some(format!("m-{n}")),
         author: None,
+        private: false,
+        event: None,
+        prev_public: seq - 1,
     }
 }
 

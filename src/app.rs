@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
+use crate::routing::{Router, RouterSettings};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
 use crate::transport::{Gauges, Heartbeat, MessageRates, SocketLimits};
 use crate::web::{admit, routes, security_headers, Admission, AppState, Security};
@@ -101,15 +102,28 @@ impl Application {
             idle_timeout: config.idle_timeout,
             max_text_chars: limits.max_text_chars,
         };
-        // The Registry and the Inbox tell each other things: the Registry's
-        // address exists before it starts, so each gets the other's.
+        // The Registry and the Router tell each other things: their
+        // addresses exist before they start, so each gets the other's.
         let registry_context = Context::<Registry>::new();
-        let inbox = Inbox::new(store.clone())
-            .with_consoles(registry_context.address().recipient())
-            .start();
+        let router_context = Context::<Router>::new();
+        let router_addr = router_context.address();
+        let inbox = Inbox::new(store.clone()).start();
         store.watch(inbox.clone().recipient());
-        let registry = registry_context
-            .run(Registry::new(store.clone(), settings).with_inbox(inbox.clone().recipient()));
+        let registry = registry_context.run(
+            Registry::new(store.clone(), settings)
+                .with_inbox(inbox.clone().recipient())
+                .with_router(router_addr.clone().recipient(), router_addr.recipient()),
+        );
+        let router = router_context.run(Router::new(
+            store.clone(),
+            registry.clone(),
+            inbox.clone(),
+            RouterSettings {
+                strategy: config.auto_assign,
+                away_after: config.away_after,
+                offline_grace: config.offline_grace,
+            },
+        ));
         let bind_err = |source| BuildError::Bind {
             addr: config.bind.clone(),
             source,
@@ -148,6 +162,7 @@ impl Application {
         let state = AppState {
             registry: registry.clone(),
             inbox: inbox.clone(),
+            router,
             store: store.clone(),
             gauges: Arc::new(Gauges::default()),
             limits,

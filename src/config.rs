@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::routing::Strategy;
 use crate::store::Durability;
 use crate::web::widget::{
     Ask, BusinessHours, Prechat, Texts, TimeZoneName, WeeklyHours, WidgetSettings,
@@ -27,6 +28,9 @@ pub const SESSION_MAX_AGE: &str = "30d";
     name = "support-chat",
     version,
     about = "Real-time one-to-one customer-service chat server",
+    // A flag given twice takes its last value (wrappers and tests add
+    // their own defaults in front).
+    args_override_self = true,
     long_about = "Real-time one-to-one customer-service chat server.\n\n\
         Customers open /chat/client (a fresh private conversation) or /chat/client/{id}; \
         agents answer at /chat/server/{id}. Every conversation is kept in an embedded \
@@ -191,6 +195,21 @@ pub struct Config {
     /// address the proxy saw) and the scheme from X-Forwarded-Proto.
     #[arg(long, env = "SUPPORT_CHAT_TRUST_PROXY")]
     pub trust_proxy: bool,
+
+    /// How waiting, unassigned conversations are given to online agents
+    /// below their capacity: off, round-robin or least-busy.
+    #[arg(long, env = "SUPPORT_CHAT_AUTO_ASSIGN", default_value = "round-robin")]
+    pub auto_assign: Strategy,
+
+    /// A console without activity this long shows its agent as away (and
+    /// gives them nothing automatically), e.g. 10m.
+    #[arg(long, env = "SUPPORT_CHAT_AWAY_AFTER", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub away_after: Duration,
+
+    /// An agent with no console open this long gives their open
+    /// conversations back to the queue, e.g. 5m.
+    #[arg(long, env = "SUPPORT_CHAT_OFFLINE_GRACE", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub offline_grace: Duration,
 
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SUPPORT_CHAT_WORKERS")]

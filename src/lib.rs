@@ -8,14 +8,15 @@
 //!
 //! | module | what lives there |
 //! |---|---|
-//! | `domain` | validated values: `ClientId`, `Role`, `PerRole`, `ChatMessage`, summaries, a customer's `Contact` |
+//! | `domain` | validated values: `ClientId`, `Role`, `PerRole`, `ChatMessage` (messages, private notes, events), `Event`, summaries and views, availability, a customer's `Contact` |
 //! | `error` | `AppError`, the one error enum, with a stable code per variant |
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
 //! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads |
-//! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets |
-//! | `conversation` | `SessionActor` (one per conversation), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
-//! | `inbox` | `Inbox`, the actor behind the agents' live conversation list |
+//! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets, who may be given conversations and their capacity |
+//! | `conversation` | `SessionActor` (one per conversation: messages, notes, events, the assignee), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
+//! | `inbox` | `Inbox`, the actor behind the agents' live conversation list (views and their counts, alerts, the roster) |
+//! | `routing` | `Router`: agents' availability from their consoles, automatic assignment from the queue, the offline grace time |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, the website widget (`widget.js`, its config and frame), upgrades, security checks; the only module that knows HTTP |
 //! | `config`, `app` | the command line, and `Application`, which wires it all and shuts it down |
@@ -43,6 +44,7 @@ mod error;
 mod inbox;
 mod limits;
 mod protocol;
+mod routing;
 mod store;
 mod transport;
 mod web;

@@ -7,8 +7,9 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    present, Author, ChatMessage, ClientId, Contact, ContactUpdate, ConversationStatus,
-    ConversationSummary, Role, Totals, MAX_MESSAGE_ID_LEN,
+    present, AgentId, Author, ChatMessage, ClientId, Contact, ContactUpdate, ConversationStatus,
+    ConversationSummary, CustomerEvent, Role, RosterEntry, Totals, View, ViewCounts,
+    MAX_MESSAGE_ID_LEN,
 };
 use crate::error::AppError;
 
@@ -18,8 +19,13 @@ pub const HISTORY_PAGE_MAX: usize = 200;
 /// A frame a client may send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
-    /// A chat message; `id` makes retries idempotent.
-    Message { text: String, id: Option<String> },
+    /// A chat message; `id` makes retries idempotent. `private`: an
+    /// agent's note that only agents see.
+    Message {
+        text: String,
+        id: Option<String>,
+        private: bool,
+    },
     /// Ask for up to `limit` messages older than `before`.
     HistoryBefore { before: u64, limit: usize },
     /// The sender started or stopped typing.
@@ -32,12 +38,23 @@ pub enum ClientFrame {
     List(ListRequest),
     /// The customer's contact details change (pre-chat or offline form).
     Contact(ContactUpdate),
+    /// Inbox sockets: the agent sets themselves `away` (true) or `online`.
+    Availability { away: bool },
+    /// Inbox sockets: the agent is using the console (ends an idle away).
+    Active,
+    /// Agents: give the conversation to an agent, or back to the queue
+    /// (`unassign`, or `agent_id` null), with an optional private note.
+    Assign {
+        agent_id: Option<AgentId>,
+        note: Option<String>,
+    },
 }
 
 /// What an inbox client asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListRequest {
     pub status: Option<ConversationStatus>,
+    pub view: View,
     pub search: Option<String>,
     pub cursor: Option<String>,
     pub limit: usize,
@@ -68,6 +85,13 @@ struct RawFrame {
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
+    private: Option<bool>,
+    view: Option<String>,
+    /// Present and null (`Some(None)`) is not the same as missing (`None`).
+    #[serde(default, deserialize_with = "present")]
+    agent_id: Option<Option<AgentId>>,
+    note: Option<String>,
+    value: Option<String>,
 }
 
 impl ClientFrame {
@@ -85,7 +109,11 @@ impl ClientFrame {
                     .text
                     .ok_or_else(|| AppError::InvalidFrame("\"text\" is missing".into()))?;
                 validate_message(&text, raw.id.as_deref(), max_text_chars)?;
-                Ok(ClientFrame::Message { text, id: raw.id })
+                Ok(ClientFrame::Message {
+                    text,
+                    id: raw.id,
+                    private: raw.private.unwrap_or(false),
+                })
             }
             Some("history_before") => {
                 let before = raw
@@ -127,8 +155,15 @@ impl ClientFrame {
                         "\"limit\" must be 1 to {HISTORY_PAGE_MAX}"
                     )));
                 }
+                let view = match raw.view.as_deref() {
+                    None => View::All,
+                    Some(v) => View::parse(v).ok_or_else(|| {
+                        AppError::InvalidFrame("\"view\" must be mine, unassigned or all".into())
+                    })?,
+                };
                 Ok(ClientFrame::List(ListRequest {
                     status,
+                    view,
                     search: raw.search.filter(|s| !s.is_empty()),
                     cursor: raw.cursor,
                     limit: limit as usize,
@@ -138,6 +173,30 @@ impl ClientFrame {
             Some("contact") => Ok(ClientFrame::Contact(ContactUpdate::parse(
                 raw.name, raw.email,
             )?)),
+            Some("assign") => {
+                let agent_id = raw.agent_id.ok_or_else(|| {
+                    AppError::InvalidFrame("\"agent_id\" is missing (null unassigns)".into())
+                })?;
+                if let Some(note) = &raw.note {
+                    validate_message(note, None, max_text_chars)?;
+                }
+                Ok(ClientFrame::Assign {
+                    agent_id,
+                    note: raw.note,
+                })
+            }
+            Some("status") => match raw.value.as_deref() {
+                Some("online") => Ok(ClientFrame::Availability { away: false }),
+                Some("away") => Ok(ClientFrame::Availability { away: true }),
+                _ => Err(AppError::InvalidFrame(
+                    "\"value\" must be online or away".into(),
+                )),
+            },
+            Some("active") => Ok(ClientFrame::Active),
+            Some("unassign") => Ok(ClientFrame::Assign {
+                agent_id: None,
+                note: None,
+            }),
             Some(other) => Err(AppError::UnknownType(other.chars().take(64).collect())),
             None => Err(AppError::InvalidFrame("\"type\" is missing".into())),
         }
@@ -192,12 +251,15 @@ pub enum ServerEvent<'a> {
         me: Option<&'a Author>,
         /// The customer's contact details; `null` when none were given.
         contact: Option<&'a Contact>,
+        /// On an agent's socket: who has the conversation (`null`: nobody).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        assignee: Option<Option<&'a Author>>,
     },
     History {
-        messages: &'a [ChatMessage],
+        messages: Items<'a>,
         has_more: bool,
     },
-    Message(&'a ChatMessage),
+    Message(Item<'a>),
     Presence {
         role: Role,
         online: bool,
@@ -220,6 +282,10 @@ pub enum ServerEvent<'a> {
     Contact {
         contact: &'a Contact,
     },
+    /// Agents: who has the conversation (`null`: nobody, in the queue).
+    Assignee {
+        assignee: Option<&'a Author>,
+    },
     /// Inbox: a page of the conversation list.
     Conversations {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -227,6 +293,8 @@ pub enum ServerEvent<'a> {
         items: &'a [ConversationSummary],
         next_cursor: Option<&'a str>,
         totals: Totals,
+        /// How many conversations each view holds under the list's status.
+        views: ViewCounts,
     },
     /// Inbox: one conversation changed.
     Conversation {
@@ -234,6 +302,21 @@ pub enum ServerEvent<'a> {
     },
     /// Inbox: the unread and waiting totals moved.
     Totals(Totals),
+    /// Inbox: the counts of the views under the list's status filter moved.
+    Views {
+        status: &'a str,
+        views: ViewCounts,
+    },
+    /// Inbox: every agent and their availability.
+    Agents {
+        agents: &'a [RosterEntry],
+    },
+    /// Inbox: this agent was given a conversation by someone else.
+    Assigned {
+        conversation: &'a ConversationSummary,
+        by: Option<&'a Author>,
+        note: Option<&'a str>,
+    },
     Error {
         code: &'a str,
         message: String,
@@ -244,10 +327,87 @@ pub enum ServerEvent<'a> {
     Replaced,
 }
 
+/// One stored item as `reader`'s side sees it: agents see it whole; the
+/// customer sees only items they may see, without agents-only details, with
+/// `prev` when items hidden from them came in between.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    pub message: &'a ChatMessage,
+    pub reader: Role,
+}
+
+/// The customer's copy of an item they see.
+#[derive(Serialize)]
+struct CustomerItem<'a> {
+    seq: u64,
+    /// Only when it is not `seq - 1` (items hidden from the customer came
+    /// in between): the page then knows no message is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<u64>,
+    from: Role,
+    text: &'a str,
+    ts: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a Author>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a CustomerEvent<'a>>,
+}
+
+impl Serialize for Item<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.message;
+        if self.reader == Role::Agent {
+            return m.serialize(s);
+        }
+        if !m.customer_sees() {
+            // Callers filter first; an agents-only item must never reach a
+            // customer, so refuse rather than send it.
+            return Err(serde::ser::Error::custom("agents-only item"));
+        }
+        let view = m.event.as_ref().and_then(|e| e.customer_view());
+        let (text, event) = match &view {
+            Some((text, event)) => (text.as_str(), Some(event)),
+            None => (m.text.as_str(), None),
+        };
+        CustomerItem {
+            seq: m.seq,
+            prev: (m.prev_public + 1 != m.seq).then_some(m.prev_public),
+            from: m.from,
+            text,
+            ts: m.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            id: m.id.as_deref(),
+            author: m.author.as_ref(),
+            event,
+        }
+        .serialize(s)
+    }
+}
+
+/// The items of a `history` frame as `reader` sees them (already filtered
+/// to what that side may see).
+#[derive(Debug, Clone, Copy)]
+pub struct Items<'a> {
+    pub messages: &'a [ChatMessage],
+    pub reader: Role,
+}
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.messages.iter().map(|message| Item {
+            message,
+            reader: self.reader,
+        }))
+    }
+}
+
 impl ServerEvent<'_> {
     /// Encodes the event once; the result is cheap to clone.
     pub fn encode(&self) -> ByteString {
-        // Serializing these plain structs cannot fail.
+        // Serializing these plain structs cannot fail; an agents-only item
+        // for a customer is refused (an empty frame, never the item), and
+        // every caller filters those out first.
         ByteString::from(serde_json::to_string(self).unwrap_or_default())
     }
 
@@ -276,14 +436,24 @@ mod tests {
             decode(r#"{"type":"message","text":"hi"}"#),
             Ok(ClientFrame::Message {
                 text: "hi".into(),
-                id: None
+                id: None,
+                private: false
             })
         );
         assert_eq!(
             decode(r#"{"type":"message","text":"hi","id":"m1"}"#),
             Ok(ClientFrame::Message {
                 text: "hi".into(),
-                id: Some("m1".into())
+                id: Some("m1".into()),
+                private: false
+            })
+        );
+        assert_eq!(
+            decode(r#"{"type":"message","text":"psst","private":true}"#),
+            Ok(ClientFrame::Message {
+                text: "psst".into(),
+                id: None,
+                private: true
             })
         );
     }
@@ -320,6 +490,40 @@ mod tests {
     }
 
     #[test]
+    fn assign_tells_null_from_missing() {
+        assert_eq!(
+            decode(r#"{"type":"assign","agent_id":3,"note":"vip"}"#),
+            Ok(ClientFrame::Assign {
+                agent_id: Some(AgentId(3)),
+                note: Some("vip".into())
+            })
+        );
+        assert_eq!(
+            decode(r#"{"type":"assign","agent_id":null}"#),
+            Ok(ClientFrame::Assign {
+                agent_id: None,
+                note: None
+            })
+        );
+        assert_eq!(
+            decode(r#"{"type":"assign"}"#).unwrap_err().code(),
+            "invalid_frame"
+        );
+        assert_eq!(
+            decode(r#"{"type":"assign","agent_id":"x"}"#)
+                .unwrap_err()
+                .code(),
+            "invalid_frame"
+        );
+        assert_eq!(
+            decode(r#"{"type":"assign","agent_id":3,"note":" "}"#)
+                .unwrap_err()
+                .code(),
+            "empty_text"
+        );
+    }
+
+    #[test]
     fn text_limit_counts_characters_not_bytes() {
         assert!(decode(r#"{"type":"message","text":"你好你好你好你好你好"}"#).is_ok());
     }
@@ -336,9 +540,16 @@ mod tests {
                 id: AgentId(7),
                 name: "Ana".into(),
             }),
+            private: false,
+            event: None,
+            prev_public: 2,
+        };
+        let item = Item {
+            message: &msg,
+            reader: Role::Agent,
         };
         let json: serde_json::Value =
-            serde_json::from_str(&ServerEvent::Message(&msg).encode()).unwrap();
+            serde_json::from_str(&ServerEvent::Message(item).encode()).unwrap();
         assert_eq!(json["type"], "message");
         assert_eq!(json["seq"], 3);
         assert_eq!(json["from"], "agent");

@@ -6,6 +6,8 @@
 // nodes only (links are built as elements, never parsed as HTML).
 import { I18N } from './i18n.mjs';
 import { Conversation } from './model.mjs';
+import { eventText, itemKind } from './events.mjs';
+import { AssignControl } from './assign-control.js';
 import { agentOf, senderOf, typistOf } from './people.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { charCount, normalizeText, newMessageId, splitLinks } from './text.mjs';
@@ -145,11 +147,14 @@ export class ChatView {
     this.reopenButton = agent
       ? el('button', { type: 'button', id: 'reopen', class: 'button small', 'data-i18n': 'reopen', hidden: true })
       : null;
+    // Agents see who has the conversation and hand it on.
+    this.assignControl = agent ? new AssignControl((frame) => this.socket.send(frame), () => this.me) : null;
     const header = el('header', { class: 'chat-header' }, [
       ...leading,
       el('div', { class: 'chat-titles' }, [this.titleEl, this.subtitleEl, this.contactEl]),
       el('div', { class: 'chat-indicators' }, [
-        this.presenceEl, this.statusEl, this.convStatusEl, this.resolveButton, this.reopenButton, ...trailing,
+        this.presenceEl, this.statusEl, this.convStatusEl, this.assignControl && this.assignControl.element,
+        this.resolveButton, this.reopenButton, ...trailing,
       ]),
     ]);
 
@@ -196,10 +201,17 @@ export class ChatView {
     });
     this.counter = el('span', { id: 'counter', class: 'counter', 'aria-live': 'polite', hidden: true });
     this.sendButton = el('button', { type: 'submit', id: 'send', class: 'button send', 'data-i18n': 'send' });
+    // Agents write a private note (only agents see it) with this ticked.
+    this.noteToggle = agent ? el('input', { type: 'checkbox', id: 'note-toggle' }) : null;
+    const noteBox = agent
+      ? el('label', { class: 'note-toggle', 'data-i18n-title': 'privateNoteHint' }, [
+        this.noteToggle, el('span', { 'data-i18n': 'privateNote' }),
+      ])
+      : null;
     this.form = el('form', { id: 'composer', class: 'composer', autocomplete: 'off' }, [
       el('label', { for: 'input', class: 'visually-hidden', 'data-i18n': 'inputLabel' }),
       this.input,
-      el('div', { class: 'composer-side' }, [this.counter, this.sendButton]),
+      el('div', { class: 'composer-side' }, [noteBox, this.counter, this.sendButton].filter(Boolean)),
     ]);
 
     this.root.classList.add('chat-view');
@@ -225,6 +237,14 @@ export class ChatView {
       this.noteTyping();
     }, opts);
     this.list.addEventListener('scroll', () => this.onListScroll(), passive);
+    if (this.noteToggle) {
+      this.noteToggle.addEventListener('change', () => {
+        this.form.classList.toggle('note-mode', this.noteToggle.checked);
+        this.input.dataset.i18nPlaceholder = this.noteToggle.checked ? 'notePlaceholder' : 'placeholder';
+        this.input.placeholder = t(this.input.dataset.i18nPlaceholder);
+        this.input.focus();
+      }, opts);
+    }
     this.olderButton.addEventListener('click', () => this.fetchOlder(true), opts);
     this.reconnectHere.addEventListener('click', () => {
       this.socket.reconnectNow(); // this tab becomes the newest one
@@ -306,6 +326,7 @@ export class ChatView {
     this.renderOlder();
     this.renderPeerTyping();
     this.seenEl.textContent = t('seen');
+    if (this.assignControl) this.assignControl.render();
     this.updateComposer();
   }
 
@@ -376,6 +397,12 @@ export class ChatView {
       : null;
     const sender = senderOf(from, author, this.role, this.me);
     bubble.querySelector('.sender').textContent = sender.me ? t('me') : sender.name || t(sender.role);
+    const tag = bubble.querySelector('.note-tag');
+    if (tag) tag.textContent = t('privateNote');
+    if (bubble.dataset.event) {
+      const line = eventText(JSON.parse(bubble.dataset.event), t);
+      if (line) bubble.querySelector('.text').textContent = line;
+    }
     const time = bubble.querySelector('.time');
     if (bubble.classList.contains('pending')) {
       time.textContent = t('sending');
@@ -401,8 +428,21 @@ export class ChatView {
     this.labelBubble(bubble);
   }
 
+  /** Notes get a tag and their own style; events are a centred line. */
+  markKind(bubble, m) {
+    const kind = itemKind(m);
+    if (kind === 'event') {
+      bubble.classList.add('event');
+      bubble.dataset.event = JSON.stringify(m.event);
+    } else if (kind === 'note' && !bubble.classList.contains('note')) {
+      bubble.classList.add('note');
+      bubble.querySelector('.meta').append(el('span', { class: 'note-tag' }));
+    }
+  }
+
   createPendingBubble(entry) {
     const bubble = this.createBubble(this.role, entry.text);
+    if (entry.private) this.markKind(bubble, { private: true });
     bubble.classList.add('pending');
     bubble.dataset.id = entry.id;
     this.labelBubble(bubble);
@@ -436,6 +476,7 @@ export class ChatView {
       return;
     }
     const bubble = pendingEl || this.createBubble(m.from, m.text);
+    this.markKind(bubble, m);
     this.fillStored(bubble, m);
     const seqs = this.model.seqs;
     const next = index + 1 < seqs.length ? this.seqEls.get(seqs[index + 1]) : this.list.querySelector('.msg.pending');
@@ -558,7 +599,7 @@ export class ChatView {
       return;
     }
     if (!wantTop || model.olderExhausted || !model.seqs.length) return;
-    if (model.lowest() <= 1) {
+    if (model.atBeginning()) {
       model.olderExhausted = true;
       this.renderOlder();
       return;
@@ -626,7 +667,10 @@ export class ChatView {
   pump() {
     if (!this.ready) return;
     const entry = this.model.outbox.takeNext();
-    if (entry && !this.socket.send({ type: 'message', text: entry.text, id: entry.id })) {
+    if (!entry) return;
+    const frame = { type: 'message', text: entry.text, id: entry.id };
+    if (entry.private) frame.private = true;
+    if (!this.socket.send(frame)) {
       this.model.outbox.connectionLost(); // the close event follows; the next socket resends
     }
   }
@@ -676,7 +720,8 @@ export class ChatView {
       this.confirmBar.hidden = false; // the draft stays in the composer
       return;
     }
-    const entry = this.model.outbox.add(newMessageId(this.role), text);
+    const note = Boolean(this.noteToggle && this.noteToggle.checked);
+    const entry = this.model.outbox.add(newMessageId(this.role), text, note);
     this.createPendingBubble(entry);
     this.saveOutbox();
     this.renderOlder();
@@ -864,6 +909,7 @@ export class ChatView {
       }
       case 'read': if (f.role === this.peerRole) this.onPeerRead(f.seq); break;
       case 'status': if (this.model.setStatus(f.status)) this.renderConvStatus(); break;
+      case 'assignee': if (this.assignControl) this.assignControl.set(f.assignee); break;
       case 'error': this.onError(f); break;
       case 'contact': this.setContact(f.contact); break;
       default: break; // `replaced` (close 4001 follows), newer server features: ignore
@@ -888,6 +934,7 @@ export class ChatView {
   onWelcome(f) {
     this.me = agentOf(f.me);
     this.setContact(f.contact);
+    if (this.assignControl) this.assignControl.set(f.assignee);
     if (this.model.welcome(f).reset) {
       // The server lost history we have shown (e.g. a restored database):
       // what we show may be stale, so start over from scratch.

@@ -8,6 +8,7 @@ import { I18N } from './i18n.mjs';
 import { compare, matches, previewOf, whoOf } from './inbox.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { ChatView } from './chat-view.js';
+import { AssignedAlerts, AvailabilityBox, ViewTabs } from './console-routing.js';
 import { el, pageParams, socketUrl, loginHref } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -43,7 +44,8 @@ const backButton = el('button', {
 
 // ---- state -------------------------------------------------------------------
 
-const query = { status: 'open', search: '' }; // what the list shows
+// What the list shows; `me` (our agent id) tells which rows are "Mine".
+const query = { status: 'open', search: '', view: 'all', me: null };
 const rows = new Map(); // client id -> {summary, el} for every listed row
 const lastSeqs = new Map(); // client id -> last_seq, for every summary ever seen
 let nextCursor = null; // the next page of the current list, if any
@@ -72,6 +74,10 @@ const socket = new ReconnectingSocket({
 let listRetryTimer = null;
 let searchTimer = null;
 
+const viewTabs = new ViewTabs($('views'), setView);
+const alerts = new AssignedAlerts($('assigned-alerts'), (id) => openFromList(id));
+const availability = new AvailabilityBox($('availability'), $('roster'), (frame) => socket.send(frame));
+
 let view = null; // the ChatView of the open conversation
 let activeId = null;
 let audio = null; // AudioContext, made on a user gesture
@@ -88,6 +94,7 @@ function createRow(id) {
     el('span', { class: 'conv-main' }, [
       el('span', { class: 'conv-line' }, [
         el('span', { class: 'conv-id', text: id }),
+        el('span', { class: 'conv-assignee' }),
         el('time', { class: 'conv-time' }),
       ]),
       el('span', { class: 'conv-line' }, [
@@ -111,6 +118,11 @@ function fillRow(row, s) {
   part('conv-preview').textContent = previewOf(s, t);
   part('conv-id').textContent = whoOf(s);
   part('conv-id').title = s.client_id;
+  const assignee = s.assignee && typeof s.assignee.name === 'string' ? s.assignee : null;
+  part('conv-assignee').textContent = assignee
+    ? (assignee.id === query.me ? t('me') : assignee.name)
+    : t('unassigned');
+  part('conv-assignee').dataset.assigned = assignee ? 'true' : 'false';
   part('conv-status').dataset.status = s.status === 'resolved' ? 'resolved' : 'open';
   part('conv-status').textContent = t(s.status === 'resolved' ? 'statusResolved' : 'statusOpen');
   const unread = Number.isSafeInteger(s.unread) && s.unread > 0 ? s.unread : 0;
@@ -208,6 +220,7 @@ function requestList(append) {
   const frame = {
     type: 'list',
     status: query.status,
+    view: query.view,
     cursor: append ? nextCursor : null,
     limit: PAGE_SIZE,
     request,
@@ -230,6 +243,7 @@ function onConversations(f) {
   if (items.length || !append) boundary = items.length ? items[items.length - 1] : null;
   socket.proven(); // the connection works
   if (f.totals) setTotals(f.totals);
+  viewTabs.setCounts(f.views);
   renderListState();
   markActive();
   if (!append) revealActive();
@@ -243,6 +257,14 @@ function onConversation(f) {
   rememberSeq(s);
   applySummary(s);
   renderListState();
+}
+
+/** A colleague (or automatic assignment) gave us a conversation. */
+function onAssigned(f) {
+  if (validSummary(f.conversation)) onConversation({ conversation: f.conversation });
+  alerts.show(f);
+  beep();
+  if (document.hidden && validSummary(f.conversation)) notify(f.conversation);
 }
 
 function onInboxError() {
@@ -280,6 +302,9 @@ function onFrame(f) {
     case 'conversations': onConversations(f); break;
     case 'conversation': onConversation(f); break;
     case 'totals': setTotals(f); break;
+    case 'views': if (f.status === query.status) viewTabs.setCounts(f.views); break;
+    case 'assigned': onAssigned(f); break;
+    case 'agents': availability.setRoster(f.agents); break;
     case 'error': onInboxError(); break;
     default: break; // newer server features: ignore
   }
@@ -570,6 +595,13 @@ function setFilter(status) {
   freshList();
 }
 
+function setView(v) {
+  if (v === query.view) return;
+  query.view = v;
+  viewTabs.select(v);
+  freshList();
+}
+
 function onSearchInput() {
   clearTimeout(searchTimer);
   searchTimer = setTimeout(() => {
@@ -587,6 +619,8 @@ function relabel() {
   renderInboxStatus();
   renderTotals();
   renderNotify();
+  viewTabs.render();
+  availability.render();
 }
 
 function init() {
@@ -611,6 +645,18 @@ function init() {
   setInterval(refreshTimes, CLOCK_TICK_MS);
 
   soundButton.setAttribute('aria-pressed', load(SOUND_KEY) === '1' ? 'true' : 'false');
+  viewTabs.select(query.view);
+  // Who we are, for "Mine" and "Me" in rows; the list works without it.
+  fetch('/api/me', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((me) => {
+      if (me && Number.isSafeInteger(me.id)) {
+        query.me = me.id;
+        availability.setMe(me.id);
+      }
+      relabel();
+    })
+    .catch(() => {});
   relabel();
   route();
   socket.connect();

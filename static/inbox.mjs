@@ -15,11 +15,13 @@ export function compare(a, b) {
 }
 
 /**
- * Whether `summary` belongs in the list of `query` ({status, search}).
+ * Whether `summary` belongs in the list of `query` ({status, search, view,
+ * me}): `view` 'mine' (assigned to agent `me`), 'unassigned' or 'all'.
  * Client ids are case-sensitive, the search is not ("LOAD" finds "load-12").
  */
 export function matches(query, summary) {
   if (query.status !== 'all' && summary.status !== query.status) return false;
+  if (!inView(query.view, query.me, summary.assignee)) return false;
   return !query.search || summary.client_id.toLowerCase().includes(query.search.toLowerCase());
 }
 
@@ -28,6 +30,13 @@ export function whoOf(summary) {
   const c = summary.contact && typeof summary.contact === 'object' ? summary.contact : {};
   const given = [c.name, c.email].find((v) => typeof v === 'string' && v.trim());
   return given ? given.trim() : summary.client_id;
+}
+
+/** Whether a conversation assigned to `assignee` (or null) is in `view`. */
+export function inView(view, me, assignee) {
+  if (view === 'mine') return Boolean(assignee) && assignee.id === me;
+  if (view === 'unassigned') return !assignee;
+  return true;
 }
 
 /** A summary's preview line: "You: …" once for the agents' own last message. */

@@ -17,7 +17,7 @@ const RETRY_MAX_MS = 10000;
  */
 export class Outbox {
   constructor() {
-    this.entries = []; // {id, text, attempts}
+    this.entries = []; // {id, text, private, attempts}
     this.inFlight = null; // id of the entry sent and not yet answered
     this.held = false; // the head was refused: wait for its retry
   }
@@ -30,8 +30,9 @@ export class Outbox {
     return typeof id === 'string' ? this.entries.find((e) => e.id === id) : undefined;
   }
 
-  add(id, text) {
-    const entry = { id, text, attempts: 0 };
+  /** `note`: a private note (agents only). */
+  add(id, text, note = false) {
+    const entry = { id, text, private: Boolean(note), attempts: 0 };
     this.entries.push(entry);
     return entry;
   }
@@ -42,14 +43,14 @@ export class Outbox {
     const added = [];
     for (const d of data) {
       if (!d || typeof d.id !== 'string' || typeof d.text !== 'string' || this.find(d.id)) continue;
-      added.push(this.add(d.id, d.text));
+      added.push(this.add(d.id, d.text, d.private === true));
     }
     return added;
   }
 
-  /** What survives a reload or a login: ids and texts, in order. */
+  /** What survives a reload or a login: ids, texts and notes, in order. */
   saved() {
-    return this.entries.map((e) => ({ id: e.id, text: e.text }));
+    return this.entries.map((e) => (e.private ? { id: e.id, text: e.text, private: true } : { id: e.id, text: e.text }));
   }
 
   /** The entry to send now (marked in flight), or null while one is out or held. */
@@ -114,7 +115,23 @@ function seqIndex(seqs, seq) {
 
 function validMessage(m) {
   return Boolean(m) && Number.isSafeInteger(m.seq) && m.seq >= 1 && typeof m.text === 'string'
-    && (m.from === 'agent' || m.from === 'customer');
+    && (m.from === 'agent' || m.from === 'customer')
+    && (m.prev === undefined || (Number.isSafeInteger(m.prev) && m.prev >= 0 && m.prev < m.seq));
+}
+
+/**
+ * The seq of the item before `m` that this side sees. Seqs number every
+ * item of a conversation, but the customer does not see agents' private
+ * notes and internal events: their items then say `prev`, so the seqs in
+ * between are known to be hidden, not lost. Without `prev`, it is seq - 1.
+ */
+export function prevOf(m) {
+  return m.prev === undefined ? m.seq - 1 : m.prev;
+}
+
+/** Whether `m` is an event (a change of assignee or status), not a message. */
+export function isEvent(m) {
+  return Boolean(m && m.event && typeof m.event.kind === 'string');
 }
 
 /** One conversation seen by `role` ('customer' or 'agent'). */
@@ -209,25 +226,35 @@ export class Conversation {
     const index = seqIndex(this.seqs, m.seq);
     this.seqs.splice(index, 0, m.seq);
     this.messages.set(m.seq, m);
-    if (m.seq === 1) this.olderExhausted = true;
+    if (prevOf(m) === 0) this.olderExhausted = true;
     return { result: 'added', index, acked };
   }
 
-  /** The highest hole between held seqs (seqs have no gaps on the server). */
+  /**
+   * The highest hole between held seqs: an item whose `prevOf` is not the
+   * one held below it. `missing` is at most how many are missing.
+   */
   findGap() {
     if (this.gapStuck) return null;
     for (let i = this.seqs.length - 1; i > 0; i--) {
-      const missing = this.seqs[i] - this.seqs[i - 1] - 1;
-      if (missing > 0) return { before: this.seqs[i], missing };
+      const item = this.messages.get(this.seqs[i]);
+      if (prevOf(item) > this.seqs[i - 1]) {
+        return { before: this.seqs[i], missing: this.seqs[i] - this.seqs[i - 1] - 1 };
+      }
     }
     return null;
+  }
+
+  /** Whether the oldest item held is the first this side sees. */
+  atBeginning() {
+    return this.seqs.length > 0 && prevOf(this.messages.get(this.seqs[0])) === 0;
   }
 
   /** After a page of older messages: what it tells about the top and gaps. */
   olderPageDone(kind, added, hasMore) {
     if (kind === 'top' && (!hasMore || added === 0)) this.olderExhausted = true;
     if (kind === 'gap' && added === 0) this.gapStuck = true; // avoid a request loop
-    if (this.lowest() === 1) this.olderExhausted = true;
+    if (this.atBeginning()) this.olderExhausted = true;
   }
 
   /** A first history: from scratch, without `has_more`, it is everything. */
@@ -247,10 +274,14 @@ export class Conversation {
     return true;
   }
 
-  /** Our newest message the peer has seen ("Seen" goes under it), or 0. */
+  /**
+   * Our newest message the peer has seen ("Seen" goes under it), or 0.
+   * Private notes and events are nobody's message to the peer.
+   */
   seenSeq() {
     for (let i = seqIndex(this.seqs, this.peerReadSeq + 1) - 1; i >= 0; i--) {
-      if (this.messages.get(this.seqs[i]).from === this.role) return this.seqs[i];
+      const m = this.messages.get(this.seqs[i]);
+      if (m.from === this.role && !m.private && !isEvent(m)) return this.seqs[i];
     }
     return 0;
   }

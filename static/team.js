@@ -74,11 +74,25 @@ function memberRow(agent) {
       change({ role: agent.role === 'admin' ? 'agent' : 'admin' }), { 'data-action': 'role' }),
     button(agent.disabled ? 'enableMember' : 'disableMember',
       change({ disabled: !agent.disabled }), { 'data-action': 'disable' }),
+    capacityField(agent),
     agent.disabled ? null : button('reinviteMember', async () => {
       const invite = await api('POST', '/api/agents/' + agent.id + '/invite');
       showInvite(agent.name, invite.invite_url);
     }, { 'data-action': 'reinvite' }),
   ]);
+}
+
+/** How many open conversations automatic assignment gives the agent. */
+function capacityField(agent) {
+  const input = el('input', {
+    type: 'number', min: '0', max: '1000', class: 'field capacity', value: String(agent.capacity ?? 10),
+    'data-action': 'capacity', title: I18N.t('capacityLabel'), 'aria-label': I18N.t('capacityLabel'),
+  });
+  input.addEventListener('change', () => attempt(async () => {
+    await api('PUT', '/api/agents/' + agent.id + '/capacity', { capacity: Number(input.value) });
+    await loadTeam();
+  }));
+  return el('label', { class: 'team-meta capacity-box' }, [el('span', { text: I18N.t('capacity') }), input]);
 }
 
 function showInvite(name, url) {

@@ -24,6 +24,8 @@ pub struct AgentRecord {
     pub disabled: bool,
     pub created: DateTime<Utc>,
     pub last_seen: Option<DateTime<Utc>>,
+    /// Open conversations automatic assignment gives them at most.
+    pub capacity: u32,
 }
 
 /// A change to an agent; absent fields stay as they are.
@@ -35,7 +37,7 @@ pub struct AgentChange {
 }
 
 const RECORD_COLUMNS: &str =
-    "id, name, role, email, password_hash IS NOT NULL, disabled, created_at, last_seen_at";
+    "id, name, role, email, password_hash IS NOT NULL, disabled, created_at, last_seen_at, capacity";
 
 fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
     let agent = agent_at(row, 0)?;
@@ -49,6 +51,7 @@ fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
         disabled: row.get(5)?,
         created: time(row.get(6)?),
         last_seen: row.get::<_, Option<i64>>(7)?.map(time),
+        capacity: row.get(8)?,
     })
 }
 

@@ -6,10 +6,12 @@
 //! and server-side sessions, `tokens` per-agent API tokens, `invites`
 //! invite links and the first start's setup code, `attempts` login attempt
 //! limits, `cache` the recently seen credentials, `revocation` the open
-//! sockets to close when a credential ends. Secrets are only ever stored
+//! sockets to close when a credential ends, `assignees` who may be given a
+//! conversation. Secrets are only ever stored
 //! as digests (`secret`).
 
 mod agents;
+mod assignees;
 mod attempts;
 mod cache;
 mod invites;
@@ -30,6 +32,7 @@ use cache::{Cached, CredentialCache};
 use secret::SecretDigest;
 
 pub use agents::AgentChange;
+pub use assignees::{assignee, capacities, set_capacity, MAX_CAPACITY};
 pub use invites::NewAgent;
 pub use names::{DisplayName, Email};
 pub use passwords::{Password, MIN_PASSWORD_CHARS};

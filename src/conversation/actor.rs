@@ -16,9 +16,11 @@ use super::link::{SocketLink, ToSocket};
 use super::messages::*;
 use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
-use crate::domain::{ChatMessage, ClientId, Contact, ConversationStatus, PerRole, Role};
+use crate::domain::{
+    Author, ChatMessage, ClientId, Contact, ConversationStatus, Event, PerRole, Role,
+};
 use crate::error::AppError;
-use crate::protocol::ServerEvent;
+use crate::protocol::{Items, ServerEvent, HISTORY_PAGE_MAX};
 use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// How a session behaves; shared by every session of a server.
@@ -35,13 +37,19 @@ pub struct SessionLinks {
     pub registry: Recipient<SessionEnded>,
     /// Learns who is online, for the agents' conversation list.
     pub inbox: Option<Recipient<PresenceChanged>>,
+    /// Learns every change of assignee (alerts, automatic assignment).
+    pub assignments: Option<Recipient<AssigneeChanged>>,
+    /// Learns when the conversation may have joined the queue or freed its
+    /// agent.
+    pub queue: Option<Recipient<QueueChanged>>,
     /// Which of the Registry's sessions this is, to report its end.
     pub number: u64,
-    /// Whether an agent had the console open when the session started
-    /// (then kept up to date by [`ConsolesOnline`]).
+    /// Whether an agent was online when the session started (then kept up
+    /// to date by [`ConsolesOnline`]).
     pub consoles_online: bool,
 }
 
+mod assigning;
 mod contact;
 mod history;
 mod posting;
@@ -71,6 +79,8 @@ pub struct SessionActor {
     links: SessionLinks,
     phase: Phase,
     status: ConversationStatus,
+    /// The agent who has the conversation, if any.
+    assignee: Option<Author>,
     read_seq: PerRole<u64>,
     /// The customer's contact details, as stored.
     contact: Contact,
@@ -78,6 +88,11 @@ pub struct SessionActor {
     last_seq: u64,
     /// Seq the next new message gets.
     next_seq: u64,
+    /// Highest committed seq the customer sees (their `last_seq`).
+    last_public_seq: u64,
+    /// `prev_public` of the next item the customer sees: the newest one
+    /// they see, committed or in flight.
+    next_prev_public: u64,
     window: Window,
     /// Written but not yet committed, in seq order (the writer keeps order).
     pending: VecDeque<Pending>,
@@ -105,10 +120,13 @@ impl SessionActor {
             settings,
             phase: Phase::Loading,
             status: ConversationStatus::Open,
+            assignee: None,
             read_seq: PerRole::default(),
             contact: Contact::default(),
             last_seq: 0,
             next_seq: 1,
+            last_public_seq: 0,
+            next_prev_public: 0,
             window: Window::default(),
             pending: VecDeque::new(),
             degraded: false,
@@ -125,7 +143,10 @@ impl SessionActor {
     fn ready(&mut self, mut snapshot: Snapshot, ctx: &mut Context<Self>) {
         self.last_seq = snapshot.last_seq;
         self.next_seq = snapshot.last_seq + 1;
+        self.last_public_seq = snapshot.last_public_seq;
+        self.next_prev_public = snapshot.last_public_seq;
         self.status = snapshot.status;
+        self.assignee = snapshot.assignee.clone();
         self.read_seq = PerRole::new(snapshot.customer_read_seq, snapshot.agent_read_seq);
         self.contact = std::mem::take(&mut snapshot.contact);
         self.load_window(snapshot);
@@ -248,8 +269,24 @@ impl SessionActor {
         }
     }
 
+    /// The newest seq `role` sees: the customer sees no notes and no
+    /// internal events.
+    fn last_seen(&self, role: Role) -> u64 {
+        match role {
+            Role::Agent => self.last_seq,
+            Role::Customer => self.last_public_seq,
+        }
+    }
+
+    /// The read mark of `of` as `reader` is told it. The customer is never
+    /// told a seq they do not see beyond their newest one (it would hint at
+    /// a note).
+    fn read_mark_for(&self, of: Role, reader: Role) -> u64 {
+        self.read_seq[of].min(self.last_seen(reader))
+    }
+
     /// Makes `msg.socket` a socket of `msg.who`: welcome, history, presence.
-    fn attach(&mut self, msg: Attach) {
+    fn attach(&mut self, msg: Attach, ctx: &mut Context<Self>) {
         let role = msg.who.role();
         let me = msg.who.author();
         let socket_id = msg.socket.id;
@@ -261,23 +298,60 @@ impl SessionActor {
         let welcome = ServerEvent::Welcome {
             role,
             client_id: &self.client,
-            last_seq: self.last_seq,
+            last_seq: self.last_seen(role),
             peer_online: self.online(role.peer()),
             max_text_chars: self.settings.max_text_chars,
             status: self.status,
             read_seq: self.read_seq[role],
-            peer_read_seq: self.read_seq[role.peer()],
+            peer_read_seq: self.read_mark_for(role.peer(), role),
             me: me.as_ref(),
             contact: Some(&self.contact).filter(|c| !c.is_empty()),
-        }
-        .encode();
-        let (messages, has_more) = self.window.after(msg.since);
-        let history = ServerEvent::History {
-            messages: &messages,
-            has_more,
+            assignee: (role == Role::Agent).then_some(self.assignee.as_ref()),
         }
         .encode();
         self.deliver_to(role, socket_id, ToSocket::Frame(welcome));
+        let since = msg.since;
+        if let Some((messages, has_more)) = self.window.after(since, role, self.last_seen(role)) {
+            return self.send_history(role, socket_id, &messages, has_more);
+        }
+        // The customer's items are sparse in memory: ask the store, and
+        // handle nothing else (no live item) until the history is out.
+        let read = self.store.before(
+            self.client.clone(),
+            self.last_public_seq + 1,
+            HISTORY_PAGE_MAX,
+            role,
+        );
+        ctx.wait(
+            read.into_actor(self)
+                .map(move |result, act, _| match result {
+                    Ok(page) => {
+                        let page: Vec<ChatMessage> = page
+                            .into_iter()
+                            .filter(|m| m.seq > since && m.seq <= act.last_seen(role))
+                            .collect();
+                        let has_more = page.first().is_some_and(|m| m.prev_for(role) > since);
+                        act.send_history(role, socket_id, &page, has_more);
+                    }
+                    Err(e) => {
+                        log::error!("{}: history read failed: {e}", act.client);
+                        act.deliver_to(role, socket_id, ToSocket::Unavailable);
+                    }
+                }),
+        );
+    }
+
+    /// The history that completes an attach; only then is the socket's
+    /// side announced (a socket that stalls before is never online).
+    fn send_history(&mut self, role: Role, socket_id: u64, messages: &[ChatMessage], more: bool) {
+        let history = ServerEvent::History {
+            messages: Items {
+                messages,
+                reader: role,
+            },
+            has_more: more,
+        }
+        .encode();
         self.deliver_to(role, socket_id, ToSocket::Frame(history));
         self.presence_changed(role);
     }
@@ -328,10 +402,14 @@ impl SessionActor {
         if seq <= self.read_seq[role] || self.phase != Phase::Ready {
             return;
         }
+        let told = self.read_mark_for(role, role.peer());
         self.read_seq[role] = seq;
         self.submit_meta(WriteOp::Read { role, seq });
-        let frame = ServerEvent::Read { role, seq }.encode();
-        self.deliver(role.peer(), ToSocket::Frame(frame), None);
+        let tell = self.read_mark_for(role, role.peer());
+        if tell > told {
+            let frame = ServerEvent::Read { role, seq: tell }.encode();
+            self.deliver(role.peer(), ToSocket::Frame(frame), None);
+        }
     }
 
     fn set_status(&mut self, status: ConversationStatus) {
@@ -340,7 +418,8 @@ impl SessionActor {
         self.broadcast(ServerEvent::Status { status }.encode());
     }
 
-    fn change_status(&mut self, role: Role, status: ConversationStatus) -> Result<(), AppError> {
+    fn change_status(&mut self, msg: SetStatus, ctx: &mut Context<Self>) -> Result<(), AppError> {
+        let SetStatus { role, by, status } = msg;
         if role != Role::Agent {
             return Err(AppError::Forbidden(
                 "only agents resolve or reopen conversations".into(),
@@ -354,6 +433,13 @@ impl SessionActor {
         }
         if self.status != status {
             self.set_status(status);
+            self.record(
+                match status {
+                    ConversationStatus::Resolved => Event::Resolved { by },
+                    ConversationStatus::Open => Event::Reopened { by },
+                },
+                ctx,
+            );
         }
         Ok(())
     }
@@ -392,7 +478,7 @@ impl Handler<Attach> for SessionActor {
         }
         self.disarm_idle_timer(ctx);
         if self.window.is_loaded() {
-            self.attach(msg);
+            self.attach(msg, ctx);
             return Ok(());
         }
         // `wait`: nothing else happens here until the window is back.
@@ -402,7 +488,7 @@ impl Handler<Attach> for SessionActor {
                 .map(move |result, act, ctx| match result {
                     Ok(snapshot) => {
                         act.load_window(snapshot);
-                        act.attach(msg);
+                        act.attach(msg, ctx);
                     }
                     Err(e) => {
                         log::error!("{}: cannot load conversation: {e}", act.client);
@@ -460,8 +546,8 @@ impl Handler<MarkRead> for SessionActor {
 impl Handler<SetStatus> for SessionActor {
     type Result = Result<(), AppError>;
 
-    fn handle(&mut self, msg: SetStatus, _ctx: &mut Context<Self>) -> Self::Result {
-        self.change_status(msg.role, msg.status)
+    fn handle(&mut self, msg: SetStatus, ctx: &mut Context<Self>) -> Self::Result {
+        self.change_status(msg, ctx)
     }
 }
 
@@ -469,8 +555,16 @@ impl Handler<WriteOutcome> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, outcome: WriteOutcome, ctx: &mut Context<Self>) {
-        self.outcome(outcome);
+        self.outcome(outcome, ctx);
         self.settle_down(ctx);
+    }
+}
+
+impl Handler<Assign> for SessionActor {
+    type Result = ResponseFuture<Result<Option<Author>, AppError>>;
+
+    fn handle(&mut self, msg: Assign, ctx: &mut Context<Self>) -> Self::Result {
+        self.assign(msg, ctx)
     }
 }
 

@@ -10,7 +10,8 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::link::SocketLink;
 use crate::domain::{
-    Author, ChatMessage, ClientId, Contact, ContactUpdate, ConversationStatus, Participant, Role,
+    AgentId, Author, ChatMessage, ClientId, Contact, ContactUpdate, ConversationStatus,
+    Participant, Role,
 };
 use crate::error::AppError;
 
@@ -51,6 +52,9 @@ pub struct Post {
     pub author: Option<Author>,
     pub text: String,
     pub id: Option<String>,
+    /// An agent's private note: stored and sent to agents only (refused
+    /// from the customer).
+    pub private: bool,
     pub poster: Poster,
 }
 
@@ -65,6 +69,8 @@ pub enum Poster {
     },
     /// A poster without a socket (the REST API), waiting on this channel.
     Api(Ack),
+    /// The session itself, recording an event: nobody waits.
+    Server,
 }
 
 /// Where a poster without a socket learns the outcome.
@@ -116,6 +122,8 @@ pub struct MarkRead {
 #[rtype(result = "Result<(), AppError>")]
 pub struct SetStatus {
     pub role: Role,
+    /// The agent who does it, named in the event it records.
+    pub by: Option<Author>,
     pub status: ConversationStatus,
 }
 
@@ -125,10 +133,27 @@ pub struct SetStatus {
 #[rtype(result = "Result<Contact, AppError>")]
 pub struct SetContact(pub ContactUpdate);
 
-/// A `history` frame of up to `limit` messages older than `before`.
+/// Give the conversation to agent `to`, or back to the queue (`None`),
+/// recording the event (and `note`, a private note, with a transfer). The
+/// answer is the assignee now.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Author>, AppError>")]
+pub struct Assign {
+    /// The agent who does it; `None`: automatic assignment.
+    pub by: Option<Author>,
+    pub to: Option<AgentId>,
+    pub note: Option<String>,
+    /// Only if the assignee is this now (`Some(None)`: nobody). Automatic
+    /// assignment never takes a conversation from someone who just took it.
+    pub only_if: Option<Option<AgentId>>,
+}
+
+/// A `history` frame of up to `limit` items older than `before`.
 #[derive(Message)]
 #[rtype(result = "Result<ByteString, AppError>")]
 pub struct HistoryBefore {
+    /// Whose page it is: the customer's holds only what they see.
+    pub role: Role,
     pub before: u64,
     pub limit: usize,
 }
@@ -169,6 +194,26 @@ pub struct PresenceChanged {
     pub client: ClientId,
     pub role: Role,
     pub online: bool,
+}
+
+/// A conversation's assignee changed; the inbox alerts the new one.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct AssigneeChanged {
+    pub client: ClientId,
+    pub from: Option<AgentId>,
+    pub to: Option<Author>,
+    pub by: Option<Author>,
+    /// The private note that came with a transfer.
+    pub note: Option<String>,
+}
+
+/// A conversation may have joined the queue (a customer wrote while nobody
+/// has it) or freed its agent (resolved): whoever routes looks again.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct QueueChanged {
+    pub client: ClientId,
 }
 
 // ---- to the Registry ----

@@ -25,6 +25,8 @@ pub struct Registry {
     store: Store,
     settings: SessionSettings,
     inbox: Option<Recipient<PresenceChanged>>,
+    assignments: Option<Recipient<AssigneeChanged>>,
+    queue: Option<Recipient<QueueChanged>>,
     /// Whether an agent has the console open, for new sessions.
     consoles_online: bool,
     shutting_down: bool,
@@ -38,6 +40,8 @@ impl Registry {
             store,
             settings,
             inbox: None,
+            assignments: None,
+            queue: None,
             consoles_online: false,
             shutting_down: false,
         }
@@ -46,6 +50,18 @@ impl Registry {
     /// Sessions will tell `inbox` who comes and goes.
     pub fn with_inbox(mut self, inbox: Recipient<PresenceChanged>) -> Self {
         self.inbox = Some(inbox);
+        self
+    }
+
+    /// Sessions will tell the router every change of assignee, and when a
+    /// conversation may have joined the queue or freed its agent.
+    pub fn with_router(
+        mut self,
+        assignments: Recipient<AssigneeChanged>,
+        queue: Recipient<QueueChanged>,
+    ) -> Self {
+        self.assignments = Some(assignments);
+        self.queue = Some(queue);
         self
     }
 }
@@ -85,6 +101,8 @@ impl Handler<Lookup> for Registry {
             SessionLinks {
                 registry: ctx.address().recipient(),
                 inbox: self.inbox.clone(),
+                assignments: self.assignments.clone(),
+                queue: self.queue.clone(),
                 number,
                 consoles_online: self.consoles_online,
             },

@@ -147,20 +147,57 @@ impl Window {
         }
     }
 
-    /// The newest page after `since`, and whether older ones are missing.
-    pub fn after(&self, since: u64) -> (Vec<ChatMessage>, bool) {
-        let newer = self.recent.iter().filter(|m| m.seq > since);
+    /// The newest page after `since` that `reader` sees, and whether older
+    /// ones are missing; `None` when memory cannot tell (the customer's
+    /// items are sparse among notes and events: the store must answer).
+    /// `last_seen` is the newest seq `reader` sees.
+    pub fn after(
+        &self,
+        since: u64,
+        reader: Role,
+        last_seen: u64,
+    ) -> Option<(Vec<ChatMessage>, bool)> {
+        let newer = self
+            .recent
+            .iter()
+            .filter(|m| m.seq > since && m.seen_by(reader));
         let count = newer.clone().count();
         let page: Vec<ChatMessage> = newer
             .skip(count.saturating_sub(HISTORY_PAGE_MAX))
             .cloned()
             .collect();
-        let has_more = page.first().is_some_and(|m| m.seq > since + 1);
-        (page, has_more)
+        let has_more = page.first().is_some_and(|m| m.prev_for(reader) > since);
+        let complete = match page.first() {
+            Some(_) => page.len() == HISTORY_PAGE_MAX || !has_more || reader == Role::Agent,
+            None => last_seen <= since || reader == Role::Agent,
+        };
+        complete.then_some((page, has_more))
+    }
+
+    /// Up to `limit` items `reader` sees before `before`, if memory has
+    /// them all.
+    pub fn page_before(&self, before: u64, limit: usize, reader: Role) -> Option<Vec<ChatMessage>> {
+        if reader == Role::Agent {
+            let from = before.saturating_sub(limit as u64).max(1);
+            return self.between(from, before);
+        }
+        if !self.loaded {
+            return None;
+        }
+        let older = self
+            .recent
+            .iter()
+            .filter(|m| m.seq < before && m.seen_by(reader));
+        let count = older.clone().count();
+        let page: Vec<ChatMessage> = older.skip(count.saturating_sub(limit)).cloned().collect();
+        let from_start = self.recent.front().is_none_or(|m| m.seq == 1);
+        let complete =
+            page.len() == limit || page.first().is_some_and(|m| m.prev_public == 0) || from_start;
+        complete.then_some(page)
     }
 
     /// The messages from `from` to before `before`, if memory has them all.
-    pub fn between(&self, from: u64, before: u64) -> Option<Vec<ChatMessage>> {
+    fn between(&self, from: u64, before: u64) -> Option<Vec<ChatMessage>> {
         let in_memory = self.loaded && self.recent.front().is_none_or(|m| m.seq <= from);
         in_memory.then(|| {
             self.recent
@@ -192,6 +229,9 @@ mod tests {
             ts: now_millis(),
             id: id.map(str::to_owned),
             author: None,
+            private: false,
+            event: None,
+            prev_public: seq - 1,
         }
     }
 
@@ -235,10 +275,10 @@ mod tests {
     #[test]
     fn pages_after_a_seq_say_when_older_messages_are_missing() {
         let window = loaded(300);
-        let (page, has_more) = window.after(0);
+        let (page, has_more) = window.after(0, Role::Agent, 300).unwrap();
         assert_eq!(page.len(), HISTORY_PAGE_MAX);
         assert!(has_more);
-        let (page, has_more) = window.after(295);
+        let (page, has_more) = window.after(295, Role::Agent, 300).unwrap();
         assert_eq!(
             page.iter().map(|m| m.seq).collect::<Vec<_>>(),
             [296, 297, 298, 299, 300]
@@ -255,6 +295,57 @@ mod tests {
             Some(15)
         );
         assert_eq!(window.between(1, 50), None);
+    }
+
+    /// Seqs 1..=count where every third item is a private note; the
+    /// customer's items chain over them through `prev_public`.
+    fn with_notes(count: u64) -> Window {
+        let mut window = Window::default();
+        let mut prev = 0;
+        let mut items = Vec::new();
+        for seq in 1..=count {
+            let mut m = message(seq, None);
+            m.private = seq % 3 == 0;
+            m.prev_public = prev;
+            if !m.private {
+                prev = seq;
+            }
+            items.push(m);
+        }
+        let first = count.saturating_sub(RECENT_WINDOW as u64) as usize;
+        window.load(items.split_off(first), count, &[], true, std::iter::empty());
+        window
+    }
+
+    #[test]
+    fn the_customer_gets_only_what_they_see_and_no_false_gap() {
+        let window = with_notes(9);
+        let (page, has_more) = window.after(0, Role::Customer, 8).unwrap();
+        let seqs: Vec<u64> = page.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, [1, 2, 4, 5, 7, 8]);
+        assert!(!has_more, "the notes in between are no missing history");
+        let (page, has_more) = window.after(3, Role::Customer, 8).unwrap();
+        assert_eq!(page.first().map(|m| m.seq), Some(4));
+        assert!(!has_more);
+        let older = window.page_before(7, 2, Role::Customer).unwrap();
+        assert_eq!(older.iter().map(|m| m.seq).collect::<Vec<_>>(), [4, 5]);
+    }
+
+    #[test]
+    fn memory_sends_the_customer_to_the_store_when_it_cannot_tell() {
+        let window = with_notes(600);
+        // Memory starts at 345: fewer than a page of the customer's items,
+        // and older ones only in the store.
+        assert_eq!(window.after(0, Role::Customer, 599), None);
+        assert_eq!(window.after(340, Role::Customer, 599), None);
+        let (page, has_more) = window.after(500, Role::Customer, 599).unwrap();
+        assert_eq!(page.first().map(|m| m.seq), Some(502), "501 is a note");
+        assert!(!has_more);
+        assert_eq!(
+            window.page_before(600, 10, Role::Customer).map(|p| p.len()),
+            Some(10)
+        );
+        assert!(window.page_before(346, 10, Role::Customer).is_none());
     }
 
     #[test]

@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::Role;
 
 /// An agent's database id. The built-in API agent, which the service token
-/// (`--agent-token`) acts as, is [`AgentId::SERVICE`] and has no row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// (`--agent-token`) acts as, is [`AgentId::SERVICE`] (the default) and has
+/// no row.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct AgentId(pub i64);
 
@@ -78,7 +81,7 @@ impl Agent {
 
 /// Who wrote an agent's message, as the message keeps it: the name is the
 /// one the agent had when writing, like the signature of a letter.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
     pub id: AgentId,
     pub name: String,

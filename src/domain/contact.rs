@@ -134,8 +134,12 @@ impl ContactUpdate {
 
 /// For serde fields that tell "absent" (`None`, via `#[serde(default)]`)
 /// from `null` (`Some(None)`).
-pub fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[cfg(test)]

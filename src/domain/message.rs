@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
-use super::{Author, Role};
+use super::{Author, Event, Role};
 
 /// One stored message of a conversation, exactly as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -21,6 +21,48 @@ pub struct ChatMessage {
     /// messages stored before agents had names).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<Author>,
+    /// Agents only: a private note, or an event the customer does not see.
+    /// Never sent to the customer's side in any way.
+    #[serde(skip_serializing_if = "is_false")]
+    pub private: bool,
+    /// Set when this item is an event (a change of assignee or status), not
+    /// something a person wrote; `text` is then its line for agents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<Event>,
+    /// For an item the customer sees: the seq of the previous item they
+    /// see (0: none), so their page tells hidden seqs from lost ones.
+    #[serde(skip)]
+    pub prev_public: u64,
+}
+
+impl ChatMessage {
+    /// Whether the customer's side may see this item.
+    pub fn customer_sees(&self) -> bool {
+        !self.private
+    }
+
+    /// Whether `reader`'s side may see this item (agents see everything).
+    pub fn seen_by(&self, reader: Role) -> bool {
+        reader == Role::Agent || self.customer_sees()
+    }
+
+    /// The seq of the item before this one that `reader` sees (0: none).
+    pub fn prev_for(&self, reader: Role) -> u64 {
+        match reader {
+            Role::Agent => self.seq.saturating_sub(1),
+            Role::Customer => self.prev_public,
+        }
+    }
+
+    /// Whether this is a chat message a customer wrote or was sent (not a
+    /// note, not an event): what waits, unreads and previews count.
+    pub fn is_chat(&self) -> bool {
+        !self.private && self.event.is_none()
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 pub(super) fn rfc3339_millis<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {

@@ -4,18 +4,24 @@
 //! imports anything above it.
 
 mod agent;
+mod availability;
 mod contact;
+mod event;
 mod ids;
 mod message;
 mod role;
 mod summary;
 
 pub use agent::{Agent, AgentId, AgentRole, Author, Participant, SERVICE_AGENT_NAME};
+pub use availability::{Availability, RosterEntry};
 pub use contact::{
     present, Contact, ContactEmail, ContactName, ContactUpdate, InvalidContact,
     MAX_CONTACT_EMAIL_CHARS, MAX_CONTACT_NAME_CHARS,
 };
+pub use event::{CustomerEvent, Event};
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
 pub use role::{PerRole, Role};
-pub use summary::{ConversationStatus, ConversationSummary, Totals};
+pub use summary::{
+    AssigneeCounts, ConversationStatus, ConversationSummary, Totals, View, ViewCounts,
+};

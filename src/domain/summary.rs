@@ -4,8 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use std::collections::HashMap;
+
 use super::message::{rfc3339_millis, rfc3339_millis_opt};
-use super::{ClientId, Contact, Role};
+use super::{AgentId, Author, ClientId, Contact, Role};
 
 /// Where a conversation stands for the agents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -59,6 +61,56 @@ pub struct ConversationSummary {
     pub customer_online: bool,
     /// The customer's name and email, if they gave any (`null` otherwise).
     pub contact: Option<Contact>,
+    /// The agent who has it; `None`: unassigned (in the queue).
+    pub assignee: Option<Author>,
+}
+
+/// Which conversations a list shows by assignee.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    #[default]
+    All,
+    /// Assigned to the agent who asks.
+    Mine,
+    /// Assigned to nobody: the queue.
+    Unassigned,
+}
+
+impl View {
+    pub fn parse(raw: &str) -> Option<View> {
+        match raw {
+            "all" => Some(View::All),
+            "mine" => Some(View::Mine),
+            "unassigned" => Some(View::Unassigned),
+            _ => None,
+        }
+    }
+}
+
+/// How many conversations each view holds (under one status filter).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ViewCounts {
+    pub mine: u64,
+    pub unassigned: u64,
+    pub all: u64,
+}
+
+/// Conversations per assignee, from which every agent's [`ViewCounts`]
+/// follow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssigneeCounts {
+    pub unassigned: u64,
+    pub by_agent: HashMap<AgentId, u64>,
+}
+
+impl AssigneeCounts {
+    pub fn views(&self, me: AgentId) -> ViewCounts {
+        ViewCounts {
+            mine: self.by_agent.get(&me).copied().unwrap_or(0),
+            unassigned: self.unassigned,
+            all: self.unassigned + self.by_agent.values().sum::<u64>(),
+        }
+    }
 }
 
 /// What the agents' tab title and badge show.

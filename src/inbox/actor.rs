@@ -2,35 +2,51 @@
 //! page requests from the store (so evicted conversations are listed too),
 //! learns from the store writer which conversations changed and from the
 //! sessions who is online, and pushes fresh summaries to every subscribed
-//! inbox socket, coalesced over `INBOX_FLUSH_INTERVAL`. With nobody
-//! subscribed it does no work at all.
+//! inbox socket, coalesced over `INBOX_FLUSH_INTERVAL`, with the counts of
+//! each agent's views (Mine, Unassigned, All) under their status filter. It
+//! alerts an agent who was given a conversation. With nobody subscribed it
+//! does no work at all.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::messages::{CloseAll, List, Subscribe, Unsubscribe};
-use crate::conversation::{ConsolesOnline, PresenceChanged, SocketLink, ToSocket};
-use crate::domain::{ClientId, ConversationSummary, Role, Totals};
+use futures_util::future::join_all;
+
+use super::messages::{CloseAll, List, ListAnswer, Roster, Subscribe, Unsubscribe};
+use crate::conversation::{AssigneeChanged, PresenceChanged, SocketLink, ToSocket};
+use crate::domain::{AgentId, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
+use crate::domain::{AssigneeCounts, RosterEntry, ViewCounts};
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
-use crate::store::{ListPage, Store, StoreChanged, StoreError};
+use crate::store::{Store, StoreChanged, StoreError};
 
 /// Changes are gathered this long before summaries are read and pushed.
 pub const INBOX_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
+/// One inbox socket.
+struct Subscriber {
+    link: SocketLink,
+    agent: AgentId,
+    /// The status filter of its last list: its view counts follow it.
+    status: Option<ConversationStatus>,
+    /// The view counts it was last told.
+    views: Option<ViewCounts>,
+}
+
 pub struct Inbox {
     store: Store,
-    subscribers: HashMap<u64, SocketLink>,
+    subscribers: HashMap<u64, Subscriber>,
     online: HashSet<ClientId>,
     dirty: HashSet<ClientId>,
+    /// Alerts for agents given a conversation, sent once a flush reads the
+    /// summary that shows the change.
+    alerts: HashMap<ClientId, AssigneeChanged>,
     flush_scheduled: bool,
     last_totals: Option<Totals>,
-    /// Told whether any console is open (customers see an agent online).
-    consoles: Option<Recipient<ConsolesOnline>>,
-    /// What `consoles` was last told.
-    consoles_online: bool,
+    /// The agents' availability, as the router last told it.
+    roster: Vec<RosterEntry>,
 }
 
 impl Inbox {
@@ -40,29 +56,10 @@ impl Inbox {
             subscribers: HashMap::new(),
             online: HashSet::new(),
             dirty: HashSet::new(),
+            alerts: HashMap::new(),
             flush_scheduled: false,
             last_totals: None,
-            consoles: None,
-            consoles_online: false,
-        }
-    }
-
-    /// `consoles` (the Registry) learns when the first console opens and
-    /// the last one closes.
-    pub fn with_consoles(mut self, consoles: Recipient<ConsolesOnline>) -> Self {
-        self.consoles = Some(consoles);
-        self
-    }
-
-    /// Called after every change of subscribers.
-    fn subscribers_changed(&mut self) {
-        let online = !self.subscribers.is_empty();
-        if online == self.consoles_online {
-            return;
-        }
-        self.consoles_online = online;
-        if let Some(consoles) = &self.consoles {
-            consoles.do_send(ConsolesOnline(online));
+            roster: Vec::new(),
         }
     }
 
@@ -84,39 +81,138 @@ impl Inbox {
     fn flush(&mut self, ctx: &mut Context<Self>) {
         let clients: Vec<ClientId> = self.dirty.drain().collect();
         let read = self.store.summaries_of(clients);
+        let statuses = self.statuses();
+        let counts = join_all(statuses.iter().map(|s| self.store.assignee_counts(*s)));
+        let both = async move { (read.await, counts.await) };
         // `wait`: the next flush starts after this one has been pushed, so
         // updates reach subscribers in order.
-        ctx.wait(read.into_actor(self).map(|result, act, _ctx| {
-            act.flush_scheduled = false;
-            match result {
-                Ok((summaries, totals)) => {
-                    for mut summary in summaries {
-                        act.mark_online(&mut summary);
-                        let frame = ServerEvent::Conversation {
-                            conversation: &summary,
+        ctx.wait(
+            both.into_actor(self)
+                .map(move |(result, counts), act, _ctx| {
+                    act.flush_scheduled = false;
+                    match result {
+                        Ok((summaries, totals)) => {
+                            for mut summary in summaries {
+                                act.mark_online(&mut summary);
+                                let frame = ServerEvent::Conversation {
+                                    conversation: &summary,
+                                }
+                                .encode();
+                                act.push(&ToSocket::Frame(frame));
+                                act.alert_if_due(&summary);
+                            }
+                            if act.last_totals != Some(totals) {
+                                act.last_totals = Some(totals);
+                                act.push(&ToSocket::Frame(ServerEvent::Totals(totals).encode()));
+                            }
                         }
-                        .encode();
-                        act.push(&ToSocket::Frame(frame));
+                        Err(e) => log::error!("inbox: cannot read summaries: {e}"),
                     }
-                    if act.last_totals != Some(totals) {
-                        act.last_totals = Some(totals);
-                        act.push(&ToSocket::Frame(ServerEvent::Totals(totals).encode()));
+                    for (status, counts) in statuses.into_iter().zip(counts) {
+                        match counts {
+                            Ok(counts) => act.push_views(status, &counts),
+                            Err(e) => log::error!("inbox: cannot count the views: {e}"),
+                        }
                     }
-                }
-                Err(e) => log::error!("inbox: cannot read summaries: {e}"),
+                }),
+        );
+    }
+
+    /// The status filters the subscribers' view counts follow.
+    fn statuses(&self) -> Vec<Option<ConversationStatus>> {
+        let mut statuses: Vec<Option<ConversationStatus>> = Vec::new();
+        for subscriber in self.subscribers.values() {
+            if !statuses.contains(&subscriber.status) {
+                statuses.push(subscriber.status);
             }
-        }));
+        }
+        statuses
+    }
+
+    /// New view counts to each subscriber under `status` whose changed.
+    fn push_views(&mut self, status: Option<ConversationStatus>, counts: &AssigneeCounts) {
+        let name = status.map_or("all", ConversationStatus::as_str);
+        let mut gone = Vec::new();
+        for (id, subscriber) in self.subscribers.iter_mut() {
+            let views = counts.views(subscriber.agent);
+            if subscriber.status != status || subscriber.views == Some(views) {
+                continue;
+            }
+            subscriber.views = Some(views);
+            let frame = ServerEvent::Views {
+                status: name,
+                views,
+            }
+            .encode();
+            if !subscriber.link.offer(ToSocket::Frame(frame)) {
+                gone.push(*id);
+            }
+        }
+        self.drop_subscribers(&gone);
     }
 
     fn push(&mut self, item: &ToSocket) {
-        self.subscribers.retain(|_, link| {
-            let alive = link.offer(item.clone());
-            if !alive {
-                log::warn!("inbox socket gone or stalled; detached");
-            }
-            alive
+        let gone: Vec<u64> = self
+            .subscribers
+            .iter()
+            .filter(|(_, s)| !s.link.offer(item.clone()))
+            .map(|(id, _)| *id)
+            .collect();
+        self.drop_subscribers(&gone);
+    }
+
+    fn drop_subscribers(&mut self, gone: &[u64]) {
+        for id in gone {
+            log::warn!("inbox socket gone or stalled; detached");
+            self.subscribers.remove(id);
+        }
+    }
+
+    /// Alerts `to` that they were given `client` (unless they took it),
+    /// once the store has it: with the summary that shows them as its
+    /// assignee.
+    fn alert_later(&mut self, msg: AssigneeChanged, ctx: &mut Context<Self>) {
+        let wanted = msg.to.as_ref().is_some_and(|to| {
+            let took_it = msg.by.as_ref().is_some_and(|by| by.id == to.id);
+            !took_it && self.subscribers.values().any(|s| s.agent == to.id)
         });
-        self.subscribers_changed();
+        let client = msg.client.clone();
+        if wanted {
+            // Only the newest change of a conversation is worth an alert.
+            self.alerts.insert(client.clone(), msg);
+        } else {
+            self.alerts.remove(&client);
+        }
+        self.touch([client], ctx);
+    }
+
+    /// The alert waiting for `summary`, if the store now shows it.
+    fn alert_if_due(&mut self, summary: &ConversationSummary) {
+        let due = self.alerts.get(&summary.client_id).is_some_and(|alert| {
+            alert.to.as_ref().map(|a| a.id) == summary.assignee.as_ref().map(|a| a.id)
+        });
+        let Some(alert) = due
+            .then(|| self.alerts.remove(&summary.client_id))
+            .flatten()
+        else {
+            return;
+        };
+        let Some(to) = alert.to else {
+            return;
+        };
+        let frame = ServerEvent::Assigned {
+            conversation: summary,
+            by: alert.by.as_ref(),
+            note: alert.note.as_deref(),
+        }
+        .encode();
+        let gone: Vec<u64> = self
+            .subscribers
+            .iter()
+            .filter(|(_, s)| s.agent == to.id && !s.link.offer(ToSocket::Frame(frame.clone())))
+            .map(|(id, _)| *id)
+            .collect();
+        self.drop_subscribers(&gone);
     }
 }
 
@@ -152,8 +248,18 @@ impl Handler<Subscribe> for Inbox {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _ctx: &mut Context<Self>) {
-        self.subscribers.insert(msg.socket.id, msg.socket);
-        self.subscribers_changed();
+        let roster = ServerEvent::Agents {
+            agents: &self.roster,
+        }
+        .encode();
+        msg.socket.offer(ToSocket::Frame(roster));
+        let subscriber = Subscriber {
+            link: msg.socket,
+            agent: msg.agent,
+            status: None,
+            views: None,
+        };
+        self.subscribers.insert(subscriber.link.id, subscriber);
     }
 }
 
@@ -164,31 +270,69 @@ impl Handler<Unsubscribe> for Inbox {
         self.subscribers.remove(&msg.socket_id);
         if self.subscribers.is_empty() {
             self.dirty.clear();
+            self.alerts.clear();
         }
-        self.subscribers_changed();
     }
 }
 
 impl Handler<List> for Inbox {
-    type Result = ResponseActFuture<Self, Result<(ListPage, Totals), AppError>>;
+    type Result = ResponseActFuture<Self, Result<ListAnswer, AppError>>;
 
     fn handle(&mut self, msg: List, _ctx: &mut Context<Self>) -> Self::Result {
-        let read = self.store.summaries(msg.0);
-        Box::pin(read.into_actor(self).map(|result, act, _| match result {
-            Ok((mut page, totals)) => {
-                for summary in &mut page.items {
-                    act.mark_online(summary);
+        let (status, me) = (msg.query.status, msg.query.me);
+        let read = self.store.summaries(msg.query);
+        let counts = self.store.assignee_counts(status);
+        let both = async move { (read.await, counts.await) };
+        Box::pin(both.into_actor(self).map(move |(page, counts), act, _| {
+            let result = page.and_then(|(page, totals)| Ok((page, totals, counts?)));
+            match result {
+                Ok((mut page, totals, counts)) => {
+                    for summary in &mut page.items {
+                        act.mark_online(summary);
+                    }
+                    let views = counts.views(me);
+                    if let Some(subscriber) =
+                        msg.socket_id.and_then(|id| act.subscribers.get_mut(&id))
+                    {
+                        subscriber.status = status;
+                        subscriber.views = Some(views);
+                    }
+                    Ok(ListAnswer {
+                        page,
+                        totals,
+                        views,
+                    })
                 }
-                Ok((page, totals))
-            }
-            Err(StoreError::InvalidCursor) => Err(AppError::BadRequest(
-                "invalid cursor: use next_cursor as given".into(),
-            )),
-            Err(e) => {
-                log::error!("inbox: cannot list conversations: {e}");
-                Err(AppError::StoreUnavailable)
+                Err(StoreError::InvalidCursor) => Err(AppError::BadRequest(
+                    "invalid cursor: use next_cursor as given".into(),
+                )),
+                Err(e) => {
+                    log::error!("inbox: cannot list conversations: {e}");
+                    Err(AppError::StoreUnavailable)
+                }
             }
         }))
+    }
+}
+
+impl Handler<Roster> for Inbox {
+    type Result = ();
+
+    fn handle(&mut self, Roster(roster): Roster, _ctx: &mut Context<Self>) {
+        self.roster = roster;
+        let frame = ServerEvent::Agents {
+            agents: &self.roster,
+        }
+        .encode();
+        self.push(&ToSocket::Frame(frame));
+    }
+}
+
+impl Handler<AssigneeChanged> for Inbox {
+    type Result = ();
+
+    fn handle(&mut self, msg: AssigneeChanged, ctx: &mut Context<Self>) {
+        self.alert_later(msg, ctx);
     }
 }
 
@@ -196,9 +340,8 @@ impl Handler<CloseAll> for Inbox {
     type Result = ();
 
     fn handle(&mut self, _: CloseAll, _ctx: &mut Context<Self>) {
-        for (_, link) in self.subscribers.drain() {
-            link.offer(ToSocket::Shutdown);
+        for (_, subscriber) in self.subscribers.drain() {
+            subscriber.link.offer(ToSocket::Shutdown);
         }
-        self.subscribers_changed();
     }
 }

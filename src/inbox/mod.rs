@@ -4,4 +4,4 @@ mod actor;
 mod messages;
 
 pub use actor::Inbox;
-pub use messages::{CloseAll, List, Subscribe, Unsubscribe};
+pub use messages::{CloseAll, List, Roster, Subscribe, Unsubscribe};

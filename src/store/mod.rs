@@ -21,7 +21,8 @@ use actix::prelude::*;
 use tokio::sync::Semaphore;
 
 use crate::domain::{
-    ChatMessage, ClientId, Contact, ConversationStatus, ConversationSummary, Role, Totals,
+    AgentId, AssigneeCounts, Author, ChatMessage, ClientId, Contact, ConversationStatus,
+    ConversationSummary, Role, Totals, View,
 };
 
 pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
@@ -49,11 +50,16 @@ pub enum StoreError {
 pub struct Snapshot {
     /// Highest stored seq, 0 for a new conversation.
     pub last_seq: u64,
+    /// Highest stored seq the customer sees (not a note or an internal
+    /// event), 0 if none.
+    pub last_public_seq: u64,
     /// The newest stored messages, oldest first.
     pub recent: Vec<ChatMessage>,
     pub status: ConversationStatus,
     pub customer_read_seq: u64,
     pub agent_read_seq: u64,
+    /// The agent who has the conversation, if any.
+    pub assignee: Option<Author>,
     /// The client message ids of the conversation, all of them if there are
     /// at most [`MAX_KNOWN_IDS`] (then `known_ids_complete`).
     pub known_ids: Vec<(Role, String)>,
@@ -73,6 +79,10 @@ pub struct ListQuery {
     pub status: Option<ConversationStatus>,
     /// Substring of the client id.
     pub search: Option<String>,
+    /// Mine, Unassigned or All.
+    pub view: View,
+    /// Who asks: whose conversations "Mine" lists.
+    pub me: AgentId,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     pub limit: usize,
@@ -91,12 +101,14 @@ pub struct ListPage {
 pub trait Backend: Send + Sync + 'static {
     /// The conversation's last seq and its newest `recent` messages.
     fn load(&self, client: &ClientId, recent: usize) -> Result<Snapshot, StoreError>;
-    /// Up to `limit` messages with `seq < before`, oldest first.
+    /// Up to `limit` items `reader` may see with `seq < before`, oldest
+    /// first (the customer sees no private item).
     fn before(
         &self,
         client: &ClientId,
         before: u64,
         limit: usize,
+        reader: Role,
     ) -> Result<Vec<ChatMessage>, StoreError>;
     /// The message `role` sent with client message id `id`, if stored.
     fn find_by_client_id(
@@ -117,6 +129,16 @@ pub trait Backend: Send + Sync + 'static {
     /// The summaries of these conversations (missing ones are skipped).
     fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError>;
     fn totals(&self) -> Result<Totals, StoreError>;
+    /// The queue: open, unassigned conversations whose customer waits,
+    /// the longest wait first, at most `limit`.
+    fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError>;
+    /// The open conversations assigned to `agent`.
+    fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError>;
+    /// Conversations per assignee, of one status (`None`: every status).
+    fn assignee_counts(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> Result<AssigneeCounts, StoreError>;
     /// Stores all `writes` in one transaction. A message is accepted only if
     /// its seq directly follows the conversation's last stored seq; the
     /// result says, per write, whether it was stored.
@@ -193,6 +215,8 @@ pub enum WriteOp {
     Status(ConversationStatus),
     /// The customer's contact details, as they now are.
     Contact(Contact),
+    /// The conversation's assignee (`None`: back to the queue).
+    Assign(Option<AgentId>),
 }
 
 /// One write as the backend sees it.
@@ -301,8 +325,9 @@ impl Store {
         client: ClientId,
         before: u64,
         limit: usize,
+        reader: Role,
     ) -> impl Future<Output = Result<Vec<ChatMessage>, StoreError>> + 'static {
-        self.blocking(move |backend| backend.before(&client, before, limit))
+        self.blocking(move |backend| backend.before(&client, before, limit, reader))
     }
 
     pub fn after(
@@ -327,6 +352,27 @@ impl Store {
     ) -> impl Future<Output = Result<(Vec<ConversationSummary>, Totals), StoreError>> + 'static
     {
         self.blocking(move |backend| Ok((backend.summaries_of(&clients)?, backend.totals()?)))
+    }
+
+    pub fn queue(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + 'static {
+        self.blocking(move |backend| backend.queue(limit))
+    }
+
+    pub fn assigned_to(
+        &self,
+        agent: AgentId,
+    ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + 'static {
+        self.blocking(move |backend| backend.assigned_to(agent))
+    }
+
+    pub fn assignee_counts(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> impl Future<Output = Result<AssigneeCounts, StoreError>> + 'static {
+        self.blocking(move |backend| backend.assignee_counts(status))
     }
 
     pub fn find_by_client_id(

@@ -27,6 +27,9 @@ pub const MAX_BATCH: usize = 8_192;
 /// most this much latency and only when messages are already arriving.
 pub const COMMIT_SPACING: Duration = Duration::from_micros(500);
 
+// Nearly every command is a write: boxing it would add an allocation per
+// message to save a few bytes on the rare flush and stop.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum WriterCommand {
     Write(WriteRequest),
     Flush(mpsc::Sender<()>),

@@ -14,10 +14,10 @@ use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, Heartbeat, SocketCore, CLOSE_REPLACED};
 use crate::conversation::{
-    join, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
+    join, Assign, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
     SetContact, SetStatus, ToSocket, Typing,
 };
-use crate::domain::{ClientId, Participant, Role};
+use crate::domain::{AgentId, ClientId, Participant, Role};
 use crate::error::AppError;
 use crate::limits::KeyedBuckets;
 use crate::protocol::{ClientFrame, ServerEvent};
@@ -104,7 +104,13 @@ impl ChatSocket {
     /// permits. When they run out the socket stops reading until half of
     /// them are back: a client that pipelines without limit is read only as
     /// fast as its messages are stored.
-    fn post(&mut self, text: String, id: Option<String>, ctx: &mut WebsocketContext<Self>) {
+    fn post(
+        &mut self,
+        text: String,
+        id: Option<String>,
+        private: bool,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
         let Some(session) = &self.session else {
             return;
         };
@@ -118,6 +124,7 @@ impl ChatSocket {
             author: self.participant.author(),
             text,
             id,
+            private,
             poster: Poster::Socket {
                 socket_id: self.socket_id(),
                 permit,
@@ -128,6 +135,27 @@ impl ChatSocket {
             let half_back = async move { in_flight.wait_for(MAX_IN_FLIGHT as u32 / 2).await };
             ctx.wait(half_back.into_actor(self));
         }
+    }
+
+    /// An agent gives the conversation to someone (or the queue); the
+    /// `assignee` frame every agent socket gets is the answer.
+    fn assign(
+        &mut self,
+        to: Option<AgentId>,
+        note: Option<String>,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
+        let (Some(session), Participant::Agent(agent)) = (&self.session, &self.participant) else {
+            let err = AppError::Forbidden("only agents assign conversations".into());
+            return self.send_error(ctx, &err);
+        };
+        let request = session.send(Assign {
+            by: Some(agent.author()),
+            to,
+            note,
+            only_if: None,
+        });
+        self.tell_refusal(request, ctx);
     }
 
     /// Waits for the session's answer to a request of this socket and
@@ -165,7 +193,7 @@ impl ChatSocket {
             return ctx.text(ServerEvent::error(&err, id).encode());
         }
         match frame {
-            Ok(ClientFrame::Message { text, id }) => self.post(text, id, ctx),
+            Ok(ClientFrame::Message { text, id, private }) => self.post(text, id, private, ctx),
             Ok(ClientFrame::Typing { active }) => session.do_send(Typing {
                 role: self.role,
                 author: self.participant.author(),
@@ -179,6 +207,7 @@ impl ChatSocket {
             Ok(ClientFrame::SetStatus(status)) => {
                 let request = session.send(SetStatus {
                     role: self.role,
+                    by: self.participant.author(),
                     status,
                 });
                 self.tell_refusal(request, ctx);
@@ -187,12 +216,19 @@ impl ChatSocket {
                 let request = session.send(SetContact(update));
                 self.tell_refusal(request, ctx);
             }
-            Ok(ClientFrame::List(_)) => self.send_error(
-                ctx,
-                &AppError::UnknownType("list (only on /ws/inbox)".into()),
-            ),
+            Ok(ClientFrame::Assign { agent_id, note }) => self.assign(agent_id, note, ctx),
+            Ok(ClientFrame::List(_) | ClientFrame::Availability { .. } | ClientFrame::Active) => {
+                self.send_error(
+                    ctx,
+                    &AppError::UnknownType("list, status, active (only on /ws/inbox)".into()),
+                )
+            }
             Ok(ClientFrame::HistoryBefore { before, limit }) => {
-                let request = session.send(HistoryBefore { before, limit });
+                let request = session.send(HistoryBefore {
+                    role: self.role,
+                    before,
+                    limit,
+                });
                 ctx.spawn(
                     request
                         .into_actor(self)

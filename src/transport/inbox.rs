@@ -7,10 +7,12 @@ use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, SocketCore};
 use crate::conversation::ToSocket;
+use crate::domain::Author;
 use crate::error::AppError;
 use crate::inbox::{Inbox, List, Subscribe, Unsubscribe};
 use crate::limits::TokenBucket;
 use crate::protocol::{ClientFrame, ListRequest, ServerEvent};
+use crate::routing::{Active, ConsoleClosed, ConsoleOpened, Router, SetAway};
 use crate::store::ListQuery;
 
 /// `list` requests a console may make per second, and in a burst. A console
@@ -20,14 +22,20 @@ pub const LIST_BURST: u32 = 20;
 
 pub struct InboxSocket {
     inbox: Addr<Inbox>,
+    /// Learns the agent's availability from this console.
+    router: Addr<Router>,
+    /// The agent whose console this is ("Mine", alerts, availability).
+    agent: Author,
     core: SocketCore,
     lists: Option<TokenBucket>,
 }
 
 impl InboxSocket {
-    pub fn new(inbox: Addr<Inbox>, core: SocketCore) -> Self {
+    pub fn new(inbox: Addr<Inbox>, router: Addr<Router>, agent: Author, core: SocketCore) -> Self {
         InboxSocket {
             inbox,
+            router,
+            agent,
             core,
             lists: TokenBucket::new(LIST_RATE, LIST_BURST),
         }
@@ -52,20 +60,24 @@ impl InboxSocket {
         }
         let query = ListQuery {
             status: request.status,
+            view: request.view,
+            me: self.agent.id,
             search: request.search,
             cursor: request.cursor,
             limit: request.limit,
         };
         let id = request.request;
-        let answer = self.inbox.send(List(query));
+        let socket_id = self.core.link().map(|link| link.id);
+        let answer = self.inbox.send(List { query, socket_id });
         ctx.wait(answer.into_actor(self).map(move |result, act, ctx| {
             match result {
-                Ok(Ok((page, totals))) => ctx.text(
+                Ok(Ok(answer)) => ctx.text(
                     ServerEvent::Conversations {
                         request: id,
-                        items: &page.items,
-                        next_cursor: page.next_cursor.as_deref(),
-                        totals,
+                        items: &answer.page.items,
+                        next_cursor: answer.page.next_cursor.as_deref(),
+                        totals: answer.totals,
+                        views: answer.views,
                     }
                     .encode(),
                 ),
@@ -81,12 +93,24 @@ impl Actor for InboxSocket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let socket = self.core.start_linked(ctx, |act: &Self| &act.core);
-        self.inbox.do_send(Subscribe { socket });
+        let id = socket.id;
+        self.inbox.do_send(Subscribe {
+            socket,
+            agent: self.agent.id,
+        });
+        self.router.do_send(ConsoleOpened {
+            agent: self.agent.clone(),
+            socket: id,
+        });
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         if let Some(link) = self.core.link() {
             self.inbox.do_send(Unsubscribe { socket_id: link.id });
+            self.router.do_send(ConsoleClosed {
+                agent: self.agent.id,
+                socket: link.id,
+            });
         }
     }
 }
@@ -112,14 +136,25 @@ impl Handler<ToSocket> for InboxSocket {
 impl StreamHandler<Result<ws::Message, ProtocolError>> for InboxSocket {
     fn handle(&mut self, event: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
         match self.core.feed(event, ctx) {
-            Some(Data::Text(text)) => match ClientFrame::decode(&text, 0) {
-                Ok(ClientFrame::List(request)) => self.list(request, ctx),
-                Ok(_) => self.send_error(
-                    ctx,
-                    &AppError::UnknownType("only list frames are accepted on /ws/inbox".into()),
-                ),
-                Err(e) => self.send_error(ctx, &e),
-            },
+            Some(Data::Text(text)) => {
+                // Any frame is the agent at the console.
+                let agent = self.agent.id;
+                self.router.do_send(Active { agent });
+                match ClientFrame::decode(&text, 0) {
+                    Ok(ClientFrame::List(request)) => self.list(request, ctx),
+                    Ok(ClientFrame::Availability { away }) => {
+                        self.router.do_send(SetAway { agent, away })
+                    }
+                    Ok(ClientFrame::Active) => {}
+                    Ok(_) => self.send_error(
+                        ctx,
+                        &AppError::UnknownType(
+                            "only list, status and active frames are accepted on /ws/inbox".into(),
+                        ),
+                    ),
+                    Err(e) => self.send_error(ctx, &e),
+                }
+            }
             Some(Data::Binary(_)) => self.send_error(ctx, &AppError::BinaryNotSupported),
             None => {}
         }

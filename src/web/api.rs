@@ -15,7 +15,9 @@ use tokio::sync::oneshot;
 use super::security::query_param;
 use super::AppState;
 use crate::conversation::{lookup, Post, Poster, SetContact, SetStatus};
-use crate::domain::{present, ChatMessage, ClientId, ContactUpdate, ConversationStatus, Role};
+use crate::domain::{
+    present, ChatMessage, ClientId, ContactUpdate, ConversationStatus, Role, View,
+};
 use crate::error::AppError;
 use crate::inbox::List;
 use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
@@ -29,7 +31,7 @@ pub async fn conversations(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent(&req).await?;
+    let agent = state.security.require_agent(&req).await?;
     let status =
         match query_param(&req, "status")?.as_deref() {
             None | Some("all") | Some("") => None,
@@ -37,21 +39,32 @@ pub async fn conversations(
                 AppError::BadRequest("status must be open, resolved or all".into())
             })?),
         };
+    let view = match query_param(&req, "view")?.as_deref() {
+        None | Some("") => View::All,
+        Some(v) => View::parse(v)
+            .ok_or_else(|| AppError::BadRequest("view must be mine, unassigned or all".into()))?,
+    };
     let query = ListQuery {
         status,
+        view,
+        me: agent.id,
         search: query_param(&req, "search")?.filter(|s| !s.is_empty()),
         cursor: query_param(&req, "cursor")?.filter(|s| !s.is_empty()),
         limit: limit_param(&req, LIST_PAGE_DEFAULT)?,
     };
-    let (page, totals) = state
+    let answer = state
         .inbox
-        .send(List(query))
+        .send(List {
+            query,
+            socket_id: None,
+        })
         .await
         .map_err(|_| AppError::ShuttingDown)??;
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "items": page.items,
-        "next_cursor": page.next_cursor,
-        "totals": totals,
+        "items": answer.page.items,
+        "next_cursor": answer.page.next_cursor,
+        "totals": answer.totals,
+        "views": answer.views,
     })))
 }
 
@@ -87,7 +100,7 @@ pub async fn messages(
         }
         (before, None) => {
             let before = before.unwrap_or(u64::MAX);
-            let page = state.store.before(client, before, limit).await;
+            let page = state.store.before(client, before, limit, Role::Agent).await;
             let page = page.map_err(|_| AppError::StoreUnavailable)?;
             let more = page.first().is_some_and(|m| m.seq > 1);
             (page, more)
@@ -104,10 +117,14 @@ pub async fn messages(
 struct NewMessage {
     text: String,
     id: Option<String>,
+    /// A private note, for agents only.
+    #[serde(default)]
+    private: bool,
 }
 
-/// `POST /api/conversations/{id}/messages` `{"text":…,"id":…}`: sends as
-/// the agent; answers once the message is stored.
+/// `POST /api/conversations/{id}/messages` `{"text":…,"id":…,"private":…}`:
+/// sends as the agent (a private note with `"private":true`); answers once
+/// it is stored.
 pub async fn post_message(
     req: HttpRequest,
     id: web::Path<String>,
@@ -130,6 +147,7 @@ pub async fn post_message(
             author: Some(agent.author()),
             text: new.text,
             id: new.id,
+            private: new.private,
             poster: Poster::Api(ack),
         })
         .await
@@ -162,13 +180,14 @@ async fn set_status(
     state: web::Data<AppState>,
     status: ConversationStatus,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent_write(&req).await?;
+    let agent = state.security.require_agent_write(&req).await?;
     state.security.take_api_token(&req)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
     session
         .send(SetStatus {
             role: Role::Agent,
+            by: Some(agent.author()),
             status,
         })
         .await

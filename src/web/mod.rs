@@ -4,6 +4,7 @@
 
 mod admission;
 mod api;
+mod assignment;
 mod errors;
 mod forms;
 mod handshake;
@@ -25,6 +26,7 @@ use actix_web::{guard, web, Route};
 
 use crate::conversation::Registry;
 use crate::inbox::Inbox;
+use crate::routing::Router;
 use crate::store::Store;
 use crate::transport::{Gauges, MessageRates, SocketLimits};
 
@@ -37,6 +39,7 @@ pub use security::Security;
 pub struct AppState {
     pub registry: Addr<Registry>,
     pub inbox: Addr<Inbox>,
+    pub router: Addr<Router>,
     pub store: Store,
     pub gauges: Arc<Gauges>,
     pub limits: SocketLimits,
@@ -90,6 +93,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/agents", web::post().to(team::add_agent))
         .route("/api/agents/{id}", web::patch().to(team::change_agent))
         .route("/api/agents/{id}/invite", web::post().to(team::reinvite))
+        .route(
+            "/api/agents/{id}/capacity",
+            web::put().to(assignment::capacity),
+        )
         .route("/api/tokens", web::get().to(team::tokens))
         .route("/api/tokens", web::post().to(team::create_token))
         .route("/api/tokens/{id}", web::delete().to(team::delete_token))
@@ -128,6 +135,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/widget/config", get_or_head().to(widget::config))
         .route("/widget/frame", get_or_head().to(widget::frame))
+        .route(
+            "/api/conversations/{id}/assign",
+            web::post().to(assignment::assign),
+        )
         .route("/healthz", get_or_head().to(health::healthz))
         .default_service(web::to(pages::not_found));
 }

@@ -85,7 +85,12 @@ pub async fn inbox(
     handshake::check(&req)?;
     let core = socket_core(&req, &state)?;
     let body = core.throttle(body);
-    let actor = InboxSocket::new(state.inbox.clone(), core);
+    let actor = InboxSocket::new(
+        state.inbox.clone(),
+        state.router.clone(),
+        who.agent.author(),
+        core,
+    );
     let (socket, response) = start(actor, &req, body, state.limits.max_frame_bytes)?;
     watch(&state, &req, &who, socket).await;
     Ok(response)

@@ -174,7 +174,7 @@ pub async fn delete_token(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn require_admin(agent: &Agent) -> Result<(), AppError> {
+pub(super) fn require_admin(agent: &Agent) -> Result<(), AppError> {
     if agent.is_admin() {
         Ok(())
     } else {

@@ -216,7 +216,7 @@ impl Chromedriver {
 /// One person's browser. Derefs to the fantoccini `Client`.
 pub(crate) struct Browser {
     client: Client,
-    name: &'static str,
+    pub(crate) name: &'static str,
     driver_url: String,
     _profile: TempDir,
 }
@@ -1717,7 +1717,15 @@ async fn resolving_then_a_new_customer_message_reopens_the_conversation() {
         ],
     )
     .await;
-    wait_for_stored(agent, &[thanks, again]).await;
+    // The agent's history records both changes as events (seqs 2 and 4),
+    // shown as lines between the messages.
+    let resolved = format!("Resolved by {ADMIN_NAME}");
+    let reopened = "Reopened: the customer wrote again";
+    wait_for_stored(agent, &[thanks, &resolved, again, reopened]).await;
+    let events = agent
+        .js("return Array.from(document.querySelectorAll('#messages .msg.event'), (e) => e.dataset.seq);")
+        .await;
+    assert_eq!(events, serde_json::json!(["2", "4"]));
     let open = wait_for_inbox(agent, "the row back under Open, on top", |inbox| {
         inbox.ids() == [chat.id, "answered"]
     })

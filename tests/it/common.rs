@@ -94,6 +94,10 @@ fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
         "2".to_string(),
         "--agent-token".to_string(),
         AGENT_TOKEN.to_string(),
+        // Tests written before automatic assignment expect conversations to
+        // stay unassigned; routing tests turn it on with their own flag.
+        "--auto-assign".to_string(),
+        "off".to_string(),
     ];
     all.extend(args.iter().cloned());
     let config = Config::from_args(all).expect("valid test config");

@@ -3,7 +3,9 @@
 
 mod accounts;
 mod actors;
+mod assignment;
 mod browser;
+mod browser_routing;
 mod browser_team;
 mod browser_widget;
 mod common;
@@ -13,8 +15,10 @@ mod db_file;
 mod durability;
 mod handshake;
 mod hardening;
+mod notes;
 mod protocol_props;
 mod raw;
+mod routing;
 mod security;
 mod sessions;
 mod shutdown;

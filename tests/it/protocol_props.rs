@@ -67,7 +67,7 @@ proptest! {
     #[test]
     fn arbitrary_json_yields_a_frame_or_an_error(value in arbitrary_json()) {
         match ClientFrame::decode(&value.to_string(), 4000) {
-            Ok(ClientFrame::Message { text, id }) => {
+            Ok(ClientFrame::Message { text, id, .. }) => {
                 prop_assert!(!text.trim().is_empty());
                 prop_assert!(text.chars().count() <= 4000);
                 prop_assert!(id.is_none_or(|id| (1..=64).contains(&id.chars().count())));
@@ -81,7 +81,16 @@ proptest! {
             Ok(ClientFrame::Contact(update)) => {
                 prop_assert!(update.name.is_some() || update.email.is_some());
             }
-            Ok(ClientFrame::Typing { .. } | ClientFrame::Read { .. } | ClientFrame::SetStatus(_)) => {}
+            Ok(ClientFrame::Assign { note, .. }) => {
+                prop_assert!(note.is_none_or(|n| !n.trim().is_empty() && n.chars().count() <= 4000));
+            }
+            Ok(
+                ClientFrame::Typing { .. }
+                | ClientFrame::Read { .. }
+                | ClientFrame::SetStatus(_)
+                | ClientFrame::Availability { .. }
+                | ClientFrame::Active,
+            ) => {}
             Err(e) => prop_assert!(DECODE_ERRORS.contains(&e.code()), "unexpected code {}", e.code()),
         }
     }
@@ -90,7 +99,11 @@ proptest! {
     fn any_message_text_round_trips_or_is_refused_with_a_reason(text in ".{0,64}", id in proptest::option::of(".{0,70}")) {
         let frame = json!({"type":"message","text":text,"id":id});
         match ClientFrame::decode(&frame.to_string(), 4000) {
-            Ok(ClientFrame::Message { text: got, id: got_id }) => {
+            Ok(ClientFrame::Message {
+                text: got,
+                id: got_id,
+                ..
+            }) => {
                 prop_assert_eq!(got, text);
                 prop_assert_eq!(got_id, id);
             }

@@ -35,3 +35,14 @@ test('a row names the customer by the name or email they gave, else by id', () =
   assert.equal(whoOf({ client_id: 'abc', contact: { name: null, email: 'a@b.co' } }), 'a@b.co');
   assert.equal(whoOf({ client_id: 'abc', contact: { name: '  ', email: null } }), 'abc');
 });
+
+test('views: Mine is what is assigned to me, Unassigned the queue', () => {
+  const mine = { client_id: 'a', status: 'open', assignee: { id: 3, name: 'Ana' } };
+  const theirs = { client_id: 'b', status: 'open', assignee: { id: 4, name: 'Ben' } };
+  const queued = { client_id: 'c', status: 'open', assignee: null };
+  const q = (view) => ({ status: 'open', search: '', view, me: 3 });
+  assert.deepEqual([mine, theirs, queued].filter((s) => matches(q('mine'), s)), [mine]);
+  assert.deepEqual([mine, theirs, queued].filter((s) => matches(q('unassigned'), s)), [queued]);
+  assert.equal([mine, theirs, queued].filter((s) => matches(q('all'), s)).length, 3);
+  assert.equal(matches({ status: 'resolved', search: '', view: 'mine', me: 3 }, mine), false);
+});

@@ -178,3 +178,39 @@ test('an empty conversation is known from the welcome', () => {
   d.welcome(welcome(5, { peer_online: false }));
   assert.equal(d.isEmpty(), false, 'since>0 brings no messages but the conversation exists');
 });
+
+// Private notes and internal events hold seqs the customer never gets:
+// their items say `prev` (PROTOCOL.md), so the page sees no false gap.
+test('seqs hidden from the customer are no gap and no lost history', () => {
+  const c = new Conversation('customer');
+  assert.deepEqual(c.welcome(welcome(7)), { reset: false });
+  // Seqs 3, 4 and 6 are notes or internal events.
+  for (const m of [msg(1), msg(2, 'agent'), msg(5, 'customer', { prev: 2 }), msg(7, 'agent', { prev: 5 })]) {
+    assert.equal(c.accept(m).result, 'added');
+  }
+  assert.equal(c.findGap(), null, 'nothing is missing');
+  assert.equal(c.olderExhausted, true, 'seq 1 is the beginning');
+  assert.deepEqual(c.welcome(welcome(7)), { reset: false }, 'a reconnect is no reset');
+  assert.equal(c.since(), 7);
+});
+
+test('a real hole is still found when items around hidden seqs are missing', () => {
+  const c = new Conversation('customer');
+  c.welcome(welcome(9));
+  c.accept(msg(2, 'customer', { prev: 0 }));
+  c.accept(msg(9, 'agent', { prev: 6 }));
+  assert.deepEqual(c.findGap(), { before: 9, missing: 6 }, 'seq 6 is one the customer sees');
+  c.accept(msg(6, 'agent', { prev: 2 }), true);
+  assert.equal(c.findGap(), null);
+  assert.equal(c.atBeginning(), true, 'the first item the customer sees is seq 2');
+  assert.equal(c.accept(msg(4, 'agent', { prev: 4 })).result, 'invalid', 'prev is below seq');
+});
+
+test('"Seen" never goes under a private note or an event', () => {
+  const c = new Conversation('agent');
+  c.welcome(welcome(3, { peer_read_seq: 3 }));
+  c.accept(msg(1, 'agent'));
+  c.accept(msg(2, 'agent', { private: true }));
+  c.accept(msg(3, 'agent', { event: { kind: 'resolved' }, private: true }));
+  assert.equal(c.seenSeq(), 1);
+});

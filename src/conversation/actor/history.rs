@@ -8,27 +8,29 @@ use super::SessionActor;
 use crate::conversation::messages::HistoryBefore;
 use crate::domain::ChatMessage;
 use crate::error::AppError;
-use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
+use crate::protocol::{Items, ServerEvent, HISTORY_PAGE_MAX};
 
 impl SessionActor {
     pub(super) fn history_before(
         &mut self,
         msg: HistoryBefore,
     ) -> ResponseActFuture<Self, Result<ByteString, AppError>> {
-        let before = msg.before.min(self.last_seq + 1);
+        let reader = msg.role;
+        let before = msg.before.min(self.last_seen(reader) + 1);
         let limit = msg.limit.clamp(1, HISTORY_PAGE_MAX);
-        let from = before.saturating_sub(limit as u64).max(1);
-        let page = |messages: &[ChatMessage]| {
+        let page = move |messages: &[ChatMessage]| {
             ServerEvent::History {
-                messages,
-                has_more: messages.first().is_some_and(|m| m.seq > 1),
+                messages: Items { messages, reader },
+                has_more: messages.first().is_some_and(|m| m.prev_for(reader) > 0),
             }
             .encode()
         };
-        if let Some(messages) = self.window.between(from, before) {
+        if let Some(messages) = self.window.page_before(before, limit, reader) {
             return Box::pin(fut::ready(Ok(page(&messages))));
         }
-        let read = self.store.before(self.client.clone(), before, limit);
+        let read = self
+            .store
+            .before(self.client.clone(), before, limit, reader);
         Box::pin(
             read.into_actor(self)
                 .map(move |result, act, _| match result {

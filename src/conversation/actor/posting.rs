@@ -6,11 +6,42 @@ use actix::prelude::*;
 
 use super::{Pending, Phase, SessionActor};
 use crate::conversation::link::ToSocket;
-use crate::conversation::messages::{Post, Poster};
-use crate::domain::{now_millis, Author, ChatMessage, ConversationStatus, Role};
+use crate::conversation::messages::{Post, Poster, QueueChanged};
+use crate::domain::{now_millis, Author, ChatMessage, ConversationStatus, Event, Role};
 use crate::error::AppError;
-use crate::protocol::ServerEvent;
+use crate::protocol::{Item, ServerEvent};
 use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
+
+/// A new item before it has a seq: a message, a note or an event.
+pub(super) struct Draft {
+    pub role: Role,
+    pub author: Option<Author>,
+    pub text: String,
+    pub id: Option<String>,
+    pub private: bool,
+    pub event: Option<Event>,
+}
+
+impl Draft {
+    /// The history item recording `event`, made by `by` (or the server).
+    pub(super) fn event(event: Event) -> Draft {
+        let author = match &event {
+            Event::Assigned { by, .. }
+            | Event::Transferred { by, .. }
+            | Event::Unassigned { by, .. }
+            | Event::Resolved { by }
+            | Event::Reopened { by } => by.clone(),
+        };
+        Draft {
+            role: Role::Agent,
+            author,
+            text: event.agent_text(),
+            id: None,
+            private: !event.customer_sees(),
+            event: Some(event),
+        }
+    }
+}
 
 impl SessionActor {
     pub(super) fn post(&mut self, msg: Post, ctx: &mut Context<Self>) {
@@ -19,16 +50,30 @@ impl SessionActor {
             author,
             text,
             id,
+            private,
             poster,
         } = msg;
+        if private && role != Role::Agent {
+            let err = AppError::Forbidden("only agents write private notes".into());
+            return self.refuse(role, err, id.as_deref(), poster);
+        }
+        let draft = Draft {
+            role,
+            author,
+            text,
+            id,
+            private,
+            event: None,
+        };
         if self.phase != Phase::Ready {
-            return self.refuse(role, AppError::ShuttingDown, id.as_deref(), poster);
+            return self.refuse(role, AppError::ShuttingDown, draft.id.as_deref(), poster);
         }
         if self.degraded {
-            return self.refuse(role, AppError::StoreUnavailable, id.as_deref(), poster);
+            let id = draft.id.as_deref();
+            return self.refuse(role, AppError::StoreUnavailable, id, poster);
         }
-        let Some(client_msg_id) = id.clone() else {
-            return self.append(role, author, text, id, poster, ctx);
+        let Some(client_msg_id) = draft.id.clone() else {
+            return self.append(draft, poster, ctx);
         };
         if let Some(seq) = self.window.seq_of(role, &client_msg_id) {
             // Committed: send the stored copy again to the poster only.
@@ -43,7 +88,7 @@ impl SessionActor {
             return;
         }
         if !self.window.maybe_stored(role, &client_msg_id) {
-            return self.append(role, author, text, id, poster, ctx);
+            return self.append(draft, poster, ctx);
         }
         // Older than what memory holds: one indexed lookup keeps retries
         // idempotent however old the original is.
@@ -55,31 +100,29 @@ impl SessionActor {
                 .into_actor(self)
                 .map(move |found, act, ctx| match found {
                     Ok(Some(stored)) => act.resend(role, &stored, poster),
-                    Ok(None) => act.append(role, author, text, id, poster, ctx),
+                    Ok(None) => act.append(draft, poster, ctx),
                     Err(e) => {
                         log::error!("{}: id lookup failed: {e}", act.client);
-                        act.refuse(role, AppError::StoreUnavailable, id.as_deref(), poster);
+                        let id = draft.id.as_deref();
+                        act.refuse(role, AppError::StoreUnavailable, id, poster);
                     }
                 }),
         );
     }
 
-    pub(super) fn append(
-        &mut self,
-        role: Role,
-        author: Option<Author>,
-        text: String,
-        id: Option<String>,
-        poster: Poster,
-        ctx: &mut Context<Self>,
-    ) {
+    /// Gives `draft` the next seq and hands it to the store.
+    pub(super) fn append(&mut self, draft: Draft, poster: Poster, ctx: &mut Context<Self>) {
+        let role = draft.role;
         let message = ChatMessage {
             seq: self.next_seq,
             from: role,
-            text,
+            text: draft.text,
             ts: now_millis(),
-            id,
-            author,
+            id: draft.id,
+            author: draft.author,
+            private: draft.private,
+            event: draft.event,
+            prev_public: self.next_prev_public,
         };
         let request = WriteRequest {
             client: self.client.clone(),
@@ -92,12 +135,16 @@ impl SessionActor {
             return self.refuse(role, AppError::StoreUnavailable, id, poster);
         }
         self.next_seq += 1;
+        if message.customer_sees() {
+            self.next_prev_public = message.seq;
+        }
         if let Some(id) = &message.id {
             self.window.remember_id(role, id, message.seq);
         }
         let (acks, socket, permit) = match poster {
             Poster::Api(ack) => (vec![ack], None, None),
             Poster::Socket { socket_id, permit } => (Vec::new(), Some(socket_id), Some(permit)),
+            Poster::Server => (Vec::new(), None, None),
         };
         self.pending.push_back(Pending {
             message,
@@ -114,6 +161,7 @@ impl SessionActor {
                 let _ = ack.send(Err(err));
             }
             Poster::Socket { socket_id, .. } => self.send_error(role, socket_id, &err, id),
+            Poster::Server => log::error!("{}: an event was not recorded: {err}", self.client),
         }
     }
 
@@ -124,14 +172,24 @@ impl SessionActor {
                 let _ = ack.send(Ok(stored.clone()));
             }
             Poster::Socket { socket_id, .. } => {
-                let frame = ServerEvent::Message(stored).encode();
+                let frame = ServerEvent::Message(Item {
+                    message: stored,
+                    reader: role,
+                })
+                .encode();
                 self.deliver_to(role, socket_id, ToSocket::Frame(frame));
             }
+            Poster::Server => {}
         }
     }
 
     /// The store's verdict on the pending message `seq`.
-    pub(super) fn settle(&mut self, seq: u64, result: Result<(), StoreError>) {
+    pub(super) fn settle(
+        &mut self,
+        seq: u64,
+        result: Result<(), StoreError>,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(position) = self.pending.iter().position(|p| p.message.seq == seq) else {
             log::error!("{}: outcome for unknown seq {seq}", self.client);
             return;
@@ -140,22 +198,22 @@ impl SessionActor {
             return;
         };
         match result {
-            Ok(()) => self.committed(pending),
+            Ok(()) => self.committed(pending, ctx),
             Err(e) => self.not_stored(pending, &e),
         }
     }
 
-    pub(super) fn committed(&mut self, pending: Pending) {
+    pub(super) fn committed(&mut self, pending: Pending, ctx: &mut Context<Self>) {
         let message = pending.message;
         self.last_seq = message.seq;
-        let frame = ServerEvent::Message(&message).encode();
         for ack in pending.acks {
             let _ = ack.send(Ok(message.clone()));
         }
         let reopens = message.from == Role::Customer && self.status == ConversationStatus::Resolved;
         let (from, seq) = (message.from, message.seq);
+        self.tell_router(&message);
+        self.deliver_item(&message);
         self.window.push(message);
-        self.broadcast(frame);
         if from == Role::Agent {
             // An agent who answers has read what came before, however the
             // answer was sent (console, page or API): no unread badge stays.
@@ -165,7 +223,49 @@ impl SessionActor {
             // The store reopened it in the same transaction, unless a
             // Resolve queued after this message re-resolved it: say open last.
             self.set_status(ConversationStatus::Open);
+            self.record(Event::Reopened { by: None }, ctx);
         }
+    }
+
+    /// A committed item to every socket that may see it: all of the
+    /// agents'; the customer's only if they see it, in their own copy.
+    fn deliver_item(&mut self, message: &ChatMessage) {
+        let agents = ServerEvent::Message(Item {
+            message,
+            reader: Role::Agent,
+        })
+        .encode();
+        self.deliver(Role::Agent, ToSocket::Frame(agents), None);
+        if message.customer_sees() {
+            self.last_public_seq = message.seq;
+            let customer = ServerEvent::Message(Item {
+                message,
+                reader: Role::Customer,
+            })
+            .encode();
+            self.deliver(Role::Customer, ToSocket::Frame(customer), None);
+        }
+    }
+
+    /// A customer writing while nobody has the conversation puts it in the
+    /// queue; resolving frees its agent: the router looks again (once the
+    /// store has it, which it reads).
+    fn tell_router(&self, message: &ChatMessage) {
+        let routable = match &message.event {
+            None => message.is_chat() && message.from == Role::Customer && self.assignee.is_none(),
+            Some(Event::Resolved { .. }) => self.assignee.is_some(),
+            Some(_) => false,
+        };
+        if let (true, Some(queue)) = (routable, &self.links.queue) {
+            queue.do_send(QueueChanged {
+                client: self.client.clone(),
+            });
+        }
+    }
+
+    /// Records `event` in the history (nobody waits for it).
+    pub(super) fn record(&mut self, event: Event, ctx: &mut Context<Self>) {
+        self.append(Draft::event(event), Poster::Server, ctx);
     }
 
     pub(super) fn not_stored(&mut self, pending: Pending, error: &StoreError) {
@@ -188,14 +288,15 @@ impl SessionActor {
         }
     }
 
-    pub(super) fn outcome(&mut self, outcome: WriteOutcome) {
+    pub(super) fn outcome(&mut self, outcome: WriteOutcome, ctx: &mut Context<Self>) {
         for (seq, result) in outcome.results {
-            self.settle(seq, result);
+            self.settle(seq, result, ctx);
         }
         if self.degraded && self.pending.is_empty() {
             // Everything in flight is settled: resume right after the last
             // stored message.
             self.next_seq = self.last_seq + 1;
+            self.next_prev_public = self.last_public_seq;
             self.degraded = false;
         }
     }

@@ -27,7 +27,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Backend, ListPage, ListQuery, Snapshot, SqlFn, StoreError, Write};
-use crate::domain::{ChatMessage, ClientId, ConversationSummary, Role, Totals};
+use crate::domain::{
+    AgentId, AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
+    Totals,
+};
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
 
@@ -253,8 +256,9 @@ impl Backend for SqliteBackend {
         client: &ClientId,
         before: u64,
         limit: usize,
+        reader: Role,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        self.read(|conn| read::before(conn, client, before, limit))
+        self.read(|conn| read::before(conn, client, before, limit, reader))
     }
 
     fn after(
@@ -277,6 +281,21 @@ impl Backend for SqliteBackend {
 
     fn totals(&self) -> Result<Totals, StoreError> {
         self.read(read::totals)
+    }
+
+    fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError> {
+        self.read(|conn| read::queue(conn, limit))
+    }
+
+    fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {
+        self.read(|conn| read::assigned_to(conn, agent))
+    }
+
+    fn assignee_counts(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> Result<AssigneeCounts, StoreError> {
+        self.read(|conn| read::assignee_counts(conn, status))
     }
 
     fn find_by_client_id(

@@ -3,19 +3,20 @@
 //! and walks the index of its own order.
 
 use chrono::DateTime;
-use rusqlite::types::Value;
+use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
-    preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
-    ConversationStatus, ConversationSummary, Role, Totals,
+    preview, AgentId, AssigneeCounts, Author, ChatMessage, ClientId, Contact, ContactEmail,
+    ContactName, ConversationStatus, ConversationSummary, Role, Totals, View,
 };
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
 /// Largest page of the list.
 const MAX_PAGE: usize = 200;
 
-const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_id, author_id, author_name";
+const MESSAGE_COLUMNS: &str =
+    "seq, from_role, text, ts, client_msg_id, author_id, author_name, private, event, prev_public";
 
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let role_code: i64 = row.get(1)?;
@@ -38,20 +39,36 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
             }),
             _ => None,
         },
+        private: row.get::<_, i64>(7)? != 0,
+        event: match row.get::<_, Option<String>>(8)? {
+            Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(8, Type::Text, Box::new(e))
+            })?),
+            None => None,
+        },
+        prev_public: match row.get::<_, Option<i64>>(9)? {
+            Some(prev) => prev as u64,
+            None => (row.get::<_, i64>(0)? as u64).saturating_sub(1),
+        },
     })
 }
 
-/// Up to `limit` messages with `seq < before`: newest first from SQL,
-/// returned oldest first.
+/// Up to `limit` items `reader` may see with `seq < before`: newest first
+/// from SQL, returned oldest first.
 pub(super) fn before(
     conn: &Connection,
     client: &ClientId,
     before: u64,
     limit: usize,
+    reader: Role,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
+    let hidden = match reader {
+        Role::Agent => "",
+        Role::Customer => "AND private = 0",
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages
-         WHERE client_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+         WHERE client_id = ?1 AND seq < ?2 {hidden} ORDER BY seq DESC LIMIT ?3"
     ))?;
     let before = i64::try_from(before).unwrap_or(i64::MAX);
     let mut messages = stmt
@@ -103,8 +120,9 @@ pub(super) fn load(
 ) -> rusqlite::Result<Snapshot> {
     let row = conn
         .prepare_cached(
-            "SELECT last_seq, status, customer_read_seq, agent_read_seq
-             FROM conversations WHERE client_id = ?1",
+            "SELECT last_seq, status, customer_read_seq, agent_read_seq, assignee_id,
+                    (SELECT name FROM agents a WHERE a.id = c.assignee_id)
+             FROM conversations c WHERE client_id = ?1",
         )?
         .query_row([client.as_str()], |r| {
             Ok((
@@ -112,11 +130,12 @@ pub(super) fn load(
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)? as u64,
                 r.get::<_, i64>(3)? as u64,
+                author_at(r, 4)?,
             ))
         })
         .optional()?;
     let contact = contact(conn, client)?;
-    let Some((last_seq, status, customer_read_seq, agent_read_seq)) = row else {
+    let Some((last_seq, status, customer_read_seq, agent_read_seq, assignee)) = row else {
         return Ok(Snapshot {
             known_ids_complete: true,
             contact,
@@ -136,12 +155,24 @@ pub(super) fn load(
             Ok((role, r.get::<_, String>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // The newest item the customer sees: a walk back from the newest,
+    // which stops at once unless notes and events came last.
+    let last_public_seq = conn
+        .prepare_cached(
+            "SELECT seq FROM messages WHERE client_id = ?1 AND private = 0
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([client.as_str()], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0) as u64;
     Ok(Snapshot {
         last_seq,
-        recent: before(conn, client, last_seq + 1, recent)?,
+        last_public_seq,
+        recent: before(conn, client, last_seq + 1, recent, Role::Agent)?,
         status: ConversationStatus::parse(&status).unwrap_or_default(),
         customer_read_seq,
         agent_read_seq,
+        assignee,
         known_ids_complete: known_ids.len() <= MAX_KNOWN_IDS,
         known_ids,
         contact,
@@ -172,8 +203,10 @@ fn contact_of(name: Option<String>, email: Option<String>) -> Contact {
 const SUMMARY_COLUMNS: &str = "
     SELECT c.client_id, c.status, c.waiting_since, c.created_at, c.last_activity_at,
            c.last_seq, c.last_from,
-           (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq = c.last_seq),
+           (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq <= c.last_seq
+                AND m.private = 0 AND m.event IS NULL ORDER BY m.seq DESC LIMIT 1),
            c.agent_unread, c.customer_read_seq, c.agent_read_seq,
+           c.assignee_id, (SELECT name FROM agents a WHERE a.id = c.assignee_id),
            (SELECT name FROM contacts ct WHERE ct.client_id = c.client_id),
            (SELECT email FROM contacts ct WHERE ct.client_id = c.client_id)";
 
@@ -202,6 +235,14 @@ impl ListPlan {
         if let Some(status) = query.status {
             clauses.push("status = ?");
             values.push(Value::Text(status.as_str().to_owned()));
+        }
+        match query.view {
+            View::All => {}
+            View::Mine => {
+                clauses.push("assignee_id = ?");
+                values.push(Value::Integer(query.me.0));
+            }
+            View::Unassigned => clauses.push("assignee_id IS NULL"),
         }
         if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
             // LIKE ignores ASCII case, and ids are ASCII. `_` (allowed in
@@ -319,8 +360,61 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSum
         customer_read_seq: row.get::<_, i64>(9)? as u64,
         agent_read_seq: row.get::<_, i64>(10)? as u64,
         customer_online: false,
-        contact: Some(contact_of(row.get(11)?, row.get(12)?)).filter(|c| !c.is_empty()),
+        assignee: author_at(row, 11)?,
+        contact: Some(contact_of(row.get(13)?, row.get(14)?)).filter(|c| !c.is_empty()),
     })
+}
+
+/// An agent from an id column and the name column after it (NULL: none).
+fn author_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Author>> {
+    Ok(match row.get::<_, Option<i64>>(i)? {
+        Some(id) => Some(Author {
+            id: AgentId(id),
+            // An agent row is never deleted; a name is always there.
+            name: row.get::<_, Option<String>>(i + 1)?.unwrap_or_default(),
+        }),
+        None => None,
+    })
+}
+
+/// Conversations per assignee: one walk of an index that holds both.
+pub(super) fn assignee_counts(
+    conn: &Connection,
+    status: Option<ConversationStatus>,
+) -> rusqlite::Result<AssigneeCounts> {
+    let mut counts = AssigneeCounts::default();
+    let mut tally = |row: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
+        let n = row.get::<_, i64>(1)? as u64;
+        match row.get::<_, Option<i64>>(0)? {
+            Some(id) => {
+                counts.by_agent.insert(AgentId(id), n);
+            }
+            None => counts.unassigned = n,
+        }
+        Ok(())
+    };
+    match status {
+        Some(status) => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT assignee_id, count(*) FROM conversations WHERE status = ?1
+                 GROUP BY assignee_id",
+            )?;
+            let mut rows = stmt.query([status.as_str()])?;
+            while let Some(row) = rows.next()? {
+                tally(row)?;
+            }
+        }
+        None => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT assignee_id, count(*) FROM conversations GROUP BY assignee_id",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                tally(row)?;
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// Position in the list: after (group, key, client id), the columns
@@ -359,4 +453,34 @@ impl Cursor {
             client: client.as_str().to_owned(),
         })
     }
+}
+
+/// Waiting (list group 0), open and unassigned, by the wait (list key):
+/// a range of `conversations_by_status_assignee`.
+pub(super) fn queue(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<ClientId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id FROM conversations
+         WHERE status = 'open' AND assignee_id IS NULL AND list_group = 0
+         ORDER BY list_key, client_id LIMIT ?1",
+    )?;
+    let ids = client_ids(stmt.query([limit as i64])?);
+    ids
+}
+
+pub(super) fn assigned_to(conn: &Connection, agent: AgentId) -> rusqlite::Result<Vec<ClientId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id FROM conversations WHERE status = 'open' AND assignee_id = ?1",
+    )?;
+    let ids = client_ids(stmt.query([agent.0])?);
+    ids
+}
+
+/// The client ids of the first column (ids the store holds are valid).
+fn client_ids(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<ClientId>> {
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        out.push(ClientId::parse(&id).map_err(|_| rusqlite::Error::InvalidColumnName(id))?);
+    }
+    Ok(out)
 }

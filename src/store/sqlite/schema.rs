@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -186,6 +186,60 @@ const MIGRATIONS: &[&str] = &[
         email      TEXT,
         updated_at INTEGER NOT NULL  -- unix ms
     ) WITHOUT ROWID;
+"#,
+    // Routing and teamwork (issue 13). Private notes and events are items
+    // of the history with their own seq: `private` ones never reach the
+    // customer; `event` holds an event's JSON (its `text` is the agents'
+    // line); `prev_public` is, for an item the customer sees, the seq of the
+    // previous one they see (NULL: seq - 1, as for every older item).
+    r#"
+    ALTER TABLE messages ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN event TEXT;
+    ALTER TABLE messages ADD COLUMN prev_public INTEGER;
+    -- Who has the conversation: an agent, or NULL (the queue). Indexed in
+    -- the list's order for the views Mine and Unassigned, with and without
+    -- a status filter, and for the counts per assignee.
+    ALTER TABLE conversations ADD COLUMN assignee_id INTEGER;
+    CREATE INDEX conversations_by_assignee
+        ON conversations (assignee_id, list_group, list_key, client_id);
+    CREATE INDEX conversations_by_status_assignee
+        ON conversations (status, assignee_id, list_group, list_key, client_id);
+    -- Open conversations automatic assignment gives an agent at most.
+    ALTER TABLE agents ADD COLUMN capacity INTEGER NOT NULL DEFAULT 10;
+    -- Saved replies, shared by the team; `/shortcut` in the composer.
+    CREATE TABLE saved_replies (
+        id         INTEGER PRIMARY KEY,
+        shortcut   TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name       TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    -- Labels admins define, and the conversations agents put them on.
+    CREATE TABLE labels (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        color TEXT NOT NULL
+    );
+    CREATE TABLE conversation_labels (
+        client_id TEXT NOT NULL,
+        label_id  INTEGER NOT NULL,
+        PRIMARY KEY (client_id, label_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX conversation_labels_by_label ON conversation_labels (label_id, client_id);
+    -- Full-text search over what people wrote (not events): kept by a
+    -- trigger in the transaction of each message, filled from what is
+    -- already stored. Case-insensitive, any script (unicode61).
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, client_id UNINDEXED, seq UNINDEXED, private UNINDEXED,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (text, client_id, seq, private)
+        SELECT text, client_id, seq, private FROM messages WHERE event IS NULL;
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN NEW.event IS NULL BEGIN
+        INSERT INTO messages_fts (text, client_id, seq, private)
+            VALUES (NEW.text, NEW.client_id, NEW.seq, NEW.private);
+    END;
 "#,
 ];
 

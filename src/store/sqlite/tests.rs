@@ -30,6 +30,9 @@ pub(super) fn message(seq: u64, from: Role) -> WriteOp {
         ts: DateTime::from_timestamp_millis(ms).expect("valid time"),
         id: Some(format!("id-{seq}")),
         author: None,
+        private: false,
+        event: None,
+        prev_public: seq - 1,
     })
 }
 
@@ -571,3 +574,5 @@ fn an_old_database_whose_data_never_left_its_log_is_refused() {
         "refused: {refusal:?}"
     );
 }
+
+mod routing;

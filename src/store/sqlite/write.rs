@@ -4,7 +4,9 @@
 
 use rusqlite::{params, Connection};
 
-use crate::domain::{now_millis, ChatMessage, ClientId, Contact, ConversationStatus, Role};
+use crate::domain::{
+    now_millis, AgentId, ChatMessage, ClientId, Contact, ConversationStatus, Role,
+};
 use crate::store::{Write, WriteOp};
 
 /// The writes of one transaction; per write, whether it was applied.
@@ -16,6 +18,7 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
             WriteOp::Read { role, seq } => mark_read(conn, w.client, *role, *seq),
             WriteOp::Status(status) => set_status(conn, w.client, *status),
             WriteOp::Contact(contact) => set_contact(conn, w.client, contact),
+            WriteOp::Assign(agent) => assign(conn, w.client, *agent),
         })
         .collect()
 }
@@ -32,6 +35,56 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
         )?
         .execute(params![client.as_str(), ts])?;
     }
+    let moved = if m.is_chat() {
+        chat_turn(conn, client, m, seq, ts)?
+    } else {
+        // A note or an event answers nobody: the wait, the unread count,
+        // the preview and the list order stay as the chat left them.
+        conn.prepare_cached(
+            "UPDATE conversations SET last_seq = ?2 WHERE client_id = ?1 AND last_seq = ?2 - 1",
+        )?
+        .execute(params![client.as_str(), seq])?
+    };
+    if moved == 1 {
+        let event = match &m.event {
+            Some(event) => Some(
+                serde_json::to_string(event)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            ),
+            None => None,
+        };
+        conn.prepare_cached(
+            "INSERT INTO messages
+                 (client_id, seq, from_role, text, ts, client_msg_id, author_id, author_name,
+                  private, event, prev_public)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            client.as_str(),
+            seq,
+            m.from.code(),
+            m.text,
+            ts,
+            m.id,
+            m.author.as_ref().map(|a| a.id.0),
+            m.author.as_ref().map(|a| a.name.as_str()),
+            m.private,
+            event,
+            m.customer_sees().then_some(m.prev_public as i64),
+        ])?;
+    }
+    Ok(moved == 1)
+}
+
+/// Moves the conversation on by a chat message (not a note or an event);
+/// 1 if it directly followed the last seq.
+fn chat_turn(
+    conn: &Connection,
+    client: &ClientId,
+    m: &ChatMessage,
+    seq: i64,
+    ts: i64,
+) -> rusqlite::Result<usize> {
     let args = params![client.as_str(), seq, ts, m.from.code()];
     // Most messages continue what the one before did (a customer writes
     // again while waiting, an agent again after answering): then the list
@@ -76,24 +129,7 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
             )?
             .execute(args)?;
     }
-    if moved == 1 {
-        conn.prepare_cached(
-            "INSERT INTO messages
-                 (client_id, seq, from_role, text, ts, client_msg_id, author_id, author_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            client.as_str(),
-            seq,
-            m.from.code(),
-            m.text,
-            ts,
-            m.id,
-            m.author.as_ref().map(|a| a.id.0),
-            m.author.as_ref().map(|a| a.name.as_str()),
-        ])?;
-    }
-    Ok(moved == 1)
+    Ok(moved)
 }
 
 /// Moves `role`'s read mark forward to `seq` (at most the last seq). For the
@@ -153,4 +189,11 @@ fn set_contact(conn: &Connection, client: &ClientId, contact: &Contact) -> rusql
         now_millis().timestamp_millis(),
     ])?;
     Ok(true)
+}
+
+fn assign(conn: &Connection, client: &ClientId, agent: Option<AgentId>) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE conversations SET assignee_id = ?2 WHERE client_id = ?1")?
+        .execute(params![client.as_str(), agent.map(|a| a.0)])?
+        == 1)
 }

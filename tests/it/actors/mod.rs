@@ -11,11 +11,11 @@ use crate::common::eventually;
 use actix::prelude::*;
 use serde_json::{json, Value};
 use support_chat::{
-    join, lookup, Agent, AppError, Attach, Backend, ChatMessage, ClientId, ConversationStatus,
-    ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq, ListPage, ListQuery,
-    MarkRead, Participant, Post, Poster, Registry, Role, SessionActor, SessionSettings, SetStatus,
-    ShutdownAll, Snapshot, SocketLink, SqliteBackend, Store, StoreError, ToSocket, Totals, Typing,
-    Write, Writer, RECENT_WINDOW,
+    join, lookup, Agent, AgentId, AppError, AssigneeCounts, Attach, Backend, ChatMessage, ClientId,
+    ConversationStatus, ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq,
+    ListPage, ListQuery, MarkRead, Participant, Post, Poster, Registry, Role, SessionActor,
+    SessionSettings, SetStatus, ShutdownAll, Snapshot, SocketLink, SqliteBackend, Store,
+    StoreError, ToSocket, Totals, Typing, Write, Writer, RECENT_WINDOW,
 };
 
 /// A poster as a socket is: the outcome comes as a frame to that socket.
@@ -411,6 +411,7 @@ impl Chat {
                 author: None,
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
+                private: false,
                 poster: self.poster(role),
             })
             .await
@@ -426,6 +427,7 @@ impl Chat {
                 author: None,
                 text: format!("message {i}"),
                 id: None,
+                private: false,
                 poster: self.poster(role),
             });
         }
@@ -448,7 +450,11 @@ impl Chat {
         let frame = self
             .session()
             .await
-            .send(HistoryBefore { before, limit })
+            .send(HistoryBefore {
+                role: Role::Agent,
+                before,
+                limit,
+            })
             .await
             .expect("the session answers")
             .expect("a history page");
@@ -471,6 +477,7 @@ impl Chat {
                 author: None,
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
+                private: false,
                 poster: Poster::Api(ack),
             })
             .await
@@ -508,6 +515,7 @@ impl Chat {
             .await
             .send(SetStatus {
                 role,
+                by: None,
                 status: ConversationStatus::Resolved,
             })
             .await
@@ -608,8 +616,9 @@ impl Backend for ControlledBackend {
         client: &ClientId,
         before: u64,
         limit: usize,
+        reader: Role,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        self.inner.before(client, before, limit)
+        self.inner.before(client, before, limit, reader)
     }
 
     fn find_by_client_id(
@@ -636,6 +645,21 @@ impl Backend for ControlledBackend {
 
     fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError> {
         self.inner.summaries_of(clients)
+    }
+
+    fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError> {
+        self.inner.queue(limit)
+    }
+
+    fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {
+        self.inner.assigned_to(agent)
+    }
+
+    fn assignee_counts(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> Result<AssigneeCounts, StoreError> {
+        self.inner.assignee_counts(status)
     }
 
     fn totals(&self) -> Result<Totals, StoreError> {
@@ -831,6 +855,7 @@ async fn a_retry_sent_before_the_original_is_acknowledged_is_stored_once() {
             author: None,
             text: "quick".into(),
             id: Some("fast".into()),
+            private: false,
             poster: chat.poster(Role::Customer),
         });
     }
@@ -1267,6 +1292,7 @@ async fn a_failing_store_refuses_messages_and_numbering_resumes_without_a_gap() 
             author: None,
             text: format!("burst {i}"),
             id: Some(format!("c-{i}")),
+            private: false,
             poster: chat.poster(Role::Customer),
         });
     }
@@ -1390,8 +1416,9 @@ async fn only_an_agent_resolves_and_a_customer_message_reopens() {
         "resolving twice is fine"
     );
     let resolved = json!({"type": "status", "status": "resolved"});
+    // Seq 2 is the "Resolved" event, which only agents see.
     chat.post(Role::Agent, "it is on its way").await;
-    customer.message(2).await;
+    customer.message(3).await;
     for socket in [&customer, &agent] {
         assert_eq!(
             socket.frames_of_type("status"),
@@ -1402,11 +1429,11 @@ async fn only_an_agent_resolves_and_a_customer_message_reopens() {
     chat.post(Role::Customer, "it did not come").await;
     let reopened = json!({"type": "status", "status": "open"});
     for socket in [&customer, &agent] {
-        socket.message(3).await;
+        socket.message(4).await;
         let frames = socket.frames();
         let after_message = frames
             .iter()
-            .skip_while(|f| f["seq"] != 3)
+            .skip_while(|f| f["seq"] != 4)
             .cloned()
             .collect::<Vec<_>>();
         assert_eq!(
@@ -1455,7 +1482,10 @@ async fn a_customer_message_racing_a_resolve_leaves_the_store_agreeing_with_the_
 
     chat.store.flush_blocking();
     let stored = backend.inner.load(&chat.client, 1).unwrap();
-    assert_eq!(stored.last_seq, 3);
+    assert_eq!(
+        stored.last_seq, 5,
+        "the message, then the events Resolved (4) and Reopened (5)"
+    );
     let summary = &backend
         .inner
         .summaries_of(std::slice::from_ref(&chat.client))

@@ -39,6 +39,7 @@ impl Chat {
                 author: Some(who.author()),
                 text: text.to_owned(),
                 id: Some(format!("{}-{text}", who.name)),
+                private: false,
                 poster: socket_poster(socket.link.id),
             })
             .await

@@ -1,0 +1,42 @@
+//! What the `Router` takes from consoles, the API and the application.
+
+use actix::prelude::*;
+
+use crate::domain::{AgentId, Author};
+
+/// An agent's console (inbox socket `socket`) opened.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ConsoleOpened {
+    pub agent: Author,
+    pub socket: u64,
+}
+
+/// That console closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ConsoleClosed {
+    pub agent: AgentId,
+    pub socket: u64,
+}
+
+/// The agent set themselves away (or back online) by hand.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetAway {
+    pub agent: AgentId,
+    pub away: bool,
+}
+
+/// Activity in one of the agent's consoles (ends an idle away).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Active {
+    pub agent: AgentId,
+}
+
+/// Something freed an agent or filled the queue (a capacity was raised):
+/// give out what waits.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;

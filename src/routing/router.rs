@@ -1,0 +1,346 @@
+//! The `Router` actor: availability from the consoles, the roster for the
+//! inbox, "an agent is online" for customers, automatic assignment from the
+//! queue and the offline grace time.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use super::availability::Presence;
+use super::messages::{Active, ConsoleClosed, ConsoleOpened, Drain, SetAway};
+use super::strategy::{pick, Candidate, Strategy};
+use crate::accounts::capacities;
+use crate::conversation::{
+    lookup, Assign, AssigneeChanged, ConsolesOnline, QueueChanged, Registry,
+};
+use crate::domain::{AgentId, Availability, ConversationStatus};
+use crate::inbox::{Inbox, Roster};
+use crate::store::Store;
+
+/// Most conversations one drain hands out; the next drain goes on.
+const MAX_BATCH: usize = 100;
+
+/// How the router behaves (`--auto-assign`, `--away-after`,
+/// `--offline-grace`).
+#[derive(Debug, Clone, Copy)]
+pub struct RouterSettings {
+    pub strategy: Strategy,
+    /// A console without activity this long makes its agent `away`.
+    pub away_after: Duration,
+    /// An agent offline this long loses their open conversations to the
+    /// queue.
+    pub offline_grace: Duration,
+}
+
+pub struct Router {
+    store: Store,
+    registry: Addr<Registry>,
+    inbox: Addr<Inbox>,
+    settings: RouterSettings,
+    agents: HashMap<AgentId, Presence>,
+    /// What customers were last told: whether an agent is online.
+    any_online: bool,
+    /// Who was given a conversation last (round robin goes on after them).
+    last_given: Option<AgentId>,
+    draining: bool,
+    /// A reason to drain came during a drain: drain again after it.
+    drain_again: bool,
+}
+
+impl Router {
+    pub fn new(
+        store: Store,
+        registry: Addr<Registry>,
+        inbox: Addr<Inbox>,
+        settings: RouterSettings,
+    ) -> Router {
+        Router {
+            store,
+            registry,
+            inbox,
+            settings,
+            agents: HashMap::new(),
+            any_online: false,
+            last_given: None,
+            draining: false,
+            drain_again: false,
+        }
+    }
+
+    /// After any change of availability: the roster to the consoles,
+    /// "agent online" to customers, and the queue to whoever is free now.
+    fn changed(&mut self, ctx: &mut Context<Self>) {
+        let mut roster: Vec<_> = self.agents.iter().map(|(id, p)| p.entry(*id)).collect();
+        roster.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        self.inbox.do_send(Roster(roster));
+        let any_online = self
+            .agents
+            .values()
+            .any(|p| p.availability() == Availability::Online);
+        if any_online != self.any_online {
+            self.any_online = any_online;
+            self.registry.do_send(ConsolesOnline(any_online));
+        }
+        self.drain(ctx);
+    }
+
+    fn availability(&self, agent: AgentId) -> Availability {
+        self.agents
+            .get(&agent)
+            .map_or(Availability::Offline, Presence::availability)
+    }
+
+    /// Gives waiting conversations, oldest first, to online agents below
+    /// their capacity. One drain at a time; it reads the store's truth.
+    fn drain(&mut self, ctx: &mut Context<Self>) {
+        if self.settings.strategy == Strategy::Off {
+            return;
+        }
+        if self.draining {
+            self.drain_again = true;
+            return;
+        }
+        let online: Vec<AgentId> = self
+            .agents
+            .iter()
+            .filter(|(id, p)| **id != AgentId::SERVICE && p.availability() == Availability::Online)
+            .map(|(id, _)| *id)
+            .collect();
+        if online.is_empty() {
+            return;
+        }
+        self.draining = true;
+        let job = give_out(
+            self.store.clone(),
+            self.registry.clone(),
+            self.settings.strategy,
+            online,
+            self.last_given,
+        );
+        ctx.spawn(job.into_actor(self).map(|result, act, ctx| {
+            act.draining = false;
+            match result {
+                Ok(last) => act.last_given = last,
+                Err(e) => log::error!("routing: cannot give out the queue: {e}"),
+            }
+            if std::mem::take(&mut act.drain_again) {
+                act.drain(ctx);
+            }
+        }));
+    }
+
+    /// `agent`'s last console closed at `since`: once the grace time is
+    /// over and they are still away since then, their open conversations
+    /// go back to the queue.
+    fn start_grace(&mut self, agent: AgentId, since: Instant, ctx: &mut Context<Self>) {
+        ctx.run_later(self.settings.offline_grace, move |act, _ctx| {
+            let still_gone = act
+                .agents
+                .get(&agent)
+                .is_some_and(|p| p.offline_since == Some(since));
+            if !still_gone || agent == AgentId::SERVICE {
+                return;
+            }
+            let (store, registry) = (act.store.clone(), act.registry.clone());
+            actix::spawn(async move {
+                if let Err(e) = requeue(store, registry, agent).await {
+                    log::error!(
+                        "routing: cannot requeue agent {}'s conversations: {e}",
+                        agent.0
+                    );
+                }
+            });
+        });
+    }
+
+    /// Checks every console for idleness, often enough for `away_after`.
+    fn watch_idle(&self, ctx: &mut Context<Self>) {
+        let tick =
+            (self.settings.away_after / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        ctx.run_interval(tick, |act, ctx| {
+            let now = Instant::now();
+            let mut moved = false;
+            for presence in act.agents.values_mut() {
+                let before = presence.availability();
+                presence.check_idle(act.settings.away_after, now);
+                moved |= presence.availability() != before;
+            }
+            if moved {
+                act.changed(ctx);
+            }
+        });
+    }
+}
+
+/// One drain: the capacities, the open conversations per agent and the
+/// queue, read from the store; each conversation then to the agent the
+/// strategy picks, only if still unassigned. Returns who was given one last.
+async fn give_out(
+    store: Store,
+    registry: Addr<Registry>,
+    strategy: Strategy,
+    online: Vec<AgentId>,
+    mut last: Option<AgentId>,
+) -> Result<Option<AgentId>, String> {
+    let team = capacities(&store).await.map_err(|e| e.to_string())?;
+    let counts = store
+        .assignee_counts(Some(ConversationStatus::Open))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut candidates: Vec<Candidate> = team
+        .into_iter()
+        .filter(|(agent, _)| online.contains(&agent.id))
+        .map(|(agent, capacity)| Candidate {
+            agent: agent.id,
+            load: counts.by_agent.get(&agent.id).copied().unwrap_or(0) as u32,
+            capacity,
+        })
+        .collect();
+    let free: u32 = candidates
+        .iter()
+        .map(|c| c.capacity.saturating_sub(c.load))
+        .sum();
+    if free == 0 {
+        return Ok(last);
+    }
+    let queue = store
+        .queue((free as usize).min(MAX_BATCH))
+        .await
+        .map_err(|e| e.to_string())?;
+    for client in queue {
+        let Some(agent) = pick(strategy, &candidates, last) else {
+            break;
+        };
+        let session = lookup(&registry, &client)
+            .await
+            .map_err(|e| e.to_string())?;
+        let given = session
+            .send(Assign {
+                by: None,
+                to: Some(agent),
+                note: None,
+                only_if: Some(None),
+            })
+            .await;
+        if let Ok(Ok(Some(now))) = given {
+            if now.id == agent {
+                last = Some(agent);
+                if let Some(c) = candidates.iter_mut().find(|c| c.agent == agent) {
+                    c.load += 1;
+                }
+            }
+        }
+    }
+    Ok(last)
+}
+
+/// Puts `agent`'s open conversations back in the queue (unless someone
+/// else took them meanwhile).
+async fn requeue(store: Store, registry: Addr<Registry>, agent: AgentId) -> Result<(), String> {
+    for client in store.assigned_to(agent).await.map_err(|e| e.to_string())? {
+        let session = lookup(&registry, &client)
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = session
+            .send(Assign {
+                by: None,
+                to: None,
+                note: None,
+                only_if: Some(Some(agent)),
+            })
+            .await;
+    }
+    Ok(())
+}
+
+impl Actor for Router {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.watch_idle(ctx);
+        // Conversations waiting since before a restart, or assigned to
+        // agents who will not come back: the grace time counts from now.
+        self.changed(ctx);
+    }
+}
+
+impl Handler<ConsoleOpened> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: ConsoleOpened, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        self.agents
+            .entry(msg.agent.id)
+            .or_insert_with(|| Presence::new(msg.agent.name.clone(), now))
+            .open(msg.socket, now);
+        self.changed(ctx);
+    }
+}
+
+impl Handler<ConsoleClosed> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: ConsoleClosed, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let Some(presence) = self.agents.get_mut(&msg.agent) else {
+            return;
+        };
+        presence.close(msg.socket, now);
+        if presence.offline_since == Some(now) {
+            self.start_grace(msg.agent, now, ctx);
+        }
+        self.changed(ctx);
+    }
+}
+
+impl Handler<SetAway> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetAway, ctx: &mut Context<Self>) {
+        if let Some(presence) = self.agents.get_mut(&msg.agent) {
+            presence.choose_away(msg.away, Instant::now());
+            self.changed(ctx);
+        }
+    }
+}
+
+impl Handler<Active> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: Active, ctx: &mut Context<Self>) {
+        let before = self.availability(msg.agent);
+        if let Some(presence) = self.agents.get_mut(&msg.agent) {
+            presence.active(Instant::now());
+        }
+        if self.availability(msg.agent) != before {
+            self.changed(ctx);
+        }
+    }
+}
+
+impl Handler<Drain> for Router {
+    type Result = ();
+
+    fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) {
+        self.drain(ctx);
+    }
+}
+
+impl Handler<QueueChanged> for Router {
+    type Result = ();
+
+    fn handle(&mut self, _: QueueChanged, ctx: &mut Context<Self>) {
+        self.drain(ctx);
+    }
+}
+
+impl Handler<AssigneeChanged> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: AssigneeChanged, ctx: &mut Context<Self>) {
+        // Back in the queue, or someone's load moved.
+        self.inbox.do_send(msg);
+        self.drain(ctx);
+    }
+}
