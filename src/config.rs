@@ -30,12 +30,21 @@ pub const SESSION_MAX_AGE: &str = "30d";
         SQLite database under --data-dir."
 )]
 pub struct Config {
+    /// Without a command: run the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on; port 0 picks a free port (the real address is logged).
     #[arg(long, env = "SUPPORT_CHAT_BIND", default_value = "127.0.0.1:8000")]
     pub bind: String,
 
     /// Directory of the database file (created if missing).
-    #[arg(long, env = "SUPPORT_CHAT_DATA_DIR", default_value = "./data")]
+    #[arg(
+        long,
+        env = "SUPPORT_CHAT_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// normal: an acknowledged message survives a crash of the process;
@@ -145,6 +154,31 @@ pub struct Config {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SUPPORT_CHAT_WORKERS")]
     pub workers: Option<usize>,
+}
+
+/// Operations on a data directory, instead of running the server.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Copy the database of --data-dir to FILE, consistently, while the
+    /// server keeps running (SQLite's online backup API). FILE is replaced
+    /// only once the new copy is complete and checked.
+    Backup {
+        /// Where the copy goes.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a backup in place as the database of --data-dir. Refuses while a
+    /// server runs on that directory, and refuses a file that is not an
+    /// intact support-chat database (or is newer than this build).
+    Restore {
+        /// The backup to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Replace a database already there; it is moved aside to
+        /// support-chat.db.replaced-<time>, never deleted.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 impl Config {

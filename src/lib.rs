@@ -48,13 +48,14 @@ mod transport;
 mod web;
 
 pub use app::{Application, BuildError, ShutdownHandle};
-pub use config::Config;
+pub use config::{Command, Config};
 pub use conversation::*;
 pub use domain::*;
 pub use error::AppError;
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
-    Backend, Durability, ListPage, ListQuery, Snapshot, SqlFn, SqliteBackend, StartupError, Store,
-    StoreError, Write, WriteOp, WriteOutcome, WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
+    backup, restore, Backend, BackupError, Copied, Durability, ListPage, ListQuery, Snapshot,
+    SqlFn, SqliteBackend, StartupError, Store, StoreError, Write, WriteOp, WriteOutcome,
+    WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
 };
 pub use transport::*;

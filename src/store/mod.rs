@@ -22,7 +22,10 @@ use tokio::sync::Semaphore;
 
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
 
-pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
+pub use sqlite::{
+    backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,
+    SCHEMA_VERSION,
+};
 pub use writer::Writer;
 use writer::{Reporting, WriterCommand};
 

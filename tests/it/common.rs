@@ -83,6 +83,15 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     )
 }
 
+/// Starts the server on an existing data directory, with extra flags.
+pub fn spawn_app_on(data_dir: Arc<TempDir>, extra: &[&str]) -> TestApp {
+    start(
+        data_dir,
+        "127.0.0.1:0",
+        extra.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
 fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let mut all = vec![

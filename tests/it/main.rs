@@ -3,6 +3,7 @@
 
 mod accounts;
 mod actors;
+mod backup;
 mod browser;
 mod browser_team;
 mod common;

@@ -8,6 +8,7 @@
 //! connection, so `support-chat.db` alone then holds all the data. While the
 //! server runs, or after a crash, the `-wal` file is part of the database.
 
+mod backup;
 mod pool;
 mod read;
 mod schema;
@@ -29,6 +30,7 @@ use crate::domain::{ChatMessage, ClientId, ConversationSummary, Role, Totals};
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
 
+pub use backup::{backup, restore, BackupError, Copied};
 pub use schema::SCHEMA_VERSION;
 
 const DB_FILE: &str = "support-chat.db";
