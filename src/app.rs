@@ -20,8 +20,10 @@ use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
-use crate::transport::{Gauges, Heartbeat, MessageRates, SocketLimits};
-use crate::web::{admit, routes, security_headers, Admission, AppState, Security};
+use crate::transport::{Heartbeat, MessageRates, SocketLimits};
+use crate::web::{
+    admit, count_requests, metrics_server, routes, security_headers, Admission, AppState, Security,
+};
 
 /// How long open connections get to close during a graceful shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -51,6 +53,8 @@ pub enum BuildError {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    /// The `--metrics-bind` listener, if any.
+    metrics: Option<(Server, SocketAddr)>,
     registry: Addr<Registry>,
     inbox: Addr<Inbox>,
     store: Store,
@@ -148,7 +152,6 @@ impl Application {
             registry: registry.clone(),
             inbox: inbox.clone(),
             store: store.clone(),
-            gauges: Arc::new(Gauges::default()),
             limits,
             rates: Arc::new(MessageRates::new(limits.rate_limit, limits.rate_burst)),
             security,
@@ -163,6 +166,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(admit))
                 .wrap(security_headers(&state.security))
+                .wrap(from_fn(count_requests))
                 .app_data(web::Data::new(state.clone()))
                 .configure(routes)
         })
@@ -176,10 +180,25 @@ impl Application {
             server = server.max_connections(cap);
         }
         let server = server.listen(listener).map_err(bind_err)?.run();
+        let metrics = match &config.metrics_bind {
+            None => None,
+            Some(bind) => {
+                let bind_err = |source| BuildError::Bind {
+                    addr: bind.clone(),
+                    source,
+                };
+                let listener = TcpListener::bind(bind).map_err(bind_err)?;
+                let addr = listener.local_addr().map_err(bind_err)?;
+                let server =
+                    metrics_server(listener, Arc::clone(store.metrics())).map_err(bind_err)?;
+                Some((server, addr))
+            }
+        };
         let (shutdown, _) = watch::channel(false);
         Ok(Application {
             server,
             addr,
+            metrics,
             registry,
             inbox,
             store,
@@ -200,6 +219,11 @@ impl Application {
         self.addr
     }
 
+    /// Where `--metrics-bind` listens, if set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle(self.shutdown.clone())
     }
@@ -209,6 +233,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Application {
             server,
+            metrics,
             registry,
             inbox,
             store,
@@ -217,11 +242,20 @@ impl Application {
             _lock,
             ..
         } = self;
+        // Serves on its own until the end; stopped with the main server.
+        let metrics = metrics.map(|(server, _)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
         let handle = server.handle();
         let mut server = actix_web::rt::spawn(server);
         let mut requested = shutdown.subscribe();
         tokio::select! {
             result = &mut server => {
+                if let Some(metrics) = metrics {
+                    metrics.stop(true).await;
+                }
                 writer.shutdown(&store);
                 return result.map_err(std::io::Error::other)?;
             }
@@ -232,6 +266,9 @@ impl Application {
         let _ = inbox.send(CloseAll).await;
         handle.stop(true).await;
         let _ = server.await;
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         writer.shutdown(&store);
         log::info!("stopped; every acknowledged message is stored");
         Ok(())

@@ -151,6 +151,12 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_TRUST_PROXY")]
     pub trust_proxy: bool,
 
+    /// Also serve `/metrics` here, without credentials (e.g. 127.0.0.1:9100;
+    /// keep it private). On the main address `/metrics` needs an agent
+    /// credential or the service token.
+    #[arg(long, env = "SUPPORT_CHAT_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SUPPORT_CHAT_WORKERS")]
     pub workers: Option<usize>,

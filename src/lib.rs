@@ -12,6 +12,7 @@
 //! | `error` | `AppError`, the one error enum, with a stable code per variant |
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
+//! | `metrics` | `Metrics`: the counters, gauges and lock-free histograms `/metrics` reports |
 //! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads |
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets |
 //! | `conversation` | `SessionActor` (one per conversation), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
@@ -42,6 +43,7 @@ mod domain;
 mod error;
 mod inbox;
 mod limits;
+mod metrics;
 mod protocol;
 mod store;
 mod transport;

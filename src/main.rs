@@ -57,6 +57,9 @@ async fn serve(config: &Config) -> ExitCode {
     log::info!("support-chat listening on {base}");
     log::info!("  customers: {base}/chat/client  (a fresh private conversation)");
     log::info!("  agents:    {base}/agent  (the console; log in at {base}/agent/login)");
+    if let Some(metrics) = app.metrics_addr() {
+        log::info!("  metrics:   http://{metrics}/metrics");
+    }
     if let Some(setup) = app.setup_url() {
         // Valid until used, also after restarts (each start adds a link).
         log::info!("no agent account yet: create the first admin at {setup}");

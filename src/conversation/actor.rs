@@ -60,6 +60,8 @@ struct Pending {
     socket: Option<u64>,
     /// Released with the entry, when the message is settled.
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// When it reached the session, for the relay latency.
+    since: std::time::Instant,
 }
 
 pub struct SessionActor {

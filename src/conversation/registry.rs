@@ -91,6 +91,7 @@ impl Handler<Lookup> for Registry {
         );
         let session = SessionActor::start_in_arbiter(&msg.home, move |_| session);
         self.sessions.insert(msg.client, (number, session.clone()));
+        self.count_sessions();
         Ok(session)
     }
 }
@@ -102,7 +103,15 @@ impl Handler<SessionEnded> for Registry {
         // Only if it is still the same session: a newer one may have started.
         if self.sessions.get(&msg.client).map(|(n, _)| *n) == Some(msg.number) {
             self.sessions.remove(&msg.client);
+            self.count_sessions();
         }
+    }
+}
+
+impl Registry {
+    fn count_sessions(&self) {
+        let live = i64::try_from(self.sessions.len()).unwrap_or(i64::MAX);
+        self.store.metrics().live_sessions.set(live);
     }
 }
 

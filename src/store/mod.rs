@@ -21,6 +21,7 @@ use actix::prelude::*;
 use tokio::sync::Semaphore;
 
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
+use crate::metrics::{Metrics, StoreFailure};
 
 pub use sqlite::{
     backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,
@@ -233,6 +234,7 @@ pub struct Store {
     /// One permit per read slot of the backend: a burst of reads queues
     /// here (without a thread) instead of on the blocking pool.
     reads: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
 }
 
 impl Store {
@@ -240,9 +242,11 @@ impl Store {
     pub fn start(backend: Arc<dyn Backend>) -> (Store, Writer) {
         let healthy = Arc::new(AtomicBool::new(true));
         let watcher = Arc::new(OnceLock::new());
+        let metrics = Arc::new(Metrics::new());
         let reporting = Reporting {
             healthy: Arc::clone(&healthy),
             watcher: Arc::clone(&watcher),
+            metrics: Arc::clone(&metrics),
         };
         let (writes, writer) = writer::spawn(Arc::clone(&backend), reporting);
         let reads = Arc::new(Semaphore::new(backend.read_slots().max(1)));
@@ -252,6 +256,7 @@ impl Store {
             healthy,
             watcher,
             reads,
+            metrics,
         };
         (store, writer)
     }
@@ -267,13 +272,26 @@ impl Store {
         self.healthy.load(Ordering::Relaxed)
     }
 
+    /// This server's metrics, which every holder of the store reports to.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// Queues a write; its outcome goes to `request.reply`.
     pub fn submit(&self, request: WriteRequest) -> Result<(), StoreError> {
+        // Counted before it is queued, so the writer never counts it out first.
+        self.metrics.write_queue_depth.inc();
         self.writes
             .try_send(WriterCommand::Write(request))
-            .map_err(|e| match e {
-                TrySendError::Full(_) => StoreError::Overloaded,
-                TrySendError::Disconnected(_) => StoreError::WriterGone,
+            .map_err(|e| {
+                self.metrics.write_queue_depth.dec();
+                match e {
+                    TrySendError::Full(_) => {
+                        self.metrics.store_failed(StoreFailure::QueueFull);
+                        StoreError::Overloaded
+                    }
+                    TrySendError::Disconnected(_) => StoreError::WriterGone,
+                }
             })
     }
 

@@ -20,6 +20,7 @@ use crate::conversation::{
 use crate::domain::{ClientId, Participant, Role};
 use crate::error::AppError;
 use crate::limits::KeyedBuckets;
+use crate::metrics::Refusal;
 use crate::protocol::{ClientFrame, ServerEvent};
 
 /// Messages a socket may have waiting to be stored before it stops reading.
@@ -137,6 +138,7 @@ impl ChatSocket {
         let frame = ClientFrame::decode(text, self.limits.max_text_chars);
         // Every frame counts against the rate, bad ones included.
         if !self.rates.try_take((self.client.clone(), self.role)) {
+            self.core.metrics().refused(Refusal::SocketMessage);
             let (per_second, burst) = self.rates.limits();
             let err = AppError::RateLimited { per_second, burst };
             let id = match &frame {

@@ -10,6 +10,7 @@ use crate::conversation::ToSocket;
 use crate::error::AppError;
 use crate::inbox::{Inbox, List, Subscribe, Unsubscribe};
 use crate::limits::TokenBucket;
+use crate::metrics::Refusal;
 use crate::protocol::{ClientFrame, ListRequest, ServerEvent};
 use crate::store::ListQuery;
 
@@ -43,6 +44,7 @@ impl InboxSocket {
     fn list(&mut self, request: ListRequest, ctx: &mut WebsocketContext<Self>) {
         if let Some(bucket) = &mut self.lists {
             if !bucket.try_take() {
+                self.core.metrics().refused(Refusal::SocketMessage);
                 let err = AppError::RateLimited {
                     per_second: LIST_RATE,
                     burst: LIST_BURST,

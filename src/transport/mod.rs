@@ -10,7 +10,7 @@ mod inbox;
 mod revoke;
 
 pub use self::core::{
-    Gauges, Heartbeat, SocketCore, Throttled, CLOSE_REPLACED, CLOSE_STALLED, READ_AHEAD_BYTES,
+    Heartbeat, SocketCore, Throttled, CLOSE_REPLACED, CLOSE_STALLED, READ_AHEAD_BYTES,
     SOCKET_MAILBOX,
 };
 pub use chat::{ChatSocket, MessageRates, SocketLimits, MAX_IN_FLIGHT};

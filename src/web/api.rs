@@ -18,6 +18,7 @@ use crate::conversation::{lookup, Post, Poster, SetStatus};
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, Role};
 use crate::error::AppError;
 use crate::inbox::List;
+use crate::metrics::Refusal;
 use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
 use crate::store::ListQuery;
 
@@ -116,7 +117,7 @@ pub async fn post_message(
 ) -> Result<HttpResponse, AppError> {
     let agent = state.security.require_agent_write(&req).await?;
     require_json(&req)?;
-    state.security.take_api_token(&req)?;
+    take_api_token(&req, &state)?;
     let client = ClientId::parse(&id)?;
     let body = read_body(body).await?;
     let new: NewMessage =
@@ -163,7 +164,7 @@ async fn set_status(
     status: ConversationStatus,
 ) -> Result<HttpResponse, AppError> {
     state.security.require_agent_write(&req).await?;
-    state.security.take_api_token(&req)?;
+    take_api_token(&req, &state)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
     session
@@ -225,4 +226,12 @@ fn limit_param(req: &HttpRequest, default: usize) -> Result<usize, AppError> {
             "limit must be 1 to {HISTORY_PAGE_MAX}"
         ))),
     }
+}
+
+/// A token from the client's API bucket, counting a refusal.
+fn take_api_token(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    state
+        .security
+        .take_api_token(req)
+        .inspect_err(|_| state.store.metrics().refused(Refusal::ApiRequest))
 }

@@ -9,6 +9,7 @@ mod forms;
 mod handshake;
 mod health;
 mod login;
+mod metrics;
 mod onboarding;
 mod pages;
 mod render;
@@ -25,10 +26,11 @@ use actix_web::{guard, web, Route};
 use crate::conversation::Registry;
 use crate::inbox::Inbox;
 use crate::store::Store;
-use crate::transport::{Gauges, MessageRates, SocketLimits};
+use crate::transport::{MessageRates, SocketLimits};
 
 pub use admission::{admit, Admission};
 pub use health::ReadProbe;
+pub use metrics::{count_requests, metrics_server};
 pub use security::Security;
 
 /// What every handler can reach.
@@ -37,7 +39,6 @@ pub struct AppState {
     pub registry: Addr<Registry>,
     pub inbox: Addr<Inbox>,
     pub store: Store,
-    pub gauges: Arc<Gauges>,
     pub limits: SocketLimits,
     pub rates: Arc<MessageRates>,
     pub security: Arc<Security>,
@@ -114,5 +115,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(api::reopen),
         )
         .route("/healthz", get_or_head().to(health::healthz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .default_service(web::to(pages::not_found));
 }

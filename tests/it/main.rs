@@ -13,6 +13,7 @@ mod db_file;
 mod durability;
 mod handshake;
 mod hardening;
+mod metrics;
 mod protocol_props;
 mod raw;
 mod security;

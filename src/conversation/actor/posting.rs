@@ -2,6 +2,8 @@
 //! id, the next seq, the write to the store, and the outcome to the poster
 //! and both sides once the store has settled it.
 
+use std::time::Instant;
+
 use actix::prelude::*;
 
 use super::{Pending, Phase, SessionActor};
@@ -73,6 +75,7 @@ impl SessionActor {
         poster: Poster,
         ctx: &mut Context<Self>,
     ) {
+        let since = Instant::now();
         let message = ChatMessage {
             seq: self.next_seq,
             from: role,
@@ -104,6 +107,7 @@ impl SessionActor {
             acks,
             socket,
             _permit: permit,
+            since,
         });
     }
 
@@ -146,7 +150,7 @@ impl SessionActor {
     }
 
     pub(super) fn committed(&mut self, pending: Pending) {
-        let message = pending.message;
+        let (message, since) = (pending.message, pending.since);
         self.last_seq = message.seq;
         let frame = ServerEvent::Message(&message).encode();
         for ack in pending.acks {
@@ -156,6 +160,10 @@ impl SessionActor {
         let (from, seq) = (message.from, message.seq);
         self.window.push(message);
         self.broadcast(frame);
+        self.store
+            .metrics()
+            .relay_seconds
+            .observe_duration(since.elapsed());
         if from == Role::Agent {
             // An agent who answers has read what came before, however the
             // answer was sent (console, page or API): no unread badge stays.
