@@ -22,7 +22,8 @@ use crate::limits::{IpLimits, KeyedBuckets};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
 use crate::transport::{Heartbeat, MessageRates, SocketLimits};
 use crate::web::{
-    admit, count_requests, metrics_server, routes, security_headers, Admission, AppState, Security,
+    admit, metrics_server, observe_requests, routes, security_headers, Admission, AppState,
+    Security,
 };
 
 /// How long open connections get to close during a graceful shutdown.
@@ -166,7 +167,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(admit))
                 .wrap(security_headers(&state.security))
-                .wrap(from_fn(count_requests))
+                .wrap(from_fn(observe_requests))
                 .app_data(web::Data::new(state.clone()))
                 .configure(routes)
         })

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::logging::LogFormat;
 use crate::store::Durability;
 
 /// How often the server pings each WebSocket, by default.
@@ -156,6 +157,10 @@ pub struct Config {
     /// credential or the service token.
     #[arg(long, env = "SUPPORT_CHAT_METRICS_BIND")]
     pub metrics_bind: Option<String>,
+
+    /// Log lines as text, or as one JSON object per line for log shippers.
+    #[arg(long, env = "SUPPORT_CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SUPPORT_CHAT_WORKERS")]

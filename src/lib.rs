@@ -19,7 +19,7 @@
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, upgrades, security checks; the only module that knows HTTP |
-//! | `config`, `app` | the command line, and `Application`, which wires it all and shuts it down |
+//! | `config`, `logging`, `app` | the command line, log output (text or JSON), and `Application`, which wires it all and shuts it down |
 //!
 //! A message's path: the customer's `ChatSocket` decodes a frame into a
 //! `Post` for the `SessionActor`, which gives it the next seq and submits it
@@ -43,6 +43,7 @@ mod domain;
 mod error;
 mod inbox;
 mod limits;
+mod logging;
 mod metrics;
 mod protocol;
 mod store;
@@ -54,6 +55,7 @@ pub use config::{Command, Config};
 pub use conversation::*;
 pub use domain::*;
 pub use error::AppError;
+pub use logging::{init_logging, LogFormat};
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
     backup, restore, Backend, BackupError, Copied, Durability, ListPage, ListQuery, Snapshot,

@@ -6,7 +6,7 @@ use support_chat::{Application, Command, Config, Copied};
 #[actix_web::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    support_chat::init_logging(config.log_format);
     match &config.command {
         None => serve(&config).await,
         Some(Command::Backup { to }) => report(

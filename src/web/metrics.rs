@@ -1,15 +1,12 @@
 //! `GET /metrics` (Prometheus / OpenMetrics text) for agents and the
 //! service token, the same on the separate `--metrics-bind` listener
-//! without credentials (keep that one on a private address), and the
-//! middleware that counts HTTP requests by route pattern and status.
+//! without credentials (keep that one on a private address).
 
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{web, App, Error, HttpRequest, HttpResponse, HttpServer};
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use super::AppState;
 use crate::error::AppError;
@@ -50,25 +47,4 @@ pub fn metrics_server(listener: TcpListener, metrics: Arc<Metrics>) -> std::io::
     .listen(listener)?
     .run();
     Ok(server)
-}
-
-/// The middleware (`middleware::from_fn`): one count per request, labelled
-/// by the route's pattern (`/ws/customer/{id}`, never the id itself), so the
-/// number of series stays bounded.
-pub async fn count_requests(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| Arc::clone(state.store.metrics()));
-    let response = next.call(req).await?;
-    if let Some(metrics) = metrics {
-        let route = response.request().match_pattern();
-        metrics.http_request(
-            route.as_deref().unwrap_or("unmatched"),
-            response.status().as_u16(),
-        );
-    }
-    Ok(response)
 }

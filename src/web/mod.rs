@@ -10,6 +10,7 @@ mod handshake;
 mod health;
 mod login;
 mod metrics;
+mod observe;
 mod onboarding;
 mod pages;
 mod render;
@@ -30,7 +31,8 @@ use crate::transport::{MessageRates, SocketLimits};
 
 pub use admission::{admit, Admission};
 pub use health::ReadProbe;
-pub use metrics::{count_requests, metrics_server};
+pub use metrics::metrics_server;
+pub use observe::observe_requests;
 pub use security::Security;
 
 /// What every handler can reach.

@@ -249,7 +249,11 @@ impl Process {
             match tokio::time::timeout_at(deadline, self.lines.recv()).await {
                 Ok(Some(line)) => {
                     if let Some(at) = line.find(MARK) {
-                        let addr = line[at + MARK.len()..].trim();
+                        // Up to the end of the address (a JSON log line goes on).
+                        let addr: String = line[at + MARK.len()..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
+                            .collect();
                         return addr.parse().unwrap_or_else(|e| {
                             panic!("bad address {addr:?} in log line {line:?}: {e}")
                         });
@@ -292,7 +296,7 @@ impl Process {
     }
 
     /// All of stderr, once the process has exited and the pipe is drained.
-    async fn final_stderr(&mut self) -> String {
+    pub(crate) async fn final_stderr(&mut self) -> String {
         assert!(self.exited.is_some(), "final_stderr before the exit");
         let deadline = tokio::time::Instant::now() + EXIT_TIMEOUT;
         while let Ok(Some(_)) = tokio::time::timeout_at(deadline, self.lines.recv()).await {}

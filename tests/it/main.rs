@@ -13,6 +13,7 @@ mod db_file;
 mod durability;
 mod handshake;
 mod hardening;
+mod logs;
 mod metrics;
 mod protocol_props;
 mod raw;
