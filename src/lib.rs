@@ -59,7 +59,7 @@ pub use logging::{init_logging, LogFormat};
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
     backup, restore, Backend, BackupError, Copied, Durability, ListPage, ListQuery, Snapshot,
-    SqlFn, SqliteBackend, StartupError, Store, StoreError, Write, WriteOp, WriteOutcome,
+    SqlFn, SqliteBackend, StartupError, Store, StoreError, Who, Write, WriteOp, WriteOutcome,
     WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
 };
 pub use transport::*;

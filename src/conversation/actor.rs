@@ -19,7 +19,7 @@ use super::window::{Window, RECENT_WINDOW};
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, PerRole, Role};
 use crate::error::AppError;
 use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
-use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
+use crate::store::{AuditAction, AuditEvent, Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// How a session behaves; shared by every session of a server.
 #[derive(Debug, Clone)]
@@ -335,7 +335,8 @@ impl SessionActor {
         self.broadcast(ServerEvent::Status { status }.encode());
     }
 
-    fn change_status(&mut self, role: Role, status: ConversationStatus) -> Result<(), AppError> {
+    fn change_status(&mut self, msg: SetStatus) -> Result<(), AppError> {
+        let SetStatus { role, status, by } = msg;
         if role != Role::Agent {
             return Err(AppError::Forbidden(
                 "only agents resolve or reopen conversations".into(),
@@ -349,6 +350,13 @@ impl SessionActor {
         }
         if self.status != status {
             self.set_status(status);
+            let action = match status {
+                ConversationStatus::Resolved => AuditAction::Resolve,
+                ConversationStatus::Open => AuditAction::Reopen,
+            };
+            let event = AuditEvent::new(by, action).target(&self.client);
+            let store = self.store.clone();
+            actix::spawn(async move { store.audit(event).await });
         }
         Ok(())
     }
@@ -486,7 +494,7 @@ impl Handler<SetStatus> for SessionActor {
     type Result = Result<(), AppError>;
 
     fn handle(&mut self, msg: SetStatus, _ctx: &mut Context<Self>) -> Self::Result {
-        self.change_status(msg.role, msg.status)
+        self.change_status(msg)
     }
 }
 

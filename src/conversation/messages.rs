@@ -11,6 +11,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use super::link::SocketLink;
 use crate::domain::{Author, ChatMessage, ClientId, ConversationStatus, Participant, Role};
 use crate::error::AppError;
+use crate::store::Who;
 
 // ---- to a SessionActor ----
 
@@ -115,6 +116,8 @@ pub struct MarkRead {
 pub struct SetStatus {
     pub role: Role,
     pub status: ConversationStatus,
+    /// Who asks, for the audit log.
+    pub by: Who,
 }
 
 /// A `history` frame of up to `limit` messages older than `before`.

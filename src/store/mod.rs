@@ -9,6 +9,7 @@
 //! once as the backend has read slots, so no actor thread waits on disk and
 //! a burst of reads cannot take a thread each.
 
+mod audit;
 mod sqlite;
 mod writer;
 
@@ -23,6 +24,7 @@ use tokio::sync::Semaphore;
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
 use crate::metrics::{Metrics, StoreFailure};
 
+pub use audit::{AuditAction, AuditEvent, Who};
 pub use sqlite::{
     backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,
     SCHEMA_VERSION,

@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::limits::KeyedBuckets;
 use crate::metrics::Refusal;
 use crate::protocol::{ClientFrame, ServerEvent};
+use crate::store::Who;
 
 /// Messages a socket may have waiting to be stored before it stops reading.
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -160,9 +161,19 @@ impl ChatSocket {
                 seq,
             }),
             Ok(ClientFrame::SetStatus(status)) => {
+                let peer = Some(self.core.peer());
+                let by = match &self.participant {
+                    Participant::Agent(agent) => Who {
+                        agent: Some(agent.id),
+                        name: agent.name.clone(),
+                        ip: peer,
+                    },
+                    Participant::Customer => Who::named("customer", peer),
+                };
                 let request = session.send(SetStatus {
                     role: self.role,
                     status,
+                    by,
                 });
                 ctx.spawn(
                     request

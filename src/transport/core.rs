@@ -7,6 +7,7 @@
 //! write to (bounded mailbox, link, the stalled check). Every socket actor
 //! builds on it.
 
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub struct SocketCore {
     heartbeat: Heartbeat,
     metrics: Arc<Metrics>,
     kind: SocketKind,
+    /// The client's address (the proxy's word for it with `--trust-proxy`).
+    peer: IpAddr,
     window: Arc<ReadWindow>,
     /// How sessions and the inbox reach this socket, once started linked.
     link: Option<SocketLink>,
@@ -147,6 +150,7 @@ impl SocketCore {
         heartbeat: Heartbeat,
         metrics: Arc<Metrics>,
         kind: SocketKind,
+        peer: IpAddr,
         slot: ConnectionSlot,
     ) -> Self {
         metrics.open_sockets(kind).inc();
@@ -157,6 +161,7 @@ impl SocketCore {
             heartbeat,
             metrics,
             kind,
+            peer,
             window: Arc::default(),
             link: None,
             _slot: slot,
@@ -204,6 +209,10 @@ impl SocketCore {
         let link = SocketLink::new(ctx.address().recipient());
         self.link = Some(link.clone());
         link
+    }
+
+    pub fn peer(&self) -> IpAddr {
+        self.peer
     }
 
     pub fn metrics(&self) -> &Metrics {

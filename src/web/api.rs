@@ -21,6 +21,7 @@ use crate::inbox::List;
 use crate::metrics::Refusal;
 use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
 use crate::store::ListQuery;
+use crate::store::Who;
 
 /// Largest JSON body accepted by the API.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -163,7 +164,7 @@ async fn set_status(
     state: web::Data<AppState>,
     status: ConversationStatus,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent_write(&req).await?;
+    let agent = state.security.require_agent_write(&req).await?;
     take_api_token(&req, &state)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
@@ -171,6 +172,7 @@ async fn set_status(
         .send(SetStatus {
             role: Role::Agent,
             status,
+            by: Who::agent(&agent, state.security.client_ip(&req)),
         })
         .await
         .map_err(|_| AppError::ShuttingDown)??;

@@ -4,6 +4,7 @@
 
 mod admission;
 mod api;
+mod audit;
 mod errors;
 mod forms;
 mod handshake;
@@ -86,6 +87,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::post().to(onboarding::setup_submit))
         .route("/invite/{code}", get_or_head().to(onboarding::invite_page))
         .route("/invite/{code}", web::post().to(onboarding::invite_submit))
+        .route("/agent/audit", get_or_head().to(audit::page))
+        .route("/api/audit", web::get().to(audit::entries))
         .route("/api/me", web::get().to(team::me))
         .route("/api/agents", web::get().to(team::agents))
         .route("/api/agents", web::post().to(team::add_agent))

@@ -166,6 +166,7 @@ fn socket_core(
         state.limits.heartbeat,
         Arc::clone(metrics),
         kind,
+        ip,
         slot,
     ))
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod actors;
+mod audit;
 mod backup;
 mod browser;
 mod browser_team;

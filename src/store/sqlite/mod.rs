@@ -16,6 +16,8 @@ mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_schema5;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read as _;

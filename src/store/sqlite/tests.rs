@@ -54,7 +54,7 @@ fn commit(backend: &SqliteBackend, id: &str, ops: &[WriteOp]) {
     );
 }
 
-fn all_summaries(backend: &SqliteBackend, query: ListQuery) -> Vec<ConversationSummary> {
+pub(super) fn all_summaries(backend: &SqliteBackend, query: ListQuery) -> Vec<ConversationSummary> {
     let mut query = ListQuery { limit: 7, ..query };
     let mut out = Vec::new();
     loop {
@@ -109,7 +109,7 @@ fn order_of(s: &ConversationSummary) -> (i64, i64, String) {
 }
 
 /// The kept counters and list order agree with a recount and a sort.
-fn assert_counters_agree(backend: &SqliteBackend) {
+pub(super) fn assert_counters_agree(backend: &SqliteBackend) {
     let (totals, per) = recount(backend);
     assert_eq!(backend.totals().expect("totals"), totals);
     let listed = all_summaries(backend, ListQuery::default());
@@ -283,7 +283,7 @@ fn a_list_page_costs_the_same_at_any_number_of_conversations() {
 
 /// A data directory as schema 1 (the previous release) writes it, with its
 /// connection still open.
-fn schema_1_database(dir: &Path) -> Connection {
+pub(super) fn schema_1_database(dir: &Path) -> Connection {
     let path = dir.join(DB_FILE);
     let conn = Connection::open(&path).expect("create");
     conn.execute_batch("PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;")
@@ -380,7 +380,7 @@ fn a_schema_3_database_gets_the_account_tables_with_every_conversation_intact() 
             .read(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
             .expect("version");
         assert_eq!(version, SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 4);
+        assert_eq!(SCHEMA_VERSION, 5);
         all_summaries(&backend, ListQuery::default())
     };
     assert_eq!(before.len(), 203, "every conversation is still there");

@@ -15,7 +15,7 @@ use support_chat::{
     ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq, ListPage, ListQuery,
     MarkRead, Participant, Post, Poster, Registry, Role, SessionActor, SessionSettings, SetStatus,
     ShutdownAll, Snapshot, SocketLink, SqliteBackend, Store, StoreError, ToSocket, Totals, Typing,
-    Write, Writer, RECENT_WINDOW,
+    Who, Write, Writer, RECENT_WINDOW,
 };
 
 /// A poster as a socket is: the outcome comes as a frame to that socket.
@@ -508,6 +508,7 @@ impl Chat {
             .send(SetStatus {
                 role,
                 status: ConversationStatus::Resolved,
+                by: Who::named("actor test", None),
             })
             .await
             .unwrap()
