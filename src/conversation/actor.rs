@@ -19,7 +19,10 @@ use super::window::{Window, RECENT_WINDOW};
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, PerRole, Role};
 use crate::error::AppError;
 use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
-use crate::store::{AuditAction, AuditEvent, Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
+use crate::store::{
+    conversation_target, AuditAction, AuditEvent, Snapshot, Store, WriteOp, WriteOutcome,
+    WriteRequest,
+};
 
 /// How a session behaves; shared by every session of a server.
 #[derive(Debug, Clone)]
@@ -354,7 +357,7 @@ impl SessionActor {
                 ConversationStatus::Resolved => AuditAction::Resolve,
                 ConversationStatus::Open => AuditAction::Reopen,
             };
-            let event = AuditEvent::new(by, action).target(&self.client);
+            let event = AuditEvent::new(by, action).target(conversation_target(&self.client));
             let store = self.store.clone();
             actix::spawn(async move { store.audit(event).await });
         }
@@ -520,6 +523,22 @@ impl Handler<LastSeq> for SessionActor {
 
     fn handle(&mut self, _: LastSeq, _ctx: &mut Context<Self>) -> u64 {
         self.last_seq
+    }
+}
+
+impl Handler<Close> for SessionActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) -> bool {
+        if msg.if_idle && (self.sockets.any(Role::Customer) || self.sockets.any(Role::Agent)) {
+            return false;
+        }
+        self.phase = Phase::Closing;
+        for link in self.sockets.take_all() {
+            link.offer(ToSocket::Erased);
+        }
+        ctx.stop();
+        true
     }
 }
 

@@ -25,6 +25,8 @@ pub enum ToSocket {
     Shutdown,
     /// The conversation cannot be served (store failure): close with 1011.
     Unavailable,
+    /// The conversation was erased (or retention removed it): close with 4004.
+    Erased,
 }
 
 /// Most bytes of frames that may wait for a socket to write them. A client
@@ -71,7 +73,7 @@ impl SocketLink {
         }
         let bytes = match &item {
             ToSocket::Frame(frame) => frame.len(),
-            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => 0,
+            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable | ToSocket::Erased => 0,
         };
         let waiting = self.backlog.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
         if waiting > MAX_BACKLOG_BYTES {

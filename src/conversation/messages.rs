@@ -11,7 +11,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use super::link::SocketLink;
 use crate::domain::{Author, ChatMessage, ClientId, ConversationStatus, Participant, Role};
 use crate::error::AppError;
-use crate::store::Who;
+use crate::store::{Who, WriteOp};
 
 // ---- to a SessionActor ----
 
@@ -138,6 +138,15 @@ pub struct LastSeq;
 #[rtype(result = "()")]
 pub struct Shutdown;
 
+/// The conversation is being erased or anonymised: close every socket
+/// (4004) and stop, writing nothing more. With `if_idle`, only if nobody
+/// is connected; the answer says whether it closed.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Close {
+    pub if_idle: bool,
+}
+
 /// Whether any agent has the console (the live inbox) open. Customers see
 /// an agent online while one is, even before anyone opens their chat. Sent
 /// by the inbox to the Registry, which passes it on to every session.
@@ -176,6 +185,26 @@ pub struct GetStats;
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct RegistryStats {
     pub sessions: usize,
+}
+
+/// Erase (`WriteOp::Erase`) or anonymise (`WriteOp::Anonymise`) a
+/// conversation: its live session is closed first, and until the store has
+/// done it the conversation cannot be joined. `if_idle` (retention) leaves
+/// a conversation alone while anyone is connected to it.
+#[derive(Message)]
+#[rtype(result = "Result<Removed, AppError>")]
+pub struct Remove {
+    pub client: ClientId,
+    pub op: WriteOp,
+    pub if_idle: bool,
+}
+
+/// What [`Remove`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    Done,
+    /// Left alone: someone is connected (only with `if_idle`).
+    InUse,
 }
 
 /// Stop handing out sessions and close every socket with 1001.

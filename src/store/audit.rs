@@ -10,7 +10,22 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::{Store, StoreError};
-use crate::domain::{now_millis, Agent, AgentId};
+use crate::domain::{now_millis, Agent, AgentId, ClientId};
+
+/// How an audit entry names a conversation (`conversation:<id>`), an
+/// agent (`agent:<id>`) and an API token (`token:<id>`), so the targets of
+/// different kinds never collide.
+pub fn conversation_target(client: &ClientId) -> String {
+    format!("conversation:{client}")
+}
+
+pub fn agent_target(agent: impl std::fmt::Display) -> String {
+    format!("agent:{agent}")
+}
+
+pub fn token_target(token: impl std::fmt::Display) -> String {
+    format!("token:{token}")
+}
 
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,18 +204,7 @@ impl Store {
                     "SELECT id, at, agent_id, actor, action, target, detail, ip FROM audit_log
                      WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
                 )?;
-                let rows = stmt.query_map(params![before, limit], |r| {
-                    Ok(AuditEntry {
-                        id: r.get(0)?,
-                        at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
-                        agent_id: r.get(2)?,
-                        actor: r.get(3)?,
-                        action: r.get(4)?,
-                        target: r.get(5)?,
-                        detail: r.get(6)?,
-                        ip: r.get(7)?,
-                    })
-                })?;
+                let rows = stmt.query_map(params![before, limit], entry)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()
             })
             .await?;
@@ -209,4 +213,30 @@ impl Store {
             .flatten();
         Ok(AuditPage { items, next_cursor })
     }
+}
+
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
+        agent_id: r.get(2)?,
+        actor: r.get(3)?,
+        action: r.get(4)?,
+        target: r.get(5)?,
+        detail: r.get(6)?,
+        ip: r.get(7)?,
+    })
+}
+
+/// The entries whose target is the conversation `client`, oldest first.
+pub(super) fn entries_about(
+    conn: &rusqlite::Connection,
+    client: &ClientId,
+) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, agent_id, actor, action, target, detail, ip FROM audit_log
+         WHERE target = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([conversation_target(client)], entry)?;
+    rows.collect()
 }

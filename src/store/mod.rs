@@ -10,6 +10,7 @@
 //! a burst of reads cannot take a thread each.
 
 mod audit;
+mod privacy;
 mod sqlite;
 mod writer;
 
@@ -24,7 +25,7 @@ use tokio::sync::Semaphore;
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role, Totals};
 use crate::metrics::{Metrics, StoreFailure};
 
-pub use audit::{AuditAction, AuditEvent, Who};
+pub use audit::{agent_target, conversation_target, token_target, AuditAction, AuditEvent, Who};
 pub use sqlite::{
     backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,
     SCHEMA_VERSION,
@@ -193,6 +194,18 @@ pub enum WriteOp {
         seq: u64,
     },
     Status(ConversationStatus),
+    /// Deletes the conversation and its messages (the erase and retention).
+    Erase,
+    /// Replaces every message text, keeping seqs, roles, times and counts
+    /// (retention's anonymise mode).
+    Anonymise,
+}
+
+impl WriteOp {
+    /// Whether it removes data, so the commit must also scrub the file.
+    pub fn removes_data(&self) -> bool {
+        matches!(self, WriteOp::Erase | WriteOp::Anonymise)
+    }
 }
 
 /// One write as the backend sees it.

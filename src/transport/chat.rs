@@ -13,6 +13,7 @@ use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, Heartbeat, SocketCore, CLOSE_REPLACED};
+use super::CLOSE_ERASED;
 use crate::conversation::{
     join, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
     SetStatus, ToSocket, Typing,
@@ -265,6 +266,14 @@ impl Handler<ToSocket> for ChatSocket {
             ToSocket::Shutdown => {
                 self.session = None;
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
+                ctx.stop();
+            }
+            ToSocket::Erased => {
+                self.session = None;
+                ctx.close(Some(reason(
+                    CloseCode::Other(CLOSE_ERASED),
+                    "conversation erased",
+                )));
                 ctx.stop();
             }
             ToSocket::Unavailable => {

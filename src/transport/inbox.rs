@@ -102,7 +102,7 @@ impl Handler<ToSocket> for InboxSocket {
         }
         match msg {
             ToSocket::Frame(frame) => self.core.write(ctx, frame),
-            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => {
+            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable | ToSocket::Erased => {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();
             }

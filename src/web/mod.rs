@@ -14,6 +14,7 @@ mod metrics;
 mod observe;
 mod onboarding;
 mod pages;
+mod privacy;
 mod render;
 mod security;
 mod sockets;
@@ -67,6 +68,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", get_or_head().to(pages::index))
         .route("/chat/client", get_or_head().to(pages::new_customer))
         .route("/chat/client/{id}", get_or_head().to(pages::customer))
+        .route(
+            "/chat/client/{id}",
+            web::delete().to(privacy::customer_erase),
+        )
         .route("/chat/server/{id}", get_or_head().to(pages::agent))
         .route("/static/{file}", get_or_head().to(pages::asset))
         .route("/agent", get_or_head().to(pages::console))
@@ -103,6 +108,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ws/echo", web::get().to(sockets::echo))
         .route("/ws/inbox", web::get().to(sockets::inbox))
         .route("/api/conversations", web::get().to(api::conversations))
+        .route("/api/conversations/{id}", web::delete().to(privacy::erase))
+        .route(
+            "/api/conversations/{id}/export",
+            web::get().to(privacy::export),
+        )
         .route(
             "/api/conversations/{id}/messages",
             web::get().to(api::messages),

@@ -17,7 +17,7 @@ use super::AppState;
 use crate::accounts::{DisplayName, Email, NewAgent, Password, MIN_PASSWORD_CHARS};
 use crate::domain::AgentRole;
 use crate::error::AppError;
-use crate::store::AuditAction;
+use crate::store::{agent_target, AuditAction};
 
 const SETUP_HTML: &str = include_str!("../../templates/setup.html");
 const INVITE_HTML: &str = include_str!("../../templates/invite.html");
@@ -140,7 +140,7 @@ pub async fn invite_submit(
     };
     let done = done.await;
     if let Ok((agent, _)) = &done {
-        let target = Some(agent.id.0.to_string());
+        let target = Some(agent_target(agent.id.0));
         record(
             &state,
             &req,

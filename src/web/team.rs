@@ -15,7 +15,7 @@ use super::AppState;
 use crate::accounts::{AgentChange, DisplayName, Email, NewAgent, Secret};
 use crate::domain::{Agent, AgentId, AgentRole};
 use crate::error::AppError;
-use crate::store::AuditAction;
+use crate::store::{agent_target, token_target, AuditAction};
 
 const TEAM_HTML: &str = include_str!("../../templates/team.html");
 
@@ -84,7 +84,7 @@ pub async fn add_agent(
         new.role.as_str()
     );
     let (id, invite) = state.security.accounts.add_agent(new).await?;
-    let target = Some(id.0.to_string());
+    let target = Some(agent_target(id.0));
     record(
         &state,
         &req,
@@ -129,7 +129,7 @@ pub async fn change_agent(
         .change_agent(&by, AgentId(*id), change)
         .await?;
     for (action, detail) in audited {
-        let target = Some(id.to_string());
+        let target = Some(agent_target(*id));
         record(&state, &req, &by, action, target, detail).await;
     }
     Ok(HttpResponse::Ok().json(changed))
@@ -165,7 +165,7 @@ pub async fn reinvite(
     let admin = state.security.require_agent_write(&req).await?;
     require_admin(&admin)?;
     let invite = state.security.accounts.reinvite(AgentId(*id)).await?;
-    let target = Some(id.to_string());
+    let target = Some(agent_target(*id));
     record(&state, &req, &admin, AuditAction::Reinvite, target, None).await;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "invite_url": invite_url(&req, &state.security, &invite),
@@ -203,7 +203,7 @@ pub async fn create_token(
         .accounts
         .create_token(&agent, name.clone())
         .await?;
-    let (target, detail) = (Some(id.to_string()), Some(name.as_str().to_owned()));
+    let (target, detail) = (Some(token_target(id)), Some(name.as_str().to_owned()));
     record(
         &state,
         &req,
@@ -228,7 +228,7 @@ pub async fn delete_token(
 ) -> Result<HttpResponse, AppError> {
     let agent = state.security.require_agent_write(&req).await?;
     state.security.accounts.delete_token(agent.id, *id).await?;
-    let target = Some(id.to_string());
+    let target = Some(token_target(*id));
     record(
         &state,
         &req,

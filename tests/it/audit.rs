@@ -149,14 +149,20 @@ async fn every_audited_action_leaves_one_entry_with_who_what_and_where() {
     assert_eq!(failed["actor"], ADMIN_EMAIL);
     assert_eq!(failed["agent_id"], Value::Null);
     assert!(!failed.to_string().contains("not the password"));
-    assert_eq!(one(&entries, "invite")["target"], agent_id.to_string());
+    assert_eq!(
+        one(&entries, "invite")["target"],
+        format!("agent:{agent_id}")
+    );
     assert_eq!(one(&entries, "invite")["actor"], ADMIN_NAME);
-    assert_eq!(one(&entries, "disable")["target"], agent_id.to_string());
+    assert_eq!(
+        one(&entries, "disable")["target"],
+        format!("agent:{agent_id}")
+    );
     assert_eq!(one(&entries, "token_created")["actor"], "Bo Agent");
     assert_eq!(one(&entries, "token_created")["detail"], "bot");
     assert_eq!(one(&entries, "resolve")["actor"], "API");
-    assert_eq!(one(&entries, "resolve")["target"], "audited-1");
-    assert_eq!(one(&entries, "reopen")["target"], "audited-1");
+    assert_eq!(one(&entries, "resolve")["target"], "conversation:audited-1");
+    assert_eq!(one(&entries, "reopen")["target"], "conversation:audited-1");
     console.close().await;
     customer.close().await;
     app.stop().await;

@@ -42,7 +42,7 @@ async fn try_upgrade(request: Request<()>) -> Result<WsClient, (u16, String)> {
     }
 }
 
-fn signature(secret: &str, id: &str) -> String {
+pub(crate) fn signature(secret: &str, id: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(id.as_bytes());
     hex::encode(mac.finalize().into_bytes())

@@ -15,6 +15,8 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
             WriteOp::Message(m) => store_message(conn, w.client, m),
             WriteOp::Read { role, seq } => mark_read(conn, w.client, *role, *seq),
             WriteOp::Status(status) => set_status(conn, w.client, *status),
+            WriteOp::Erase => erase(conn, w.client),
+            WriteOp::Anonymise => anonymise(conn, w.client),
         })
         .collect()
 }
@@ -104,5 +106,36 @@ fn set_status(
     Ok(conn
         .prepare_cached("UPDATE conversations SET status = ?2 WHERE client_id = ?1")?
         .execute(params![client.as_str(), status.as_str()])?
+        == 1)
+}
+
+/// What an anonymised message says instead of its text.
+pub const ANONYMISED_TEXT: &str = "[removed]";
+
+/// Deletes the conversation and its messages. With `secure_delete` on (see
+/// `open`) the freed bytes are zeroed, and the commit checkpoints them into
+/// the database file.
+fn erase(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
+    conn.prepare_cached("DELETE FROM messages WHERE client_id = ?1")?
+        .execute([client.as_str()])?;
+    Ok(conn
+        .prepare_cached("DELETE FROM conversations WHERE client_id = ?1")?
+        .execute([client.as_str()])?
+        == 1)
+}
+
+/// Replaces the texts and client message ids; the numbering, roles, times
+/// and every counter stay.
+fn anonymise(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "UPDATE messages SET text = ?2, client_msg_id = NULL WHERE client_id = ?1",
+    )?
+    .execute(params![client.as_str(), ANONYMISED_TEXT])?;
+    Ok(conn
+        .prepare_cached("UPDATE conversations SET anonymised_at = ?2 WHERE client_id = ?1")?
+        .execute(params![
+            client.as_str(),
+            crate::domain::now_millis().timestamp_millis()
+        ])?
         == 1)
 }

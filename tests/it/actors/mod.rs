@@ -52,6 +52,7 @@ enum Got {
     Replaced,
     Shutdown,
     Unavailable,
+    Erased,
 }
 
 /// Records everything it is sent; stands in for a `ChatSocket`.
@@ -74,6 +75,7 @@ impl Handler<ToSocket> for Recorder {
             ToSocket::Replaced => Got::Replaced,
             ToSocket::Shutdown => Got::Shutdown,
             ToSocket::Unavailable => Got::Unavailable,
+            ToSocket::Erased => Got::Erased,
         };
         self.log.lock().unwrap().push(got);
     }
