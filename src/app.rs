@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
+use crate::retention::{Retention, RetentionPolicy};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
 use crate::transport::{Heartbeat, MessageRates, SocketLimits};
 use crate::web::{
@@ -119,6 +120,15 @@ impl Application {
             addr: config.bind.clone(),
             source,
         };
+        if config.retention.is_some() || config.audit_retention.0.is_some() {
+            let policy = RetentionPolicy {
+                conversations: config.retention,
+                mode: config.retention_mode,
+                audit: config.audit_retention.0,
+                interval: config.retention_interval,
+            };
+            Retention::new(store.clone(), registry.clone(), policy).start();
+        }
         let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
         let accounts = Accounts::new(

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::logging::LogFormat;
+use crate::retention::RetentionMode;
 use crate::store::Durability;
 
 /// How often the server pings each WebSocket, by default.
@@ -158,6 +159,24 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_METRICS_BIND")]
     pub metrics_bind: Option<String>,
 
+    /// Delete (or anonymise) conversations whose last activity is older than
+    /// this, e.g. 365d. Unset (the default): conversations are kept forever.
+    #[arg(long, env = "SUPPORT_CHAT_RETENTION", value_parser = humantime::parse_duration)]
+    pub retention: Option<Duration>,
+
+    /// What retention does: delete the conversation with its messages, or
+    /// anonymise it (texts replaced, numbering, times and counts kept).
+    #[arg(long, env = "SUPPORT_CHAT_RETENTION_MODE", value_enum, default_value_t = RetentionMode::Delete)]
+    pub retention_mode: RetentionMode,
+
+    /// Delete audit log entries older than this; "forever" keeps them all.
+    #[arg(long, env = "SUPPORT_CHAT_AUDIT_RETENTION", default_value = "730d", value_parser = parse_keep)]
+    pub audit_retention: Keep,
+
+    /// How often retention looks for what to delete.
+    #[arg(long, env = "SUPPORT_CHAT_RETENTION_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub retention_interval: Duration,
+
     /// Log lines as text, or as one JSON object per line for log shippers.
     #[arg(long, env = "SUPPORT_CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -190,6 +209,18 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// How long something is kept: a duration, or `None` for "forever".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keep(pub Option<Duration>);
+
+fn parse_keep(raw: &str) -> Result<Keep, humantime::DurationError> {
+    if raw == "forever" {
+        Ok(Keep(None))
+    } else {
+        humantime::parse_duration(raw).map(|d| Keep(Some(d)))
+    }
 }
 
 impl Config {

@@ -17,6 +17,7 @@
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets |
 //! | `conversation` | `SessionActor` (one per conversation), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list |
+//! | `retention` | `Retention`, the actor that deletes or anonymises conversations past `--retention` and old audit entries |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, upgrades, security checks; the only module that knows HTTP |
 //! | `config`, `logging`, `app` | the command line, log output (text or JSON), and `Application`, which wires it all and shuts it down |
@@ -46,6 +47,7 @@ mod limits;
 mod logging;
 mod metrics;
 mod protocol;
+mod retention;
 mod store;
 mod transport;
 mod web;

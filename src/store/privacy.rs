@@ -121,4 +121,25 @@ impl Store {
             .filter_map(|id| ClientId::parse(id).ok())
             .collect())
     }
+
+    /// Deletes audit entries older than `cutoff_ms` (unix ms), a thousand
+    /// per transaction; returns how many.
+    pub async fn expire_audit(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let deleted = self
+                .write_sql(move |conn| {
+                    conn.prepare_cached(
+                        "DELETE FROM audit_log WHERE id IN
+                           (SELECT id FROM audit_log WHERE at < ?1 ORDER BY id LIMIT 1000)",
+                    )?
+                    .execute([cutoff_ms])
+                })
+                .await?;
+            total += deleted;
+            if deleted < 1000 {
+                return Ok(total);
+            }
+        }
+    }
 }

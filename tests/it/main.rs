@@ -20,6 +20,7 @@ mod metrics;
 mod privacy;
 mod protocol_props;
 mod raw;
+mod retention;
 mod security;
 mod sessions;
 mod shutdown;

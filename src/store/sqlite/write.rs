@@ -47,7 +47,8 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
                  agent_unread = CASE WHEN ?4 = 0 THEN agent_unread + 1 ELSE 0 END,
                  agent_read_seq = CASE WHEN ?4 = 0 THEN agent_read_seq ELSE ?2 END,
                  list_group = CASE WHEN ?4 = 0 THEN 0 ELSE 1 END,
-                 list_key = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE -?3 END
+                 list_key = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE -?3 END,
+                 anonymised_at = NULL
              WHERE client_id = ?1 AND last_seq = ?2 - 1",
         )?
         .execute(params![client.as_str(), seq, ts, m.from.code()])?;
