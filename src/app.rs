@@ -43,6 +43,8 @@ const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::ZERO;
 pub enum BuildError {
     #[error(transparent)]
     Store(#[from] StartupError),
+    #[error("--require-identity needs --identity-secret (SUPPORT_CHAT_IDENTITY_SECRET): without it no customer can be verified")]
+    IdentityRequired,
     #[error("cannot issue the setup link: {0}")]
     Setup(StoreError),
     #[error("cannot listen on {addr}: {source}; choose another --bind")]
@@ -80,6 +82,9 @@ impl Application {
     /// Opens the database in `config.data_dir` and binds `config.bind`.
     /// Must be called inside an actix System.
     pub fn build(config: &Config) -> Result<Application, BuildError> {
+        if config.require_identity && config.identity_secret.is_none() {
+            return Err(BuildError::IdentityRequired);
+        }
         let (backend, lock) = SqliteBackend::open(&config.data_dir, config.durability)?;
         log::info!("conversations are stored in {}", config.data_dir.display());
         Self::build_with_backend(config, Arc::new(backend), Some(lock))

@@ -94,9 +94,17 @@ pub struct Config {
     pub session_max_age: Duration,
 
     /// Require customers to prove their id: pages and sockets then need
-    /// `sig=hex(HMAC-SHA256(secret, client_id))`, computed by your website.
+    /// `sig=hex(HMAC-SHA256(secret, client_id))`, or `jwt=` a JWT signed
+    /// HS256 with this secret (`sub` = client id, `exp` required), made by
+    /// your website.
     #[arg(long, env = "SUPPORT_CHAT_IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<String>,
+
+    /// Refuse unverified customers entirely: the server will not start
+    /// without --identity-secret, so a deployment that lost its secret
+    /// cannot quietly let anyone in.
+    #[arg(long, env = "SUPPORT_CHAT_REQUIRE_IDENTITY")]
+    pub require_identity: bool,
 
     /// Another origin (scheme://host[:port]) whose pages may open our
     /// WebSockets and embed the customer page in an iframe. Repeatable; exact match.

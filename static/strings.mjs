@@ -180,7 +180,7 @@ export const STRINGS = {
     serverNotFound: 'not found',
     serverInvalidId: 'invalid client id: use 1 to 64 characters of A-Z a-z 0-9 _ -',
     serverIdentity: 'forbidden: this server verifies customer identity: open the chat from the website\'s link',
-    serverIdentitySig: 'forbidden: this server verifies customer identity: open the chat from the website\'s link (it carries sig=…)',
+    serverIdentitySig: 'forbidden: this server verifies customer identity: open the chat from the website\'s link (it carries sig=… or jwt=…)',
     serverBadSig: 'forbidden: the identity signature (sig) does not match this conversation',
   },
 
@@ -353,7 +353,7 @@ export const STRINGS = {
     serverNotFound: '未找到',
     serverInvalidId: '会话 ID 无效：请使用 1 到 64 个 A-Z a-z 0-9 _ - 字符',
     serverIdentity: '禁止访问：此服务器会验证客户身份，请从网站提供的链接打开聊天',
-    serverIdentitySig: '禁止访问：此服务器会验证客户身份，请从网站提供的链接（带有 sig=…）打开聊天',
+    serverIdentitySig: '禁止访问：此服务器会验证客户身份，请从网站提供的链接（带有 sig=… 或 jwt=…）打开聊天',
     serverBadSig: '禁止访问：身份签名（sig）与此会话不符',
   },
 };

@@ -15,6 +15,7 @@ mod db_file;
 mod durability;
 mod handshake;
 mod hardening;
+mod identity;
 mod logs;
 mod metrics;
 mod privacy;

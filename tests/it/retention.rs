@@ -177,12 +177,20 @@ async fn anonymise_replaces_the_texts_and_keeps_the_counts() {
         .await;
     age(&app, &["anon-1"], 40);
 
-    let anonymised =
-        "SELECT count(*) FROM conversations WHERE client_id = ?1 AND anonymised_at IS NOT NULL";
+    let entry = (
+        "retention_anonymise".to_owned(),
+        "conversation:anon-1".to_owned(),
+    );
     eventually("anon-1 to be anonymised", PATIENCE, || async {
-        (count(&app, anonymised, "anon-1") == 1).then_some(())
+        audit_actions(&app, &admin)
+            .await
+            .contains(&entry)
+            .then_some(())
     })
     .await;
+    let anonymised =
+        "SELECT count(*) FROM conversations WHERE client_id = ?1 AND anonymised_at IS NOT NULL";
+    assert_eq!(count(&app, anonymised, "anon-1"), 1);
     assert_eq!(messages(&app, "anon-1"), 3, "every message is kept");
     let texts = count(
         &app,

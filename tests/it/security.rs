@@ -19,7 +19,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn ws_request(url: &str, headers: &[(&'static str, &str)]) -> Request<()> {
+pub(crate) fn ws_request(url: &str, headers: &[(&'static str, &str)]) -> Request<()> {
     let mut request = url.into_client_request().unwrap();
     for (name, value) in headers {
         request
@@ -31,7 +31,7 @@ fn ws_request(url: &str, headers: &[(&'static str, &str)]) -> Request<()> {
 
 /// Tries a WebSocket upgrade; `Ok` if it was accepted, else the HTTP status
 /// and body of the refusal.
-async fn try_upgrade(request: Request<()>) -> Result<WsClient, (u16, String)> {
+pub(crate) async fn try_upgrade(request: Request<()>) -> Result<WsClient, (u16, String)> {
     match tokio_tungstenite::connect_async(request).await {
         Ok((socket, _)) => Ok(WsClient { socket }),
         Err(WsError::Http(response)) => {
