@@ -171,9 +171,19 @@ impl Chromedriver {
 
     /// A new browser session: its own headless Chromium with a fresh profile.
     pub(crate) async fn browser(&self, name: &'static str) -> Browser {
+        self.session(name, false).await
+    }
+
+    /// Like `browser`, trusting self-signed certificates (the proxy test's).
+    pub(crate) async fn browser_trusting_any_certificate(&self, name: &'static str) -> Browser {
+        self.session(name, true).await
+    }
+
+    async fn session(&self, name: &'static str, insecure_certs: bool) -> Browser {
         let profile = TempDir::new().expect("profile dir");
         let capabilities = json!({
             "browserName": "chrome",
+            "acceptInsecureCerts": insecure_certs,
             // An alert must stay open, so that a test can see it.
             "unhandledPromptBehavior": "ignore",
             // Keep the console, for `script_errors`.
@@ -294,7 +304,7 @@ impl Browser {
 
 /// A chat bubble as the page shows it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-struct Bubble {
+pub(crate) struct Bubble {
     seq: Option<u64>,
     text: String,
     mine: bool,
@@ -385,7 +395,7 @@ async fn wait_for_bubbles(
 
 /// Waits until the stored bubbles are exactly `expected` (text by seq 1..),
 /// with nothing pending, and returns them.
-async fn wait_for_stored(browser: &Browser, expected: &[&str]) -> Vec<Bubble> {
+pub(crate) async fn wait_for_stored(browser: &Browser, expected: &[&str]) -> Vec<Bubble> {
     let what = format!("exactly the stored messages {expected:?}");
     wait_for_bubbles(browser, &what, |now| {
         let want: Vec<u64> = (1..=expected.len() as u64).collect();
@@ -404,7 +414,7 @@ async fn connection_state(browser: &Browser) -> String {
     value.as_str().unwrap_or("(no #status)").to_string()
 }
 
-async fn wait_for_state(browser: &Browser, state: &str, timeout: Duration) {
+pub(crate) async fn wait_for_state(browser: &Browser, state: &str, timeout: Duration) {
     let reached = poll_until(timeout, || async {
         let now = connection_state(browser).await;
         if now == state {
@@ -477,13 +487,13 @@ async fn wait_for_reconnect(browser: &Browser) {
 
 /// How a message leaves the composer.
 #[derive(Clone, Copy)]
-enum Via {
+pub(crate) enum Via {
     Enter,
     SendButton,
 }
 
 /// Types `text` into `#input` and sends it; the composer is empty after.
-async fn send_message(browser: &Browser, text: &str, via: Via) {
+pub(crate) async fn send_message(browser: &Browser, text: &str, via: Via) {
     let input = browser
         .find(Locator::Id("input"))
         .await

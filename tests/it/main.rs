@@ -7,6 +7,7 @@ mod audit;
 mod backup;
 mod browser;
 mod browser_privacy;
+mod browser_proxy;
 mod browser_team;
 mod common;
 mod conformance;
