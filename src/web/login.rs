@@ -212,6 +212,30 @@ fn rebuild_next(next: &str) -> Option<String> {
     Some(rebuilt)
 }
 
+/// A login in the audit log: who logged in, or the email a failed or
+/// refused login tried (never the password).
+async fn audit_login(
+    state: &AppState,
+    req: &HttpRequest,
+    email: &str,
+    result: &Result<(Agent, Secret), AppError>,
+) {
+    let (actor, detail) = match result {
+        Ok((agent, _)) => return record(state, req, agent, AuditAction::Login, None, None).await,
+        Err(AppError::BadCredentials) => (email, None),
+        Err(AppError::TooManyLoginAttempts { .. }) => (email, Some("refused: too many attempts")),
+        Err(_) => return,
+    };
+    // An email is at most 254 characters; a longer "email" is cut.
+    let tried: String = actor.trim().chars().take(254).collect();
+    let mut event = AuditEvent::new(
+        Who::named(&tried, Some(state.security.client_ip(req))),
+        AuditAction::LoginFailed,
+    );
+    event.detail = detail.map(str::to_owned);
+    state.store.audit(event).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::{safe_next, AGENT_HOME};
@@ -264,28 +288,4 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), AGENT_HOME, "{bad:?}");
         }
     }
-}
-
-/// A login in the audit log: who logged in, or the email a failed or
-/// refused login tried (never the password).
-async fn audit_login(
-    state: &AppState,
-    req: &HttpRequest,
-    email: &str,
-    result: &Result<(Agent, Secret), AppError>,
-) {
-    let (actor, detail) = match result {
-        Ok((agent, _)) => return record(state, req, agent, AuditAction::Login, None, None).await,
-        Err(AppError::BadCredentials) => (email, None),
-        Err(AppError::TooManyLoginAttempts { .. }) => (email, Some("refused: too many attempts")),
-        Err(_) => return,
-    };
-    // An email is at most 254 characters; a longer "email" is cut.
-    let tried: String = actor.trim().chars().take(254).collect();
-    let mut event = AuditEvent::new(
-        Who::named(&tried, Some(state.security.client_ip(req))),
-        AuditAction::LoginFailed,
-    );
-    event.detail = detail.map(str::to_owned);
-    state.store.audit(event).await;
 }

@@ -48,8 +48,7 @@ async fn a_valid_jwt_opens_the_customer_page_and_socket_and_others_are_refused()
         &[],
     ))
     .await
-    .ok()
-    .expect("the socket opens with the JWT");
+    .unwrap_or_else(|(status, body)| panic!("the socket opens with the JWT: {status} {body}"));
     assert_eq!(customer.expect("welcome").await["client_id"], "user-7");
 
     for (why, token, says) in [
