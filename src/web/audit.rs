@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::store::{AuditAction, AuditEvent, StoreError, Who};
 
 const AUDIT_HTML: &str = include_str!("../../templates/audit.html");
-const AUDIT_PAGE: &str = "/agent/audit";
+pub(super) const AUDIT_PAGE: &str = "/agent/audit";
 const PAGE_DEFAULT: usize = 100;
 const PAGE_MAX: usize = 1000;
 

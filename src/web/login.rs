@@ -9,7 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::audit::record;
+use super::audit::{record, AUDIT_PAGE};
 use super::errors::{add_retry_after, page_error, status_of};
 use super::forms::{body_kind, logged_in, parse_body, refused, removal_cookie, BodyKind};
 use super::render::{escape_html, html, page_lang};
@@ -193,6 +193,7 @@ fn rebuild_next(next: &str) -> Option<String> {
     };
     let known = path == AGENT_HOME
         || path == TEAM_PAGE
+        || path == AUDIT_PAGE
         || NEXT_CONVERSATION_PREFIXES.iter().any(|prefix| {
             path.strip_prefix(prefix)
                 .is_some_and(|id| ClientId::parse(id).is_ok())

@@ -1,11 +1,15 @@
-//! The customer deletes their conversation from its page, in a real
-//! browser: the button asks first (Cancel erases nothing), Delete erases it
-//! and leaves for the start page.
+//! Privacy pages in a real browser: the customer deletes their
+//! conversation from its page (the button asks first, Cancel erases
+//! nothing, Delete erases it and leaves for the start page); an admin reads
+//! the audit log page, in English and Chinese.
 
 use std::time::Duration;
 
-use crate::browser::{click, wait_for, wait_for_shown, Chromedriver, WAIT};
-use crate::common::{eventually, spawn_app, WsClient};
+use crate::browser::{
+    assert_all_labels_in, click, fill_login_form, switch_language, wait_for, wait_for_shown,
+    Chromedriver, WAIT,
+};
+use crate::common::{eventually, spawn_app, WsClient, ADMIN_NAME};
 
 const DB_FILE: &str = "support-chat.db";
 
@@ -70,6 +74,40 @@ async fn the_customer_deletes_their_conversation_after_confirming() {
         || async { (stored() == 0).then_some(()) },
     )
     .await;
+    browser.assert_no_script_errors().await;
+    browser.quit().await;
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn an_admin_reads_the_audit_log_page_in_both_languages() {
+    let driver = Chromedriver::start().await;
+    let app = spawn_app().await;
+    app.admin_cookie().await;
+    let browser = driver.browser("admin").await;
+    browser
+        .goto(&app.http("/agent/login?next=/agent/audit"))
+        .await
+        .expect("the login page");
+    fill_login_form(&browser).await;
+    let rows = "return [...document.querySelectorAll('#audit-rows tr')]
+                  .map(tr => [...tr.cells].map(td => td.textContent));";
+    let table = wait_for("the audit rows", WAIT, || async {
+        let table = browser.js(rows).await;
+        match table.as_array() {
+            Some(rows) if rows.len() >= 2 => Ok(table.clone()),
+            _ => Err(table),
+        }
+    })
+    .await;
+    // Newest first: this login, then the setup.
+    assert_eq!(table[0][1], ADMIN_NAME);
+    assert_eq!(table[0][2], "login");
+    assert_eq!(table[0][5], "127.0.0.1");
+    assert_eq!(table[1][2], "setup");
+    assert_all_labels_in(&browser, "en").await;
+    switch_language(&browser, "zh").await;
+    assert_all_labels_in(&browser, "zh").await;
     browser.assert_no_script_errors().await;
     browser.quit().await;
 }
