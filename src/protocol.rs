@@ -219,6 +219,10 @@ pub enum ServerEvent<'a> {
     },
     /// Inbox: the unread and waiting totals moved.
     Totals(Totals),
+    /// Inbox: a conversation is gone (erased, or deleted by retention).
+    Removed {
+        client_id: &'a ClientId,
+    },
     Error {
         code: &'a str,
         message: String,

@@ -243,6 +243,13 @@ function onConversation(f) {
   renderListState();
 }
 
+/** A conversation was erased: its row goes (an open view is closed by its socket, 4004). */
+function onRemoved(f) {
+  if (typeof f.client_id !== 'string') return;
+  removeRow(f.client_id);
+  renderListState();
+}
+
 function onInboxError() {
   // Our only request is `list`: ask again a little later from scratch
   // (a stale cursor is one reason the server refuses).
@@ -278,6 +285,7 @@ function onFrame(f) {
     case 'conversations': onConversations(f); break;
     case 'conversation': onConversation(f); break;
     case 'totals': setTotals(f); break;
+    case 'removed': onRemoved(f); break;
     case 'error': onInboxError(); break;
     default: break; // newer server features: ignore
   }

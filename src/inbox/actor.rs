@@ -83,13 +83,20 @@ impl Inbox {
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
         let clients: Vec<ClientId> = self.dirty.drain().collect();
-        let read = self.store.summaries_of(clients);
+        let read = self.store.summaries_of(clients.clone());
         // `wait`: the next flush starts after this one has been pushed, so
         // updates reach subscribers in order.
-        ctx.wait(read.into_actor(self).map(|result, act, _ctx| {
+        ctx.wait(read.into_actor(self).map(move |result, act, _ctx| {
             act.flush_scheduled = false;
             match result {
                 Ok((summaries, totals)) => {
+                    // Changed but not stored any more: erased.
+                    let listed: HashSet<&ClientId> =
+                        summaries.iter().map(|s| &s.client_id).collect();
+                    for client in clients.iter().filter(|c| !listed.contains(c)) {
+                        let frame = ServerEvent::Removed { client_id: client }.encode();
+                        act.push(&ToSocket::Frame(frame));
+                    }
                     for mut summary in summaries {
                         act.mark_online(&mut summary);
                         let frame = ServerEvent::Conversation {

@@ -121,6 +121,9 @@ async fn an_erased_conversation_is_gone_from_the_file_and_its_sockets_close() {
         holds(&bytes, "charlie unique words"),
         "the test sees text in the file"
     );
+    let mut console = WsClient::connect(&app.ws_as_agent("/ws/inbox")).await;
+    console.send_json(json!({"type": "list"})).await;
+    console.wait_for("conversations").await;
 
     let client = http_client();
     let refused = client
@@ -138,6 +141,8 @@ async fn an_erased_conversation_is_gone_from_the_file_and_its_sockets_close() {
         .expect("DELETE");
     assert_eq!(erased.status(), 204);
     assert_eq!(customer.expect_close().await, Some(4004));
+    let removed = console.wait_for("removed").await;
+    assert_eq!(removed["client_id"], "erase-a", "the console drops its row");
 
     let bytes = file_bytes(&app);
     assert!(
@@ -175,6 +180,7 @@ async fn an_erased_conversation_is_gone_from_the_file_and_its_sockets_close() {
     assert_eq!(audit["items"][0]["target"], "conversation:erase-a");
     fresh.close().await;
     other.close().await;
+    console.close().await;
 
     let stopped = app.stop().await;
     let bytes = std::fs::read(stopped.data_dir.path().join(DB_FILE)).expect("db");
