@@ -13,7 +13,7 @@
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
 //! | `metrics` | `Metrics`: the counters, gauges and lock-free histograms `/metrics` reports |
-//! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads |
+//! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads; online backup and restore; the audit log; export, erase and retention's queries |
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets |
 //! | `conversation` | `SessionActor` (one per conversation), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list |

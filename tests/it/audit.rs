@@ -3,10 +3,13 @@
 //! one else reads it; and nothing can edit it, neither through any HTTP
 //! method nor in the database itself (a trigger refuses every UPDATE).
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::common::{
-    http_client, spawn_app, TestApp, WsClient, ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD, AGENT_TOKEN,
+    eventually, http_client, spawn_app, TestApp, WsClient, ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD,
+    AGENT_TOKEN,
 };
 
 const DB_FILE: &str = "support-chat.db";
@@ -102,6 +105,16 @@ async fn every_audited_action_leaves_one_entry_with_who_what_and_where() {
     let (mut console, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/audited-1")).await;
     console.send_json(json!({"type": "reopen"})).await;
     customer.wait_for("status").await;
+    // The session records a status change after it happened: wait for it,
+    // so the order below is the order of the actions.
+    eventually("the reopen entry", Duration::from_secs(10), || async {
+        let entries = entries(&app, &admin).await;
+        entries
+            .iter()
+            .any(|e| e["action"] == "reopen")
+            .then_some(())
+    })
+    .await;
     assert_eq!(
         patch(json!({"disabled": true}))
             .await
