@@ -58,6 +58,7 @@ pub use conversation::*;
 pub use domain::*;
 pub use error::AppError;
 pub use logging::{init_logging, LogFormat};
+pub use metrics::Metrics;
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
     backup, restore, Backend, BackupError, Copied, Durability, ListPage, ListQuery, Snapshot,

@@ -1280,6 +1280,15 @@ async fn a_failing_store_refuses_messages_and_numbering_resumes_without_a_gap() 
         .all(|e| e["code"] == "store_unavailable"));
     assert_eq!(seqs(&customer.messages()), [1], "nothing acknowledged");
     assert!(agent.errors().is_empty(), "the peer hears nothing of it");
+    let scraped = chat.store.metrics().encode();
+    let failed_commits = scraped
+        .lines()
+        .find_map(|l| l.strip_prefix("support_chat_store_errors_total{kind=\"commit\"} "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        failed_commits.is_some_and(|n| n >= 1),
+        "/metrics counts the failed commits: {failed_commits:?}"
+    );
 
     backend.fail(false);
     chat.post_with_id(Role::Customer, "two", "c-2").await;
