@@ -141,6 +141,17 @@ async fn restore_refuses_a_running_server_a_database_already_there_and_foreign_f
     let (ok, stderr) = backup(app.data_dir.path(), &file).await;
     assert!(ok, "backup failed:\n{stderr}");
 
+    // The file of a running server copied alone lacks what is in its log.
+    let copied = TempDir::new().expect("temp dir");
+    std::fs::copy(
+        app.data_dir.path().join("support-chat.db"),
+        copied.path().join("support-chat.db"),
+    )
+    .expect("copy the file alone");
+    let (ok, stderr) = backup(copied.path(), &out.path().join("bad.db")).await;
+    assert!(!ok, "a live file copied without its log is not backed up");
+    assert!(stderr.contains("support-chat.db-wal"), "{stderr}");
+
     let (ok, stderr) = restore(&file, app.data_dir.path(), &["--force"]).await;
     assert!(!ok, "restore over a running server must fail");
     assert!(
@@ -150,6 +161,15 @@ async fn restore_refuses_a_running_server_a_database_already_there_and_foreign_f
 
     let stopped = app.stop().await;
     let dir = stopped.data_dir.path();
+    let (ok, stderr) = backup(dir, &file).await;
+    assert!(
+        ok,
+        "a stopped server's directory is backed up too:\n{stderr}"
+    );
+    assert!(
+        !dir.join("support-chat.db-wal").exists(),
+        "and nothing is created beside its file"
+    );
     let (ok, stderr) = restore(&file, dir, &[]).await;
     assert!(!ok, "restore over an existing database needs --force");
     assert!(stderr.contains("--force"), "{stderr}");

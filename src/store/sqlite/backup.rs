@@ -23,7 +23,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::schema::{check_log_present, check_schema};
-use super::{lock_data_dir, StartupError, DB_FILE};
+use super::{in_wal_mode, lock_data_dir, StartupError, DB_FILE, WAL_FILE};
 
 /// How long a copy waits for a moment the source is not locked.
 const BUSY_PATIENCE: Duration = Duration::from_secs(30);
@@ -72,10 +72,21 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<Copied, BackupError> {
     if same_file(&source_path, to) {
         return Err(BackupError::SameFile(to.to_owned()));
     }
-    // Read-only: this connection never checkpoints or removes the log of a
-    // server that crashed, which would leave its file marked in use alone.
-    let source = open(&source_path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    check_schema(&source, &source_path)?;
+    // A running server always has its log. Without one, nothing writes the
+    // file: it is read as immutable, which creates no -wal or -shm beside it
+    // (an empty -wal would hide a log lost by copying, see
+    // `check_log_present`), and a file that lost its log is refused.
+    let log_present = data_dir.join(WAL_FILE).exists();
+    let source = if log_present {
+        // Read-only: this connection never checkpoints or removes the log.
+        open(&source_path, OpenFlags::SQLITE_OPEN_READ_ONLY)?
+    } else {
+        open_immutable(&source_path)?
+    };
+    let version = check_schema(&source, &source_path)?;
+    if !log_present {
+        check_log_present(&source, &source_path, version, in_wal_mode(&source_path))?;
+    }
     copy_checked(&source, &source_path, to, None)
 }
 
@@ -114,6 +125,18 @@ fn open(path: &Path, flags: OpenFlags) -> Result<Connection, BackupError> {
         .map_err(sqlite(path))?;
     conn.busy_timeout(BUSY_PATIENCE).map_err(sqlite(path))?;
     Ok(conn)
+}
+
+/// Opens a file nothing else writes without creating anything beside it.
+fn open_immutable(path: &Path) -> Result<Connection, BackupError> {
+    let escaped = path
+        .display()
+        .to_string()
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+    open(Path::new(&format!("file:{escaped}?immutable=1")), flags)
 }
 
 fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> BackupError + '_ {
