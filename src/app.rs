@@ -20,9 +20,13 @@ use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
 use crate::routing::{Router, RouterSettings};
+use crate::retention::{Retention, RetentionPolicy};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
-use crate::transport::{Gauges, Heartbeat, MessageRates, SocketLimits};
-use crate::web::{admit, routes, security_headers, Admission, AppState, Security};
+use crate::transport::{Heartbeat, MessageRates, SocketLimits};
+use crate::web::{
+    admit, metrics_server, observe_requests, routes, security_headers, Admission, AppState,
+    Security,
+};
 
 /// How long open connections get to close during a graceful shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -40,6 +44,8 @@ const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::ZERO;
 pub enum BuildError {
     #[error(transparent)]
     Store(#[from] StartupError),
+    #[error("--require-identity needs --identity-secret (SUPPORT_CHAT_IDENTITY_SECRET): without it no customer can be verified")]
+    IdentityRequired,
     #[error("cannot issue the setup link: {0}")]
     Setup(StoreError),
     #[error("cannot listen on {addr}: {source}; choose another --bind")]
@@ -52,6 +58,8 @@ pub enum BuildError {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    /// The `--metrics-bind` listener, if any.
+    metrics: Option<(Server, SocketAddr)>,
     registry: Addr<Registry>,
     inbox: Addr<Inbox>,
     store: Store,
@@ -75,6 +83,9 @@ impl Application {
     /// Opens the database in `config.data_dir` and binds `config.bind`.
     /// Must be called inside an actix System.
     pub fn build(config: &Config) -> Result<Application, BuildError> {
+        if config.require_identity && config.identity_secret.is_none() {
+            return Err(BuildError::IdentityRequired);
+        }
         let (backend, lock) = SqliteBackend::open(&config.data_dir, config.durability)?;
         log::info!("conversations are stored in {}", config.data_dir.display());
         Self::build_with_backend(config, Arc::new(backend), Some(lock))
@@ -128,6 +139,15 @@ impl Application {
             addr: config.bind.clone(),
             source,
         };
+        if config.retention.is_some() || config.audit_retention.0.is_some() {
+            let policy = RetentionPolicy {
+                conversations: config.retention,
+                mode: config.retention_mode,
+                audit: config.audit_retention.0,
+                interval: config.retention_interval,
+            };
+            Retention::new(store.clone(), registry.clone(), policy).start();
+        }
         let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
         let accounts = Accounts::new(
@@ -164,7 +184,6 @@ impl Application {
             inbox: inbox.clone(),
             router,
             store: store.clone(),
-            gauges: Arc::new(Gauges::default()),
             limits,
             rates: Arc::new(MessageRates::new(limits.rate_limit, limits.rate_burst)),
             security,
@@ -180,6 +199,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(admit))
                 .wrap(security_headers(&state.security))
+                .wrap(from_fn(observe_requests))
                 .app_data(web::Data::new(state.clone()))
                 .configure(routes)
         })
@@ -193,10 +213,25 @@ impl Application {
             server = server.max_connections(cap);
         }
         let server = server.listen(listener).map_err(bind_err)?.run();
+        let metrics = match &config.metrics_bind {
+            None => None,
+            Some(bind) => {
+                let bind_err = |source| BuildError::Bind {
+                    addr: bind.clone(),
+                    source,
+                };
+                let listener = TcpListener::bind(bind).map_err(bind_err)?;
+                let addr = listener.local_addr().map_err(bind_err)?;
+                let server =
+                    metrics_server(listener, Arc::clone(store.metrics())).map_err(bind_err)?;
+                Some((server, addr))
+            }
+        };
         let (shutdown, _) = watch::channel(false);
         Ok(Application {
             server,
             addr,
+            metrics,
             registry,
             inbox,
             store,
@@ -217,6 +252,11 @@ impl Application {
         self.addr
     }
 
+    /// Where `--metrics-bind` listens, if set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle(self.shutdown.clone())
     }
@@ -226,6 +266,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Application {
             server,
+            metrics,
             registry,
             inbox,
             store,
@@ -234,11 +275,20 @@ impl Application {
             _lock,
             ..
         } = self;
+        // Serves on its own until the end; stopped with the main server.
+        let metrics = metrics.map(|(server, _)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
         let handle = server.handle();
         let mut server = actix_web::rt::spawn(server);
         let mut requested = shutdown.subscribe();
         tokio::select! {
             result = &mut server => {
+                if let Some(metrics) = metrics {
+                    metrics.stop(true).await;
+                }
                 writer.shutdown(&store);
                 return result.map_err(std::io::Error::other)?;
             }
@@ -249,6 +299,9 @@ impl Application {
         let _ = inbox.send(CloseAll).await;
         handle.stop(true).await;
         let _ = server.await;
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         writer.shutdown(&store);
         log::info!("stopped; every acknowledged message is stored");
         Ok(())

@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::routing::Strategy;
+use crate::logging::LogFormat;
+use crate::retention::RetentionMode;
 use crate::store::Durability;
 use crate::web::widget::{
     Ask, BusinessHours, Prechat, Texts, TimeZoneName, WeeklyHours, WidgetSettings,
@@ -37,12 +39,21 @@ pub const SESSION_MAX_AGE: &str = "30d";
         SQLite database under --data-dir."
 )]
 pub struct Config {
+    /// Without a command: run the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on; port 0 picks a free port (the real address is logged).
     #[arg(long, env = "SUPPORT_CHAT_BIND", default_value = "127.0.0.1:8000")]
     pub bind: String,
 
     /// Directory of the database file (created if missing).
-    #[arg(long, env = "SUPPORT_CHAT_DATA_DIR", default_value = "./data")]
+    #[arg(
+        long,
+        env = "SUPPORT_CHAT_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// normal: an acknowledged message survives a crash of the process;
@@ -90,9 +101,17 @@ pub struct Config {
     pub session_max_age: Duration,
 
     /// Require customers to prove their id: pages and sockets then need
-    /// `sig=hex(HMAC-SHA256(secret, client_id))`, computed by your website.
+    /// `sig=hex(HMAC-SHA256(secret, client_id))`, or `jwt=` a JWT signed
+    /// HS256 with this secret (`sub` = client id, `exp` required), made by
+    /// your website.
     #[arg(long, env = "SUPPORT_CHAT_IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<String>,
+
+    /// Refuse unverified customers entirely: the server will not start
+    /// without --identity-secret, so a deployment that lost its secret
+    /// cannot quietly let anyone in.
+    #[arg(long, env = "SUPPORT_CHAT_REQUIRE_IDENTITY")]
+    pub require_identity: bool,
 
     /// Another origin (scheme://host[:port]) whose pages may open our
     /// WebSockets and embed the customer page in an iframe. Repeatable; exact match.
@@ -210,10 +229,74 @@ pub struct Config {
     /// conversations back to the queue, e.g. 5m.
     #[arg(long, env = "SUPPORT_CHAT_OFFLINE_GRACE", default_value = "5m", value_parser = humantime::parse_duration)]
     pub offline_grace: Duration,
+    /// Also serve `/metrics` here, without credentials (e.g. 127.0.0.1:9100;
+    /// keep it private). On the main address `/metrics` needs an agent
+    /// credential or the service token.
+    #[arg(long, env = "SUPPORT_CHAT_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
+    /// Delete (or anonymise) conversations whose last activity is older than
+    /// this, e.g. 365d. Unset (the default): conversations are kept forever.
+    #[arg(long, env = "SUPPORT_CHAT_RETENTION", value_parser = humantime::parse_duration)]
+    pub retention: Option<Duration>,
+
+    /// What retention does: delete the conversation with its messages, or
+    /// anonymise it (texts replaced, numbering, times and counts kept).
+    #[arg(long, env = "SUPPORT_CHAT_RETENTION_MODE", value_enum, default_value_t = RetentionMode::Delete)]
+    pub retention_mode: RetentionMode,
+
+    /// Delete audit log entries older than this; "forever" keeps them all.
+    #[arg(long, env = "SUPPORT_CHAT_AUDIT_RETENTION", default_value = "730d", value_parser = parse_keep)]
+    pub audit_retention: Keep,
+
+    /// How often retention looks for what to delete.
+    #[arg(long, env = "SUPPORT_CHAT_RETENTION_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub retention_interval: Duration,
+
+    /// Log lines as text, or as one JSON object per line for log shippers.
+    #[arg(long, env = "SUPPORT_CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SUPPORT_CHAT_WORKERS")]
     pub workers: Option<usize>,
+}
+
+/// Operations on a data directory, instead of running the server.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Copy the database of --data-dir to FILE, consistently, while the
+    /// server keeps running (SQLite's online backup API). FILE is replaced
+    /// only once the new copy is complete and checked.
+    Backup {
+        /// Where the copy goes.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a backup in place as the database of --data-dir. Refuses while a
+    /// server runs on that directory, and refuses a file that is not an
+    /// intact support-chat database (or is newer than this build).
+    Restore {
+        /// The backup to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Replace a database already there; it is moved aside to
+        /// support-chat.db.replaced-<time>, never deleted.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// How long something is kept: a duration, or `None` for "forever".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keep(pub Option<Duration>);
+
+fn parse_keep(raw: &str) -> Result<Keep, humantime::DurationError> {
+    if raw == "forever" {
+        Ok(Keep(None))
+    } else {
+        humantime::parse_duration(raw).map(|d| Keep(Some(d)))
+    }
 }
 
 impl Config {

@@ -12,14 +12,16 @@
 //! | `error` | `AppError`, the one error enum, with a stable code per variant |
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
-//! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads |
+//! | `metrics` | `Metrics`: the counters, gauges and lock-free histograms `/metrics` reports |
+//! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads; online backup and restore; the audit log; export, erase and retention's queries |
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets, who may be given conversations and their capacity |
 //! | `conversation` | `SessionActor` (one per conversation: messages, notes, events, the assignee), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list (views and their counts, alerts, the roster) |
 //! | `routing` | `Router`: agents' availability from their consoles, automatic assignment from the queue, the offline grace time |
+//! | `retention` | `Retention`, the actor that deletes or anonymises conversations past `--retention` and old audit entries |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, the website widget (`widget.js`, its config and frame), upgrades, security checks; the only module that knows HTTP |
-//! | `config`, `app` | the command line, and `Application`, which wires it all and shuts it down |
+//! | `config`, `logging`, `app` | the command line, log output (text or JSON), and `Application`, which wires it all and shuts it down |
 //!
 //! A message's path: the customer's `ChatSocket` decodes a frame into a
 //! `Post` for the `SessionActor`, which gives it the next seq and submits it
@@ -43,20 +45,26 @@ mod domain;
 mod error;
 mod inbox;
 mod limits;
+mod logging;
+mod metrics;
 mod protocol;
+mod retention;
 mod routing;
 mod store;
 mod transport;
 mod web;
 
 pub use app::{Application, BuildError, ShutdownHandle};
-pub use config::Config;
+pub use config::{Command, Config};
 pub use conversation::*;
 pub use domain::*;
 pub use error::AppError;
+pub use logging::{init_logging, LogFormat};
+pub use metrics::Metrics;
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
-    Backend, Durability, ListPage, ListQuery, Snapshot, SqlFn, SqliteBackend, StartupError, Store,
-    StoreError, Write, WriteOp, WriteOutcome, WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
+    backup, restore, Backend, BackupError, Copied, Durability, ListPage, ListQuery, Snapshot,
+    SqlFn, SqliteBackend, StartupError, Store, StoreError, Who, Write, WriteOp, WriteOutcome,
+    WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
 };
 pub use transport::*;

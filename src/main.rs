@@ -1,31 +1,74 @@
+use std::process::ExitCode;
+
 use clap::Parser;
-use support_chat::Application;
-use support_chat::Config;
+use support_chat::{Application, Command, Config, Copied};
 
 #[actix_web::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let config = Config::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let app = match Application::build(&config) {
+    support_chat::init_logging(config.log_format);
+    match &config.command {
+        None => serve(&config).await,
+        Some(Command::Backup { to }) => report(
+            support_chat::backup(&config.data_dir, to),
+            &format!("backed up to {}", to.display()),
+        ),
+        Some(Command::Restore { from, force }) => report(
+            support_chat::restore(from, &config.data_dir, *force),
+            &format!(
+                "restored {} into {}",
+                from.display(),
+                config.data_dir.display()
+            ),
+        ),
+    }
+}
+
+fn report(result: Result<Copied, support_chat::BackupError>, done: &str) -> ExitCode {
+    match result {
+        Ok(copied) => {
+            log::info!(
+                "{done}: {} conversations, {} messages, schema {}",
+                copied.conversations,
+                copied.messages,
+                copied.schema_version
+            );
+            if let Some(aside) = copied.moved_aside {
+                log::info!("the database it replaced is kept as {}", aside.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &Config) -> ExitCode {
+    let app = match Application::build(config) {
         Ok(app) => app,
         Err(e) => {
             log::error!("cannot start: {e}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     let base = format!("http://{}", app.local_addr());
     log::info!("support-chat listening on {base}");
     log::info!("  customers: {base}/chat/client  (a fresh private conversation)");
     log::info!("  agents:    {base}/agent  (the console; log in at {base}/agent/login)");
+    if let Some(metrics) = app.metrics_addr() {
+        log::info!("  metrics:   http://{metrics}/metrics");
+    }
     if let Some(setup) = app.setup_url() {
         // Valid until used, also after restarts (each start adds a link).
         log::info!("no agent account yet: create the first admin at {setup}");
     }
     match app.run_until_stopped().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("server failed: {e}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

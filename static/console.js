@@ -267,6 +267,13 @@ function onAssigned(f) {
   if (document.hidden && validSummary(f.conversation)) notify(f.conversation);
 }
 
+/** A conversation was erased: its row goes (an open view is closed by its socket, 4004). */
+function onRemoved(f) {
+  if (typeof f.client_id !== 'string') return;
+  removeRow(f.client_id);
+  renderListState();
+}
+
 function onInboxError() {
   // Our only request is `list`: ask again a little later from scratch
   // (a stale cursor is one reason the server refuses).
@@ -305,6 +312,7 @@ function onFrame(f) {
     case 'views': if (f.status === query.status) viewTabs.setCounts(f.views); break;
     case 'assigned': onAssigned(f); break;
     case 'agents': availability.setRoster(f.agents); break;
+    case 'removed': onRemoved(f); break;
     case 'error': onInboxError(); break;
     default: break; // newer server features: ignore
   }

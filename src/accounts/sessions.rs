@@ -15,6 +15,7 @@ use super::secret::{digest, Secret};
 use super::{agent_at, millis, now_ms, off_thread, store_err, Accounts, Authenticated, Credential};
 use crate::domain::{Agent, AgentId};
 use crate::error::AppError;
+use crate::metrics::Refusal;
 
 impl Accounts {
     /// Email and password to a new session. Unknown email, wrong password
@@ -27,7 +28,10 @@ impl Accounts {
         ip: IpAddr,
     ) -> Result<(Agent, Secret), AppError> {
         let key = email.trim().to_lowercase();
-        self.attempts.check(&key, ip)?;
+        if let Err(refused) = self.attempts.check(&key, ip) {
+            self.store.metrics().refused(Refusal::LoginAttempt);
+            return Err(refused);
+        }
         let found = match Email::parse(email) {
             Ok(email) => self
                 .store

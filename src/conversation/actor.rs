@@ -21,7 +21,10 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::protocol::{Items, ServerEvent, HISTORY_PAGE_MAX};
-use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
+use crate::store::{
+    conversation_target, AuditAction, AuditEvent, Snapshot, Store, WriteOp, WriteOutcome,
+    WriteRequest,
+};
 
 /// How a session behaves; shared by every session of a server.
 #[derive(Debug, Clone)]
@@ -70,6 +73,8 @@ struct Pending {
     socket: Option<u64>,
     /// Released with the entry, when the message is settled.
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// When it reached the session, for the relay latency.
+    since: std::time::Instant,
 }
 
 pub struct SessionActor {
@@ -419,7 +424,12 @@ impl SessionActor {
     }
 
     fn change_status(&mut self, msg: SetStatus, ctx: &mut Context<Self>) -> Result<(), AppError> {
-        let SetStatus { role, by, status } = msg;
+        let SetStatus {
+            role,
+            by,
+            status,
+            who,
+        } = msg;
         if role != Role::Agent {
             return Err(AppError::Forbidden(
                 "only agents resolve or reopen conversations".into(),
@@ -440,6 +450,13 @@ impl SessionActor {
                 },
                 ctx,
             );
+            let action = match status {
+                ConversationStatus::Resolved => AuditAction::Resolve,
+                ConversationStatus::Open => AuditAction::Reopen,
+            };
+            let event = AuditEvent::new(who, action).target(conversation_target(&self.client));
+            let store = self.store.clone();
+            actix::spawn(async move { store.audit(event).await });
         }
         Ok(())
     }
@@ -581,6 +598,22 @@ impl Handler<LastSeq> for SessionActor {
 
     fn handle(&mut self, _: LastSeq, _ctx: &mut Context<Self>) -> u64 {
         self.last_seq
+    }
+}
+
+impl Handler<Close> for SessionActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) -> bool {
+        if msg.if_idle && (self.sockets.any(Role::Customer) || self.sockets.any(Role::Agent)) {
+            return false;
+        }
+        self.phase = Phase::Closing;
+        for link in self.sockets.take_all() {
+            link.offer(ToSocket::Erased);
+        }
+        ctx.stop();
+        true
     }
 }
 

@@ -25,6 +25,8 @@ pub enum ToSocket {
     Shutdown,
     /// The conversation cannot be served (store failure): close with 1011.
     Unavailable,
+    /// The conversation was erased (or retention removed it): close with 4004.
+    Erased,
 }
 
 impl ToSocket {
@@ -33,7 +35,7 @@ impl ToSocket {
         ITEM_OVERHEAD
             + match self {
                 ToSocket::Frame(frame) => frame.len(),
-                ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => 0,
+                ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable | ToSocket::Erased => 0,
             }
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::{
     Participant, Role,
 };
 use crate::error::AppError;
+use crate::store::{Who, WriteOp};
 
 // ---- to a SessionActor ----
 
@@ -125,6 +126,8 @@ pub struct SetStatus {
     /// The agent who does it, named in the event it records.
     pub by: Option<Author>,
     pub status: ConversationStatus,
+    /// Who asks, for the audit log.
+    pub who: Who,
 }
 
 /// Change the customer's contact details (the customer's own forms, or an
@@ -167,6 +170,15 @@ pub struct LastSeq;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
+
+/// The conversation is being erased or anonymised: close every socket
+/// (4004) and stop, writing nothing more. With `if_idle`, only if nobody
+/// is connected; the answer says whether it closed.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Close {
+    pub if_idle: bool,
+}
 
 /// Whether any agent has the console (the live inbox) open. Customers see
 /// an agent online while one is, even before anyone opens their chat. Sent
@@ -233,6 +245,25 @@ pub struct RegistryStats {
 #[derive(Message)]
 #[rtype(result = "bool")]
 pub struct AgentsOnline;
+/// Erase (`WriteOp::Erase`) or anonymise (`WriteOp::Anonymise`) a
+/// conversation: its live session is closed first, and until the store has
+/// done it the conversation cannot be joined. `if_idle` (retention) leaves
+/// a conversation alone while anyone is connected to it.
+#[derive(Message)]
+#[rtype(result = "Result<Removed, AppError>")]
+pub struct Remove {
+    pub client: ClientId,
+    pub op: WriteOp,
+    pub if_idle: bool,
+}
+
+/// What [`Remove`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    Done,
+    /// Left alone: someone is connected (only with `if_idle`).
+    InUse,
+}
 
 /// Stop handing out sessions and close every socket with 1001.
 #[derive(Message)]

@@ -3,7 +3,7 @@
 //! `SessionActor` the first time an id is asked for, and forgets it when the
 //! session ends (idle eviction). [`join`] wraps lookup and attach.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix::prelude::*;
 
@@ -30,6 +30,8 @@ pub struct Registry {
     /// Whether an agent has the console open, for new sessions.
     consoles_online: bool,
     shutting_down: bool,
+    /// Conversations being erased or anonymised: not joined meanwhile.
+    removing: HashSet<ClientId>,
 }
 
 impl Registry {
@@ -44,6 +46,7 @@ impl Registry {
             queue: None,
             consoles_online: false,
             shutting_down: false,
+            removing: HashSet::new(),
         }
     }
 
@@ -87,6 +90,9 @@ impl Handler<Lookup> for Registry {
         if self.shutting_down {
             return Err(AppError::ShuttingDown);
         }
+        if self.removing.contains(&msg.client) {
+            return Err(AppError::ServerBusy);
+        }
         if let Some((_, session)) = self.sessions.get(&msg.client) {
             if session.connected() {
                 return Ok(session.clone());
@@ -109,6 +115,7 @@ impl Handler<Lookup> for Registry {
         );
         let session = SessionActor::start_in_arbiter(&msg.home, move |_| session);
         self.sessions.insert(msg.client, (number, session.clone()));
+        self.count_sessions();
         Ok(session)
     }
 }
@@ -120,7 +127,15 @@ impl Handler<SessionEnded> for Registry {
         // Only if it is still the same session: a newer one may have started.
         if self.sessions.get(&msg.client).map(|(n, _)| *n) == Some(msg.number) {
             self.sessions.remove(&msg.client);
+            self.count_sessions();
         }
+    }
+}
+
+impl Registry {
+    fn count_sessions(&self) {
+        let live = i64::try_from(self.sessions.len()).unwrap_or(i64::MAX);
+        self.store.metrics().live_sessions.set(live);
     }
 }
 
@@ -143,6 +158,45 @@ impl Handler<ConsolesOnline> for Registry {
         for (_, session) in self.sessions.values() {
             session.do_send(msg);
         }
+    }
+}
+
+impl Handler<Remove> for Registry {
+    type Result = ResponseActFuture<Self, Result<Removed, AppError>>;
+
+    fn handle(&mut self, msg: Remove, _ctx: &mut Context<Self>) -> Self::Result {
+        let Remove {
+            client,
+            op,
+            if_idle,
+        } = msg;
+        if self.shutting_down {
+            return Box::pin(fut::ready(Err(AppError::ShuttingDown)));
+        }
+        if !self.removing.insert(client.clone()) {
+            let busy = AppError::Conflict("this conversation is being removed already".into());
+            return Box::pin(fut::ready(Err(busy)));
+        }
+        let session = self.sessions.get(&client).map(|(_, s)| s.clone());
+        let store = self.store.clone();
+        let id = client.clone();
+        let work = async move {
+            if let Some(session) = session {
+                // A session already gone has nothing left to write.
+                if session.send(Close { if_idle }).await == Ok(false) {
+                    return Ok(Removed::InUse);
+                }
+            }
+            store.remove(id.clone(), op).await.map_err(|e| {
+                log::error!("{id}: could not be removed: {e}");
+                AppError::StoreUnavailable
+            })?;
+            Ok(Removed::Done)
+        };
+        Box::pin(work.into_actor(self).map(move |result, act, _| {
+            act.removing.remove(&client);
+            result
+        }))
     }
 }
 

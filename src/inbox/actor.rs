@@ -80,7 +80,7 @@ impl Inbox {
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
         let clients: Vec<ClientId> = self.dirty.drain().collect();
-        let read = self.store.summaries_of(clients);
+        let read = self.store.summaries_of(clients.clone());
         let statuses = self.statuses();
         let counts = join_all(statuses.iter().map(|s| self.store.assignee_counts(*s)));
         let both = async move { (read.await, counts.await) };
@@ -92,6 +92,13 @@ impl Inbox {
                     act.flush_scheduled = false;
                     match result {
                         Ok((summaries, totals)) => {
+                            // Changed but not stored any more: erased.
+                            let listed: HashSet<&ClientId> =
+                                summaries.iter().map(|s| &s.client_id).collect();
+                            for client in clients.iter().filter(|c| !listed.contains(c)) {
+                                let frame = ServerEvent::Removed { client_id: client }.encode();
+                                act.push(&ToSocket::Frame(frame));
+                            }
                             for mut summary in summaries {
                                 act.mark_online(&mut summary);
                                 let frame = ServerEvent::Conversation {

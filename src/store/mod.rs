@@ -9,6 +9,8 @@
 //! once as the backend has read slots, so no actor thread waits on disk and
 //! a burst of reads cannot take a thread each.
 
+mod audit;
+mod privacy;
 mod sqlite;
 mod writer;
 
@@ -24,8 +26,13 @@ use crate::domain::{
     AgentId, AssigneeCounts, Author, ChatMessage, ClientId, Contact, ConversationStatus,
     ConversationSummary, Role, Totals, View,
 };
+use crate::metrics::{Metrics, StoreFailure};
 
-pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
+pub use audit::{agent_target, conversation_target, token_target, AuditAction, AuditEvent, Who};
+pub use sqlite::{
+    backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,
+    SCHEMA_VERSION,
+};
 pub use writer::Writer;
 use writer::{Reporting, WriterCommand};
 
@@ -217,6 +224,18 @@ pub enum WriteOp {
     Contact(Contact),
     /// The conversation's assignee (`None`: back to the queue).
     Assign(Option<AgentId>),
+    /// Deletes the conversation and its messages (the erase and retention).
+    Erase,
+    /// Replaces every message text, keeping seqs, roles, times and counts
+    /// (retention's anonymise mode).
+    Anonymise,
+}
+
+impl WriteOp {
+    /// Whether it removes data, so the commit must also scrub the file.
+    pub fn removes_data(&self) -> bool {
+        matches!(self, WriteOp::Erase | WriteOp::Anonymise)
+    }
 }
 
 /// One write as the backend sees it.
@@ -260,6 +279,7 @@ pub struct Store {
     /// One permit per read slot of the backend: a burst of reads queues
     /// here (without a thread) instead of on the blocking pool.
     reads: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
 }
 
 impl Store {
@@ -267,9 +287,11 @@ impl Store {
     pub fn start(backend: Arc<dyn Backend>) -> (Store, Writer) {
         let healthy = Arc::new(AtomicBool::new(true));
         let watcher = Arc::new(OnceLock::new());
+        let metrics = Arc::new(Metrics::new());
         let reporting = Reporting {
             healthy: Arc::clone(&healthy),
             watcher: Arc::clone(&watcher),
+            metrics: Arc::clone(&metrics),
         };
         let (writes, writer) = writer::spawn(Arc::clone(&backend), reporting);
         let reads = Arc::new(Semaphore::new(backend.read_slots().max(1)));
@@ -279,6 +301,7 @@ impl Store {
             healthy,
             watcher,
             reads,
+            metrics,
         };
         (store, writer)
     }
@@ -294,13 +317,26 @@ impl Store {
         self.healthy.load(Ordering::Relaxed)
     }
 
+    /// This server's metrics, which every holder of the store reports to.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// Queues a write; its outcome goes to `request.reply`.
     pub fn submit(&self, request: WriteRequest) -> Result<(), StoreError> {
+        // Counted before it is queued, so the writer never counts it out first.
+        self.metrics.write_queue_depth.inc();
         self.writes
             .try_send(WriterCommand::Write(request))
-            .map_err(|e| match e {
-                TrySendError::Full(_) => StoreError::Overloaded,
-                TrySendError::Disconnected(_) => StoreError::WriterGone,
+            .map_err(|e| {
+                self.metrics.write_queue_depth.dec();
+                match e {
+                    TrySendError::Full(_) => {
+                        self.metrics.store_failed(StoreFailure::QueueFull);
+                        StoreError::Overloaded
+                    }
+                    TrySendError::Disconnected(_) => StoreError::WriterGone,
+                }
             })
     }
 

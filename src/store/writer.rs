@@ -15,6 +15,7 @@ use actix::prelude::*;
 
 use super::{Backend, Store, StoreChanged, StoreError, Write, WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::ClientId;
+use crate::metrics::{Metrics, StoreFailure};
 
 /// Writes waiting for the writer thread; beyond this senders get
 /// `store_unavailable` instead of queueing without bound.
@@ -46,6 +47,7 @@ pub struct Writer {
 pub(super) struct Reporting {
     pub healthy: Arc<AtomicBool>,
     pub watcher: Arc<OnceLock<Recipient<StoreChanged>>>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Starts the writer thread on `backend`; returns its queue.
@@ -97,7 +99,12 @@ fn run(backend: &dyn Backend, rx: &Receiver<WriterCommand>, reporting: &Reportin
         last_commit = Some(Instant::now());
         let round = collect(first, rx);
         if !round.writes.is_empty() {
+            let metrics = &reporting.metrics;
+            metrics.write_queue_depth.dec_by(round.writes.len() as i64);
+            let started = Instant::now();
             let outcome = commit(backend, &round.writes, &reporting.healthy);
+            metrics.commit(round.writes.len(), started.elapsed());
+            count_stored(metrics, &round.writes, &outcome);
             report(round.writes, &outcome, reporting.watcher.get());
         }
         for done in round.flushes {
@@ -155,6 +162,24 @@ fn commit(
         }
     }
     outcome
+}
+
+fn count_stored(
+    metrics: &Metrics,
+    batch: &[WriteRequest],
+    outcome: &Result<Vec<bool>, StoreError>,
+) {
+    match outcome {
+        Ok(accepted) => {
+            let stored = batch
+                .iter()
+                .zip(accepted)
+                .filter(|(w, ok)| **ok && matches!(w.op, WriteOp::Message(_)))
+                .count();
+            metrics.messages_stored.inc_by(stored as u64);
+        }
+        Err(_) => metrics.store_failed(StoreFailure::Commit),
+    }
 }
 
 /// Tells each session the outcome of its messages (one actor message per

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, Heartbeat, SocketCore, CLOSE_REPLACED};
+use super::CLOSE_ERASED;
 use crate::conversation::{
     join, Assign, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
     SetContact, SetStatus, ToSocket, Typing,
@@ -20,7 +21,9 @@ use crate::conversation::{
 use crate::domain::{AgentId, ClientId, Participant, Role};
 use crate::error::AppError;
 use crate::limits::KeyedBuckets;
+use crate::metrics::Refusal;
 use crate::protocol::{ClientFrame, ServerEvent};
+use crate::store::Who;
 
 /// Messages a socket may have waiting to be stored before it stops reading.
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -184,6 +187,7 @@ impl ChatSocket {
         let frame = ClientFrame::decode(text, self.limits.max_text_chars);
         // Every frame counts against the rate, bad ones included.
         if !self.rates.try_take((self.client.clone(), self.role)) {
+            self.core.metrics().refused(Refusal::SocketMessage);
             let (per_second, burst) = self.rates.limits();
             let err = AppError::RateLimited { per_second, burst };
             let id = match &frame {
@@ -205,10 +209,20 @@ impl ChatSocket {
                 seq,
             }),
             Ok(ClientFrame::SetStatus(status)) => {
+                let peer = Some(self.core.peer());
+                let who = match &self.participant {
+                    Participant::Agent(agent) => Who {
+                        agent: Some(agent.id),
+                        name: agent.name.clone(),
+                        ip: peer,
+                    },
+                    Participant::Customer => Who::named("customer", peer),
+                };
                 let request = session.send(SetStatus {
                     role: self.role,
                     by: self.participant.author(),
                     status,
+                    who,
                 });
                 self.tell_refusal(request, ctx);
             }
@@ -304,6 +318,14 @@ impl Handler<ToSocket> for ChatSocket {
             ToSocket::Shutdown => {
                 self.session = None;
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
+                ctx.stop();
+            }
+            ToSocket::Erased => {
+                self.session = None;
+                ctx.close(Some(reason(
+                    CloseCode::Other(CLOSE_ERASED),
+                    "conversation erased",
+                )));
                 ctx.stop();
             }
             ToSocket::Unavailable => {

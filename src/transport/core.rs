@@ -7,6 +7,7 @@
 //! write to (bounded mailbox, link, the stalled check). Every socket actor
 //! builds on it.
 
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use futures_util::Stream;
 use super::declared::DeclaredLengths;
 use crate::conversation::{SocketLink, ToSocket};
 use crate::limits::ConnectionSlot;
+use crate::metrics::{Metrics, SocketKind};
 
 /// Bytes of client frames read from the connection ahead of what the socket
 /// actor has handled. A client that sends faster than its frames are handled
@@ -48,18 +50,6 @@ pub struct Heartbeat {
     pub timeout: Duration,
 }
 
-/// Counts open sockets, for `/healthz`.
-#[derive(Debug, Default)]
-pub struct Gauges {
-    open_sockets: AtomicUsize,
-}
-
-impl Gauges {
-    pub fn open_sockets(&self) -> usize {
-        self.open_sockets.load(Ordering::Relaxed)
-    }
-}
-
 /// One complete data message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Data {
@@ -74,7 +64,10 @@ pub struct SocketCore {
     partial: Option<(bool, BytesMut)>,
     last_heard: Instant,
     heartbeat: Heartbeat,
-    gauges: Arc<Gauges>,
+    metrics: Arc<Metrics>,
+    kind: SocketKind,
+    /// The client's address (the proxy's word for it with `--trust-proxy`).
+    peer: IpAddr,
     window: Arc<ReadWindow>,
     /// How sessions and the inbox reach this socket, once started linked.
     link: Option<SocketLink>,
@@ -155,16 +148,20 @@ impl SocketCore {
     pub fn new(
         max_message_bytes: usize,
         heartbeat: Heartbeat,
-        gauges: Arc<Gauges>,
+        metrics: Arc<Metrics>,
+        kind: SocketKind,
+        peer: IpAddr,
         slot: ConnectionSlot,
     ) -> Self {
-        gauges.open_sockets.fetch_add(1, Ordering::Relaxed);
+        metrics.open_sockets(kind).inc();
         SocketCore {
             max_message_bytes,
             partial: None,
             last_heard: Instant::now(),
             heartbeat,
-            gauges,
+            metrics,
+            kind,
+            peer,
             window: Arc::default(),
             link: None,
             _slot: slot,
@@ -214,6 +211,14 @@ impl SocketCore {
         link
     }
 
+    pub fn peer(&self) -> IpAddr {
+        self.peer
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     pub fn link(&self) -> Option<&SocketLink> {
         self.link.as_ref()
     }
@@ -226,6 +231,7 @@ impl SocketCore {
     {
         let stalled = self.link.as_ref().is_some_and(SocketLink::is_stalled);
         if stalled {
+            self.metrics.stalled_sockets.inc();
             ctx.close(Some(reason(
                 CloseCode::Other(CLOSE_STALLED),
                 "too slow: reconnect with since",
@@ -375,7 +381,7 @@ impl SocketCore {
 
 impl Drop for SocketCore {
     fn drop(&mut self) {
-        self.gauges.open_sockets.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.open_sockets(self.kind).dec();
     }
 }
 

@@ -11,6 +11,7 @@ use crate::domain::Author;
 use crate::error::AppError;
 use crate::inbox::{Inbox, List, Subscribe, Unsubscribe};
 use crate::limits::TokenBucket;
+use crate::metrics::Refusal;
 use crate::protocol::{ClientFrame, ListRequest, ServerEvent};
 use crate::routing::{Active, ConsoleClosed, ConsoleOpened, Router, SetAway};
 use crate::store::ListQuery;
@@ -51,6 +52,7 @@ impl InboxSocket {
     fn list(&mut self, request: ListRequest, ctx: &mut WebsocketContext<Self>) {
         if let Some(bucket) = &mut self.lists {
             if !bucket.try_take() {
+                self.core.metrics().refused(Refusal::SocketMessage);
                 let err = AppError::RateLimited {
                     per_second: LIST_RATE,
                     burst: LIST_BURST,
@@ -125,7 +127,7 @@ impl Handler<ToSocket> for InboxSocket {
         }
         match msg {
             ToSocket::Frame(frame) => ctx.text(frame),
-            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable => {
+            ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable | ToSocket::Erased => {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();
             }

@@ -31,6 +31,7 @@ use socket2::SockRef;
 use super::AppState;
 use crate::error::AppError;
 use crate::limits::IpLimits;
+use crate::metrics::Refusal;
 
 /// Connections accepted beyond `--max-connections`, per worker, only to be
 /// answered 503 and closed; past these, new connections wait in the kernel's
@@ -121,11 +122,13 @@ pub async fn admit(
         .conn_data::<OpenConnection>()
         .is_some_and(|conn| conn.over_cap)
     {
+        state.store.metrics().refused(Refusal::ServerBusy);
         return Ok(refuse(req, &AppError::ServerBusy));
     }
     let ip: IpAddr = state.security.client_ip(req.request());
     // Held until the response is ready, so a request stuck in its body counts.
     let Some(_slot) = admission.requests_per_ip.open_connection(ip) else {
+        state.store.metrics().refused(Refusal::RequestsPerIp);
         return Ok(refuse(req, &AppError::TooManyConnections));
     };
     let expired = Arc::new(AtomicBool::new(false));

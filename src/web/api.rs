@@ -20,8 +20,10 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::inbox::List;
+use crate::metrics::Refusal;
 use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
 use crate::store::ListQuery;
+use crate::store::Who;
 
 /// Largest JSON body accepted by the API.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -133,7 +135,7 @@ pub async fn post_message(
 ) -> Result<HttpResponse, AppError> {
     let agent = state.security.require_agent_write(&req).await?;
     require_json(&req)?;
-    state.security.take_api_token(&req)?;
+    take_api_token(&req, &state)?;
     let client = ClientId::parse(&id)?;
     let body = read_body(body).await?;
     let new: NewMessage =
@@ -181,7 +183,7 @@ async fn set_status(
     status: ConversationStatus,
 ) -> Result<HttpResponse, AppError> {
     let agent = state.security.require_agent_write(&req).await?;
-    state.security.take_api_token(&req)?;
+    take_api_token(&req, &state)?;
     let client = ClientId::parse(&id)?;
     let session = lookup(&state.registry, &client).await?;
     session
@@ -189,6 +191,7 @@ async fn set_status(
             role: Role::Agent,
             by: Some(agent.author()),
             status,
+            who: Who::agent(&agent, state.security.client_ip(&req)),
         })
         .await
         .map_err(|_| AppError::ShuttingDown)??;
@@ -218,7 +221,7 @@ pub async fn set_contact(
 ) -> Result<HttpResponse, AppError> {
     state.security.require_agent_write(&req).await?;
     require_json(&req)?;
-    state.security.take_api_token(&req)?;
+    take_api_token(&req, &state)?;
     let client = ClientId::parse(&id)?;
     let body = read_body(body).await?;
     let body: ContactBody =
@@ -281,4 +284,12 @@ fn limit_param(req: &HttpRequest, default: usize) -> Result<usize, AppError> {
             "limit must be 1 to {HISTORY_PAGE_MAX}"
         ))),
     }
+}
+
+/// A token from the client's API bucket, counting a refusal.
+fn take_api_token(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    state
+        .security
+        .take_api_token(req)
+        .inspect_err(|_| state.store.metrics().refused(Refusal::ApiRequest))
 }

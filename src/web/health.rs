@@ -60,6 +60,6 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
         "status": if store_ok { "ok" } else { "degraded" },
         "store": if store_ok { "ok" } else { "failing" },
         "sessions": stats.sessions,
-        "open_sockets": state.gauges.open_sockets(),
+        "open_sockets": state.store.metrics().open_sockets_total(),
     })))
 }

@@ -9,13 +9,16 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::audit::{record, AUDIT_PAGE};
 use super::errors::{add_retry_after, page_error, status_of};
 use super::forms::{body_kind, logged_in, parse_body, refused, removal_cookie, BodyKind};
 use super::render::{escape_html, html, page_lang};
 use super::security::AGENT_COOKIE;
 use super::AppState;
-use crate::domain::ClientId;
+use crate::accounts::Secret;
+use crate::domain::{Agent, ClientId};
 use crate::error::AppError;
+use crate::store::{AuditAction, AuditEvent, Who};
 
 const LOGIN_HTML: &str = include_str!("../../templates/login.html");
 /// Where an agent lands after logging in when nothing else was asked for.
@@ -72,6 +75,7 @@ pub async fn login_submit(
         .accounts
         .login(&login.email, login.password, ip)
         .await;
+    audit_login(&state, &req, &login.email, &result).await;
     match result {
         Ok((agent, session)) => logged_in(
             &req,
@@ -99,8 +103,12 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         return page_error(&req, &e);
     }
     if let Some(cookie) = req.cookie(AGENT_COOKIE) {
+        let who = state.security.authenticate(&req).await.ok();
         if let Err(e) = state.security.accounts.logout(cookie.value()).await {
             return page_error(&req, &e);
+        }
+        if let Some(who) = who {
+            record(&state, &req, &who.agent, AuditAction::Logout, None, None).await;
         }
     }
     logged_out()
@@ -111,7 +119,10 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 pub async fn logout_everywhere(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let ended = async {
         let agent = state.security.require_agent_write(&req).await?;
-        state.security.accounts.logout_everywhere(agent.id).await
+        state.security.accounts.logout_everywhere(agent.id).await?;
+        let action = AuditAction::LogoutEverywhere;
+        record(&state, &req, &agent, action, None, None).await;
+        Ok::<(), AppError>(())
     };
     match ended.await {
         Ok(()) => logged_out(),
@@ -182,6 +193,7 @@ fn rebuild_next(next: &str) -> Option<String> {
     };
     let known = path == AGENT_HOME
         || path == TEAM_PAGE
+        || path == AUDIT_PAGE
         || NEXT_CONVERSATION_PREFIXES.iter().any(|prefix| {
             path.strip_prefix(prefix)
                 .is_some_and(|id| ClientId::parse(id).is_ok())
@@ -199,6 +211,30 @@ fn rebuild_next(next: &str) -> Option<String> {
         rebuilt.push_str(fragment);
     }
     Some(rebuilt)
+}
+
+/// A login in the audit log: who logged in, or the email a failed or
+/// refused login tried (never the password).
+async fn audit_login(
+    state: &AppState,
+    req: &HttpRequest,
+    email: &str,
+    result: &Result<(Agent, Secret), AppError>,
+) {
+    let (actor, detail) = match result {
+        Ok((agent, _)) => return record(state, req, agent, AuditAction::Login, None, None).await,
+        Err(AppError::BadCredentials) => (email, None),
+        Err(AppError::TooManyLoginAttempts { .. }) => (email, Some("refused: too many attempts")),
+        Err(_) => return,
+    };
+    // An email is at most 254 characters; a longer "email" is cut.
+    let tried: String = actor.trim().chars().take(254).collect();
+    let mut event = AuditEvent::new(
+        Who::named(&tried, Some(state.security.client_ip(req))),
+        AuditAction::LoginFailed,
+    );
+    event.detail = detail.map(str::to_owned);
+    state.store.audit(event).await;
 }
 
 #[cfg(test)]

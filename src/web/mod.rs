@@ -5,13 +5,17 @@
 mod admission;
 mod api;
 mod assignment;
+mod audit;
 mod errors;
 mod forms;
 mod handshake;
 mod health;
 mod login;
+mod metrics;
+mod observe;
 mod onboarding;
 mod pages;
+mod privacy;
 mod render;
 mod security;
 mod sockets;
@@ -28,10 +32,12 @@ use crate::conversation::Registry;
 use crate::inbox::Inbox;
 use crate::routing::Router;
 use crate::store::Store;
-use crate::transport::{Gauges, MessageRates, SocketLimits};
+use crate::transport::{MessageRates, SocketLimits};
 
 pub use admission::{admit, Admission};
 pub use health::ReadProbe;
+pub use metrics::metrics_server;
+pub use observe::observe_requests;
 pub use security::Security;
 
 /// What every handler can reach.
@@ -41,7 +47,6 @@ pub struct AppState {
     pub inbox: Addr<Inbox>,
     pub router: Addr<Router>,
     pub store: Store,
-    pub gauges: Arc<Gauges>,
     pub limits: SocketLimits,
     pub rates: Arc<MessageRates>,
     pub security: Arc<Security>,
@@ -68,6 +73,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", get_or_head().to(pages::index))
         .route("/chat/client", get_or_head().to(pages::new_customer))
         .route("/chat/client/{id}", get_or_head().to(pages::customer))
+        .route(
+            "/chat/client/{id}",
+            web::delete().to(privacy::customer_erase),
+        )
         .route("/chat/server/{id}", get_or_head().to(pages::agent))
         .route("/static/{file}", get_or_head().to(pages::asset))
         .route("/agent", get_or_head().to(pages::console))
@@ -88,6 +97,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::post().to(onboarding::setup_submit))
         .route("/invite/{code}", get_or_head().to(onboarding::invite_page))
         .route("/invite/{code}", web::post().to(onboarding::invite_submit))
+        .route("/agent/audit", get_or_head().to(audit::page))
+        .route("/api/audit", web::get().to(audit::entries))
         .route("/api/me", web::get().to(team::me))
         .route("/api/agents", web::get().to(team::agents))
         .route("/api/agents", web::post().to(team::add_agent))
@@ -106,6 +117,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ws/echo", web::get().to(sockets::echo))
         .route("/ws/inbox", web::get().to(sockets::inbox))
         .route("/api/conversations", web::get().to(api::conversations))
+        .route("/api/conversations/{id}", web::delete().to(privacy::erase))
+        .route(
+            "/api/conversations/{id}/export",
+            web::get().to(privacy::export),
+        )
         .route(
             "/api/conversations/{id}/messages",
             web::get().to(api::messages),
@@ -140,5 +156,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(assignment::assign),
         )
         .route("/healthz", get_or_head().to(health::healthz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .default_service(web::to(pages::not_found));
 }

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::audit::record;
 use super::errors::page_error;
 use super::forms::{body_kind, logged_in, parse_body, refused, BodyKind};
 use super::login::{AGENT_HOME, TEAM_PAGE};
@@ -16,6 +17,7 @@ use super::AppState;
 use crate::accounts::{DisplayName, Email, NewAgent, Password, MIN_PASSWORD_CHARS};
 use crate::domain::AgentRole;
 use crate::error::AppError;
+use crate::store::{agent_target, AuditAction};
 
 const SETUP_HTML: &str = include_str!("../../templates/setup.html");
 const INVITE_HTML: &str = include_str!("../../templates/invite.html");
@@ -75,7 +77,11 @@ pub async fn setup_submit(
             .complete_setup(&setup.code, admin, password)
             .await
     };
-    match done.await {
+    let done = done.await;
+    if let Ok((agent, _)) = &done {
+        record(&state, &req, agent, AuditAction::Setup, None, None).await;
+    }
+    match done {
         Ok((agent, session)) => logged_in(
             &req,
             &state.security,
@@ -132,7 +138,20 @@ pub async fn invite_submit(
             .accept_invite(&code, password, name)
             .await
     };
-    match done.await {
+    let done = done.await;
+    if let Ok((agent, _)) = &done {
+        let target = Some(agent_target(agent.id.0));
+        record(
+            &state,
+            &req,
+            agent,
+            AuditAction::InviteAccepted,
+            target,
+            None,
+        )
+        .await;
+    }
+    match done {
         Ok((agent, session)) => logged_in(
             &req,
             &state.security,

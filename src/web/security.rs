@@ -196,13 +196,19 @@ impl Security {
         let Some(secret) = &self.identity else {
             return Ok(());
         };
+        if let Some(token) = query_param(req, "jwt")? {
+            let now = chrono::Utc::now().timestamp();
+            return secret
+                .verify_jwt(client, &token, now)
+                .map_err(|e| AppError::Forbidden(e.to_string()));
+        }
         match query_param(req, "sig")? {
             Some(sig) if secret.verify(client, &sig) => Ok(()),
             Some(_) => Err(AppError::Forbidden(
                 "the identity signature (sig) does not match this conversation".into(),
             )),
             None => Err(AppError::Forbidden(
-                "this server verifies customer identity: open the chat from the website's link (it carries sig=…)".into(),
+                "this server verifies customer identity: open the chat from the website's link (it carries sig=… or jwt=…)".into(),
             )),
         }
     }

@@ -5,6 +5,8 @@
 //! wrong credentials and foreign origins, 429 over the per-IP limits. Then an
 //! actor takes over.
 
+use std::sync::Arc;
+
 use actix::Addr;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -15,6 +17,7 @@ use super::AppState;
 use crate::accounts::{Authenticated, Revoked};
 use crate::domain::{ClientId, Participant};
 use crate::error::AppError;
+use crate::metrics::{Refusal, SocketKind};
 use crate::transport::{ChatSocket, EchoSocket, InboxSocket, SocketCore, Throttled};
 
 pub async fn customer(
@@ -36,6 +39,10 @@ pub async fn customer(
             .await
             .map_err(|_| AppError::StoreUnavailable)?;
         if known.0.is_empty() && !state.security.ip_limits.start_conversation(ip) {
+            state
+                .store
+                .metrics()
+                .refused(Refusal::NewConversationsPerIp);
             return Err(AppError::TooManyConversations);
         }
     }
@@ -65,7 +72,7 @@ pub async fn echo(
 ) -> Result<HttpResponse, AppError> {
     state.security.check_origin(&req)?;
     handshake::check(&req)?;
-    let core = socket_core(&req, &state)?;
+    let core = socket_core(&req, &state, SocketKind::Echo)?;
     let body = core.throttle(body);
     upgrade(
         EchoSocket::new(core),
@@ -83,7 +90,7 @@ pub async fn inbox(
     state.security.check_origin(&req)?;
     let who = state.security.authenticate(&req).await?;
     handshake::check(&req)?;
-    let core = socket_core(&req, &state)?;
+    let core = socket_core(&req, &state, SocketKind::Inbox)?;
     let body = core.throttle(body);
     let actor = InboxSocket::new(
         state.inbox.clone(),
@@ -129,7 +136,11 @@ fn chat(
             AppError::BadRequest(format!("since must be a non-negative integer, not {v:?}"))
         })?,
     };
-    let core = socket_core(&req, state)?;
+    let kind = match participant {
+        Participant::Customer => SocketKind::Customer,
+        Participant::Agent(_) => SocketKind::Agent,
+    };
+    let core = socket_core(&req, state, kind)?;
     let body = core.throttle(body);
     let actor = ChatSocket::new(
         client,
@@ -144,17 +155,23 @@ fn chat(
 }
 
 /// Takes this connection's place under the per-IP cap.
-fn socket_core(req: &HttpRequest, state: &AppState) -> Result<SocketCore, AppError> {
+fn socket_core(
+    req: &HttpRequest,
+    state: &AppState,
+    kind: SocketKind,
+) -> Result<SocketCore, AppError> {
     let ip = state.security.client_ip(req);
-    let slot = state
-        .security
-        .ip_limits
-        .open_connection(ip)
-        .ok_or(AppError::TooManyConnections)?;
+    let metrics = state.store.metrics();
+    let Some(slot) = state.security.ip_limits.open_connection(ip) else {
+        metrics.refused(Refusal::ConnectionsPerIp);
+        return Err(AppError::TooManyConnections);
+    };
     Ok(SocketCore::new(
         state.limits.max_frame_bytes,
         state.limits.heartbeat,
-        state.gauges.clone(),
+        Arc::clone(metrics),
+        kind,
+        ip,
         slot,
     ))
 }

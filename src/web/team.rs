@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::api::{read_body, require_json};
+use super::audit::record;
 use super::login::TEAM_PAGE;
 use super::render::{html, login_redirect, page_lang};
 use super::security::Security;
@@ -14,6 +15,7 @@ use super::AppState;
 use crate::accounts::{AgentChange, DisplayName, Email, NewAgent, Secret};
 use crate::domain::{Agent, AgentId, AgentRole};
 use crate::error::AppError;
+use crate::store::{agent_target, token_target, AuditAction};
 
 const TEAM_HTML: &str = include_str!("../../templates/team.html");
 
@@ -67,14 +69,31 @@ pub async fn add_agent(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&state.security.require_agent_write(&req).await?)?;
+    let admin = state.security.require_agent_write(&req).await?;
+    require_admin(&admin)?;
     let new: NewAgentBody = json_body(&req, body).await?;
     let new = NewAgent {
         name: DisplayName::parse(&new.name)?,
         email: Email::parse(&new.email)?,
         role: new.role,
     };
+    let detail = format!(
+        "{} <{}> as {}",
+        new.name.as_str(),
+        new.email.as_str(),
+        new.role.as_str()
+    );
     let (id, invite) = state.security.accounts.add_agent(new).await?;
+    let target = Some(agent_target(id.0));
+    record(
+        &state,
+        &req,
+        &admin,
+        AuditAction::Invite,
+        target,
+        Some(detail),
+    )
+    .await;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "id": id,
         "invite_url": invite_url(&req, &state.security, &invite),
@@ -103,12 +122,37 @@ pub async fn change_agent(
         role: change.role,
         disabled: change.disabled,
     };
-    let record = state
+    let audited = audited_changes(&change);
+    let changed = state
         .security
         .accounts
         .change_agent(&by, AgentId(*id), change)
         .await?;
-    Ok(HttpResponse::Ok().json(record))
+    for (action, detail) in audited {
+        let target = Some(agent_target(*id));
+        record(&state, &req, &by, action, target, detail).await;
+    }
+    Ok(HttpResponse::Ok().json(changed))
+}
+
+/// What a change of an agent records in the audit log.
+fn audited_changes(change: &AgentChange) -> Vec<(AuditAction, Option<String>)> {
+    let mut audited = Vec::new();
+    if let Some(name) = &change.name {
+        audited.push((AuditAction::Rename, Some(format!("to {}", name.as_str()))));
+    }
+    if let Some(role) = change.role {
+        audited.push((
+            AuditAction::RoleChange,
+            Some(format!("to {}", role.as_str())),
+        ));
+    }
+    match change.disabled {
+        Some(true) => audited.push((AuditAction::Disable, None)),
+        Some(false) => audited.push((AuditAction::Enable, None)),
+        None => {}
+    }
+    audited
 }
 
 /// `POST /api/agents/{id}/invite` → `201 {"invite_url"}`: a new invite
@@ -118,8 +162,11 @@ pub async fn reinvite(
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&state.security.require_agent_write(&req).await?)?;
+    let admin = state.security.require_agent_write(&req).await?;
+    require_admin(&admin)?;
     let invite = state.security.accounts.reinvite(AgentId(*id)).await?;
+    let target = Some(agent_target(*id));
+    record(&state, &req, &admin, AuditAction::Reinvite, target, None).await;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "invite_url": invite_url(&req, &state.security, &invite),
     })))
@@ -156,6 +203,16 @@ pub async fn create_token(
         .accounts
         .create_token(&agent, name.clone())
         .await?;
+    let (target, detail) = (Some(token_target(id)), Some(name.as_str().to_owned()));
+    record(
+        &state,
+        &req,
+        &agent,
+        AuditAction::TokenCreated,
+        target,
+        detail,
+    )
+    .await;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "id": id,
         "name": name,
@@ -171,6 +228,16 @@ pub async fn delete_token(
 ) -> Result<HttpResponse, AppError> {
     let agent = state.security.require_agent_write(&req).await?;
     state.security.accounts.delete_token(agent.id, *id).await?;
+    let target = Some(token_target(*id));
+    record(
+        &state,
+        &req,
+        &agent,
+        AuditAction::TokenDeleted,
+        target,
+        None,
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -171,9 +171,19 @@ impl Chromedriver {
 
     /// A new browser session: its own headless Chromium with a fresh profile.
     pub(crate) async fn browser(&self, name: &'static str) -> Browser {
+        self.session(name, false).await
+    }
+
+    /// Like `browser`, trusting self-signed certificates (the proxy test's).
+    pub(crate) async fn browser_trusting_any_certificate(&self, name: &'static str) -> Browser {
+        self.session(name, true).await
+    }
+
+    async fn session(&self, name: &'static str, insecure_certs: bool) -> Browser {
         let profile = TempDir::new().expect("profile dir");
         let capabilities = json!({
             "browserName": "chrome",
+            "acceptInsecureCerts": insecure_certs,
             // An alert must stay open, so that a test can see it.
             "unhandledPromptBehavior": "ignore",
             // Keep the console, for `script_errors`.

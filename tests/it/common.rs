@@ -50,6 +50,8 @@ pub struct TestApp {
     pub data_dir: Arc<TempDir>,
     /// The setup link this start logged, while no agent exists.
     pub setup_url: Option<String>,
+    /// Where `--metrics-bind` listens, if given.
+    pub metrics_addr: Option<SocketAddr>,
     args: Vec<String>,
     shutdown: ShutdownHandle,
     running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
@@ -83,6 +85,15 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     )
 }
 
+/// Starts the server on an existing data directory, with extra flags.
+pub fn spawn_app_on(data_dir: Arc<TempDir>, extra: &[&str]) -> TestApp {
+    start(
+        data_dir,
+        "127.0.0.1:0",
+        extra.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
 fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let mut all = vec![
@@ -104,12 +115,14 @@ fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
     let app = Application::build(&config).expect("server starts");
     let addr = app.local_addr();
     let setup_url = app.setup_url().map(str::to_owned);
+    let metrics_addr = app.metrics_addr();
     let shutdown = app.shutdown_handle();
     let running = actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         addr,
         data_dir,
         setup_url,
+        metrics_addr,
         args,
         shutdown,
         running,

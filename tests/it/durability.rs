@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The server binary built by cargo for these tests.
-const BIN: &str = env!("CARGO_BIN_EXE_support-chat");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_support-chat");
 /// The database file inside a data directory.
 const DB_FILE: &str = "support-chat.db";
 /// How long the binary may take to start listening.
@@ -46,16 +46,16 @@ const CONVERSATIONS: usize = 8;
 
 /// A stored message, from an acknowledgement or from a `history` frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Msg {
-    seq: u64,
-    from: String,
-    text: String,
+pub(crate) struct Msg {
+    pub(crate) seq: u64,
+    pub(crate) from: String,
+    pub(crate) text: String,
     ts: String,
-    id: Option<String>,
+    pub(crate) id: Option<String>,
 }
 
 impl Msg {
-    fn parse(v: &Value) -> Msg {
+    pub(crate) fn parse(v: &Value) -> Msg {
         let field = |k: &str| {
             v[k].as_str()
                 .unwrap_or_else(|| panic!("message without \"{k}\": {v}"))
@@ -125,7 +125,7 @@ async fn say_and_ack(
 /// Every message of a conversation, joining at `url` (which should ask for
 /// `since=0`) and paging back with `history_before`; also returns the
 /// welcome's `last_seq`.
-async fn full_history(url: &str) -> (u64, Vec<Msg>) {
+pub(crate) async fn full_history(url: &str) -> (u64, Vec<Msg>) {
     let (mut socket, welcome, first) = WsClient::join(url).await;
     let mut messages = history_messages(&first);
     let mut has_more = first["has_more"].as_bool().expect("has_more");
@@ -249,7 +249,11 @@ impl Process {
             match tokio::time::timeout_at(deadline, self.lines.recv()).await {
                 Ok(Some(line)) => {
                     if let Some(at) = line.find(MARK) {
-                        let addr = line[at + MARK.len()..].trim();
+                        // Up to the end of the address (a JSON log line goes on).
+                        let addr: String = line[at + MARK.len()..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
+                            .collect();
                         return addr.parse().unwrap_or_else(|e| {
                             panic!("bad address {addr:?} in log line {line:?}: {e}")
                         });
@@ -292,7 +296,7 @@ impl Process {
     }
 
     /// All of stderr, once the process has exited and the pipe is drained.
-    async fn final_stderr(&mut self) -> String {
+    pub(crate) async fn final_stderr(&mut self) -> String {
         assert!(self.exited.is_some(), "final_stderr before the exit");
         let deadline = tokio::time::Instant::now() + EXIT_TIMEOUT;
         while let Ok(Some(_)) = tokio::time::timeout_at(deadline, self.lines.recv()).await {}

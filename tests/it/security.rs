@@ -19,7 +19,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn ws_request(url: &str, headers: &[(&'static str, &str)]) -> Request<()> {
+pub(crate) fn ws_request(url: &str, headers: &[(&'static str, &str)]) -> Request<()> {
     let mut request = url.into_client_request().unwrap();
     for (name, value) in headers {
         request
@@ -31,7 +31,7 @@ fn ws_request(url: &str, headers: &[(&'static str, &str)]) -> Request<()> {
 
 /// Tries a WebSocket upgrade; `Ok` if it was accepted, else the HTTP status
 /// and body of the refusal.
-async fn try_upgrade(request: Request<()>) -> Result<WsClient, (u16, String)> {
+pub(crate) async fn try_upgrade(request: Request<()>) -> Result<WsClient, (u16, String)> {
     match tokio_tungstenite::connect_async(request).await {
         Ok((socket, _)) => Ok(WsClient { socket }),
         Err(WsError::Http(response)) => {
@@ -42,7 +42,7 @@ async fn try_upgrade(request: Request<()>) -> Result<WsClient, (u16, String)> {
     }
 }
 
-fn signature(secret: &str, id: &str) -> String {
+pub(crate) fn signature(secret: &str, id: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(id.as_bytes());
     hex::encode(mac.finalize().into_bytes())

@@ -2,6 +2,8 @@
 //! id, the next seq, the write to the store, and the outcome to the poster
 //! and both sides once the store has settled it.
 
+use std::time::Instant;
+
 use actix::prelude::*;
 
 use super::{Pending, Phase, SessionActor};
@@ -113,6 +115,7 @@ impl SessionActor {
     /// Gives `draft` the next seq and hands it to the store.
     pub(super) fn append(&mut self, draft: Draft, poster: Poster, ctx: &mut Context<Self>) {
         let role = draft.role;
+        let since = Instant::now();
         let message = ChatMessage {
             seq: self.next_seq,
             from: role,
@@ -151,6 +154,7 @@ impl SessionActor {
             acks,
             socket,
             _permit: permit,
+            since,
         });
     }
 
@@ -204,7 +208,7 @@ impl SessionActor {
     }
 
     pub(super) fn committed(&mut self, pending: Pending, ctx: &mut Context<Self>) {
-        let message = pending.message;
+        let (message, since) = (pending.message, pending.since);
         self.last_seq = message.seq;
         for ack in pending.acks {
             let _ = ack.send(Ok(message.clone()));
@@ -214,6 +218,10 @@ impl SessionActor {
         self.tell_router(&message);
         self.deliver_item(&message);
         self.window.push(message);
+        self.store
+            .metrics()
+            .relay_seconds
+            .observe_duration(since.elapsed());
         if from == Role::Agent {
             // An agent who answers has read what came before, however the
             // answer was sent (console, page or API): no unread badge stays.

@@ -8,6 +8,7 @@
 //! connection, so `support-chat.db` alone then holds all the data. While the
 //! server runs, or after a crash, the `-wal` file is part of the database.
 
+mod backup;
 mod pool;
 mod read;
 mod schema;
@@ -17,6 +18,8 @@ mod write;
 mod contact_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_schema5;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read as _;
@@ -34,6 +37,7 @@ use crate::domain::{
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
 
+pub use backup::{backup, restore, BackupError, Copied};
 pub use schema::SCHEMA_VERSION;
 
 const DB_FILE: &str = "support-chat.db";
@@ -53,6 +57,8 @@ const WAL_CHECKPOINT_PAGES: u32 = 4 * 1024;
 const READ_CONNECTIONS: usize = 4;
 /// How long closing waits for reads still running.
 const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
+/// Checkpoints tried after an erase while readers hold the log.
+const SCRUB_ATTEMPTS: usize = 20;
 
 /// How hard a commit pushes data to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,8 +167,11 @@ impl SqliteBackend {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",
         };
+        // secure_delete: an erased or anonymised text is overwritten with
+        // zeros, not left in a free page of the file.
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = {sync}; PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES};"
+            "PRAGMA synchronous = {sync}; PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES};
+             PRAGMA secure_delete = ON;"
         ))
         .map_err(sqlite_err)?;
         mark_in_use(&conn, true).map_err(sqlite_err)?;
@@ -240,6 +249,26 @@ fn in_wal_mode(path: &Path) -> bool {
     File::open(path)
         .and_then(|mut f| f.read_exact(&mut header))
         .is_ok_and(|()| header[18] == 2 && header[19] == 2)
+}
+
+/// After an erase: copies the log (whose frames still hold the erased
+/// text) into the database file, where `secure_delete` has zeroed it, and
+/// empties the log. A reader holding an old snapshot can keep a frame
+/// alive for a moment, so a few attempts are made.
+fn scrub(conn: &Connection) {
+    for _ in 0..SCRUB_ATTEMPTS {
+        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(0) => return,
+            Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => {
+                log::error!("checkpoint after an erase failed: {e}");
+                return;
+            }
+        }
+    }
+    log::warn!("the log still holds erased data; the next checkpoint removes it");
 }
 
 fn backend_err(e: rusqlite::Error) -> StoreError {
@@ -321,7 +350,11 @@ impl Backend for SqliteBackend {
             if applied.is_err() && !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
-            applied.map_err(backend_err)
+            let accepted = applied.map_err(backend_err)?;
+            if writes.iter().any(|w| w.op.removes_data()) {
+                scrub(conn);
+            }
+            Ok(accepted)
         })
     }
 

@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -240,6 +240,26 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (text, client_id, seq, private)
             VALUES (NEW.text, NEW.client_id, NEW.seq, NEW.private);
     END;
+"#,
+    // Operations and privacy (issue 19): the audit log, append-only (no
+    // UPDATE ever; rows leave only by the audit retention's DELETE of old
+    // ones), and the mark of a conversation that retention anonymised.
+    r#"
+    CREATE TABLE audit_log (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a gap shows a deletion
+        at       INTEGER NOT NULL,                   -- unix ms
+        agent_id INTEGER,                            -- NULL: not an agent (a failed login, the customer, the server)
+        actor    TEXT NOT NULL,                      -- name as it was, or the email tried
+        action   TEXT NOT NULL,
+        target   TEXT,                               -- what it was done to: agent id, conversation id, token id
+        detail   TEXT,
+        ip       TEXT
+    );
+    CREATE INDEX audit_log_by_time ON audit_log (at);
+    CREATE TRIGGER audit_log_is_append_only BEFORE UPDATE ON audit_log BEGIN
+        SELECT RAISE(ABORT, 'the audit log is append-only');
+    END;
+    ALTER TABLE conversations ADD COLUMN anonymised_at INTEGER;
 "#,
 ];
 

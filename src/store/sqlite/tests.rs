@@ -57,7 +57,7 @@ pub(super) fn commit(backend: &SqliteBackend, id: &str, ops: &[WriteOp]) {
     );
 }
 
-fn all_summaries(backend: &SqliteBackend, query: ListQuery) -> Vec<ConversationSummary> {
+pub(super) fn all_summaries(backend: &SqliteBackend, query: ListQuery) -> Vec<ConversationSummary> {
     let mut query = ListQuery { limit: 7, ..query };
     let mut out = Vec::new();
     loop {
@@ -112,7 +112,7 @@ fn order_of(s: &ConversationSummary) -> (i64, i64, String) {
 }
 
 /// The kept counters and list order agree with a recount and a sort.
-fn assert_counters_agree(backend: &SqliteBackend) {
+pub(super) fn assert_counters_agree(backend: &SqliteBackend) {
     let (totals, per) = recount(backend);
     assert_eq!(backend.totals().expect("totals"), totals);
     let listed = all_summaries(backend, ListQuery::default());

@@ -19,6 +19,8 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
             WriteOp::Status(status) => set_status(conn, w.client, *status),
             WriteOp::Contact(contact) => set_contact(conn, w.client, contact),
             WriteOp::Assign(agent) => assign(conn, w.client, *agent),
+            WriteOp::Erase => erase(conn, w.client),
+            WriteOp::Anonymise => anonymise(conn, w.client),
         })
         .collect()
 }
@@ -41,7 +43,8 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
         // A note or an event answers nobody: the wait, the unread count,
         // the preview and the list order stay as the chat left them.
         conn.prepare_cached(
-            "UPDATE conversations SET last_seq = ?2 WHERE client_id = ?1 AND last_seq = ?2 - 1",
+            "UPDATE conversations SET last_seq = ?2, anonymised_at = NULL
+             WHERE client_id = ?1 AND last_seq = ?2 - 1",
         )?
         .execute(params![client.as_str(), seq])?
     };
@@ -90,19 +93,20 @@ fn chat_turn(
     // again while waiting, an agent again after answering): then the list
     // order and status stay as they are, and an UPDATE that does not name
     // those columns leaves the two list indexes alone. Only a change of turn
-    // takes the full update below.
+    // (or new text in a conversation retention anonymised) takes the full
+    // update below.
     let continued = match m.from {
         Role::Customer => {
             "UPDATE conversations
              SET last_seq = ?2, last_activity_at = ?3, agent_unread = agent_unread + 1
              WHERE client_id = ?1 AND last_seq = ?2 - 1 AND last_from = ?4
-               AND status = 'open' AND waiting_since IS NOT NULL"
+               AND status = 'open' AND waiting_since IS NOT NULL AND anonymised_at IS NULL"
         }
         Role::Agent => {
             "UPDATE conversations
              SET last_seq = ?2, last_activity_at = ?3, agent_read_seq = ?2, list_key = -?3
              WHERE client_id = ?1 AND last_seq = ?2 - 1 AND last_from = ?4
-               AND waiting_since IS NULL AND agent_unread = 0"
+               AND waiting_since IS NULL AND agent_unread = 0 AND anonymised_at IS NULL"
         }
     };
     let mut moved = conn.prepare_cached(continued)?.execute(args)?;
@@ -124,7 +128,8 @@ fn chat_turn(
                      agent_unread = CASE WHEN ?4 = 0 THEN agent_unread + 1 ELSE 0 END,
                      agent_read_seq = CASE WHEN ?4 = 0 THEN agent_read_seq ELSE ?2 END,
                      list_group = CASE WHEN ?4 = 0 THEN 0 ELSE 1 END,
-                     list_key = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE -?3 END
+                     list_key = CASE WHEN ?4 = 0 THEN coalesce(waiting_since, ?3) ELSE -?3 END,
+                     anonymised_at = NULL
                  WHERE client_id = ?1 AND last_seq = ?2 - 1",
             )?
             .execute(args)?;
@@ -195,5 +200,49 @@ fn assign(conn: &Connection, client: &ClientId, agent: Option<AgentId>) -> rusql
     Ok(conn
         .prepare_cached("UPDATE conversations SET assignee_id = ?2 WHERE client_id = ?1")?
         .execute(params![client.as_str(), agent.map(|a| a.0)])?
+        == 1)
+}
+
+/// What an anonymised message says instead of its text.
+pub const ANONYMISED_TEXT: &str = "[removed]";
+
+/// Deletes the conversation and its messages. With `secure_delete` on (see
+/// `open`) the freed bytes are zeroed, and the commit checkpoints them into
+/// the database file.
+fn erase(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
+    for sql in [
+        "DELETE FROM messages WHERE client_id = ?1",
+        "DELETE FROM messages_fts WHERE client_id = ?1",
+        "DELETE FROM contacts WHERE client_id = ?1",
+        "DELETE FROM conversation_labels WHERE client_id = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([client.as_str()])?;
+    }
+    Ok(conn
+        .prepare_cached("DELETE FROM conversations WHERE client_id = ?1")?
+        .execute([client.as_str()])?
+        == 1)
+}
+
+/// Replaces the texts and client message ids; the numbering, roles, times
+/// and every counter stay.
+fn anonymise(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "UPDATE messages SET text = ?2, client_msg_id = NULL WHERE client_id = ?1",
+    )?
+    .execute(params![client.as_str(), ANONYMISED_TEXT])?;
+    // Nothing of the old texts stays searchable; and no contact details.
+    for sql in [
+        "DELETE FROM messages_fts WHERE client_id = ?1",
+        "DELETE FROM contacts WHERE client_id = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([client.as_str()])?;
+    }
+    Ok(conn
+        .prepare_cached("UPDATE conversations SET anonymised_at = ?2 WHERE client_id = ?1")?
+        .execute(params![
+            client.as_str(),
+            crate::domain::now_millis().timestamp_millis()
+        ])?
         == 1)
 }

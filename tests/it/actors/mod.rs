@@ -15,7 +15,7 @@ use support_chat::{
     ConversationStatus, ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq,
     ListPage, ListQuery, MarkRead, Participant, Post, Poster, Registry, Role, SessionActor,
     SessionSettings, SetStatus, ShutdownAll, Snapshot, SocketLink, SqliteBackend, Store,
-    StoreError, ToSocket, Totals, Typing, Write, Writer, RECENT_WINDOW,
+    StoreError, ToSocket, Totals, Typing, Who, Write, Writer, RECENT_WINDOW,
 };
 
 /// A poster as a socket is: the outcome comes as a frame to that socket.
@@ -52,6 +52,7 @@ enum Got {
     Replaced,
     Shutdown,
     Unavailable,
+    Erased,
 }
 
 /// Records everything it is sent; stands in for a `ChatSocket`, and like
@@ -77,6 +78,7 @@ impl Handler<ToSocket> for Recorder {
             ToSocket::Replaced => Got::Replaced,
             ToSocket::Shutdown => Got::Shutdown,
             ToSocket::Unavailable => Got::Unavailable,
+            ToSocket::Erased => Got::Erased,
         };
         self.log.lock().unwrap().push(got);
     }
@@ -517,6 +519,7 @@ impl Chat {
                 role,
                 by: None,
                 status: ConversationStatus::Resolved,
+                by: Who::named("actor test", None),
             })
             .await
             .unwrap()
@@ -1305,6 +1308,15 @@ async fn a_failing_store_refuses_messages_and_numbering_resumes_without_a_gap() 
         .all(|e| e["code"] == "store_unavailable"));
     assert_eq!(seqs(&customer.messages()), [1], "nothing acknowledged");
     assert!(agent.errors().is_empty(), "the peer hears nothing of it");
+    let scraped = chat.store.metrics().encode();
+    let failed_commits = scraped
+        .lines()
+        .find_map(|l| l.strip_prefix("support_chat_store_errors_total{kind=\"commit\"} "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        failed_commits.is_some_and(|n| n >= 1),
+        "/metrics counts the failed commits: {failed_commits:?}"
+    );
 
     backend.fail(false);
     chat.post_with_id(Role::Customer, "two", "c-2").await;
