@@ -19,10 +19,7 @@ use super::window::{Window, RECENT_WINDOW};
 use crate::domain::{ChatMessage, ClientId, ConversationStatus, PerRole, Role};
 use crate::error::AppError;
 use crate::protocol::{ServerEvent, HISTORY_PAGE_MAX};
-use crate::store::{
-    conversation_target, AuditAction, AuditEvent, Snapshot, Store, WriteOp, WriteOutcome,
-    WriteRequest,
-};
+use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// How a session behaves; shared by every session of a server.
 #[derive(Debug, Clone)]
@@ -46,6 +43,7 @@ pub struct SessionLinks {
 }
 
 mod posting;
+mod removal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -353,13 +351,7 @@ impl SessionActor {
         }
         if self.status != status {
             self.set_status(status);
-            let action = match status {
-                ConversationStatus::Resolved => AuditAction::Resolve,
-                ConversationStatus::Open => AuditAction::Reopen,
-            };
-            let event = AuditEvent::new(by, action).target(conversation_target(&self.client));
-            let store = self.store.clone();
-            actix::spawn(async move { store.audit(event).await });
+            self.audit_status(by, status);
         }
         Ok(())
     }
@@ -530,15 +522,7 @@ impl Handler<Close> for SessionActor {
     type Result = bool;
 
     fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) -> bool {
-        if msg.if_idle && (self.sockets.any(Role::Customer) || self.sockets.any(Role::Agent)) {
-            return false;
-        }
-        self.phase = Phase::Closing;
-        for link in self.sockets.take_all() {
-            link.offer(ToSocket::Erased);
-        }
-        ctx.stop();
-        true
+        self.close_for_removal(msg.if_idle, ctx)
     }
 }
 
