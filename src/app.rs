@@ -19,8 +19,8 @@ use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
-use crate::routing::{Router, RouterSettings};
 use crate::retention::{Retention, RetentionPolicy};
+use crate::routing::{Router, RouterSettings};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
 use crate::transport::{Heartbeat, MessageRates, SocketLimits};
 use crate::web::{

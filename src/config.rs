@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::routing::Strategy;
 use crate::logging::LogFormat;
 use crate::retention::RetentionMode;
+use crate::routing::Strategy;
 use crate::store::Durability;
 use crate::web::widget::{
     Ask, BusinessHours, Prechat, Texts, TimeZoneName, WeeklyHours, WidgetSettings,

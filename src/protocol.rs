@@ -316,6 +316,7 @@ pub enum ServerEvent<'a> {
         conversation: &'a ConversationSummary,
         by: Option<&'a Author>,
         note: Option<&'a str>,
+    },
     /// Inbox: a conversation is gone (erased, or deleted by retention).
     Removed {
         client_id: &'a ClientId,

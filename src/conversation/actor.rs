@@ -21,10 +21,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::protocol::{Items, ServerEvent, HISTORY_PAGE_MAX};
-use crate::store::{
-    conversation_target, AuditAction, AuditEvent, Snapshot, Store, WriteOp, WriteOutcome,
-    WriteRequest,
-};
+use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// How a session behaves; shared by every session of a server.
 #[derive(Debug, Clone)]
@@ -56,6 +53,7 @@ mod assigning;
 mod contact;
 mod history;
 mod posting;
+mod removal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -450,13 +448,7 @@ impl SessionActor {
                 },
                 ctx,
             );
-            let action = match status {
-                ConversationStatus::Resolved => AuditAction::Resolve,
-                ConversationStatus::Open => AuditAction::Reopen,
-            };
-            let event = AuditEvent::new(who, action).target(conversation_target(&self.client));
-            let store = self.store.clone();
-            actix::spawn(async move { store.audit(event).await });
+            self.audit_status(who, status);
         }
         Ok(())
     }
@@ -605,15 +597,7 @@ impl Handler<Close> for SessionActor {
     type Result = bool;
 
     fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) -> bool {
-        if msg.if_idle && (self.sockets.any(Role::Customer) || self.sockets.any(Role::Agent)) {
-            return false;
-        }
-        self.phase = Phase::Closing;
-        for link in self.sockets.take_all() {
-            link.offer(ToSocket::Erased);
-        }
-        ctx.stop();
-        true
+        self.close_for_removal(msg.if_idle, ctx)
     }
 }
 

@@ -35,7 +35,10 @@ impl ToSocket {
         ITEM_OVERHEAD
             + match self {
                 ToSocket::Frame(frame) => frame.len(),
-                ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable | ToSocket::Erased => 0,
+                ToSocket::Replaced
+                | ToSocket::Shutdown
+                | ToSocket::Unavailable
+                | ToSocket::Erased => 0,
             }
     }
 }

@@ -73,15 +73,6 @@ impl AtomicHistogram {
         inner.counts[bucket].fetch_add(1, Ordering::Relaxed);
         inner.sum.fetch_add(units, Ordering::Relaxed);
     }
-
-    /// Observations so far (for tests and the encoder).
-    pub fn count(&self) -> u64 {
-        self.inner
-            .counts
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .sum()
-    }
 }
 
 impl EncodeMetric for AtomicHistogram {
@@ -121,7 +112,6 @@ mod tests {
             .map(|c| c.load(Ordering::Relaxed))
             .collect();
         assert_eq!(counts, vec![2, 2, 2]);
-        assert_eq!(h.count(), 6);
         assert_eq!(h.inner.sum.load(Ordering::Relaxed), 524);
     }
 }

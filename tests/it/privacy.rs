@@ -70,10 +70,15 @@ async fn an_export_holds_everything_about_one_conversation_and_nothing_of_anothe
         .iter()
         .filter_map(|m| m["text"].as_str())
         .collect();
-    assert_eq!(texts, ["alpha one", "alpha two", "alpha answer"]);
+    // The chat, then the resolve's event line (agents see it too).
+    assert_eq!(
+        texts,
+        ["alpha one", "alpha two", "alpha answer", "Resolved by API"]
+    );
+    assert_eq!(body["messages"][3]["event"]["kind"], "resolved");
     assert_eq!(body["client_id"], "export-a");
     assert_eq!(body["conversation"]["status"], "resolved");
-    assert_eq!(body["conversation"]["last_seq"], 3);
+    assert_eq!(body["conversation"]["last_seq"], 4);
     assert_eq!(body["messages"][2]["author"]["name"], "API");
     let audited: Vec<&str> = body["audit"]
         .as_array()

@@ -260,6 +260,9 @@ const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'the audit log is append-only');
     END;
     ALTER TABLE conversations ADD COLUMN anonymised_at INTEGER;
+    -- An erased or anonymised text leaves the search index at once, not at
+    -- the next merge of its segments (FTS5 otherwise only marks it deleted).
+    INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
 "#,
 ];
 

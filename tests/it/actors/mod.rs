@@ -519,7 +519,7 @@ impl Chat {
                 role,
                 by: None,
                 status: ConversationStatus::Resolved,
-                by: Who::named("actor test", None),
+                who: Who::named("actor test", None),
             })
             .await
             .unwrap()
