@@ -2260,7 +2260,8 @@ async fn a_long_id_wraps_in_the_agent_header_and_a_resolved_one_offers_reopen() 
     let agent = &chat.agent;
     seed_conversation(&chat.app, id, &["Thanks!"], Some("You're welcome."), true).await;
     chat.open_agent_page().await;
-    wait_for_stored(agent, &["Thanks!", "You're welcome."]).await;
+    // Agents see the resolve as an event line after the chat.
+    wait_for_stored(agent, &["Thanks!", "You're welcome.", "Resolved by API"]).await;
     wait_for_shown(agent, "#resolve", false).await;
     wait_for_shown(agent, "#reopen", true).await;
     wait_for_labels(

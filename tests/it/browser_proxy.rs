@@ -265,7 +265,7 @@ async fn a_chat_runs_through_nginx_over_https_with_secure_cookies_and_real_clien
     let refused = "support_chat_rate_limited_total{kind=\"new_conversations_per_ip\"}";
     assert_eq!(metric(&app, refused).await, 0.0);
     customer
-        .goto(&format!("{base}/chat/client"))
+        .goto(&format!("{base}/chat/client?new=1"))
         .await
         .expect("a second conversation");
     eventually(
