@@ -160,6 +160,11 @@ pub trait Backend: Send + Sync + 'static {
     fn probe(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Does now what commits may leave for later (the search index): the
+    /// writer calls it when idle, and a search before it reads.
+    fn catch_up(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Called once by the writer thread after its last commit: leave the
     /// durable copy complete and self-contained, and release connections.
     /// Operations afterwards may fail.
@@ -418,6 +423,12 @@ impl Store {
         id: String,
     ) -> impl Future<Output = Result<Option<ChatMessage>, StoreError>> + 'static {
         self.blocking(move |backend| backend.find_by_client_id(&client, role, &id))
+    }
+
+    /// Brings the search index up to every committed message, before a
+    /// search reads it.
+    pub fn catch_up(&self) -> impl Future<Output = Result<(), StoreError>> + 'static {
+        self.blocking(|backend| backend.catch_up())
     }
 
     /// Whether the database can still be read, asked of the file itself.

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -27,6 +27,9 @@ pub const MAX_BATCH: usize = 8_192;
 /// several kilobytes of disk writes per message; waiting this long adds at
 /// most this much latency and only when messages are already arriving.
 pub const COMMIT_SPACING: Duration = Duration::from_micros(500);
+/// After this long without a write the backend catches up with what
+/// commits left for later (new messages for the search index).
+pub const IDLE_CATCH_UP: Duration = Duration::from_millis(200);
 
 // Nearly every command is a write: boxing it would add an allocation per
 // message to save a few bytes on the rare flush and stop.
@@ -90,7 +93,15 @@ struct Round {
 
 fn run(backend: &dyn Backend, rx: &Receiver<WriterCommand>, reporting: &Reporting) {
     let mut last_commit: Option<Instant> = None;
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(IDLE_CATCH_UP) {
+            Ok(command) => command,
+            Err(RecvTimeoutError::Timeout) => {
+                catch_up(backend);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         // Under load, let a group form: at most one commit per spacing.
         // When idle the first write goes at once.
         if let Some(wait) = last_commit.and_then(|at| COMMIT_SPACING.checked_sub(at.elapsed())) {
@@ -114,8 +125,16 @@ fn run(backend: &dyn Backend, rx: &Receiver<WriterCommand>, reporting: &Reportin
             break;
         }
     }
+    catch_up(backend);
     if let Err(e) = backend.close() {
         log::error!("store close failed: {e}");
+    }
+}
+
+/// The work commits left for later (the search index), while idle.
+fn catch_up(backend: &dyn Backend) {
+    if let Err(e) = backend.catch_up() {
+        log::error!("store catch-up failed: {e}");
     }
 }
 

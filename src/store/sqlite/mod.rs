@@ -12,6 +12,7 @@ mod backup;
 mod pool;
 mod read;
 mod schema;
+mod search_queue;
 mod write;
 
 #[cfg(test)]
@@ -29,13 +30,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Backend, ListPage, ListQuery, Snapshot, SqlFn, StoreError, Write};
+use super::{Backend, ListPage, ListQuery, Snapshot, SqlFn, StoreError, Write, WriteOp};
 use crate::domain::{
     AgentId, AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
     Totals,
 };
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
+use search_queue::SearchQueue;
 
 pub use backup::{backup, restore, BackupError, Copied};
 pub use schema::SCHEMA_VERSION;
@@ -115,6 +117,8 @@ pub struct DataDirLock {
 pub struct SqliteBackend {
     /// `None` once closed.
     writer: Mutex<Option<Connection>>,
+    /// Messages not yet in the search index; used under the `writer` lock.
+    search: Mutex<SearchQueue>,
     /// `None` for an in-memory database, whose only connection is `writer`.
     readers: Option<ReadPool>,
 }
@@ -176,8 +180,15 @@ impl SqliteBackend {
         .map_err(sqlite_err)?;
         mark_in_use(&conn, true).map_err(sqlite_err)?;
         let readers = ReadPool::open(&path, READ_CONNECTIONS).map_err(sqlite_err)?;
+        // What a previous run queued for the search index and left.
+        let mut search = SearchQueue::default();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0))
+            .map_err(sqlite_err)?;
+        search.add(usize::try_from(left).unwrap_or(0));
         let backend = SqliteBackend {
             writer: Mutex::new(Some(conn)),
+            search: Mutex::new(search),
             readers: Some(readers),
         };
         Ok((backend, lock))
@@ -191,8 +202,15 @@ impl SqliteBackend {
         migrate(&conn, &path, version, SCHEMA_VERSION)?;
         Ok(SqliteBackend {
             writer: Mutex::new(Some(conn)),
+            search: Mutex::default(),
             readers: None,
         })
+    }
+
+    fn search_queue(&self) -> std::sync::MutexGuard<'_, SearchQueue> {
+        self.search
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` on the write connection.
@@ -343,8 +361,17 @@ impl Backend for SqliteBackend {
             conn.prepare_cached("BEGIN")
                 .and_then(|mut begin| begin.execute([]))
                 .map_err(backend_err)?;
+            let mut search = self.search_queue();
             let applied = write::apply(conn, writes).and_then(|accepted| {
+                search.add(queued_for_search(writes, &accepted));
+                let index_now = search.due();
+                if index_now {
+                    write::index_pending(conn)?;
+                }
                 conn.prepare_cached("COMMIT")?.execute([])?;
+                if index_now {
+                    search.clear();
+                }
                 Ok(accepted)
             });
             if applied.is_err() && !conn.is_autocommit() {
@@ -355,6 +382,24 @@ impl Backend for SqliteBackend {
                 scrub(conn);
             }
             Ok(accepted)
+        })
+    }
+
+    fn catch_up(&self) -> Result<(), StoreError> {
+        self.write(|conn| {
+            let mut search = self.search_queue();
+            if search.is_empty() {
+                return Ok(());
+            }
+            conn.execute_batch("BEGIN")
+                .and_then(|()| write::index_pending(conn))
+                .and_then(|_| conn.execute_batch("COMMIT"))
+                .map_err(|e| {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    backend_err(e)
+                })?;
+            search.clear();
+            Ok(())
         })
     }
 
@@ -406,4 +451,14 @@ impl Backend for SqliteBackend {
         mark_in_use(&conn, false).map_err(backend_err)?;
         conn.close().map_err(|(_, e)| backend_err(e))
     }
+}
+
+/// Messages of the batch that the schema's trigger queued for the index:
+/// those stored, but not events.
+fn queued_for_search(writes: &[Write<'_>], accepted: &[bool]) -> usize {
+    writes
+        .iter()
+        .zip(accepted)
+        .filter(|(w, ok)| **ok && matches!(w.op, WriteOp::Message(m) if m.event.is_none()))
+        .count()
 }

@@ -213,6 +213,7 @@ fn erase(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
     for sql in [
         "DELETE FROM messages WHERE client_id = ?1",
         "DELETE FROM messages_fts WHERE client_id = ?1",
+        "DELETE FROM search_pending WHERE client_id = ?1",
         "DELETE FROM contacts WHERE client_id = ?1",
         "DELETE FROM conversation_labels WHERE client_id = ?1",
     ] {
@@ -234,6 +235,7 @@ fn anonymise(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
     // Nothing of the old texts stays searchable; and no contact details.
     for sql in [
         "DELETE FROM messages_fts WHERE client_id = ?1",
+        "DELETE FROM search_pending WHERE client_id = ?1",
         "DELETE FROM contacts WHERE client_id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([client.as_str()])?;
@@ -245,4 +247,19 @@ fn anonymise(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
             crate::domain::now_millis().timestamp_millis()
         ])?
         == 1)
+}
+
+/// Adds the messages queued since the last call to the search index, in
+/// one go; returns how many. Run inside a transaction of the writer.
+pub(super) fn index_pending(conn: &Connection) -> rusqlite::Result<usize> {
+    let indexed = conn
+        .prepare_cached(
+            "INSERT INTO messages_fts (text, client_id, seq, private)
+             SELECT m.text, m.client_id, m.seq, m.private
+             FROM search_pending p JOIN messages m USING (client_id, seq)",
+        )?
+        .execute([])?;
+    conn.prepare_cached("DELETE FROM search_pending")?
+        .execute([])?;
+    Ok(indexed)
 }
