@@ -39,6 +39,7 @@ mod app;
 mod auth;
 mod config;
 mod conversation;
+mod desk;
 mod domain;
 mod error;
 mod inbox;

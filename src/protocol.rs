@@ -52,6 +52,8 @@ pub enum ClientFrame {
 pub struct ListRequest {
     pub status: Option<ConversationStatus>,
     pub view: View,
+    /// Only conversations with this label (id).
+    pub label: Option<i64>,
     pub search: Option<String>,
     pub cursor: Option<String>,
     pub limit: usize,
@@ -85,6 +87,7 @@ struct RawFrame {
     agent_id: Option<Option<AgentId>>,
     note: Option<String>,
     value: Option<String>,
+    label: Option<i64>,
 }
 
 /// A field that may be null: `Some(None)` when null, `None` when absent.
@@ -166,6 +169,7 @@ impl ClientFrame {
                 Ok(ClientFrame::List(ListRequest {
                     status,
                     view,
+                    label: raw.label,
                     search: raw.search.filter(|s| !s.is_empty()),
                     cursor: raw.cursor,
                     limit: limit as usize,

@@ -7,6 +7,7 @@ mod agent;
 mod availability;
 mod event;
 mod ids;
+mod label;
 mod message;
 mod role;
 mod summary;
@@ -15,6 +16,7 @@ pub use agent::{Agent, AgentId, AgentRole, Author, Participant, SERVICE_AGENT_NA
 pub use availability::{Availability, RosterEntry};
 pub use event::{CustomerEvent, Event};
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
+pub use label::Label;
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
 pub use role::{PerRole, Role};
 pub use summary::{

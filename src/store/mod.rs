@@ -81,6 +81,8 @@ pub struct ListQuery {
     pub view: View,
     /// Who asks: whose conversations "Mine" lists.
     pub me: AgentId,
+    /// Only conversations with this label (by id).
+    pub label: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     pub limit: usize,

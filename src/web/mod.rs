@@ -5,6 +5,7 @@
 mod admission;
 mod api;
 mod assignment;
+mod desk;
 mod errors;
 mod forms;
 mod handshake;
@@ -124,6 +125,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/conversations/{id}/assign",
             web::post().to(assignment::assign),
         )
+        .route(
+            "/api/conversations/{id}/labels",
+            web::post().to(desk::change_labels),
+        )
+        .route("/api/replies", web::get().to(desk::replies))
+        .route("/api/replies", web::post().to(desk::add_reply))
+        .route("/api/replies/{id}", web::delete().to(desk::delete_reply))
+        .route("/api/labels", web::get().to(desk::labels))
+        .route("/api/labels", web::post().to(desk::add_label))
+        .route("/api/labels/{id}", web::delete().to(desk::delete_label))
         .route("/healthz", get_or_head().to(health::healthz))
         .default_service(web::to(pages::not_found));
 }

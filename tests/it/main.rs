@@ -11,6 +11,7 @@ mod common;
 mod conformance;
 mod console;
 mod db_file;
+mod desk;
 mod durability;
 mod handshake;
 mod hardening;

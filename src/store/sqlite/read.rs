@@ -8,7 +8,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
     preview, AgentId, AssigneeCounts, Author, ChatMessage, ClientId, ConversationStatus,
-    ConversationSummary, Role, Totals, View,
+    ConversationSummary, Label, Role, Totals, View,
 };
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
@@ -184,7 +184,10 @@ const SUMMARY_COLUMNS: &str = "
            (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq <= c.last_seq
                 AND m.private = 0 AND m.event IS NULL ORDER BY m.seq DESC LIMIT 1),
            c.agent_unread, c.customer_read_seq, c.agent_read_seq,
-           c.assignee_id, (SELECT name FROM agents a WHERE a.id = c.assignee_id)";
+           c.assignee_id, (SELECT name FROM agents a WHERE a.id = c.assignee_id),
+           (SELECT json_group_array(json_object('id', l.id, 'name', l.name, 'color', l.color))
+            FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
+            WHERE cl.client_id = c.client_id)";
 
 /// A list query as SQL. The inner query walks the `conversations_by_list`
 /// index (`conversations_by_status` when filtered) in the list's order and
@@ -219,6 +222,12 @@ impl ListPlan {
                 values.push(Value::Integer(query.me.0));
             }
             View::Unassigned => clauses.push("assignee_id IS NULL"),
+        }
+        if let Some(label) = query.label {
+            clauses.push(
+                "client_id IN (SELECT client_id FROM conversation_labels WHERE label_id = ?)",
+            );
+            values.push(Value::Integer(label));
         }
         if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
             // LIKE ignores ASCII case, and ids are ASCII. `_` (allowed in
@@ -337,6 +346,17 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSum
         agent_read_seq: row.get::<_, i64>(10)? as u64,
         customer_online: false,
         assignee: author_at(row, 11)?,
+        labels: {
+            let json: Option<String> = row.get(13)?;
+            let mut labels: Vec<Label> = match json {
+                Some(json) => serde_json::from_str(&json).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(13, Type::Text, Box::new(e))
+                })?,
+                None => Vec::new(),
+            };
+            labels.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            labels
+        },
     })
 }
 
