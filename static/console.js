@@ -9,6 +9,7 @@ import { compare, matches, previewOf } from './inbox.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { ChatView } from './chat-view.js';
 import { AssignedAlerts, AvailabilityBox, ViewTabs } from './console-routing.js';
+import { labelChip } from './label-control.js';
 import { el, pageParams, socketUrl, loginHref } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -45,7 +46,7 @@ const backButton = el('button', {
 // ---- state -------------------------------------------------------------------
 
 // What the list shows; `me` (our agent id) tells which rows are "Mine".
-const query = { status: 'open', search: '', view: 'all', me: null };
+const query = { status: 'open', search: '', view: 'all', me: null, label: null };
 const rows = new Map(); // client id -> {summary, el} for every listed row
 const lastSeqs = new Map(); // client id -> last_seq, for every summary ever seen
 let nextCursor = null; // the next page of the current list, if any
@@ -97,6 +98,7 @@ function createRow(id) {
         el('span', { class: 'conv-assignee' }),
         el('time', { class: 'conv-time' }),
       ]),
+      el('span', { class: 'conv-labels' }),
       el('span', { class: 'conv-line' }, [
         el('span', { class: 'conv-preview' }),
         el('span', { class: 'conv-status', 'data-status': 'open' }),
@@ -121,6 +123,7 @@ function fillRow(row, s) {
     ? (assignee.id === query.me ? t('me') : assignee.name)
     : t('unassigned');
   part('conv-assignee').dataset.assigned = assignee ? 'true' : 'false';
+  part('conv-labels').replaceChildren(...(Array.isArray(s.labels) ? s.labels : []).map((l) => labelChip(l)));
   part('conv-status').dataset.status = s.status === 'resolved' ? 'resolved' : 'open';
   part('conv-status').textContent = t(s.status === 'resolved' ? 'statusResolved' : 'statusOpen');
   const unread = Number.isSafeInteger(s.unread) && s.unread > 0 ? s.unread : 0;
@@ -219,6 +222,7 @@ function requestList(append) {
     type: 'list',
     status: query.status,
     view: query.view,
+    label: query.label,
     cursor: append ? nextCursor : null,
     limit: PAGE_SIZE,
     request,
@@ -593,6 +597,26 @@ function setFilter(status) {
   freshList();
 }
 
+/** The label filter: the labels admins defined, fetched once per page. */
+function loadLabelFilter() {
+  const select = $('label-filter');
+  fetch('/api/labels', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : { labels: [] }))
+    .then((body) => {
+      const labels = Array.isArray(body.labels) ? body.labels : [];
+      select.replaceChildren(
+        el('option', { value: '', 'data-i18n': 'labelFilterAll', text: t('labelFilterAll') }),
+        ...labels.map((l) => el('option', { value: String(l.id), text: l.name })),
+      );
+      select.hidden = labels.length === 0;
+    })
+    .catch(() => {});
+  select.addEventListener('change', () => {
+    query.label = select.value ? Number(select.value) : null;
+    freshList();
+  });
+}
+
 function setView(v) {
   if (v === query.view) return;
   query.view = v;
@@ -644,6 +668,7 @@ function init() {
 
   soundButton.setAttribute('aria-pressed', load(SOUND_KEY) === '1' ? 'true' : 'false');
   viewTabs.select(query.view);
+  loadLabelFilter();
   // Who we are, for "Mine" and "Me" in rows; the list works without it.
   fetch('/api/me', { credentials: 'same-origin' })
     .then((r) => (r.ok ? r.json() : null))
