@@ -57,7 +57,8 @@ pub use domain::*;
 pub use error::AppError;
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
-    Backend, Durability, ListPage, ListQuery, Snapshot, SqlFn, SqliteBackend, StartupError, Store,
-    StoreError, Write, WriteOp, WriteOutcome, WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
+    Backend, Durability, ListPage, ListQuery, SearchPage, SearchQuery, Snapshot, SqlFn,
+    SqliteBackend, StartupError, Store, StoreError, Write, WriteOp, WriteOutcome, WriteRequest,
+    Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
 };
 pub use transport::*;

@@ -9,6 +9,7 @@
 //! once as the backend has read slots, so no actor thread waits on disk and
 //! a burst of reads cannot take a thread each.
 
+mod search;
 mod sqlite;
 mod writer;
 
@@ -25,6 +26,7 @@ use crate::domain::{
     ConversationSummary, Role, Totals, View,
 };
 
+pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use sqlite::{DataDirLock, Durability, SqliteBackend, StartupError, SCHEMA_VERSION};
 pub use writer::Writer;
 use writer::{Reporting, WriterCommand};
@@ -132,6 +134,8 @@ pub trait Backend: Send + Sync + 'static {
     /// The queue: open, unassigned conversations whose customer waits,
     /// the longest wait first, at most `limit`.
     fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError>;
+    /// Full-text search over messages and notes (for agents).
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
     /// The open conversations assigned to `agent`.
     fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError>;
     /// Conversations per assignee, of one status (`None`: every status).
@@ -357,6 +361,13 @@ impl Store {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + 'static {
         self.blocking(move |backend| backend.queue(limit))
+    }
+
+    pub fn search(
+        &self,
+        query: SearchQuery,
+    ) -> impl Future<Output = Result<SearchPage, StoreError>> + 'static {
+        self.blocking(move |backend| backend.search(&query))
     }
 
     pub fn assigned_to(

@@ -14,6 +14,7 @@ mod login;
 mod onboarding;
 mod pages;
 mod render;
+mod search;
 mod security;
 mod sockets;
 mod team;
@@ -129,6 +130,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/conversations/{id}/labels",
             web::post().to(desk::change_labels),
         )
+        .route("/api/search", web::get().to(search::search))
         .route("/api/replies", web::get().to(desk::replies))
         .route("/api/replies", web::post().to(desk::add_reply))
         .route("/api/replies/{id}", web::delete().to(desk::delete_reply))

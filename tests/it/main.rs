@@ -19,6 +19,7 @@ mod notes;
 mod protocol_props;
 mod raw;
 mod routing;
+mod search;
 mod security;
 mod sessions;
 mod shutdown;

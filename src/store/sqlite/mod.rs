@@ -24,7 +24,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Backend, ListPage, ListQuery, Snapshot, SqlFn, StoreError, Write};
+use super::{
+    Backend, ListPage, ListQuery, SearchPage, SearchQuery, Snapshot, SqlFn, StoreError, Write,
+};
 use crate::domain::{
     AgentId, AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
     Totals,
@@ -283,6 +285,10 @@ impl Backend for SqliteBackend {
 
     fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError> {
         self.read(|conn| read::queue(conn, limit))
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        self.read(|conn| read::search(conn, query))
     }
 
     fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {
