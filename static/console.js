@@ -10,6 +10,7 @@ import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { ChatView } from './chat-view.js';
 import { AssignedAlerts, AvailabilityBox, ViewTabs } from './console-routing.js';
 import { labelChip } from './label-control.js';
+import { MessageSearch } from './console-search.js';
 import { el, pageParams, socketUrl, loginHref } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -77,6 +78,7 @@ let searchTimer = null;
 
 const viewTabs = new ViewTabs($('views'), setView);
 const alerts = new AssignedAlerts($('assigned-alerts'), (id) => openFromList(id));
+const messageSearch = new MessageSearch($('message-results'), (id) => openFromList(id));
 const availability = new AvailabilityBox($('availability'), $('roster'), (frame) => socket.send(frame));
 
 let view = null; // the ChatView of the open conversation
@@ -631,6 +633,7 @@ function onSearchInput() {
     if (value === query.search) return;
     query.search = value;
     freshList();
+    messageSearch.run(value);
   }, SEARCH_DEBOUNCE_MS);
 }
 

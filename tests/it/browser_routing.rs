@@ -323,6 +323,24 @@ async fn a_saved_reply_is_typed_with_a_slash_and_a_label_shows_in_the_list() {
         }
     })
     .await;
+    // The search box finds words of messages, not only ids.
+    ada.find(Locator::Id("search"))
+        .await
+        .expect("#search")
+        .send_keys("parcel")
+        .await
+        .expect("type a word");
+    wait_for("ada: the conversation found by its text", WAIT, || async {
+        let found = ada
+            .js("return Array.from(document.querySelectorAll('#message-results .search-hit'), (h) => [h.dataset.clientId, h.querySelector('mark') && h.querySelector('mark').textContent]);")
+            .await;
+        if found == json!([["slash-1", "parcel"]]) {
+            Ok(())
+        } else {
+            Err(found)
+        }
+    })
+    .await;
     ada.assert_no_script_errors().await;
     ada.quit().await;
     app.stop().await;

@@ -105,4 +105,22 @@ fn a_schema_4_database_gets_notes_and_events_with_every_message_visible() {
         4
     );
     assert_counters_agree(&backend);
+    // What was stored before is searchable, and so is what comes after.
+    let search = |text: &str| {
+        let query = crate::store::SearchQuery {
+            text: text.into(),
+            offset: 0,
+            limit: 10,
+        };
+        backend
+            .search(&query)
+            .expect("search")
+            .hits
+            .iter()
+            .map(|h| h.conversation.client_id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search("b1"), ["beta"]);
+    commit(&backend, "gamma", &[public(3, Role::Customer, 2)]);
+    assert_eq!(search("message"), ["gamma"], "the trigger indexes new ones");
 }
