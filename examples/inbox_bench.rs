@@ -120,6 +120,7 @@ fn query(status: Option<ConversationStatus>, search: Option<&str>) -> ListQuery 
         search: search.map(str::to_owned),
         cursor: None,
         limit: 50,
+        ..ListQuery::default()
     }
 }
 

@@ -100,14 +100,12 @@ async fn each_agent_gets_one_and_a_transfer_lands_under_mine_with_an_alert() {
     );
     // Both see each other online.
     for (browser, colleague) in [(&ada, "Ben"), (&ben, ADMIN_NAME)] {
-        let script = format!(
-            "return Array.from(document.querySelectorAll('#roster .roster-agent[data-status=online] .roster-name'), (e) => e.textContent);"
-        );
+        let script = "return Array.from(document.querySelectorAll('#roster .roster-agent[data-status=online] .roster-name'), (e) => e.textContent);";
         wait_for(
             &format!("{}: {colleague} online", browser.name),
             WAIT,
             || async {
-                let names = browser.js(&script).await;
+                let names = browser.js(script).await;
                 if names
                     .as_array()
                     .is_some_and(|n| n.iter().any(|n| n == colleague))

@@ -121,7 +121,7 @@ impl SessionActor {
             id: draft.id,
             author: draft.author,
             private: draft.private,
-            event: draft.event,
+            event: draft.event.map(Box::new),
             prev_public: self.next_prev_public,
         };
         let request = WriteRequest {
@@ -251,7 +251,7 @@ impl SessionActor {
     /// queue; resolving frees its agent: the router looks again (once the
     /// store has it, which it reads).
     fn tell_router(&self, message: &ChatMessage) {
-        let routable = match &message.event {
+        let routable = match message.event.as_deref() {
             None => message.is_chat() && message.from == Role::Customer && self.assignee.is_none(),
             Some(Event::Resolved { .. }) => self.assignee.is_some(),
             Some(_) => false,

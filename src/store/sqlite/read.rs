@@ -44,9 +44,9 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         },
         private: row.get::<_, i64>(7)? != 0,
         event: match row.get::<_, Option<String>>(8)? {
-            Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+            Some(json) => Some(Box::new(serde_json::from_str(&json).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(8, Type::Text, Box::new(e))
-            })?),
+            })?)),
             None => None,
         },
         prev_public: match row.get::<_, Option<i64>>(9)? {
@@ -357,7 +357,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSum
                 })?,
                 None => Vec::new(),
             };
-            labels.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            labels.sort_by_key(|l| l.name.to_lowercase());
             labels
         },
     })
