@@ -2232,7 +2232,8 @@ async fn a_long_id_wraps_in_the_agent_header_and_a_resolved_one_offers_reopen() 
     let agent = &chat.agent;
     seed_conversation(&chat.app, id, &["Thanks!"], Some("You're welcome."), true).await;
     chat.open_agent_page().await;
-    wait_for_stored(agent, &["Thanks!", "You're welcome."]).await;
+    // Resolving is an event of the history, shown to agents as a line.
+    wait_for_stored(agent, &["Thanks!", "You're welcome.", "Resolved by API"]).await;
     wait_for_shown(agent, "#resolve", false).await;
     wait_for_shown(agent, "#reopen", true).await;
     wait_for_labels(
