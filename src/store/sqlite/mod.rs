@@ -2,15 +2,18 @@
 //! versioned schema with forward migrations (`schema.rs`), a lock file so two
 //! servers never share a directory, one write connection (used only by the
 //! writer thread, `write.rs`) and a fixed pool of read connections
-//! (`pool.rs`, `read.rs`).
+//! (`pool.rs`, `read.rs`; routing's reads in `queue.rs`, full-text search
+//! in `search.rs`).
 //!
 //! A clean stop copies the whole log into the database file and closes every
 //! connection, so `support-chat.db` alone then holds all the data. While the
 //! server runs, or after a crash, the `-wal` file is part of the database.
 
 mod pool;
+mod queue;
 mod read;
 mod schema;
+mod search;
 mod write;
 
 #[cfg(test)]
@@ -284,22 +287,22 @@ impl Backend for SqliteBackend {
     }
 
     fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError> {
-        self.read(|conn| read::queue(conn, limit))
+        self.read(|conn| queue::queue(conn, limit))
     }
 
     fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
-        self.read(|conn| read::search(conn, query))
+        self.read(|conn| search::search(conn, query))
     }
 
     fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {
-        self.read(|conn| read::assigned_to(conn, agent))
+        self.read(|conn| queue::assigned_to(conn, agent))
     }
 
     fn assignee_counts(
         &self,
         status: Option<ConversationStatus>,
     ) -> Result<AssigneeCounts, StoreError> {
-        self.read(|conn| read::assignee_counts(conn, status))
+        self.read(|conn| queue::assignee_counts(conn, status))
     }
 
     fn find_by_client_id(

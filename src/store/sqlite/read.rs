@@ -7,21 +7,18 @@ use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
-    preview, AgentId, AssigneeCounts, Author, ChatMessage, ClientId, ConversationStatus,
-    ConversationSummary, Label, Role, Totals, View,
+    preview, AgentId, Author, ChatMessage, ClientId, ConversationStatus, ConversationSummary,
+    Label, Role, Totals, View,
 };
-use crate::store::search::{fragments, MATCH_END, MATCH_START};
-use crate::store::{
-    ListPage, ListQuery, SearchHit, SearchPage, SearchQuery, Snapshot, StoreError, MAX_KNOWN_IDS,
-};
+use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
 /// Largest page of the list.
-const MAX_PAGE: usize = 200;
+pub(super) const MAX_PAGE: usize = 200;
 
-const MESSAGE_COLUMNS: &str =
+pub(super) const MESSAGE_COLUMNS: &str =
     "seq, from_role, text, ts, client_msg_id, author_id, author_name, private, event, prev_public";
 
-fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
+pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let role_code: i64 = row.get(1)?;
     let ts_ms: i64 = row.get(3)?;
     Ok(ChatMessage {
@@ -375,46 +372,6 @@ fn author_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Autho
     })
 }
 
-/// Conversations per assignee: one walk of an index that holds both.
-pub(super) fn assignee_counts(
-    conn: &Connection,
-    status: Option<ConversationStatus>,
-) -> rusqlite::Result<AssigneeCounts> {
-    let mut counts = AssigneeCounts::default();
-    let mut tally = |row: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
-        let n = row.get::<_, i64>(1)? as u64;
-        match row.get::<_, Option<i64>>(0)? {
-            Some(id) => {
-                counts.by_agent.insert(AgentId(id), n);
-            }
-            None => counts.unassigned = n,
-        }
-        Ok(())
-    };
-    match status {
-        Some(status) => {
-            let mut stmt = conn.prepare_cached(
-                "SELECT assignee_id, count(*) FROM conversations WHERE status = ?1
-                 GROUP BY assignee_id",
-            )?;
-            let mut rows = stmt.query([status.as_str()])?;
-            while let Some(row) = rows.next()? {
-                tally(row)?;
-            }
-        }
-        None => {
-            let mut stmt = conn.prepare_cached(
-                "SELECT assignee_id, count(*) FROM conversations GROUP BY assignee_id",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                tally(row)?;
-            }
-        }
-    }
-    Ok(counts)
-}
-
 /// Position in the list: after (group, key, client id), the columns
 /// `list_group`, `list_key` and `client_id`.
 struct Cursor {
@@ -451,101 +408,4 @@ impl Cursor {
             client: client.as_str().to_owned(),
         })
     }
-}
-
-/// Waiting (list group 0), open and unassigned, by the wait (list key):
-/// a range of `conversations_by_status_assignee`.
-pub(super) fn queue(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<ClientId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT client_id FROM conversations
-         WHERE status = 'open' AND assignee_id IS NULL AND list_group = 0
-         ORDER BY list_key, client_id LIMIT ?1",
-    )?;
-    let ids = client_ids(stmt.query([limit as i64])?);
-    ids
-}
-
-pub(super) fn assigned_to(conn: &Connection, agent: AgentId) -> rusqlite::Result<Vec<ClientId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT client_id FROM conversations WHERE status = 'open' AND assignee_id = ?1",
-    )?;
-    let ids = client_ids(stmt.query([agent.0])?);
-    ids
-}
-
-/// The client ids of the first column (ids the store holds are valid).
-fn client_ids(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<ClientId>> {
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let id: String = row.get(0)?;
-        out.push(ClientId::parse(&id).map_err(|_| rusqlite::Error::InvalidColumnName(id))?);
-    }
-    Ok(out)
-}
-
-/// Matches looked at per search, best first: enough for many pages of
-/// conversations, and a bound on the work for a word in every message.
-const SEARCH_CANDIDATES: usize = 5000;
-
-/// One hit per conversation (its best match by bm25), best first, a page.
-pub(super) fn search(conn: &Connection, query: &SearchQuery) -> rusqlite::Result<SearchPage> {
-    let Some(fts) = query.fts() else {
-        return Ok(SearchPage::default());
-    };
-    let limit = query.limit.clamp(1, MAX_PAGE);
-    let mut best = conn.prepare_cached(
-        "SELECT client_id, seq, row FROM (
-             SELECT client_id, seq, row, rank,
-                    row_number() OVER (PARTITION BY client_id ORDER BY rank) AS nth
-             FROM (SELECT client_id, seq, rowid AS row, rank FROM messages_fts
-                   WHERE messages_fts MATCH ?1 ORDER BY rank LIMIT ?4))
-         WHERE nth = 1 ORDER BY rank, client_id LIMIT ?2 OFFSET ?3",
-    )?;
-    let found = best
-        .query_map(
-            params![
-                fts,
-                limit as i64 + 1,
-                query.offset as i64,
-                SEARCH_CANDIDATES as i64
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next_offset = (found.len() > limit).then_some(query.offset + limit);
-    let mut snippet = conn.prepare_cached(&format!(
-        "SELECT snippet(messages_fts, 0, '{MATCH_START}', '{MATCH_END}', '…', 24)
-         FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid = ?2"
-    ))?;
-    let mut message = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_id = ?1 AND seq = ?2"
-    ))?;
-    let mut hits = Vec::with_capacity(limit);
-    for (client, seq, row) in found.into_iter().take(limit) {
-        let Ok(client) = ClientId::parse(&client) else {
-            continue;
-        };
-        let text: String = snippet.query_row(params![fts, row], |r| r.get(0))?;
-        let Some(found) = message
-            .query_row(params![client.as_str(), seq], message_from_row)
-            .optional()?
-        else {
-            continue;
-        };
-        let Some(conversation) = summaries_of(conn, std::slice::from_ref(&client))?.pop() else {
-            continue;
-        };
-        hits.push(SearchHit {
-            conversation,
-            message: found,
-            highlight: fragments(&text),
-        });
-    }
-    Ok(SearchPage { hits, next_offset })
 }
