@@ -41,6 +41,7 @@ mod app;
 mod auth;
 mod config;
 mod conversation;
+mod desk;
 mod domain;
 mod error;
 mod inbox;
@@ -63,8 +64,8 @@ pub use logging::{init_logging, LogFormat};
 pub use metrics::Metrics;
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
-    backup, restore, Backend, BackupError, Copied, Durability, ListPage, ListQuery, Snapshot,
-    SqlFn, SqliteBackend, StartupError, Store, StoreError, Who, Write, WriteOp, WriteOutcome,
-    WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
+    backup, restore, Backend, BackupError, Copied, Durability, ListPage, ListQuery, SearchPage,
+    SearchQuery, Snapshot, SqlFn, SqliteBackend, StartupError, Store, StoreError, Who, Write,
+    WriteOp, WriteOutcome, WriteRequest, Writer, MAX_KNOWN_IDS, SCHEMA_VERSION,
 };
 pub use transport::*;

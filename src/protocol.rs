@@ -7,11 +7,14 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    present, AgentId, Author, ChatMessage, ClientId, Contact, ContactUpdate, ConversationStatus,
-    ConversationSummary, CustomerEvent, Role, RosterEntry, Totals, View, ViewCounts,
-    MAX_MESSAGE_ID_LEN,
+    present, AgentId, Author, ClientId, Contact, ContactUpdate, ConversationStatus,
+    ConversationSummary, Role, RosterEntry, Totals, View, ViewCounts, MAX_MESSAGE_ID_LEN,
 };
 use crate::error::AppError;
+
+mod items;
+
+pub use items::{Item, Items};
 
 /// Most messages a `history` frame carries.
 pub const HISTORY_PAGE_MAX: usize = 200;
@@ -55,6 +58,8 @@ pub enum ClientFrame {
 pub struct ListRequest {
     pub status: Option<ConversationStatus>,
     pub view: View,
+    /// Only conversations with this label (id).
+    pub label: Option<i64>,
     pub search: Option<String>,
     pub cursor: Option<String>,
     pub limit: usize,
@@ -92,6 +97,7 @@ struct RawFrame {
     agent_id: Option<Option<AgentId>>,
     note: Option<String>,
     value: Option<String>,
+    label: Option<i64>,
 }
 
 impl ClientFrame {
@@ -164,6 +170,7 @@ impl ClientFrame {
                 Ok(ClientFrame::List(ListRequest {
                     status,
                     view,
+                    label: raw.label,
                     search: raw.search.filter(|s| !s.is_empty()),
                     cursor: raw.cursor,
                     limit: limit as usize,
@@ -331,81 +338,6 @@ pub enum ServerEvent<'a> {
     Replaced,
 }
 
-/// One stored item as `reader`'s side sees it: agents see it whole; the
-/// customer sees only items they may see, without agents-only details, with
-/// `prev` when items hidden from them came in between.
-#[derive(Debug, Clone, Copy)]
-pub struct Item<'a> {
-    pub message: &'a ChatMessage,
-    pub reader: Role,
-}
-
-/// The customer's copy of an item they see.
-#[derive(Serialize)]
-struct CustomerItem<'a> {
-    seq: u64,
-    /// Only when it is not `seq - 1` (items hidden from the customer came
-    /// in between): the page then knows no message is missing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prev: Option<u64>,
-    from: Role,
-    text: &'a str,
-    ts: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    author: Option<&'a Author>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<&'a CustomerEvent<'a>>,
-}
-
-impl Serialize for Item<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let m = self.message;
-        if self.reader == Role::Agent {
-            return m.serialize(s);
-        }
-        if !m.customer_sees() {
-            // Callers filter first; an agents-only item must never reach a
-            // customer, so refuse rather than send it.
-            return Err(serde::ser::Error::custom("agents-only item"));
-        }
-        let view = m.event.as_ref().and_then(|e| e.customer_view());
-        let (text, event) = match &view {
-            Some((text, event)) => (text.as_str(), Some(event)),
-            None => (m.text.as_str(), None),
-        };
-        CustomerItem {
-            seq: m.seq,
-            prev: (m.prev_public + 1 != m.seq).then_some(m.prev_public),
-            from: m.from,
-            text,
-            ts: m.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            id: m.id.as_deref(),
-            author: m.author.as_ref(),
-            event,
-        }
-        .serialize(s)
-    }
-}
-
-/// The items of a `history` frame as `reader` sees them (already filtered
-/// to what that side may see).
-#[derive(Debug, Clone, Copy)]
-pub struct Items<'a> {
-    pub messages: &'a [ChatMessage],
-    pub reader: Role,
-}
-
-impl Serialize for Items<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.messages.iter().map(|message| Item {
-            message,
-            reader: self.reader,
-        }))
-    }
-}
-
 impl ServerEvent<'_> {
     /// Encodes the event once; the result is cheap to clone.
     pub fn encode(&self) -> ByteString {
@@ -428,7 +360,7 @@ impl ServerEvent<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::AgentId;
+    use crate::domain::ChatMessage;
 
     fn decode(s: &str) -> Result<ClientFrame, AppError> {
         ClientFrame::decode(s, 10)

@@ -8,6 +8,8 @@ import { I18N } from './i18n.mjs';
 import { Conversation } from './model.mjs';
 import { eventText, itemKind } from './events.mjs';
 import { AssignControl } from './assign-control.js';
+import { ReplyPicker } from './reply-picker.js';
+import { LabelControl } from './label-control.js';
 import { agentOf, senderOf, typistOf } from './people.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { charCount, normalizeText, newMessageId, splitLinks } from './text.mjs';
@@ -149,11 +151,13 @@ export class ChatView {
       : null;
     // Agents see who has the conversation and hand it on.
     this.assignControl = agent ? new AssignControl((frame) => this.socket.send(frame), () => this.me) : null;
+    this.labelControl = agent ? new LabelControl(this.clientId) : null;
     const header = el('header', { class: 'chat-header' }, [
       ...leading,
       el('div', { class: 'chat-titles' }, [this.titleEl, this.subtitleEl, this.contactEl]),
       el('div', { class: 'chat-indicators' }, [
         this.presenceEl, this.statusEl, this.convStatusEl, this.assignControl && this.assignControl.element,
+        this.labelControl && this.labelControl.element,
         this.resolveButton, this.reopenButton, ...trailing,
       ]),
     ]);
@@ -208,7 +212,10 @@ export class ChatView {
         this.noteToggle, el('span', { 'data-i18n': 'privateNote' }),
       ])
       : null;
+    // Agents: `/` offers the team's saved replies.
+    this.replyPicker = agent ? new ReplyPicker(this.input, () => this.updateComposer()) : null;
     this.form = el('form', { id: 'composer', class: 'composer', autocomplete: 'off' }, [
+      this.replyPicker && this.replyPicker.element,
       el('label', { for: 'input', class: 'visually-hidden', 'data-i18n': 'inputLabel' }),
       this.input,
       el('div', { class: 'composer-side' }, [noteBox, this.counter, this.sendButton].filter(Boolean)),
@@ -235,6 +242,7 @@ export class ChatView {
     this.input.addEventListener('input', () => {
       this.updateComposer();
       this.noteTyping();
+      if (this.replyPicker) this.replyPicker.update();
     }, opts);
     this.list.addEventListener('scroll', () => this.onListScroll(), passive);
     if (this.noteToggle) {
@@ -327,6 +335,7 @@ export class ChatView {
     this.renderPeerTyping();
     this.seenEl.textContent = t('seen');
     if (this.assignControl) this.assignControl.render();
+    if (this.labelControl) this.labelControl.render();
     this.updateComposer();
   }
 
@@ -757,6 +766,7 @@ export class ChatView {
   }
 
   onInputKeydown(e) {
+    if (this.replyPicker && !e.isComposing && this.replyPicker.keydown(e)) return;
     // Enter sends, Shift+Enter is a newline; never send mid-composition
     // (Chinese/Japanese IMEs use Enter to confirm a candidate).
     if (e.key !== 'Enter' || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey) return;

@@ -9,6 +9,8 @@ import { compare, matches, previewOf, whoOf } from './inbox.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { ChatView } from './chat-view.js';
 import { AssignedAlerts, AvailabilityBox, ViewTabs } from './console-routing.js';
+import { labelChip } from './label-control.js';
+import { MessageSearch } from './console-search.js';
 import { el, pageParams, socketUrl, loginHref } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -45,7 +47,7 @@ const backButton = el('button', {
 // ---- state -------------------------------------------------------------------
 
 // What the list shows; `me` (our agent id) tells which rows are "Mine".
-const query = { status: 'open', search: '', view: 'all', me: null };
+const query = { status: 'open', search: '', view: 'all', me: null, label: null };
 const rows = new Map(); // client id -> {summary, el} for every listed row
 const lastSeqs = new Map(); // client id -> last_seq, for every summary ever seen
 let nextCursor = null; // the next page of the current list, if any
@@ -76,6 +78,7 @@ let searchTimer = null;
 
 const viewTabs = new ViewTabs($('views'), setView);
 const alerts = new AssignedAlerts($('assigned-alerts'), (id) => openFromList(id));
+const messageSearch = new MessageSearch($('message-results'), (id) => openFromList(id));
 const availability = new AvailabilityBox($('availability'), $('roster'), (frame) => socket.send(frame));
 
 let view = null; // the ChatView of the open conversation
@@ -97,6 +100,7 @@ function createRow(id) {
         el('span', { class: 'conv-assignee' }),
         el('time', { class: 'conv-time' }),
       ]),
+      el('span', { class: 'conv-labels' }),
       el('span', { class: 'conv-line' }, [
         el('span', { class: 'conv-preview' }),
         el('span', { class: 'conv-status', 'data-status': 'open' }),
@@ -123,6 +127,7 @@ function fillRow(row, s) {
     ? (assignee.id === query.me ? t('me') : assignee.name)
     : t('unassigned');
   part('conv-assignee').dataset.assigned = assignee ? 'true' : 'false';
+  part('conv-labels').replaceChildren(...(Array.isArray(s.labels) ? s.labels : []).map((l) => labelChip(l)));
   part('conv-status').dataset.status = s.status === 'resolved' ? 'resolved' : 'open';
   part('conv-status').textContent = t(s.status === 'resolved' ? 'statusResolved' : 'statusOpen');
   const unread = Number.isSafeInteger(s.unread) && s.unread > 0 ? s.unread : 0;
@@ -221,6 +226,7 @@ function requestList(append) {
     type: 'list',
     status: query.status,
     view: query.view,
+    label: query.label,
     cursor: append ? nextCursor : null,
     limit: PAGE_SIZE,
     request,
@@ -603,6 +609,26 @@ function setFilter(status) {
   freshList();
 }
 
+/** The label filter: the labels admins defined, fetched once per page. */
+function loadLabelFilter() {
+  const select = $('label-filter');
+  fetch('/api/labels', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : { labels: [] }))
+    .then((body) => {
+      const labels = Array.isArray(body.labels) ? body.labels : [];
+      select.replaceChildren(
+        el('option', { value: '', 'data-i18n': 'labelFilterAll', text: t('labelFilterAll') }),
+        ...labels.map((l) => el('option', { value: String(l.id), text: l.name })),
+      );
+      select.hidden = labels.length === 0;
+    })
+    .catch(() => {});
+  select.addEventListener('change', () => {
+    query.label = select.value ? Number(select.value) : null;
+    freshList();
+  });
+}
+
 function setView(v) {
   if (v === query.view) return;
   query.view = v;
@@ -617,6 +643,7 @@ function onSearchInput() {
     if (value === query.search) return;
     query.search = value;
     freshList();
+    messageSearch.run(value);
   }, SEARCH_DEBOUNCE_MS);
 }
 
@@ -654,6 +681,7 @@ function init() {
 
   soundButton.setAttribute('aria-pressed', load(SOUND_KEY) === '1' ? 'true' : 'false');
   viewTabs.select(query.view);
+  loadLabelFilter();
   // Who we are, for "Mine" and "Me" in rows; the list works without it.
   fetch('/api/me', { credentials: 'same-origin' })
     .then((r) => (r.ok ? r.json() : null))

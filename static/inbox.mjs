@@ -22,6 +22,7 @@ export function compare(a, b) {
 export function matches(query, summary) {
   if (query.status !== 'all' && summary.status !== query.status) return false;
   if (!inView(query.view, query.me, summary.assignee)) return false;
+  if (query.label && !(Array.isArray(summary.labels) && summary.labels.some((l) => l.id === query.label))) return false;
   return !query.search || summary.client_id.toLowerCase().includes(query.search.toLowerCase());
 }
 

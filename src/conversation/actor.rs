@@ -4,7 +4,9 @@
 //! customer's socket and one socket per connected agent as [`SocketLink`]s
 //! and never waits on them: a socket whose backlog of unwritten frames is
 //! full is detached as stalled. The handlers at the bottom only unpack
-//! messages and delegate.
+//! messages and delegate; `posting` takes new items (messages, notes,
+//! events), `attaching` decides what each socket sees, `assigning` changes
+//! the assignee.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -20,7 +22,7 @@ use crate::domain::{
     Author, ChatMessage, ClientId, Contact, ConversationStatus, Event, PerRole, Role,
 };
 use crate::error::AppError;
-use crate::protocol::{Items, ServerEvent, HISTORY_PAGE_MAX};
+use crate::protocol::ServerEvent;
 use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// How a session behaves; shared by every session of a server.
@@ -50,8 +52,8 @@ pub struct SessionLinks {
 }
 
 mod assigning;
+mod attaching;
 mod contact;
-mod history;
 mod posting;
 mod removal;
 
@@ -270,93 +272,6 @@ impl SessionActor {
                 online,
             });
         }
-    }
-
-    /// The newest seq `role` sees: the customer sees no notes and no
-    /// internal events.
-    fn last_seen(&self, role: Role) -> u64 {
-        match role {
-            Role::Agent => self.last_seq,
-            Role::Customer => self.last_public_seq,
-        }
-    }
-
-    /// The read mark of `of` as `reader` is told it. The customer is never
-    /// told a seq they do not see beyond their newest one (it would hint at
-    /// a note).
-    fn read_mark_for(&self, of: Role, reader: Role) -> u64 {
-        self.read_seq[of].min(self.last_seen(reader))
-    }
-
-    /// Makes `msg.socket` a socket of `msg.who`: welcome, history, presence.
-    fn attach(&mut self, msg: Attach, ctx: &mut Context<Self>) {
-        let role = msg.who.role();
-        let me = msg.who.author();
-        let socket_id = msg.socket.id;
-        if let Some(old) = self.sockets.attach(&msg.who, msg.socket) {
-            // Full: flagged stalled, so it closes itself (4002) instead.
-            old.offer(ToSocket::Replaced);
-        }
-        log::info!("{}: {role} connected (socket {socket_id})", self.client);
-        let welcome = ServerEvent::Welcome {
-            role,
-            client_id: &self.client,
-            last_seq: self.last_seen(role),
-            peer_online: self.online(role.peer()),
-            max_text_chars: self.settings.max_text_chars,
-            status: self.status,
-            read_seq: self.read_seq[role],
-            peer_read_seq: self.read_mark_for(role.peer(), role),
-            me: me.as_ref(),
-            contact: Some(&self.contact).filter(|c| !c.is_empty()),
-            assignee: (role == Role::Agent).then_some(self.assignee.as_ref()),
-        }
-        .encode();
-        self.deliver_to(role, socket_id, ToSocket::Frame(welcome));
-        let since = msg.since;
-        if let Some((messages, has_more)) = self.window.after(since, role, self.last_seen(role)) {
-            return self.send_history(role, socket_id, &messages, has_more);
-        }
-        // The customer's items are sparse in memory: ask the store, and
-        // handle nothing else (no live item) until the history is out.
-        let read = self.store.before(
-            self.client.clone(),
-            self.last_public_seq + 1,
-            HISTORY_PAGE_MAX,
-            role,
-        );
-        ctx.wait(
-            read.into_actor(self)
-                .map(move |result, act, _| match result {
-                    Ok(page) => {
-                        let page: Vec<ChatMessage> = page
-                            .into_iter()
-                            .filter(|m| m.seq > since && m.seq <= act.last_seen(role))
-                            .collect();
-                        let has_more = page.first().is_some_and(|m| m.prev_for(role) > since);
-                        act.send_history(role, socket_id, &page, has_more);
-                    }
-                    Err(e) => {
-                        log::error!("{}: history read failed: {e}", act.client);
-                        act.deliver_to(role, socket_id, ToSocket::Unavailable);
-                    }
-                }),
-        );
-    }
-
-    /// The history that completes an attach; only then is the socket's
-    /// side announced (a socket that stalls before is never online).
-    fn send_history(&mut self, role: Role, socket_id: u64, messages: &[ChatMessage], more: bool) {
-        let history = ServerEvent::History {
-            messages: Items {
-                messages,
-                reader: role,
-            },
-            has_more: more,
-        }
-        .encode();
-        self.deliver_to(role, socket_id, ToSocket::Frame(history));
-        self.presence_changed(role);
     }
 
     fn detach(&mut self, role: Role, socket_id: u64) {

@@ -26,9 +26,10 @@ pub struct ChatMessage {
     #[serde(skip_serializing_if = "is_false")]
     pub private: bool,
     /// Set when this item is an event (a change of assignee or status), not
-    /// something a person wrote; `text` is then its line for agents.
+    /// something a person wrote; `text` is then its line for agents. Boxed:
+    /// events are rare, and every message (and write) stays small.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub event: Option<Event>,
+    pub event: Option<Box<Event>>,
     /// For an item the customer sees: the seq of the previous item they
     /// see (0: none), so their page tells hidden seqs from lost ones.
     #[serde(skip)]

@@ -8,6 +8,7 @@ mod availability;
 mod contact;
 mod event;
 mod ids;
+mod label;
 mod message;
 mod role;
 mod summary;
@@ -20,6 +21,7 @@ pub use contact::{
 };
 pub use event::{CustomerEvent, Event};
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
+pub use label::Label;
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
 pub use role::{PerRole, Role};
 pub use summary::{

@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use super::message::{rfc3339_millis, rfc3339_millis_opt};
-use super::{AgentId, Author, ClientId, Contact, Role};
+use super::{AgentId, Author, ClientId, Contact, Label, Role};
 
 /// Where a conversation stands for the agents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -63,6 +63,8 @@ pub struct ConversationSummary {
     pub contact: Option<Contact>,
     /// The agent who has it; `None`: unassigned (in the queue).
     pub assignee: Option<Author>,
+    /// Its labels, by name.
+    pub labels: Vec<Label>,
 }
 
 /// Which conversations a list shows by assignee.

@@ -154,6 +154,28 @@ impl Router {
         });
     }
 
+    /// Requeues the open conversations of every agent who has not had a
+    /// console open since the start (those who left later have their own
+    /// grace time).
+    fn requeue_absent(&self) {
+        let seen: Vec<AgentId> = self.agents.keys().copied().collect();
+        let (store, registry) = (self.store.clone(), self.registry.clone());
+        actix::spawn(async move {
+            let counts = match store.assignee_counts(Some(ConversationStatus::Open)).await {
+                Ok(counts) => counts,
+                Err(e) => return log::error!("routing: cannot find absent agents: {e}"),
+            };
+            for agent in counts.by_agent.keys().filter(|a| !seen.contains(a)) {
+                if let Err(e) = requeue(store.clone(), registry.clone(), *agent).await {
+                    log::error!(
+                        "routing: cannot requeue agent {}'s conversations: {e}",
+                        agent.0
+                    );
+                }
+            }
+        });
+    }
+
     /// Checks every console for idleness, often enough for `away_after`.
     fn watch_idle(&self, ctx: &mut Context<Self>) {
         let tick =
@@ -259,8 +281,11 @@ impl Actor for Router {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.watch_idle(ctx);
-        // Conversations waiting since before a restart, or assigned to
-        // agents who will not come back: the grace time counts from now.
+        // After a start nobody is online: whoever has open conversations
+        // and is not back within the grace time loses them to the queue.
+        ctx.run_later(self.settings.offline_grace, |act, _ctx| {
+            act.requeue_absent()
+        });
         self.changed(ctx);
     }
 }
@@ -338,9 +363,9 @@ impl Handler<QueueChanged> for Router {
 impl Handler<AssigneeChanged> for Router {
     type Result = ();
 
-    fn handle(&mut self, msg: AssigneeChanged, ctx: &mut Context<Self>) {
-        // Back in the queue, or someone's load moved.
+    fn handle(&mut self, msg: AssigneeChanged, _ctx: &mut Context<Self>) {
+        // For the alert. The queue is looked at again once the store has
+        // the change (`QueueChanged` from the session, after the commit).
         self.inbox.do_send(msg);
-        self.drain(ctx);
     }
 }

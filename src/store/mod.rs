@@ -11,6 +11,7 @@
 
 mod audit;
 mod privacy;
+mod search;
 mod sqlite;
 mod writer;
 
@@ -29,6 +30,7 @@ use crate::domain::{
 use crate::metrics::{Metrics, StoreFailure};
 
 pub use audit::{agent_target, conversation_target, token_target, AuditAction, AuditEvent, Who};
+pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use sqlite::{
     backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,
     SCHEMA_VERSION,
@@ -90,6 +92,8 @@ pub struct ListQuery {
     pub view: View,
     /// Who asks: whose conversations "Mine" lists.
     pub me: AgentId,
+    /// Only conversations with this label (by id).
+    pub label: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     pub limit: usize,
@@ -139,6 +143,8 @@ pub trait Backend: Send + Sync + 'static {
     /// The queue: open, unassigned conversations whose customer waits,
     /// the longest wait first, at most `limit`.
     fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError>;
+    /// Full-text search over messages and notes (for agents).
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
     /// The open conversations assigned to `agent`.
     fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError>;
     /// Conversations per assignee, of one status (`None`: every status).
@@ -402,6 +408,18 @@ impl Store {
         self.blocking(move |backend| backend.queue(limit))
     }
 
+    /// Searches every committed message: what commits left for the index
+    /// is indexed first.
+    pub fn search(
+        &self,
+        query: SearchQuery,
+    ) -> impl Future<Output = Result<SearchPage, StoreError>> + 'static {
+        self.blocking(move |backend| {
+            backend.catch_up()?;
+            backend.search(&query)
+        })
+    }
+
     pub fn assigned_to(
         &self,
         agent: AgentId,
@@ -423,12 +441,6 @@ impl Store {
         id: String,
     ) -> impl Future<Output = Result<Option<ChatMessage>, StoreError>> + 'static {
         self.blocking(move |backend| backend.find_by_client_id(&client, role, &id))
-    }
-
-    /// Brings the search index up to every committed message, before a
-    /// search reads it.
-    pub fn catch_up(&self) -> impl Future<Output = Result<(), StoreError>> + 'static {
-        self.blocking(|backend| backend.catch_up())
     }
 
     /// Whether the database can still be read, asked of the file itself.

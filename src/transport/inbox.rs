@@ -64,6 +64,7 @@ impl InboxSocket {
             status: request.status,
             view: request.view,
             me: self.agent.id,
+            label: request.label,
             search: request.search,
             cursor: request.cursor,
             limit: request.limit,

@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use super::security::query_param;
 use super::AppState;
 use crate::conversation::{lookup, Post, Poster, SetContact, SetStatus};
+use crate::desk::{label_id, LabelRef};
 use crate::domain::{
     present, ChatMessage, ClientId, ContactUpdate, ConversationStatus, Role, View,
 };
@@ -46,10 +47,21 @@ pub async fn conversations(
         Some(v) => View::parse(v)
             .ok_or_else(|| AppError::BadRequest("view must be mine, unassigned or all".into()))?,
     };
+    let label = match query_param(&req, "label")?.filter(|l| !l.is_empty()) {
+        Some(raw) => {
+            let named = match raw.parse::<i64>() {
+                Ok(id) => LabelRef::Id(id),
+                Err(_) => LabelRef::Name(raw),
+            };
+            Some(label_id(&state.store, named).await?)
+        }
+        None => None,
+    };
     let query = ListQuery {
         status,
         view,
         me: agent.id,
+        label,
         search: query_param(&req, "search")?.filter(|s| !s.is_empty()),
         cursor: query_param(&req, "cursor")?.filter(|s| !s.is_empty()),
         limit: limit_param(&req, LIST_PAGE_DEFAULT)?,

@@ -6,6 +6,7 @@ mod admission;
 mod api;
 mod assignment;
 mod audit;
+mod desk;
 mod errors;
 mod forms;
 mod handshake;
@@ -17,6 +18,7 @@ mod onboarding;
 mod pages;
 mod privacy;
 mod render;
+mod search;
 mod security;
 mod sockets;
 mod team;
@@ -155,6 +157,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/conversations/{id}/assign",
             web::post().to(assignment::assign),
         )
+        .route(
+            "/api/conversations/{id}/labels",
+            web::post().to(desk::change_labels),
+        )
+        .route("/api/search", web::get().to(search::search))
+        .route("/api/replies", web::get().to(desk::replies))
+        .route("/api/replies", web::post().to(desk::add_reply))
+        .route("/api/replies/{id}", web::delete().to(desk::delete_reply))
+        .route("/api/labels", web::get().to(desk::labels))
+        .route("/api/labels", web::post().to(desk::add_label))
+        .route("/api/labels/{id}", web::delete().to(desk::delete_label))
         .route("/healthz", get_or_head().to(health::healthz))
         .route("/metrics", web::get().to(metrics::metrics))
         .default_service(web::to(pages::not_found));

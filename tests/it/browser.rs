@@ -1794,7 +1794,7 @@ async fn the_pages_speak_chinese() {
             ("#filter-open", "进行中"),
             ("#filter-resolved", "已解决"),
             ("#filter-all", "全部"),
-            ("#search@placeholder", "按 ID 搜索…"),
+            ("#search@placeholder", "搜索 ID 和消息…"),
             ("#inbox-status", "已连接"),
             ("#title", "会话 zh-chat"),
             ("#status", "已连接"),
@@ -1858,7 +1858,7 @@ async fn the_pages_speak_chinese() {
         ("title", "Inbox · Support chat"),
         (".console-brand", "Inbox"),
         ("#filter-open", "Open"),
-        ("#search@placeholder", "Search by id…"),
+        ("#search@placeholder", "Search ids and messages…"),
         ("#inbox-status", "Connected"),
         ("#status", "Connected"),
         ("#conv-status", "Open"),
@@ -2260,7 +2260,7 @@ async fn a_long_id_wraps_in_the_agent_header_and_a_resolved_one_offers_reopen() 
     let agent = &chat.agent;
     seed_conversation(&chat.app, id, &["Thanks!"], Some("You're welcome."), true).await;
     chat.open_agent_page().await;
-    // Agents see the resolve as an event line after the chat.
+    // Resolving is an event of the history, shown to agents as a line.
     wait_for_stored(agent, &["Thanks!", "You're welcome.", "Resolved by API"]).await;
     wait_for_shown(agent, "#resolve", false).await;
     wait_for_shown(agent, "#reopen", true).await;

@@ -239,3 +239,108 @@ async fn each_agent_gets_one_and_a_transfer_lands_under_mine_with_an_alert() {
     app.stop().await;
     drop(driver);
 }
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn a_saved_reply_is_typed_with_a_slash_and_a_label_shows_in_the_list() {
+    let driver = Chromedriver::start().await;
+    let app = spawn_app_with(&[]).await;
+    let admin = app.admin_cookie().await;
+    let http = crate::common::http_client();
+    let post = |path: &str, body: Value| {
+        http.post(app.http(path))
+            .header("cookie", &admin)
+            .header("origin", app.http(""))
+            .json(&body)
+            .send()
+    };
+    let made = post(
+        "/api/replies",
+        json!({"shortcut":"refund","name":"Refund policy","text":"Refunds take 5 working days."}),
+    )
+    .await
+    .expect("POST reply");
+    assert_eq!(made.status(), 201);
+    let made = post("/api/labels", json!({"name":"VIP","color":"#aa00ff"}))
+        .await
+        .expect("POST label");
+    assert_eq!(made.status(), 201);
+    let mut customer = customer_writes(&app, "slash-1").await;
+
+    let ada = driver.browser("ada").await;
+    open_console(&app, &ada, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    click(&ada, "#conv-list a.conv-row[data-client-id='slash-1']").await;
+    let input = ada.find(Locator::Id("input")).await.expect("the composer");
+    input.send_keys("/ref").await.expect("type /ref");
+    wait_for("ada: the refund reply offered", WAIT, || async {
+        let offered = ada
+            .js("return Array.from(document.querySelectorAll('#reply-suggestions .reply-option'), (o) => o.dataset.shortcut);")
+            .await;
+        if offered == json!(["refund"]) {
+            Ok(())
+        } else {
+            Err(offered)
+        }
+    })
+    .await;
+    input.send_keys("\u{E007}").await.expect("Enter picks it");
+    let value = ada
+        .js("return document.getElementById('input').value;")
+        .await;
+    assert_eq!(value, json!("Refunds take 5 working days."));
+    input.send_keys("\u{E007}").await.expect("Enter sends it");
+    let sent = customer.wait_for("message").await;
+    assert_eq!(sent["text"], "Refunds take 5 working days.");
+
+    // The label, from the conversation header, shows on the row.
+    wait_for("ada: VIP among the labels", WAIT, || async {
+        let has = ada
+            .js("return Boolean(document.querySelector('#add-label option[value=\"1\"]'));")
+            .await;
+        if has == json!(true) {
+            Ok(())
+        } else {
+            Err(has)
+        }
+    })
+    .await;
+    ada.find(Locator::Id("add-label"))
+        .await
+        .expect("#add-label")
+        .select_by_value("1")
+        .await
+        .expect("choose VIP");
+    wait_for("ada: the VIP chip on the row", WAIT, || async {
+        let chip = ada
+            .js("const c = document.querySelector(\"a.conv-row[data-client-id='slash-1'] .label-chip\"); return c && c.textContent;")
+            .await;
+        if chip == json!("VIP") {
+            Ok(())
+        } else {
+            Err(chip)
+        }
+    })
+    .await;
+    // The search box finds words of messages, not only ids.
+    ada.find(Locator::Id("search"))
+        .await
+        .expect("#search")
+        .send_keys("parcel")
+        .await
+        .expect("type a word");
+    wait_for("ada: the conversation found by its text", WAIT, || async {
+        let found = ada
+            .js("return Array.from(document.querySelectorAll('#message-results .search-hit'), (h) => [h.dataset.clientId, h.querySelector('mark') && h.querySelector('mark').textContent]);")
+            .await;
+        if found == json!([["slash-1", "parcel"]]) {
+            Ok(())
+        } else {
+            Err(found)
+        }
+    })
+    .await;
+    ada.assert_no_script_errors().await;
+    ada.quit().await;
+    app.stop().await;
+    drop(driver);
+}

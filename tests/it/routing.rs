@@ -323,3 +323,17 @@ async fn an_agent_back_within_the_grace_time_keeps_their_conversations() {
         agents[0].id
     );
 }
+
+#[actix_web::test]
+async fn after_a_restart_an_agent_who_does_not_come_back_loses_their_conversations() {
+    let app = spawn_app_with(&["--auto-assign", "round-robin", "--offline-grace", "300ms"]).await;
+    let agents = team(&app, &["Ben"]).await;
+    let ada = console(&app, &agents[0]).await;
+    customer_writes(&app, "restart-1").await;
+    assigned(&app, "restart-1", Some(agents[0].id)).await;
+    drop(ada);
+    let app = app.restart().await;
+    // Only Ben comes back.
+    let _ben = console(&app, &agents[1]).await;
+    assigned(&app, "restart-1", Some(agents[1].id)).await;
+}

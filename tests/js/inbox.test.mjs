@@ -46,3 +46,11 @@ test('views: Mine is what is assigned to me, Unassigned the queue', () => {
   assert.equal([mine, theirs, queued].filter((s) => matches(q('all'), s)).length, 3);
   assert.equal(matches({ status: 'resolved', search: '', view: 'mine', me: 3 }, mine), false);
 });
+
+test('the label filter keeps conversations with that label', () => {
+  const vip = { client_id: 'a', status: 'open', labels: [{ id: 1, name: 'VIP', color: '#ff0000' }] };
+  const plain = { client_id: 'b', status: 'open', labels: [] };
+  const q = { status: 'open', search: '', view: 'all', me: 3, label: 1 };
+  assert.deepEqual([vip, plain].filter((s) => matches(q, s)), [vip]);
+  assert.equal(matches({ ...q, label: null }, plain), true);
+});

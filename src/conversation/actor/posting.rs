@@ -124,7 +124,7 @@ impl SessionActor {
             id: draft.id,
             author: draft.author,
             private: draft.private,
-            event: draft.event,
+            event: draft.event.map(Box::new),
             prev_public: self.next_prev_public,
         };
         let request = WriteRequest {
@@ -255,14 +255,16 @@ impl SessionActor {
         }
     }
 
-    /// A customer writing while nobody has the conversation puts it in the
-    /// queue; resolving frees its agent: the router looks again (once the
-    /// store has it, which it reads).
+    /// A customer writing while nobody has the conversation, or its return
+    /// to the queue, puts it in the queue; resolving or a transfer moves an
+    /// agent's load: the router looks again, once the store has it (it
+    /// reads the store; the event commits after the change it records).
     fn tell_router(&self, message: &ChatMessage) {
-        let routable = match &message.event {
+        let routable = match message.event.as_deref() {
             None => message.is_chat() && message.from == Role::Customer && self.assignee.is_none(),
             Some(Event::Resolved { .. }) => self.assignee.is_some(),
-            Some(_) => false,
+            Some(Event::Unassigned { .. } | Event::Transferred { .. }) => true,
+            Some(Event::Assigned { .. } | Event::Reopened { .. }) => false,
         };
         if let (true, Some(queue)) = (routable, &self.links.queue) {
             queue.do_send(QueueChanged {

@@ -2,7 +2,8 @@
 //! versioned schema with forward migrations (`schema.rs`), a lock file so two
 //! servers never share a directory, one write connection (used only by the
 //! writer thread, `write.rs`) and a fixed pool of read connections
-//! (`pool.rs`, `read.rs`).
+//! (`pool.rs`, `read.rs`; routing's reads in `queue.rs`, full-text search
+//! in `search.rs`).
 //!
 //! A clean stop copies the whole log into the database file and closes every
 //! connection, so `support-chat.db` alone then holds all the data. While the
@@ -10,8 +11,10 @@
 
 mod backup;
 mod pool;
+mod queue;
 mod read;
 mod schema;
+mod search;
 mod search_queue;
 mod write;
 
@@ -30,7 +33,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Backend, ListPage, ListQuery, Snapshot, SqlFn, StoreError, Write, WriteOp};
+use super::{
+    Backend, ListPage, ListQuery, SearchPage, SearchQuery, Snapshot, SqlFn, StoreError, Write,
+    WriteOp,
+};
 use crate::domain::{
     AgentId, AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
     Totals,
@@ -331,18 +337,22 @@ impl Backend for SqliteBackend {
     }
 
     fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError> {
-        self.read(|conn| read::queue(conn, limit))
+        self.read(|conn| queue::queue(conn, limit))
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        self.read(|conn| search::search(conn, query))
     }
 
     fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {
-        self.read(|conn| read::assigned_to(conn, agent))
+        self.read(|conn| queue::assigned_to(conn, agent))
     }
 
     fn assignee_counts(
         &self,
         status: Option<ConversationStatus>,
     ) -> Result<AssigneeCounts, StoreError> {
-        self.read(|conn| read::assignee_counts(conn, status))
+        self.read(|conn| queue::assignee_counts(conn, status))
     }
 
     fn find_by_client_id(

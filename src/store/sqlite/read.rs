@@ -7,18 +7,18 @@ use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
-    preview, AgentId, AssigneeCounts, Author, ChatMessage, ClientId, Contact, ContactEmail,
-    ContactName, ConversationStatus, ConversationSummary, Role, Totals, View,
+    preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
+    ConversationStatus, ConversationSummary, Label, Role, Totals, View,
 };
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
 /// Largest page of the list.
-const MAX_PAGE: usize = 200;
+pub(super) const MAX_PAGE: usize = 200;
 
-const MESSAGE_COLUMNS: &str =
+pub(super) const MESSAGE_COLUMNS: &str =
     "seq, from_role, text, ts, client_msg_id, author_id, author_name, private, event, prev_public";
 
-fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
+pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let role_code: i64 = row.get(1)?;
     let ts_ms: i64 = row.get(3)?;
     Ok(ChatMessage {
@@ -41,9 +41,9 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         },
         private: row.get::<_, i64>(7)? != 0,
         event: match row.get::<_, Option<String>>(8)? {
-            Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+            Some(json) => Some(Box::new(serde_json::from_str(&json).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(8, Type::Text, Box::new(e))
-            })?),
+            })?)),
             None => None,
         },
         prev_public: match row.get::<_, Option<i64>>(9)? {
@@ -207,6 +207,9 @@ const SUMMARY_COLUMNS: &str = "
                 AND m.private = 0 AND m.event IS NULL ORDER BY m.seq DESC LIMIT 1),
            c.agent_unread, c.customer_read_seq, c.agent_read_seq,
            c.assignee_id, (SELECT name FROM agents a WHERE a.id = c.assignee_id),
+           (SELECT json_group_array(json_object('id', l.id, 'name', l.name, 'color', l.color))
+            FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
+            WHERE cl.client_id = c.client_id),
            (SELECT name FROM contacts ct WHERE ct.client_id = c.client_id),
            (SELECT email FROM contacts ct WHERE ct.client_id = c.client_id)";
 
@@ -243,6 +246,12 @@ impl ListPlan {
                 values.push(Value::Integer(query.me.0));
             }
             View::Unassigned => clauses.push("assignee_id IS NULL"),
+        }
+        if let Some(label) = query.label {
+            clauses.push(
+                "client_id IN (SELECT client_id FROM conversation_labels WHERE label_id = ?)",
+            );
+            values.push(Value::Integer(label));
         }
         if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
             // LIKE ignores ASCII case, and ids are ASCII. `_` (allowed in
@@ -361,7 +370,18 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSum
         agent_read_seq: row.get::<_, i64>(10)? as u64,
         customer_online: false,
         assignee: author_at(row, 11)?,
-        contact: Some(contact_of(row.get(13)?, row.get(14)?)).filter(|c| !c.is_empty()),
+        labels: {
+            let json: Option<String> = row.get(13)?;
+            let mut labels: Vec<Label> = match json {
+                Some(json) => serde_json::from_str(&json).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(13, Type::Text, Box::new(e))
+                })?,
+                None => Vec::new(),
+            };
+            labels.sort_by_key(|l| l.name.to_lowercase());
+            labels
+        },
+        contact: Some(contact_of(row.get(14)?, row.get(15)?)).filter(|c| !c.is_empty()),
     })
 }
 
@@ -375,46 +395,6 @@ fn author_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Autho
         }),
         None => None,
     })
-}
-
-/// Conversations per assignee: one walk of an index that holds both.
-pub(super) fn assignee_counts(
-    conn: &Connection,
-    status: Option<ConversationStatus>,
-) -> rusqlite::Result<AssigneeCounts> {
-    let mut counts = AssigneeCounts::default();
-    let mut tally = |row: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
-        let n = row.get::<_, i64>(1)? as u64;
-        match row.get::<_, Option<i64>>(0)? {
-            Some(id) => {
-                counts.by_agent.insert(AgentId(id), n);
-            }
-            None => counts.unassigned = n,
-        }
-        Ok(())
-    };
-    match status {
-        Some(status) => {
-            let mut stmt = conn.prepare_cached(
-                "SELECT assignee_id, count(*) FROM conversations WHERE status = ?1
-                 GROUP BY assignee_id",
-            )?;
-            let mut rows = stmt.query([status.as_str()])?;
-            while let Some(row) = rows.next()? {
-                tally(row)?;
-            }
-        }
-        None => {
-            let mut stmt = conn.prepare_cached(
-                "SELECT assignee_id, count(*) FROM conversations GROUP BY assignee_id",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                tally(row)?;
-            }
-        }
-    }
-    Ok(counts)
 }
 
 /// Position in the list: after (group, key, client id), the columns
@@ -453,34 +433,4 @@ impl Cursor {
             client: client.as_str().to_owned(),
         })
     }
-}
-
-/// Waiting (list group 0), open and unassigned, by the wait (list key):
-/// a range of `conversations_by_status_assignee`.
-pub(super) fn queue(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<ClientId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT client_id FROM conversations
-         WHERE status = 'open' AND assignee_id IS NULL AND list_group = 0
-         ORDER BY list_key, client_id LIMIT ?1",
-    )?;
-    let ids = client_ids(stmt.query([limit as i64])?);
-    ids
-}
-
-pub(super) fn assigned_to(conn: &Connection, agent: AgentId) -> rusqlite::Result<Vec<ClientId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT client_id FROM conversations WHERE status = 'open' AND assignee_id = ?1",
-    )?;
-    let ids = client_ids(stmt.query([agent.0])?);
-    ids
-}
-
-/// The client ids of the first column (ids the store holds are valid).
-fn client_ids(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<ClientId>> {
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let id: String = row.get(0)?;
-        out.push(ClientId::parse(&id).map_err(|_| rusqlite::Error::InvalidColumnName(id))?);
-    }
-    Ok(out)
 }

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 use support_chat::{
     join, lookup, Agent, AgentId, AppError, AssigneeCounts, Attach, Backend, ChatMessage, ClientId,
     ConversationStatus, ConversationSummary, Detach, GetStats, HistoryBefore, InFlight, LastSeq,
-    ListPage, ListQuery, MarkRead, Participant, Post, Poster, Registry, Role, SessionActor,
-    SessionSettings, SetStatus, ShutdownAll, Snapshot, SocketLink, SqliteBackend, Store,
-    StoreError, ToSocket, Totals, Typing, Who, Write, Writer, RECENT_WINDOW,
+    ListPage, ListQuery, MarkRead, Participant, Post, Poster, Registry, Role, SearchPage,
+    SearchQuery, SessionActor, SessionSettings, SetStatus, ShutdownAll, Snapshot, SocketLink,
+    SqliteBackend, Store, StoreError, ToSocket, Totals, Typing, Who, Write, Writer, RECENT_WINDOW,
 };
 
 /// A poster as a socket is: the outcome comes as a frame to that socket.
@@ -652,6 +652,10 @@ impl Backend for ControlledBackend {
 
     fn queue(&self, limit: usize) -> Result<Vec<ClientId>, StoreError> {
         self.inner.queue(limit)
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        self.inner.search(query)
     }
 
     fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {

@@ -68,14 +68,14 @@ fn an_event_is_stored_with_its_fields() {
     };
     m.text = event.agent_text();
     m.private = true;
-    m.event = Some(event.clone());
+    m.event = Some(Box::new(event.clone()));
     commit(
         &backend,
         "e1",
         &[public(1, Role::Customer, 0), WriteOp::Message(m)],
     );
     let snapshot = backend.load(&client("e1"), 10).expect("load");
-    assert_eq!(snapshot.recent[1].event, Some(event));
+    assert_eq!(snapshot.recent[1].event.as_deref(), Some(&event));
     assert_eq!(snapshot.recent[1].text, "Resolved by Ana");
 }
 
@@ -104,4 +104,24 @@ fn a_schema_4_database_gets_notes_and_events_with_every_message_visible() {
         4
     );
     assert_counters_agree(&backend);
+    // What was stored before is searchable, and so is what comes after.
+    let search = |text: &str| {
+        let query = crate::store::SearchQuery {
+            text: text.into(),
+            offset: 0,
+            limit: 10,
+        };
+        // As `Store::search` does: what commits queued is indexed first.
+        backend.catch_up().expect("catch up");
+        backend
+            .search(&query)
+            .expect("search")
+            .hits
+            .iter()
+            .map(|h| h.conversation.client_id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search("b1"), ["beta"]);
+    commit(&backend, "gamma", &[public(3, Role::Customer, 2)]);
+    assert_eq!(search("message"), ["gamma"], "new ones are indexed too");
 }
