@@ -23,7 +23,11 @@ export function matches(query, summary) {
   if (query.status !== 'all' && summary.status !== query.status) return false;
   if (!inView(query.view, query.me, summary.assignee)) return false;
   if (query.label && !(Array.isArray(summary.labels) && summary.labels.some((l) => l.id === query.label))) return false;
-  return !query.search || summary.client_id.toLowerCase().includes(query.search.toLowerCase());
+  if (!query.search) return true;
+  // The id, or the name or email the customer gave (as the server matches).
+  const c = summary.contact && typeof summary.contact === 'object' ? summary.contact : {};
+  const needle = query.search.toLowerCase();
+  return [summary.client_id, c.name, c.email].some((v) => typeof v === 'string' && v.toLowerCase().includes(needle));
 }
 
 /** Who a row is about: the customer's name or email if they gave one, else the id. */

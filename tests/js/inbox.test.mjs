@@ -54,3 +54,12 @@ test('the label filter keeps conversations with that label', () => {
   assert.deepEqual([vip, plain].filter((s) => matches(q, s)), [vip]);
   assert.equal(matches({ ...q, label: null }, plain), true);
 });
+
+test('search finds a row by the name or email the customer gave', () => {
+  const row = { client_id: 'x1', status: 'open', contact: { name: 'Ana Lima', email: null } };
+  const q = (search) => ({ status: 'open', search, view: 'all' });
+  assert.equal(matches(q('lima'), row), true);
+  assert.equal(matches(q('x1'), row), true);
+  assert.equal(matches(q('shop'), row), false);
+  assert.equal(matches(q('lima'), { client_id: 'x2', status: 'open', contact: null }), false);
+});

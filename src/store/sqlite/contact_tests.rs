@@ -65,3 +65,41 @@ fn contacts_are_replaced_cleared_and_shown_in_summaries() {
     let of = backend.summaries_of(&[client("bo")]).expect("summaries");
     assert_eq!(of[0].contact, None, "cleared");
 }
+
+/// The list's search finds a conversation by the name or email its customer
+/// gave, ignoring case, as well as by its id.
+#[test]
+fn the_list_search_finds_customers_by_name_and_email() {
+    let backend = SqliteBackend::open_in_memory().expect("in-memory");
+    for id in ["order-1", "order-2", "other"] {
+        commit(&backend, id, &[message(1, Role::Customer)]);
+    }
+    commit(
+        &backend,
+        "order-2",
+        &[WriteOp::Contact(contact(
+            Some("Ana Lima"),
+            Some("ana@shop.example"),
+        ))],
+    );
+    let found = |search: &str| -> Vec<String> {
+        let query = ListQuery {
+            search: Some(search.into()),
+            limit: 50,
+            ..ListQuery::default()
+        };
+        let mut ids: Vec<String> = backend
+            .summaries(&query)
+            .expect("list")
+            .items
+            .into_iter()
+            .map(|s| s.client_id.as_str().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(found("LIMA"), ["order-2"]);
+    assert_eq!(found("shop.example"), ["order-2"]);
+    assert_eq!(found("order"), ["order-1", "order-2"], "ids still match");
+    assert!(found("nobody").is_empty());
+}

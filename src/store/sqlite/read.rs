@@ -254,9 +254,14 @@ impl ListPlan {
             values.push(Value::Integer(label));
         }
         if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
-            // LIKE ignores ASCII case, and ids are ASCII. `_` (allowed in
-            // ids) and `%` are escaped to match only themselves.
-            clauses.push(r"client_id LIKE ? ESCAPE '\'");
+            // The id, or the name or email the customer gave. LIKE ignores
+            // ASCII case. `_` (allowed in ids) and `%` are escaped to match
+            // only themselves.
+            clauses.push(
+                r"(client_id LIKE ? ESCAPE '\' OR client_id IN
+                   (SELECT client_id FROM contacts
+                    WHERE name LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\'))",
+            );
             let mut pattern = String::with_capacity(search.len() + 2);
             pattern.push('%');
             for ch in search.chars() {
@@ -266,7 +271,7 @@ impl ListPlan {
                 pattern.push(ch);
             }
             pattern.push('%');
-            values.push(Value::Text(pattern));
+            values.extend(std::iter::repeat_n(Value::Text(pattern), 3));
         }
         if let Some(cursor) = cursor {
             clauses.push("(list_group, list_key, client_id) > (?, ?, ?)");
