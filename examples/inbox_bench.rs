@@ -5,6 +5,7 @@
 //! cargo run --release --example inbox_bench                         # 2,000 (smoke)
 //! cargo run --release --example inbox_bench -- --conversations 100000
 //! cargo run --release --example inbox_bench -- --conversations 100000 --idle-console-secs 30
+//! cargo run --release --example inbox_bench -- --conversations 100000 --extra-messages 7 --consoles 20
 //! ```
 //!
 //! Fills a temporary data directory through the backend's own batch commit
@@ -15,6 +16,10 @@
 //! on that store, opens one agent console socket, lists its first page and
 //! leaves it open and idle, and reports the CPU time the process used
 //! meanwhile (from `/proc/self/stat`; the idle client's share is nil).
+//! `--extra-messages` adds messages made of searchable words, timed with
+//! full-text searches; `--consoles` opens that many agent consoles at once
+//! on the running server and times their first page and how soon a message
+//! posted through the API reaches every one of them.
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +27,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use support_chat::{now_millis, ChatMessage, ClientId, ConversationStatus, Role};
 use support_chat::{Application, Config};
-use support_chat::{Backend, Durability, ListQuery, SqliteBackend, Write, WriteOp};
+use support_chat::{Backend, Durability, ListQuery, SearchQuery, SqliteBackend, Write, WriteOp};
 use tokio_tungstenite::tungstenite::Message;
 
 /// The agent token of the server an idle console is measured against.
@@ -43,7 +48,21 @@ struct Args {
     /// many seconds (0: skip).
     #[arg(long, default_value_t = 0)]
     idle_console_secs: u64,
+    /// Messages per conversation beyond the first three, with words to
+    /// search for (e.g. 7 with 100,000 conversations: 1,000,000 stored).
+    #[arg(long, default_value_t = 0)]
+    extra_messages: u64,
+    /// Then start the server on that store with this many agent consoles
+    /// open, and time their list pages and how soon a new message reaches
+    /// them all (0: skip).
+    #[arg(long, default_value_t = 0)]
+    consoles: usize,
 }
+
+/// Words the extra messages are made of: each is in one message in eight.
+const WORDS: [&str; 8] = [
+    "refund", "delivery", "invoice", "password", "login", "shipping", "broken", "discount",
+];
 
 fn message(seq: u64, from: Role) -> ChatMessage {
     ChatMessage {
@@ -59,13 +78,20 @@ fn message(seq: u64, from: Role) -> ChatMessage {
     }
 }
 
-/// The writes that give conversation `i` its three messages and its state.
-fn conversation_ops(i: usize) -> Vec<WriteOp> {
+/// The writes that give conversation `i` its messages and its state.
+fn conversation_ops(i: usize, extra: u64) -> Vec<WriteOp> {
     let mut ops = vec![
         WriteOp::Message(message(1, Role::Customer)),
         WriteOp::Message(message(2, Role::Agent)),
         WriteOp::Message(message(3, Role::Customer)),
     ];
+    for seq in 4..4 + extra {
+        let from = if seq % 2 == 0 { Role::Agent } else { Role::Customer };
+        let mut m = message(seq, from);
+        let word = WORDS[(i + seq as usize) % WORDS.len()];
+        m.text = format!("a question about the {word} of order {i}, tracking{i}x{seq}");
+        ops.push(WriteOp::Message(m));
+    }
     if i.is_multiple_of(5) {
         ops.push(WriteOp::Read {
             role: Role::Agent,
@@ -78,14 +104,14 @@ fn conversation_ops(i: usize) -> Vec<WriteOp> {
     ops
 }
 
-fn fill(backend: &dyn Backend, conversations: usize, batch: usize) -> Duration {
+fn fill(backend: &dyn Backend, conversations: usize, batch: usize, extra: u64) -> Duration {
     let started = Instant::now();
     for first in (0..conversations).step_by(batch) {
         let last = (first + batch).min(conversations);
         let owned: Vec<(ClientId, Vec<WriteOp>)> = (first..last)
             .map(|i| {
                 let client = ClientId::parse(&format!("load-{i}")).expect("valid id");
-                (client, conversation_ops(i))
+                (client, conversation_ops(i, extra))
             })
             .collect();
         let writes: Vec<Write<'_>> = owned
@@ -137,9 +163,14 @@ fn cpu_seconds() -> f64 {
     ticks / per_second
 }
 
-/// Starts the server on `data_dir`, opens one console, lists, idles for
-/// `idle` and returns the CPU seconds used meanwhile.
-fn idle_console(data_dir: &std::path::Path, idle: Duration) -> f64 {
+/// The whole server, started on a filled data directory in a thread.
+struct Server {
+    addr: std::net::SocketAddr,
+    shutdown: support_chat::ShutdownHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn serve(data_dir: &std::path::Path) -> Server {
     let config = Config::from_args([
         "--bind",
         "127.0.0.1:0",
@@ -147,10 +178,12 @@ fn idle_console(data_dir: &std::path::Path, idle: Duration) -> f64 {
         &data_dir.display().to_string(),
         "--agent-token",
         BENCH_TOKEN,
+        "--rate-limit",
+        "0",
     ])
     .expect("valid config");
     let (started_tx, started_rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
             let app = Application::build(&config).expect("server starts");
             started_tx
@@ -160,28 +193,108 @@ fn idle_console(data_dir: &std::path::Path, idle: Duration) -> f64 {
         })
     });
     let (addr, shutdown) = started_rx.recv().expect("server address");
+    Server {
+        addr,
+        shutdown,
+        thread,
+    }
+}
+
+impl Server {
+    fn stop(self) {
+        self.shutdown.shutdown();
+        self.thread.join().expect("server thread");
+    }
+}
+
+type Console =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a console and reads until its first page has come.
+async fn open_console(addr: std::net::SocketAddr) -> (Console, Duration) {
+    let url = format!("ws://{addr}/ws/inbox?token={BENCH_TOKEN}");
+    let started = Instant::now();
+    let (mut console, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("console");
+    console
+        .send(Message::Text(r#"{"type":"list","request":1}"#.into()))
+        .await
+        .expect("list");
+    wait_for(&mut console, "\"conversations\"").await;
+    (console, started.elapsed())
+}
+
+/// Reads `console` until a text frame holds `needle`.
+async fn wait_for(console: &mut Console, needle: &str) {
+    while let Some(frame) = console.next().await {
+        if matches!(&frame, Ok(Message::Text(t)) if t.contains(needle)) {
+            return;
+        }
+    }
+    panic!("the console closed before {needle}");
+}
+
+fn millis(mut samples: Vec<Duration>) -> serde_json::Value {
+    samples.sort();
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+    serde_json::json!({
+        "median_ms": samples.get(samples.len() / 2).map(ms),
+        "worst_ms": samples.last().map(ms),
+    })
+}
+
+/// `n` consoles open at once on the filled store: how long each waits for
+/// its first page, and how soon a message sent through the API shows in
+/// every one of them (ten messages, to ten conversations).
+fn consoles(data_dir: &std::path::Path, n: usize) -> serde_json::Value {
+    let server = serve(data_dir);
+    let addr = server.addr;
+    let runtime = tokio::runtime::Runtime::new().expect("client runtime");
+    let figures = runtime.block_on(async move {
+        let opened = futures_util::future::join_all((0..n).map(|_| open_console(addr))).await;
+        let (mut open, first_pages): (Vec<Console>, Vec<Duration>) = opened.into_iter().unzip();
+        let http = reqwest::Client::new();
+        let mut updates = Vec::new();
+        for i in 0..10 {
+            let id = format!("load-{}", i * 11);
+            let started = Instant::now();
+            let response = http
+                .post(format!("http://{addr}/api/conversations/{id}/messages"))
+                .bearer_auth(BENCH_TOKEN)
+                .json(&serde_json::json!({"text": format!("an answer, number {i}")}))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(response.status(), 201, "the message is stored");
+            let needle = format!("\"client_id\":\"{id}\"");
+            futures_util::future::join_all(open.iter_mut().map(|c| wait_for(c, &needle))).await;
+            updates.push(started.elapsed());
+        }
+        serde_json::json!({
+            "consoles": n,
+            "first_page": millis(first_pages),
+            "message_to_every_console": millis(updates),
+        })
+    });
+    server.stop();
+    figures
+}
+
+/// Starts the server on `data_dir`, opens one console, lists, idles for
+/// `idle` and returns the CPU seconds used meanwhile.
+fn idle_console(data_dir: &std::path::Path, idle: Duration) -> f64 {
+    let server = serve(data_dir);
+    let addr = server.addr;
     let runtime = tokio::runtime::Runtime::new().expect("client runtime");
     let used = runtime.block_on(async move {
-        let url = format!("ws://{addr}/ws/inbox?token={BENCH_TOKEN}");
-        let (mut console, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("console");
-        console
-            .send(Message::Text(r#"{"type":"list","request":1}"#.into()))
-            .await
-            .expect("list");
-        while let Some(frame) = console.next().await {
-            if matches!(&frame, Ok(Message::Text(t)) if t.contains("\"conversations\"")) {
-                break;
-            }
-        }
+        let (mut console, _) = open_console(addr).await;
         let before = cpu_seconds();
         // Keep reading, so that the server's pings are answered.
         let _ = tokio::time::timeout(idle, async { while console.next().await.is_some() {} }).await;
         cpu_seconds() - before
     });
-    shutdown.shutdown();
-    server.join().expect("server thread");
+    server.stop();
     used
 }
 
@@ -189,7 +302,9 @@ fn main() {
     let args = Args::parse();
     let dir = tempfile::tempdir().expect("temp dir");
     let (backend, lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("open");
-    let fill_time = fill(&backend, args.conversations, args.batch);
+    let batch = (args.batch * 3 / (3 + args.extra_messages as usize)).max(1);
+    let fill_time = fill(&backend, args.conversations, batch, args.extra_messages);
+    backend.catch_up().expect("index what the fill queued");
 
     let mut figures = serde_json::Map::new();
     let mut record = |name: &str, (median, worst): (f64, f64), extra: serde_json::Value| {
@@ -258,14 +373,38 @@ fn main() {
     });
     record("summaries_of_10", (m, w), found.len().into());
 
+    for (name, text) in [
+        ("text_search_common_word", "refund"),
+        ("text_search_rare_word", "tracking4242x5"),
+        ("text_search_two_words", "broken order"),
+        ("text_search_no_match", "zebra"),
+    ] {
+        let (m, w, page) = time(args.repeats, || {
+            backend
+                .search(&SearchQuery {
+                    text: text.into(),
+                    offset: 0,
+                    limit: 50,
+                })
+                .expect("text search")
+        });
+        record(name, (m, w), page.hits.len().into());
+    }
+
     let mut result = serde_json::json!({
         "conversations": args.conversations,
+        "stored_messages": args.conversations as u64 * (3 + args.extra_messages),
         "fill_seconds": fill_time.as_secs_f64(),
         "queries": figures,
     });
-    if args.idle_console_secs > 0 {
+    if args.idle_console_secs > 0 || args.consoles > 0 {
         backend.close().expect("close the filled store");
         drop((backend, lock));
+    }
+    if args.consoles > 0 {
+        result["consoles"] = consoles(dir.path(), args.consoles);
+    }
+    if args.idle_console_secs > 0 {
         let idle = Duration::from_secs(args.idle_console_secs);
         let used = idle_console(dir.path(), idle);
         result["idle_console"] = serde_json::json!({
