@@ -86,7 +86,11 @@ fn conversation_ops(i: usize, extra: u64) -> Vec<WriteOp> {
         WriteOp::Message(message(3, Role::Customer)),
     ];
     for seq in 4..4 + extra {
-        let from = if seq % 2 == 0 { Role::Agent } else { Role::Customer };
+        let from = if seq % 2 == 0 {
+            Role::Agent
+        } else {
+            Role::Customer
+        };
         let mut m = message(seq, from);
         let word = WORDS[(i + seq as usize) % WORDS.len()];
         m.text = format!("a question about the {word} of order {i}, tracking{i}x{seq}");

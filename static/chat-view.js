@@ -10,6 +10,7 @@ import { eventText, itemKind } from './events.mjs';
 import { AssignControl } from './assign-control.js';
 import { ReplyPicker } from './reply-picker.js';
 import { LabelControl } from './label-control.js';
+import { ContactControl } from './contact-control.js';
 import { agentOf, senderOf, typistOf } from './people.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { charCount, normalizeText, newMessageId, splitLinks } from './text.mjs';
@@ -135,8 +136,8 @@ export class ChatView {
     const agent = this.role === 'agent';
     this.titleEl = el('h1', { id: 'title' });
     this.subtitleEl = el('p', { id: 'conversation', class: 'conversation' });
-    // Agents see who the customer said they are.
-    this.contactEl = agent ? el('p', { id: 'contact', class: 'conversation contact', hidden: true }) : null;
+    // Agents see who the customer said they are, and correct it.
+    this.contactControl = agent ? new ContactControl((frame) => this.send(frame)) : null;
     this.presenceEl = el('span', { id: 'presence', class: 'presence', 'data-online': 'false', 'data-stale': 'true' });
     this.statusEl = el('span', {
       id: 'status', class: 'status', 'data-state': 'reconnecting', role: 'status', 'aria-live': 'polite',
@@ -154,7 +155,9 @@ export class ChatView {
     this.labelControl = agent ? new LabelControl(this.clientId) : null;
     const header = el('header', { class: 'chat-header' }, [
       ...leading,
-      el('div', { class: 'chat-titles' }, [this.titleEl, this.subtitleEl, this.contactEl]),
+      el('div', { class: 'chat-titles' }, [
+        this.titleEl, this.subtitleEl, this.contactControl && this.contactControl.element,
+      ]),
       el('div', { class: 'chat-indicators' }, [
         this.presenceEl, this.statusEl, this.convStatusEl, this.assignControl && this.assignControl.element,
         this.labelControl && this.labelControl.element,
@@ -935,10 +938,7 @@ export class ChatView {
   /** The customer's contact details (`null`: none), shown to agents. */
   setContact(contact) {
     this.contact = contact && typeof contact === 'object' ? contact : null;
-    if (!this.contactEl) return;
-    const parts = this.contact ? [this.contact.name, this.contact.email].filter((p) => typeof p === 'string' && p) : [];
-    this.contactEl.textContent = parts.join(' · ');
-    this.contactEl.hidden = !parts.length;
+    if (this.contactControl) this.contactControl.set(this.contact);
   }
 
   onWelcome(f) {

@@ -9,6 +9,9 @@ import { el } from './dom.js';
 import { askedFields, contactFrame, formNeeded, missingRequired } from './prechat.mjs';
 import { clock, isOpen, knownZone, nextOpening, weekRows } from './hours.mjs';
 
+/** The label of each pre-chat field (the team pages have their own). */
+const FIELD_LABEL = { name: 'customerNameLabel', email: 'customerEmailLabel' };
+
 const t = (key, vars) => I18N.t(key, vars);
 const HOURS_REFRESH_MS = 60000;
 
@@ -38,7 +41,7 @@ export class CustomerPanel {
       });
       this.fields[f] = input;
       return el('label', { class: 'field', for: input.id }, [
-        el('span', { class: 'field-label', 'data-i18n': f + 'Label' }),
+        el('span', { class: 'field-label', 'data-i18n': FIELD_LABEL[f] }),
         this.config.prechat[f] === 'optional' ? el('span', { class: 'field-optional', 'data-i18n': 'optional' }) : null,
         input,
       ]);
@@ -71,10 +74,10 @@ export class CustomerPanel {
 
     this.awayText = el('p', { id: 'away-text' });
     this.awayEmail = el('input', {
-      id: 'away-email', type: 'email', autocomplete: 'email', maxlength: '254', 'data-i18n-placeholder': 'emailLabel',
+      id: 'away-email', type: 'email', autocomplete: 'email', maxlength: '254', 'data-i18n-placeholder': 'customerEmailLabel',
     });
     this.awayForm = el('form', { id: 'away-form', class: 'inline-form', novalidate: true }, [
-      el('label', { for: 'away-email', class: 'visually-hidden', 'data-i18n': 'emailLabel' }),
+      el('label', { for: 'away-email', class: 'visually-hidden', 'data-i18n': 'customerEmailLabel' }),
       this.awayEmail,
       el('button', { type: 'submit', class: 'button small', 'data-i18n': 'save' }),
     ]);
@@ -174,7 +177,7 @@ export class CustomerPanel {
     for (const [f, input] of Object.entries(this.fields)) values[f] = input.value;
     const { frame, missing } = contactFrame(this.config.prechat, values);
     if (missing.length) {
-      this.prechatError.textContent = t('prechatMissing', { fields: missing.map((f) => t(f + 'Label')).join(', ') });
+      this.prechatError.textContent = t('prechatMissing', { fields: missing.map((f) => t(FIELD_LABEL[f])).join(', ') });
       this.prechatError.hidden = false;
       this.fields[missing[0]].focus();
       return;

@@ -341,6 +341,24 @@ async fn the_pre_chat_form_comes_first_in_either_language_and_a_site_not_allowed
         }
     })
     .await;
+    // The agent corrects the name from the header; what the server then
+    // tells both sides is what the header shows.
+    customer
+        .js("document.getElementById('edit-contact').click();
+             document.getElementById('contact-name').value = 'Bo Chen-Li';
+             document.getElementById('contact-form').requestSubmit(); return null;")
+        .await;
+    wait_for("the corrected contact in the header", WAIT, || async {
+        let text = customer
+            .js("const c = document.getElementById('contact'); return c.hidden ? null : c.textContent;")
+            .await;
+        if text == "Bo Chen-Li · bo@example.com" {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .await;
 
     // In Chinese (`data-lang="zh"`): the launcher and the whole chat.
     customer
