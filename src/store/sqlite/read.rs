@@ -16,7 +16,7 @@ use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 const MAX_PAGE: usize = 200;
 
 const MESSAGE_COLUMNS: &str =
-    "seq, from_role, text, ts, client_msg_id, author_id, author_name, private, event, prev_public";
+    "seq, from_role, text, ts, client_msg_id, author_id, author_name, private, event, prev_public, attachments";
 
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let role_code: i64 = row.get(1)?;
@@ -49,6 +49,12 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         prev_public: match row.get::<_, Option<i64>>(9)? {
             Some(prev) => prev as u64,
             None => (row.get::<_, i64>(0)? as u64).saturating_sub(1),
+        },
+        attachments: match row.get::<_, Option<String>>(10)? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(10, Type::Text, Box::new(e))
+            })?,
+            None => Vec::new(),
         },
     })
 }
