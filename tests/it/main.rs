@@ -4,6 +4,7 @@
 mod accounts;
 mod actors;
 mod assignment;
+mod attachments;
 mod audit;
 mod backup;
 mod browser;
