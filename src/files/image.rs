@@ -33,11 +33,18 @@ pub fn reencode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<Pr
     } else {
         ("image/png", png(&img).map_err(bad)?)
     };
-    let small = img.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE);
-    let thumbnail = if format == ImageFormat::Jpeg {
-        jpeg(&small)
+    // `thumbnail` would also enlarge a small image: those stay as they are.
+    let fits = width <= THUMBNAIL_SIDE && height <= THUMBNAIL_SIDE;
+    let small = if fits {
+        None
     } else {
-        png(&small)
+        Some(img.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    };
+    let small = small.as_ref().unwrap_or(&img);
+    let thumbnail = if format == ImageFormat::Jpeg {
+        jpeg(small)
+    } else {
+        png(small)
     }
     .map_err(bad)?;
     Ok(Processed {
@@ -102,6 +109,14 @@ mod tests {
         let thumb = image::load_from_memory(&done.thumbnail.unwrap_or_default());
         let thumb = thumb.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((thumb.width(), thumb.height()), (320, 160));
+        let done = reencode(&png_of(200, 120), ImageFormat::Png, 1_000_000);
+        let thumb = done.ok().and_then(|d| d.thumbnail).unwrap_or_default();
+        let thumb = image::load_from_memory(&thumb).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (thumb.width(), thumb.height()),
+            (200, 120),
+            "never enlarged"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod attachments;
 mod audit;
 mod backup;
 mod browser;
+mod browser_attachments;
 mod browser_privacy;
 mod browser_proxy;
 mod browser_routing;
