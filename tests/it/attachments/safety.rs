@@ -275,3 +275,26 @@ async fn erasing_a_conversation_deletes_its_files_and_the_export_lists_them() {
         .expect("GET");
     assert_eq!(gone.status(), 404);
 }
+
+#[actix_web::test]
+async fn under_identity_verification_a_customer_uploads_and_fetches_with_their_sig() {
+    use hmac::{Hmac, Mac};
+    let app = spawn_app_with(&["--identity-secret", "website secret"]).await;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"website secret").expect("key");
+    mac.update(b"signed-1");
+    let sig = hex::encode(mac.finalize().into_bytes());
+    let unsigned = customer_upload(&app, "signed-1", "a.txt", b"hello".to_vec()).await;
+    assert_eq!(unsigned.status(), 403);
+    let signed = http_client()
+        .post(app.http(&format!(
+            "/chat/client/signed-1/attachments?name=a.txt&sig={sig}"
+        )))
+        .body("hello")
+        .send()
+        .await
+        .expect("upload");
+    let id = created(signed).await["id"].as_str().expect("id").to_owned();
+    assert_eq!(customer_fetch(&app, "signed-1", &id).await.status(), 403);
+    let fetched = customer_fetch(&app, "signed-1", &format!("{id}?sig={sig}")).await;
+    assert_eq!(fetched.status(), 200);
+}
