@@ -298,3 +298,30 @@ async fn under_identity_verification_a_customer_uploads_and_fetches_with_their_s
     let fetched = customer_fetch(&app, "signed-1", &format!("{id}?sig={sig}")).await;
     assert_eq!(fetched.status(), 200);
 }
+
+#[actix_web::test]
+async fn a_large_upload_on_a_slow_line_gets_time_for_its_length() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(&["--request-timeout", "1s"]).await;
+    let mut slow = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let length = 200 * 1024;
+    let head = format!(
+        "POST /chat/client/slow-1/attachments?name=log.txt HTTP/1.1\r\nHost: {}\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    slow.write_all(head.as_bytes()).await.expect("head");
+    // Four quarters half a second apart: two seconds, twice the timeout
+    // a small body gets.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        slow.write_all(&vec![b'a'; length / 4])
+            .await
+            .expect("a quarter");
+    }
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).await.expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+}
