@@ -205,11 +205,15 @@ fn contact_of(name: Option<String>, email: Option<String>) -> Contact {
 }
 
 /// Summary columns of `conversations c`; the preview is the newest
-/// message, found by its key.
+/// message, found by its key (one without text shows its files' names).
 const SUMMARY_COLUMNS: &str = "
     SELECT c.client_id, c.status, c.waiting_since, c.created_at, c.last_activity_at,
            c.last_seq, c.last_from,
-           (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq <= c.last_seq
+           (SELECT CASE WHEN trim(text) = '' AND attachments IS NOT NULL
+                        THEN '📎 ' || (SELECT group_concat(json_extract(value, '$.name'), ', ')
+                                       FROM json_each(m.attachments))
+                        ELSE text END
+              FROM messages m WHERE m.client_id = c.client_id AND m.seq <= c.last_seq
                 AND m.private = 0 AND m.event IS NULL ORDER BY m.seq DESC LIMIT 1),
            c.agent_unread, c.customer_read_seq, c.agent_read_seq,
            c.assignee_id, (SELECT name FROM agents a WHERE a.id = c.assignee_id),

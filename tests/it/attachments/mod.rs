@@ -138,6 +138,19 @@ async fn a_pasted_screenshot_reaches_the_agent_live_in_history_and_over_rest() {
         assert_eq!(message["attachments"][0]["size"], upload["size"]);
         assert_eq!(message["text"], "", "the caption is optional");
     }
+    let list: Value = http_client()
+        .get(app.http("/api/conversations?search=shot-1"))
+        .bearer_auth(AGENT_TOKEN)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        list["items"][0]["preview"], "📎 screenshot.png",
+        "a message without text previews its files"
+    );
 
     let full = agent_fetch(&app, "shot-1", &id).await;
     assert_eq!(full.status(), 200);
