@@ -2,10 +2,13 @@
 //! the composer, it uploads (progress, then its name in the tray), sends,
 //! and the agent's page shows its thumbnail, which opens full size; the
 //! agent attaches a text file with the file picker and the customer gets a
-//! named download with its size.
+//! named download with its size; in the console, a file dropped on the
+//! conversation uploads and sends.
 
-use crate::browser::{click, wait_for, wait_for_state, Browser, Chromedriver, WAIT};
-use crate::common::{spawn_app, AGENT_TOKEN};
+use crate::browser::{
+    click, fill_login_form, wait_for, wait_for_console, wait_for_state, Browser, Chromedriver, WAIT,
+};
+use crate::common::{spawn_app, WsClient, AGENT_TOKEN};
 
 /// Pastes a `width`×`height` PNG drawn on a canvas into `#input`.
 const PASTE_IMAGE: &str = r#"
@@ -108,5 +111,57 @@ async fn a_pasted_screenshot_shows_as_a_thumbnail_on_the_agents_page() {
     customer.assert_no_script_errors().await;
     agent.assert_no_script_errors().await;
     customer.quit().await;
+    agent.quit().await;
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn a_file_dropped_on_the_console_reaches_the_customer() {
+    let driver = Chromedriver::start().await;
+    let app = spawn_app().await;
+    app.admin_cookie().await;
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/drop-1")).await;
+    customer.say("can you send the manual?", None).await;
+    customer.wait_for("message").await;
+    let agent = driver.browser("agent").await;
+    agent
+        .goto(&app.http("/agent/login?next=/agent"))
+        .await
+        .expect("login page");
+    fill_login_form(&agent).await;
+    wait_for_console(&agent).await;
+    agent
+        .goto(&app.http("/agent#drop-1"))
+        .await
+        .expect("the conversation");
+    wait_for_state(&agent, "connected", WAIT).await;
+
+    agent
+        .js(
+            "const dt = new DataTransfer();
+             dt.items.add(new File(['%PDF-1.4 manual'], 'manual.pdf', { type: 'application/pdf' }));
+             const view = document.querySelector('.chat-view');
+             view.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+             view.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));",
+        )
+        .await;
+    until_true(
+        &agent,
+        "the dropped file to finish uploading",
+        "return document.querySelectorAll('#attach-tray .attach-item:not(.uploading)').length === 1;",
+    )
+    .await;
+    click(&agent, "#send").await;
+    let live = customer.wait_for("message").await;
+    assert_eq!(live["attachments"][0]["name"], "manual.pdf");
+    assert_eq!(live["attachments"][0]["type"], "application/pdf");
+    until_true(
+        &agent,
+        "the console's own copy, stored",
+        "const a = document.querySelector('.msg:not(.pending) .files a.download');
+         return Boolean(a && a.getAttribute('download') === 'manual.pdf');",
+    )
+    .await;
+    agent.assert_no_script_errors().await;
     agent.quit().await;
 }
