@@ -325,3 +325,27 @@ async fn a_large_upload_on_a_slow_line_gets_time_for_its_length() {
     slow.read_to_string(&mut answer).await.expect("answer");
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
 }
+
+#[actix_web::test]
+async fn a_message_may_send_at_most_25_mib_of_files() {
+    let app = spawn_app().await;
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/heavy-1")).await;
+    let mut ids = Vec::new();
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        let upload = customer_upload(&app, "heavy-1", name, vec![b'x'; 9 * 1024 * 1024]).await;
+        ids.push(created(upload).await["id"].as_str().expect("id").to_owned());
+    }
+    customer
+        .send_json(json!({"type":"message","text":"all three","id":"h-1","attachments":ids}))
+        .await;
+    let error = customer.wait_for("error").await;
+    assert_eq!(
+        (error["code"].as_str(), error["id"].as_str()),
+        (Some("payload_too_large"), Some("h-1"))
+    );
+    customer
+        .send_json(json!({"type":"message","text":"two","id":"h-2","attachments":ids[..2]}))
+        .await;
+    let sent = customer.wait_for("message").await;
+    assert_eq!(sent["attachments"].as_array().map(Vec::len), Some(2));
+}
