@@ -37,7 +37,8 @@ fn meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Attachment> {
     let name: String = row.get(1)?;
     Ok(Attachment {
         // Only ids this server made are ever stored.
-        id: AttachmentId::parse(&id).unwrap_or_else(AttachmentId::random),
+        id: AttachmentId::parse(&id)
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(id.clone()))?,
         name: FileName::sanitise(&name, "file"),
         mime: row.get(2)?,
         size: row.get::<_, i64>(3)? as u64,
