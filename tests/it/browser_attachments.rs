@@ -2,13 +2,15 @@
 //! the composer, it uploads (progress, then its name in the tray), sends,
 //! and the agent's page shows its thumbnail, which opens full size; the
 //! agent attaches a text file with the file picker and the customer gets a
-//! named download with its size; in the console, a file dropped on the
+//! named download with its size; an upload on a slow line shows its
+//! progress and can be cancelled, storing nothing; in the console, a file dropped on the
 //! conversation uploads and sends.
 
 use crate::browser::{
     click, fill_login_form, wait_for, wait_for_console, wait_for_state, Browser, Chromedriver, WAIT,
 };
 use crate::common::{spawn_app, WsClient, AGENT_TOKEN};
+use serde_json::json;
 
 /// Pastes a `width`×`height` PNG drawn on a canvas into `#input`.
 const PASTE_IMAGE: &str = r#"
@@ -107,6 +109,45 @@ async fn a_pasted_screenshot_shows_as_a_thumbnail_on_the_agents_page() {
            && a.querySelector('.file-size').textContent === '18 B');",
     )
     .await;
+
+    // A slow line: the progress bar shows, and Cancel stops the upload.
+    customer.cdp("Network.enable", json!({})).await;
+    customer
+        .cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 20_000}),
+        )
+        .await;
+    customer
+        .js("const dt = new DataTransfer();
+             dt.items.add(new File(['x'.repeat(2000000)], 'huge-log.txt', { type: 'text/plain' }));
+             const input = document.getElementById('attach-input');
+             input.files = dt.files;
+             input.dispatchEvent(new Event('change'));")
+        .await;
+    until_true(
+        &customer,
+        "the upload's progress bar",
+        "return document.querySelectorAll('#attach-tray .attach-item.uploading progress').length === 1;",
+    )
+    .await;
+    click(&customer, "#attach-tray .attach-cancel").await;
+    until_true(
+        &customer,
+        "the tray to empty",
+        "return document.getElementById('attach-tray').hidden
+                && document.getElementById('notice').hidden;",
+    )
+    .await;
+    let db = rusqlite::Connection::open(app.data_dir.path().join("support-chat.db")).expect("db");
+    let kept: i64 = db
+        .query_row(
+            "SELECT count(*) FROM attachments WHERE name = 'huge-log.txt'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(kept, 0, "a cancelled upload stores nothing");
 
     customer.assert_no_script_errors().await;
     agent.assert_no_script_errors().await;
