@@ -74,6 +74,7 @@ fn message(seq: u64, from: Role) -> ChatMessage {
         author: None,
         private: false,
         event: None,
+        attachments: Vec::new(),
         prev_public: seq - 1,
     }
 }

@@ -53,6 +53,7 @@ fn message(seq: u64, n: u64) -> ChatMessage {
         author: None,
         private: false,
         event: None,
+        attachments: Vec::new(),
         prev_public: seq - 1,
     }
 }

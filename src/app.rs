@@ -19,13 +19,13 @@ use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
-use crate::retention::{Retention, RetentionPolicy};
+use crate::retention::{Retention, RetentionPolicy, UnsentFiles};
 use crate::routing::{Router, RouterSettings};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
 use crate::transport::{Heartbeat, MessageRates, SocketLimits};
 use crate::web::{
     admit, metrics_server, observe_requests, routes, security_headers, Admission, AppState,
-    Security,
+    FileLimits, Security,
 };
 
 /// How long open connections get to close during a graceful shutdown.
@@ -148,6 +148,11 @@ impl Application {
             };
             Retention::new(store.clone(), registry.clone(), policy).start();
         }
+        UnsentFiles {
+            store: store.clone(),
+            expiry: config.unsent_file_expiry,
+        }
+        .start();
         let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
         let accounts = Accounts::new(
@@ -190,6 +195,12 @@ impl Application {
             admission: Arc::clone(&admission),
             read_probe: Arc::default(),
             widget: Arc::new(config.widget_settings()),
+            files: Arc::new(FileLimits {
+                max_file_bytes: config.max_file_bytes,
+                quota_bytes: config.file_quota_bytes,
+                max_image_pixels: config.max_image_pixels,
+                rate: KeyedBuckets::new(config.upload_rate, config.upload_burst),
+            }),
         };
         let workers = config.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

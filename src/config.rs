@@ -253,6 +253,36 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_RETENTION_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub retention_interval: Duration,
 
+    /// Largest accepted attached file, in bytes (10 MiB).
+    #[arg(long, env = "SUPPORT_CHAT_MAX_FILE_BYTES", default_value_t = 10 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_file_bytes: u64,
+
+    /// Most bytes of files one conversation keeps, both sides together (100 MiB).
+    #[arg(long, env = "SUPPORT_CHAT_FILE_QUOTA_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub file_quota_bytes: u64,
+
+    /// Most pixels of an accepted image (width × height), so a small file
+    /// that unpacks to gigabytes is refused before it is decoded.
+    #[arg(
+        long,
+        env = "SUPPORT_CHAT_MAX_IMAGE_PIXELS",
+        default_value_t = 25_000_000
+    )]
+    pub max_image_pixels: u64,
+
+    /// Uploads per second each side of a conversation may make, with
+    /// bursts of --upload-burst; 0 turns the limit off.
+    #[arg(long, env = "SUPPORT_CHAT_UPLOAD_RATE", default_value_t = 0.5)]
+    pub upload_rate: f64,
+
+    #[arg(long, env = "SUPPORT_CHAT_UPLOAD_BURST", default_value_t = 10)]
+    pub upload_burst: u32,
+
+    /// An uploaded file that no message sends is deleted after this long.
+    #[arg(long, env = "SUPPORT_CHAT_UNSENT_FILE_EXPIRY", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub unsent_file_expiry: Duration,
+
     /// Log lines as text, or as one JSON object per line for log shippers.
     #[arg(long, env = "SUPPORT_CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -53,6 +53,12 @@ pub enum AppError {
     TooManyConversations,
     #[error("request body larger than {max} bytes")]
     PayloadTooLarge { max: usize },
+    #[error("this conversation's files would exceed its quota of {max} bytes; nothing was stored")]
+    QuotaExceeded { max: u64 },
+    #[error("file refused: {0}")]
+    FileRefused(String),
+    #[error("attachment {0} is not an unsent upload of yours in this conversation")]
+    UnknownAttachment(String),
     #[error("send the body as JSON, with Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("this server speaks WebSocket version 13 only (RFC 6455)")]
@@ -89,6 +95,9 @@ impl AppError {
             AppError::TooManyConnections => "too_many_connections",
             AppError::TooManyConversations => "too_many_conversations",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::QuotaExceeded { .. } => "quota_exceeded",
+            AppError::FileRefused(_) => "file_refused",
+            AppError::UnknownAttachment(_) => "unknown_attachment",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::UnsupportedWebSocketVersion => "unsupported_websocket_version",
             AppError::RequestTimeout => "request_timeout",

@@ -9,6 +9,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | `domain` | validated values: `ClientId`, `Role`, `PerRole`, `ChatMessage` (messages, private notes, events), `Event`, summaries and views, availability, a customer's `Contact` |
+//! | `files` | what an upload is, from its bytes (the allow-list), and images re-encoded without metadata, with thumbnails, within a pixel budget |
 //! | `error` | `AppError`, the one error enum, with a stable code per variant |
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
@@ -44,6 +45,7 @@ mod conversation;
 mod desk;
 mod domain;
 mod error;
+mod files;
 mod inbox;
 mod limits;
 mod logging;

@@ -7,8 +7,9 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    present, AgentId, Author, ClientId, Contact, ContactUpdate, ConversationStatus,
-    ConversationSummary, Role, RosterEntry, Totals, View, ViewCounts, MAX_MESSAGE_ID_LEN,
+    present, AgentId, AttachmentId, Author, ClientId, Contact, ContactUpdate, ConversationStatus,
+    ConversationSummary, Role, RosterEntry, Totals, View, ViewCounts, MAX_FILES_PER_MESSAGE,
+    MAX_MESSAGE_ID_LEN,
 };
 use crate::error::AppError;
 
@@ -28,6 +29,8 @@ pub enum ClientFrame {
         text: String,
         id: Option<String>,
         private: bool,
+        /// Uploads the message sends (then `text` may be empty).
+        attachments: Vec<AttachmentId>,
     },
     /// Ask for up to `limit` messages older than `before`.
     HistoryBefore { before: u64, limit: usize },
@@ -91,6 +94,7 @@ struct RawFrame {
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
     private: Option<bool>,
+    attachments: Option<Vec<String>>,
     view: Option<String>,
     /// Present and null (`Some(None)`) is not the same as missing (`None`).
     #[serde(default, deserialize_with = "present")]
@@ -114,11 +118,18 @@ impl ClientFrame {
                 let text = raw
                     .text
                     .ok_or_else(|| AppError::InvalidFrame("\"text\" is missing".into()))?;
-                validate_message(&text, raw.id.as_deref(), max_text_chars)?;
+                let attachments = attachment_ids(raw.attachments.unwrap_or_default())?;
+                validate_message(
+                    &text,
+                    raw.id.as_deref(),
+                    max_text_chars,
+                    !attachments.is_empty(),
+                )?;
                 Ok(ClientFrame::Message {
                     text,
                     id: raw.id,
                     private: raw.private.unwrap_or(false),
+                    attachments,
                 })
             }
             Some("history_before") => {
@@ -185,7 +196,7 @@ impl ClientFrame {
                     AppError::InvalidFrame("\"agent_id\" is missing (null unassigns)".into())
                 })?;
                 if let Some(note) = &raw.note {
-                    validate_message(note, None, max_text_chars)?;
+                    validate_message(note, None, max_text_chars, false)?;
                 }
                 Ok(ClientFrame::Assign {
                     agent_id,
@@ -210,13 +221,36 @@ impl ClientFrame {
     }
 }
 
-/// The rules every new message obeys, whatever way it arrives.
+/// The upload ids a message sends: well formed, distinct, not too many.
+pub fn attachment_ids(raw: Vec<String>) -> Result<Vec<AttachmentId>, AppError> {
+    if raw.len() > MAX_FILES_PER_MESSAGE {
+        return Err(AppError::InvalidFrame(format!(
+            "at most {MAX_FILES_PER_MESSAGE} attachments per message"
+        )));
+    }
+    let mut ids: Vec<AttachmentId> = Vec::with_capacity(raw.len());
+    for s in raw {
+        let id = AttachmentId::parse(&s)
+            .ok_or_else(|| AppError::UnknownAttachment(s.chars().take(64).collect()))?;
+        if ids.contains(&id) {
+            return Err(AppError::InvalidFrame(format!(
+                "attachment {s} is listed twice"
+            )));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// The rules every new message obeys, whatever way it arrives; one that
+/// sends files may have no text (a caption is optional).
 pub fn validate_message(
     text: &str,
     id: Option<&str>,
     max_text_chars: usize,
+    has_files: bool,
 ) -> Result<(), AppError> {
-    if text.trim().is_empty() {
+    if text.trim().is_empty() && !has_files {
         return Err(AppError::EmptyText);
     }
     if text.chars().count() > max_text_chars {
@@ -373,7 +407,8 @@ mod tests {
             Ok(ClientFrame::Message {
                 text: "hi".into(),
                 id: None,
-                private: false
+                private: false,
+                attachments: Vec::new(),
             })
         );
         assert_eq!(
@@ -381,7 +416,8 @@ mod tests {
             Ok(ClientFrame::Message {
                 text: "hi".into(),
                 id: Some("m1".into()),
-                private: false
+                private: false,
+                attachments: Vec::new(),
             })
         );
         assert_eq!(
@@ -389,7 +425,8 @@ mod tests {
             Ok(ClientFrame::Message {
                 text: "psst".into(),
                 id: None,
-                private: true
+                private: true,
+                attachments: Vec::new(),
             })
         );
     }
@@ -478,6 +515,7 @@ mod tests {
             }),
             private: false,
             event: None,
+            attachments: Vec::new(),
             prev_public: 2,
         };
         let item = Item {

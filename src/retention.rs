@@ -152,3 +152,31 @@ async fn remove(registry: &Addr<Registry>, client: &ClientId, op: WriteOp) -> bo
         Err(_) => false,
     }
 }
+
+/// Deletes uploads that no message sent within `expiry`, checking a few
+/// times per `expiry` (at least every five minutes).
+pub struct UnsentFiles {
+    pub store: Store,
+    pub expiry: Duration,
+}
+
+impl Actor for UnsentFiles {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let every = (self.expiry / 4).clamp(Duration::from_millis(200), Duration::from_secs(300));
+        ctx.run_interval(every, |act, ctx| {
+            let (store, expiry) = (act.store.clone(), act.expiry);
+            ctx.wait(
+                async move {
+                    match store.sweep_unsent(cutoff(expiry)).await {
+                        Ok(0) => {}
+                        Ok(n) => log::info!("{n} unsent uploads older than {expiry:?} deleted"),
+                        Err(e) => log::error!("deleting unsent uploads failed: {e}"),
+                    }
+                }
+                .into_actor(act),
+            );
+        });
+    }
+}

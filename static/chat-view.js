@@ -11,6 +11,8 @@ import { AssignControl } from './assign-control.js';
 import { ReplyPicker } from './reply-picker.js';
 import { LabelControl } from './label-control.js';
 import { ContactControl } from './contact-control.js';
+import { AttachTray } from './attach-tray.js';
+import { fileUrl, formatSize, isImage, pastedName, uploadUrl } from './attachments.mjs';
 import { agentOf, senderOf, typistOf } from './people.mjs';
 import { ReconnectingSocket, credentialsProbe } from './socket.mjs';
 import { charCount, normalizeText, newMessageId, splitLinks } from './text.mjs';
@@ -217,11 +219,20 @@ export class ChatView {
       : null;
     // Agents: `/` offers the team's saved replies.
     this.replyPicker = agent ? new ReplyPicker(this.input, () => this.updateComposer()) : null;
+    this.tray = new AttachTray({
+      uploadUrl: (name) => uploadUrl(this.role, this.clientId, name, this.params),
+      notice: (text) => this.showNotice(text),
+      onChange: () => this.updateComposer(),
+      signal: this.listeners.signal,
+    });
     this.form = el('form', { id: 'composer', class: 'composer', autocomplete: 'off' }, [
       this.replyPicker && this.replyPicker.element,
+      this.tray.element,
       el('label', { for: 'input', class: 'visually-hidden', 'data-i18n': 'inputLabel' }),
       this.input,
-      el('div', { class: 'composer-side' }, [noteBox, this.counter, this.sendButton].filter(Boolean)),
+      el('div', { class: 'composer-side' }, [
+        noteBox, this.counter, this.tray.input, this.tray.button, this.sendButton,
+      ].filter(Boolean)),
     ]);
 
     this.root.classList.add('chat-view');
@@ -242,6 +253,27 @@ export class ChatView {
       this.submitInput();
     }, opts);
     this.input.addEventListener('keydown', (e) => this.onInputKeydown(e), opts);
+    // A pasted screenshot (or copied files) attaches; pasted text stays text.
+    this.input.addEventListener('paste', (e) => {
+      const files = [...((e.clipboardData && e.clipboardData.files) || [])];
+      if (!files.length) return;
+      e.preventDefault();
+      this.tray.add(files.map((f) => (f.name && f.name !== 'image.png' ? f : new File([f], pastedName(f.type), { type: f.type }))));
+    }, opts);
+    this.root.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer || ![...e.dataTransfer.types].includes('Files')) return;
+      e.preventDefault();
+      this.root.classList.add('dropping');
+    }, opts);
+    this.root.addEventListener('dragleave', (e) => {
+      if (!this.root.contains(e.relatedTarget)) this.root.classList.remove('dropping');
+    }, opts);
+    this.root.addEventListener('drop', (e) => {
+      this.root.classList.remove('dropping');
+      if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+      e.preventDefault();
+      this.tray.add([...e.dataTransfer.files]);
+    }, opts);
     this.input.addEventListener('input', () => {
       this.updateComposer();
       this.noteTyping();
@@ -391,14 +423,40 @@ export class ChatView {
 
   // ---- bubbles ---------------------------------------------------------------
 
-  /** A bubble: meta line (sender, time/state) and `text`. */
-  createBubble(from, text) {
+  /** A bubble: meta line (sender, time/state), `text` and its files. */
+  createBubble(from, text, attachments) {
+    const files = Array.isArray(attachments) && attachments.length ? this.filesBlock(attachments) : null;
     const bubble = el('div', { class: 'msg ' + (from === this.role ? 'mine' : 'theirs'), 'data-from': from }, [
       el('div', { class: 'meta' }, [el('span', { class: 'sender' }), el('time', { class: 'time' })]),
-      el('div', { class: 'text' }, textNodes(text)),
+      text ? el('div', { class: 'text' }, textNodes(text)) : el('div', { class: 'text', hidden: true }),
+      files,
     ]);
     this.labelBubble(bubble);
     return bubble;
+  }
+
+  /**
+   * A message's files: images as thumbnails opening full size, others as
+   * a named download with its size. Names only ever through textContent.
+   */
+  filesBlock(attachments) {
+    const url = (a, thumbnail) => fileUrl(this.role, this.clientId, a, thumbnail, this.params);
+    const block = el('div', { class: 'files' }, attachments.map((a) => {
+      const name = typeof a.name === 'string' ? a.name : '';
+      if (isImage(a)) {
+        const img = el('img', { class: 'thumb', src: url(a, true), alt: name, loading: 'lazy' });
+        return el('a', {
+          class: 'file image', href: url(a, false), target: '_blank', rel: 'noopener',
+          'data-i18n-title': 'openImage', 'data-i18n-var-name': name,
+        }, [img]);
+      }
+      return el('a', {
+        class: 'file download', href: url(a, false), download: name,
+        'data-i18n-title': 'download', 'data-i18n-var-name': name, 'data-i18n-var-size': formatSize(a.size),
+      }, [el('span', { class: 'file-name', text: name }), el('span', { class: 'file-size', text: formatSize(a.size) })]);
+    }));
+    I18N.apply(block);
+    return block;
   }
 
   /** Sender and time (or sending/failed state) in the current language. */
@@ -453,7 +511,7 @@ export class ChatView {
   }
 
   createPendingBubble(entry) {
-    const bubble = this.createBubble(this.role, entry.text);
+    const bubble = this.createBubble(this.role, entry.text, entry.attachments);
     if (entry.private) this.markKind(bubble, { private: true });
     bubble.classList.add('pending');
     bubble.dataset.id = entry.id;
@@ -487,7 +545,7 @@ export class ChatView {
       if (pendingEl) pendingEl.remove(); // already shown, or shown when scrolled back: never twice
       return;
     }
-    const bubble = pendingEl || this.createBubble(m.from, m.text);
+    const bubble = pendingEl || this.createBubble(m.from, m.text, m.attachments);
     this.markKind(bubble, m);
     this.fillStored(bubble, m);
     const seqs = this.model.seqs;
@@ -682,6 +740,7 @@ export class ChatView {
     if (!entry) return;
     const frame = { type: 'message', text: entry.text, id: entry.id };
     if (entry.private) frame.private = true;
+    if (entry.attachments.length) frame.attachments = entry.attachments.map((a) => a.id);
     if (!this.socket.send(frame)) {
       this.model.outbox.connectionLost(); // the close event follows; the next socket resends
     }
@@ -723,7 +782,12 @@ export class ChatView {
     if (this.input.disabled) return;
     const text = normalizeText(this.input.value);
     this.input.focus();
-    if (!text.trim()) return;
+    if (this.tray.busy()) {
+      this.showNotice(t('waitForUploads'));
+      return;
+    }
+    const files = this.tray.files();
+    if (!text.trim() && !files.length) return;
     if (charCount(text) > this.maxChars) {
       this.updateComposer();
       return;
@@ -733,7 +797,8 @@ export class ChatView {
       return;
     }
     const note = Boolean(this.noteToggle && this.noteToggle.checked);
-    const entry = this.model.outbox.add(newMessageId(this.role), text, note);
+    const entry = this.model.outbox.add(newMessageId(this.role), text, note, files);
+    this.tray.clear();
     this.createPendingBubble(entry);
     this.saveOutbox();
     this.renderOlder();

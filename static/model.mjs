@@ -17,7 +17,7 @@ const RETRY_MAX_MS = 10000;
  */
 export class Outbox {
   constructor() {
-    this.entries = []; // {id, text, private, attempts}
+    this.entries = []; // {id, text, private, attachments, attempts}
     this.inFlight = null; // id of the entry sent and not yet answered
     this.held = false; // the head was refused: wait for its retry
   }
@@ -30,9 +30,10 @@ export class Outbox {
     return typeof id === 'string' ? this.entries.find((e) => e.id === id) : undefined;
   }
 
-  /** `note`: a private note (agents only). */
-  add(id, text, note = false) {
-    const entry = { id, text, private: Boolean(note), attempts: 0 };
+  /** `note`: a private note (agents only); `attachments`: uploaded files it sends. */
+  add(id, text, note = false, attachments = []) {
+    const files = Array.isArray(attachments) ? attachments.filter((a) => a && typeof a.id === 'string') : [];
+    const entry = { id, text, private: Boolean(note), attachments: files, attempts: 0 };
     this.entries.push(entry);
     return entry;
   }
@@ -43,14 +44,19 @@ export class Outbox {
     const added = [];
     for (const d of data) {
       if (!d || typeof d.id !== 'string' || typeof d.text !== 'string' || this.find(d.id)) continue;
-      added.push(this.add(d.id, d.text, d.private === true));
+      added.push(this.add(d.id, d.text, d.private === true, d.attachments));
     }
     return added;
   }
 
-  /** What survives a reload or a login: ids, texts and notes, in order. */
+  /** What survives a reload or a login: ids, texts, notes and files, in order. */
   saved() {
-    return this.entries.map((e) => (e.private ? { id: e.id, text: e.text, private: true } : { id: e.id, text: e.text }));
+    return this.entries.map((e) => {
+      const out = { id: e.id, text: e.text };
+      if (e.private) out.private = true;
+      if (e.attachments.length) out.attachments = e.attachments;
+      return out;
+    });
   }
 
   /** The entry to send now (marked in flight), or null while one is out or held. */

@@ -10,8 +10,8 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::link::SocketLink;
 use crate::domain::{
-    AgentId, Author, ChatMessage, ClientId, Contact, ContactUpdate, ConversationStatus,
-    Participant, Role,
+    AgentId, AttachmentId, Author, ChatMessage, ClientId, Contact, ContactUpdate,
+    ConversationStatus, Participant, Role,
 };
 use crate::error::AppError;
 use crate::store::{Who, WriteOp};
@@ -56,6 +56,8 @@ pub struct Post {
     /// An agent's private note: stored and sent to agents only (refused
     /// from the customer).
     pub private: bool,
+    /// Uploads of this side the message sends.
+    pub attachments: Vec<AttachmentId>,
     pub poster: Poster,
 }
 

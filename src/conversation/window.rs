@@ -231,6 +231,7 @@ mod tests {
             author: None,
             private: false,
             event: None,
+            attachments: Vec::new(),
             prev_public: seq - 1,
         }
     }

@@ -54,7 +54,7 @@ impl NewReply {
                 "name must be 1 to {MAX_NAME} characters"
             )));
         }
-        validate_message(&text, None, max_text_chars)?;
+        validate_message(&text, None, max_text_chars, false)?;
         Ok(NewReply {
             shortcut,
             name: name.to_owned(),

@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
-use super::{Author, Event, Role};
+use super::{Attachment, Author, Event, Role};
 
 /// One stored message of a conversation, exactly as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,6 +30,9 @@ pub struct ChatMessage {
     /// events are rare, and every message (and write) stays small.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<Box<Event>>,
+    /// Files sent with it (the text may then be empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     /// For an item the customer sees: the seq of the previous item they
     /// see (0: none), so their page tells hidden seqs from lost ones.
     #[serde(skip)]

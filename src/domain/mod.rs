@@ -4,6 +4,7 @@
 //! imports anything above it.
 
 mod agent;
+mod attachment;
 mod availability;
 mod contact;
 mod event;
@@ -14,6 +15,10 @@ mod role;
 mod summary;
 
 pub use agent::{Agent, AgentId, AgentRole, Author, Participant, SERVICE_AGENT_NAME};
+pub use attachment::{
+    Attachment, AttachmentId, FileName, MAX_FILES_PER_MESSAGE, MAX_FILE_NAME_CHARS,
+    MAX_MESSAGE_FILE_BYTES,
+};
 pub use availability::{Availability, RosterEntry};
 pub use contact::{
     present, Contact, ContactEmail, ContactName, ContactUpdate, InvalidContact,

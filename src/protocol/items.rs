@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Author, ChatMessage, CustomerEvent, Role};
+use crate::domain::{Attachment, Author, ChatMessage, CustomerEvent, Role};
 
 /// One stored item as `reader`'s side sees it: agents see it whole; the
 /// customer sees only items they may see, without agents-only details, with
@@ -33,6 +33,8 @@ struct CustomerItem<'a> {
     author: Option<&'a Author>,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'a CustomerEvent<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    attachments: &'a [Attachment],
 }
 
 impl Serialize for Item<'_> {
@@ -60,6 +62,7 @@ impl Serialize for Item<'_> {
             id: m.id.as_deref(),
             author: m.author.as_ref(),
             event,
+            attachments: &m.attachments,
         }
         .serialize(s)
     }

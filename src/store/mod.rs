@@ -9,6 +9,7 @@
 //! once as the backend has read slots, so no actor thread waits on disk and
 //! a burst of reads cannot take a thread each.
 
+mod attachments;
 mod audit;
 mod privacy;
 mod search;
@@ -29,6 +30,7 @@ use crate::domain::{
 };
 use crate::metrics::{Metrics, StoreFailure};
 
+pub use attachments::{Download, Unclaimable, Upload};
 pub use audit::{agent_target, conversation_target, token_target, AuditAction, AuditEvent, Who};
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use sqlite::{

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::audit::AuditEntry;
 use super::{Store, StoreError, WriteOp, WriteRequest, WriterCommand};
-use crate::domain::{ChatMessage, ClientId, ConversationSummary};
+use crate::domain::{Attachment, ChatMessage, ClientId, ConversationSummary};
 
 /// Everything stored about one conversation.
 #[derive(Debug, Clone, Serialize)]
@@ -17,6 +17,8 @@ pub struct ConversationExport {
     pub conversation: ConversationSummary,
     pub anonymised: bool,
     pub messages: Vec<ChatMessage>,
+    /// Its files (sent or not yet), without their bytes.
+    pub attachments: Vec<Attachment>,
     /// The audit entries about it (resolves, earlier exports).
     pub audit: Vec<AuditEntry>,
 }
@@ -29,6 +31,7 @@ impl Store {
             return Ok(None);
         };
         let messages = self.after(client.clone(), 0, usize::MAX).await?;
+        let attachments = self.attachments_of(client.clone()).await?;
         let (anonymised, audit) = self
             .read_sql(move |conn| {
                 let anonymised: Option<i64> = conn.query_row(
@@ -44,6 +47,7 @@ impl Store {
             conversation,
             anonymised,
             messages,
+            attachments,
             audit,
         }))
     }
@@ -74,7 +78,8 @@ impl Store {
                 if erase {
                     conn.query_row(
                         "SELECT (SELECT count(*) FROM messages WHERE client_id = ?1)
-                              + (SELECT count(*) FROM conversations WHERE client_id = ?1)",
+                              + (SELECT count(*) FROM conversations WHERE client_id = ?1)
+                              + (SELECT count(*) FROM attachments WHERE client_id = ?1)",
                         [&id],
                         |r| r.get(0),
                     )

@@ -18,7 +18,7 @@ use crate::conversation::{
     join, Assign, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
     SetContact, SetStatus, ToSocket, Typing,
 };
-use crate::domain::{AgentId, ClientId, Participant, Role};
+use crate::domain::{AgentId, AttachmentId, ClientId, Participant, Role};
 use crate::error::AppError;
 use crate::limits::KeyedBuckets;
 use crate::metrics::Refusal;
@@ -112,6 +112,7 @@ impl ChatSocket {
         text: String,
         id: Option<String>,
         private: bool,
+        attachments: Vec<AttachmentId>,
         ctx: &mut WebsocketContext<Self>,
     ) {
         let Some(session) = &self.session else {
@@ -128,6 +129,7 @@ impl ChatSocket {
             text,
             id,
             private,
+            attachments,
             poster: Poster::Socket {
                 socket_id: self.socket_id(),
                 permit,
@@ -197,7 +199,12 @@ impl ChatSocket {
             return ctx.text(ServerEvent::error(&err, id).encode());
         }
         match frame {
-            Ok(ClientFrame::Message { text, id, private }) => self.post(text, id, private, ctx),
+            Ok(ClientFrame::Message {
+                text,
+                id,
+                private,
+                attachments,
+            }) => self.post(text, id, private, attachments, ctx),
             Ok(ClientFrame::Typing { active }) => session.do_send(Typing {
                 role: self.role,
                 author: self.participant.author(),

@@ -135,9 +135,10 @@ pub async fn admit(
     if declares_body(&req) {
         let (_, payload) = req.parts_mut();
         let inner = payload.take();
+        let allowed = admission.body_timeout + transfer_time(&req, state.files.max_file_bytes);
         let deadline = Deadline {
             inner,
-            sleep: Box::pin(tokio::time::sleep(admission.body_timeout)),
+            sleep: Box::pin(tokio::time::sleep(allowed)),
             expired: Arc::clone(&expired),
         };
         req.set_payload(Payload::from(
@@ -156,6 +157,23 @@ pub async fn admit(
         };
     }
     Ok(response?.map_into_left_body())
+}
+
+/// The slowest upload speed a body is given time for, in bytes a second.
+const MIN_BODY_RATE: u64 = 32 * 1024;
+
+/// Time to send the declared body at [`MIN_BODY_RATE`], for at most `max`
+/// bytes (the largest body any route takes): a 10 MiB file on a slow line
+/// gets minutes, a small JSON body nothing more, and a body claiming more
+/// than any route takes no more than the largest may.
+fn transfer_time(req: &ServiceRequest, max: u64) -> Duration {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    Duration::from_secs(declared.min(max) / MIN_BODY_RATE)
 }
 
 /// A request with a body to read (a WebSocket upgrade's "body" is the

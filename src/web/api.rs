@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::inbox::List;
 use crate::metrics::Refusal;
-use crate::protocol::{validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
+use crate::protocol::{attachment_ids, validate_message, HISTORY_PAGE_MAX, LIST_PAGE_DEFAULT};
 use crate::store::ListQuery;
 use crate::store::Who;
 
@@ -134,6 +134,9 @@ struct NewMessage {
     /// A private note, for agents only.
     #[serde(default)]
     private: bool,
+    /// Uploads the message sends.
+    #[serde(default)]
+    attachments: Vec<String>,
 }
 
 /// `POST /api/conversations/{id}/messages` `{"text":…,"id":…,"private":…}`:
@@ -152,7 +155,14 @@ pub async fn post_message(
     let body = read_body(body).await?;
     let new: NewMessage =
         serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))?;
-    validate_message(&new.text, new.id.as_deref(), state.limits.max_text_chars)?;
+    let attachments = attachment_ids(new.attachments)?;
+    let has_files = !attachments.is_empty();
+    validate_message(
+        &new.text,
+        new.id.as_deref(),
+        state.limits.max_text_chars,
+        has_files,
+    )?;
     let session = lookup(&state.registry, &client).await?;
     let (ack, stored) = oneshot::channel();
     session
@@ -162,6 +172,7 @@ pub async fn post_message(
             text: new.text,
             id: new.id,
             private: new.private,
+            attachments,
             poster: Poster::Api(ack),
         })
         .await

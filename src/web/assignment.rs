@@ -48,7 +48,7 @@ pub async fn assign(
     let AssignBody { agent_id, note } =
         serde_json::from_value(raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
     if let Some(note) = &note {
-        validate_message(note, None, state.limits.max_text_chars)?;
+        validate_message(note, None, state.limits.max_text_chars, false)?;
     }
     let session = lookup(&state.registry, &client).await?;
     let assignee = session

@@ -19,10 +19,12 @@ pub fn status_of(err: &AppError) -> StatusCode {
         | AppError::TooManyLoginAttempts { .. }
         | AppError::TooManyConnections
         | AppError::TooManyConversations => StatusCode::TOO_MANY_REQUESTS,
-        AppError::TextTooLong { .. } | AppError::PayloadTooLarge { .. } => {
-            StatusCode::PAYLOAD_TOO_LARGE
+        AppError::TextTooLong { .. }
+        | AppError::PayloadTooLarge { .. }
+        | AppError::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::UnsupportedMediaType | AppError::FileRefused(_) => {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
         }
-        AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         AppError::UnsupportedWebSocketVersion => StatusCode::UPGRADE_REQUIRED,
         AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         AppError::StoreUnavailable | AppError::ShuttingDown | AppError::ServerBusy => {
@@ -36,6 +38,7 @@ pub fn status_of(err: &AppError) -> StatusCode {
         | AppError::InvalidMessageId
         | AppError::BinaryNotSupported
         | AppError::InvalidContact(_)
+        | AppError::UnknownAttachment(_)
         | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
     }
 }

@@ -5,6 +5,7 @@
 mod admission;
 mod api;
 mod assignment;
+mod attachments;
 mod audit;
 mod desk;
 mod errors;
@@ -37,6 +38,7 @@ use crate::store::Store;
 use crate::transport::{MessageRates, SocketLimits};
 
 pub use admission::{admit, Admission};
+pub use attachments::FileLimits;
 pub use health::ReadProbe;
 pub use metrics::metrics_server;
 pub use observe::observe_requests;
@@ -55,6 +57,7 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     pub read_probe: Arc<ReadProbe>,
     pub widget: Arc<widget::WidgetSettings>,
+    pub files: Arc<attachments::FileLimits>,
 }
 
 /// Headers on every response; the customer page widens `frame-ancestors`.
@@ -113,6 +116,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/tokens", web::get().to(team::tokens))
         .route("/api/tokens", web::post().to(team::create_token))
         .route("/api/tokens/{id}", web::delete().to(team::delete_token))
+        .route(
+            "/chat/client/{id}/attachments",
+            web::post().to(attachments::customer_upload),
+        )
+        .route(
+            "/chat/client/{id}/attachments/{file}",
+            get_or_head().to(attachments::customer_fetch),
+        )
+        .route(
+            "/chat/client/{id}/attachments/{file}/thumbnail",
+            get_or_head().to(attachments::customer_fetch),
+        )
+        .route(
+            "/api/conversations/{id}/attachments",
+            web::post().to(attachments::agent_upload),
+        )
+        .route(
+            "/api/conversations/{id}/attachments/{file}",
+            get_or_head().to(attachments::agent_fetch),
+        )
+        .route(
+            "/api/conversations/{id}/attachments/{file}/thumbnail",
+            get_or_head().to(attachments::agent_fetch),
+        )
         .route("/ws/customer/{id}", web::get().to(sockets::customer))
         .route("/ws/agent/{id}", web::get().to(sockets::agent))
         .route("/ws/server/{id}", web::get().to(sockets::agent))

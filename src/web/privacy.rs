@@ -39,6 +39,7 @@ pub async fn export(
         "conversation": export.conversation,
         "anonymised": export.anonymised,
         "messages": export.messages,
+        "attachments": export.attachments,
         "audit": export.audit,
     });
     Ok(HttpResponse::Ok()

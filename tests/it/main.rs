@@ -4,9 +4,11 @@
 mod accounts;
 mod actors;
 mod assignment;
+mod attachments;
 mod audit;
 mod backup;
 mod browser;
+mod browser_attachments;
 mod browser_privacy;
 mod browser_proxy;
 mod browser_routing;

@@ -168,7 +168,21 @@ async fn anonymise_replaces_the_texts_and_keeps_the_counts() {
         .close()
         .await;
     let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/anon-1")).await;
-    agent.say("mike answer", None).await;
+    let upload: serde_json::Value = reqwest::Client::new()
+        .post(app.http("/api/conversations/anon-1/attachments?name=mike.txt"))
+        .bearer_auth(AGENT_TOKEN)
+        .body("mike attachment")
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("JSON");
+    agent
+        .send_json(
+            serde_json::json!({"type":"message","text":"mike answer","attachments":[upload["id"]]}),
+        )
+        .await;
     agent.wait_for("message").await;
     agent.close().await;
     say_all(&app, "anon-2", &["november stays"])
@@ -198,6 +212,9 @@ async fn anonymise_replaces_the_texts_and_keeps_the_counts() {
         "anon-1",
     );
     assert_eq!(texts, 3, "every text is replaced");
+    let files = "SELECT (SELECT count(*) FROM attachments WHERE client_id = ?1)
+                      + (SELECT count(*) FROM messages WHERE client_id = ?1 AND attachments IS NOT NULL)";
+    assert_eq!(count(&app, files, "anon-1"), 0, "and every file is deleted");
     assert!(
         !file_holds(&app, "lima secret"),
         "not even in the file's free space"

@@ -214,3 +214,12 @@ test('"Seen" never goes under a private note or an event', () => {
   c.accept(msg(3, 'agent', { event: { kind: 'resolved' }, private: true }));
   assert.equal(c.seenSeq(), 1);
 });
+
+test('a queued message keeps its files through a reload', () => {
+  const c = new Conversation('customer');
+  c.outbox.add('m1', '', false, [{ id: 'f1', name: 'a.png', size: 3, type: 'image/png', width: 1, height: 1 }, null]);
+  const restored = new Conversation('customer');
+  const [entry] = restored.outbox.restore(JSON.parse(JSON.stringify(c.outbox.saved())));
+  assert.deepEqual(entry.attachments.map((a) => a.id), ['f1']);
+  assert.equal(entry.text, '');
+});

@@ -86,6 +86,8 @@ impl SessionActor {
                 id: None,
                 private: true,
                 event: None,
+                files: Vec::new(),
+                attachments: Vec::new(),
             };
             self.append(draft, Poster::Server, ctx);
         }

@@ -9,10 +9,13 @@ use actix::prelude::*;
 use super::{Pending, Phase, SessionActor};
 use crate::conversation::link::ToSocket;
 use crate::conversation::messages::{Post, Poster, QueueChanged};
-use crate::domain::{now_millis, Author, ChatMessage, ConversationStatus, Event, Role};
+use crate::domain::{
+    now_millis, Attachment, AttachmentId, Author, ChatMessage, ConversationStatus, Event, Role,
+    MAX_MESSAGE_FILE_BYTES,
+};
 use crate::error::AppError;
 use crate::protocol::{Item, ServerEvent};
-use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
+use crate::store::{StoreError, Unclaimable, WriteOp, WriteOutcome, WriteRequest};
 
 /// A new item before it has a seq: a message, a note or an event.
 pub(super) struct Draft {
@@ -22,6 +25,10 @@ pub(super) struct Draft {
     pub id: Option<String>,
     pub private: bool,
     pub event: Option<Event>,
+    /// The uploads it sends, as asked for …
+    pub files: Vec<AttachmentId>,
+    /// … and once checked, as stored.
+    pub attachments: Vec<Attachment>,
 }
 
 impl Draft {
@@ -41,6 +48,8 @@ impl Draft {
             id: None,
             private: !event.customer_sees(),
             event: Some(event),
+            files: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 }
@@ -53,6 +62,7 @@ impl SessionActor {
             text,
             id,
             private,
+            attachments,
             poster,
         } = msg;
         if private && role != Role::Agent {
@@ -66,6 +76,8 @@ impl SessionActor {
             id,
             private,
             event: None,
+            files: attachments,
+            attachments: Vec::new(),
         };
         if self.phase != Phase::Ready {
             return self.refuse(role, AppError::ShuttingDown, draft.id.as_deref(), poster);
@@ -75,7 +87,7 @@ impl SessionActor {
             return self.refuse(role, AppError::StoreUnavailable, id, poster);
         }
         let Some(client_msg_id) = draft.id.clone() else {
-            return self.append(draft, poster, ctx);
+            return self.claim(draft, poster, ctx);
         };
         if let Some(seq) = self.window.seq_of(role, &client_msg_id) {
             // Committed: send the stored copy again to the poster only.
@@ -90,7 +102,7 @@ impl SessionActor {
             return;
         }
         if !self.window.maybe_stored(role, &client_msg_id) {
-            return self.append(draft, poster, ctx);
+            return self.claim(draft, poster, ctx);
         }
         // Older than what memory holds: one indexed lookup keeps retries
         // idempotent however old the original is.
@@ -102,7 +114,7 @@ impl SessionActor {
                 .into_actor(self)
                 .map(move |found, act, ctx| match found {
                     Ok(Some(stored)) => act.resend(role, &stored, poster),
-                    Ok(None) => act.append(draft, poster, ctx),
+                    Ok(None) => act.claim(draft, poster, ctx),
                     Err(e) => {
                         log::error!("{}: id lookup failed: {e}", act.client);
                         let id = draft.id.as_deref();
@@ -110,6 +122,51 @@ impl SessionActor {
                     }
                 }),
         );
+    }
+
+    /// Checks the uploads `draft` sends (this side's, of this conversation,
+    /// not sent by another message, stored or pending, within the
+    /// per-message limit), then appends it; the store checks them again in
+    /// the message's own transaction.
+    fn claim(&mut self, mut draft: Draft, poster: Poster, ctx: &mut Context<Self>) {
+        if draft.files.is_empty() {
+            return self.append(draft, poster, ctx);
+        }
+        let role = draft.role;
+        let taken = draft.files.iter().find(|id| {
+            self.pending
+                .iter()
+                .any(|p| p.message.attachments.iter().any(|a| a.id == **id))
+        });
+        if let Some(id) = taken {
+            let err = AppError::UnknownAttachment(id.as_str().to_owned());
+            return self.refuse(role, err, draft.id.as_deref(), poster);
+        }
+        let files = std::mem::take(&mut draft.files);
+        let (store, client) = (self.store.clone(), self.client.clone());
+        let lookup = async move { store.claimable(client, role, files).await };
+        ctx.wait(lookup.into_actor(self).map(move |found, act, ctx| {
+            let err = match found {
+                Ok(Ok(found)) => {
+                    let bytes: u64 = found.iter().map(|a| a.size).sum();
+                    if bytes <= MAX_MESSAGE_FILE_BYTES {
+                        draft.attachments = found;
+                        return act.append(draft, poster, ctx);
+                    }
+                    AppError::PayloadTooLarge {
+                        max: MAX_MESSAGE_FILE_BYTES as usize,
+                    }
+                }
+                Ok(Err(Unclaimable::Unknown(id))) => {
+                    AppError::UnknownAttachment(id.as_str().to_owned())
+                }
+                Err(e) => {
+                    log::error!("{}: attachment lookup failed: {e}", act.client);
+                    AppError::StoreUnavailable
+                }
+            };
+            act.refuse(role, err, draft.id.as_deref(), poster);
+        }));
     }
 
     /// Gives `draft` the next seq and hands it to the store.
@@ -125,6 +182,7 @@ impl SessionActor {
             author: draft.author,
             private: draft.private,
             event: draft.event.map(Box::new),
+            attachments: draft.attachments,
             prev_public: self.next_prev_public,
         };
         let request = WriteRequest {

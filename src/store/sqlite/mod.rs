@@ -24,6 +24,8 @@ mod contact_tests;
 mod tests;
 #[cfg(test)]
 mod tests_schema5;
+#[cfg(test)]
+mod tests_schema8;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read as _;

@@ -15,8 +15,8 @@ use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 /// Largest page of the list.
 pub(super) const MAX_PAGE: usize = 200;
 
-pub(super) const MESSAGE_COLUMNS: &str =
-    "seq, from_role, text, ts, client_msg_id, author_id, author_name, private, event, prev_public";
+pub(super) const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_id, author_id, \
+     author_name, private, event, prev_public, attachments";
 
 pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     let role_code: i64 = row.get(1)?;
@@ -49,6 +49,12 @@ pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Chat
         prev_public: match row.get::<_, Option<i64>>(9)? {
             Some(prev) => prev as u64,
             None => (row.get::<_, i64>(0)? as u64).saturating_sub(1),
+        },
+        attachments: match row.get::<_, Option<String>>(10)? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(10, Type::Text, Box::new(e))
+            })?,
+            None => Vec::new(),
         },
     })
 }
@@ -199,11 +205,15 @@ fn contact_of(name: Option<String>, email: Option<String>) -> Contact {
 }
 
 /// Summary columns of `conversations c`; the preview is the newest
-/// message, found by its key.
+/// message, found by its key (one without text shows its files' names).
 const SUMMARY_COLUMNS: &str = "
     SELECT c.client_id, c.status, c.waiting_since, c.created_at, c.last_activity_at,
            c.last_seq, c.last_from,
-           (SELECT text FROM messages m WHERE m.client_id = c.client_id AND m.seq <= c.last_seq
+           (SELECT CASE WHEN trim(text) = '' AND attachments IS NOT NULL
+                        THEN '📎 ' || (SELECT group_concat(json_extract(value, '$.name'), ', ')
+                                       FROM json_each(m.attachments))
+                        ELSE text END
+              FROM messages m WHERE m.client_id = c.client_id AND m.seq <= c.last_seq
                 AND m.private = 0 AND m.event IS NULL ORDER BY m.seq DESC LIMIT 1),
            c.agent_unread, c.customer_read_seq, c.agent_read_seq,
            c.assignee_id, (SELECT name FROM agents a WHERE a.id = c.assignee_id),

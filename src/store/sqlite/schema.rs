@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -270,6 +270,28 @@ const MIGRATIONS: &[&str] = &[
     -- An erased or anonymised text leaves the search index at once, not at
     -- the next merge of its segments (FTS5 otherwise only marks it deleted).
     INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+"#,
+    // Attachments (issue 16): the files themselves as blobs in this file,
+    // so a commit, a backup, an erase and secure_delete cover them like
+    // the texts; a message keeps its files' metadata as JSON, read with it.
+    r#"
+    CREATE TABLE attachments (
+        id         TEXT PRIMARY KEY,
+        client_id  TEXT NOT NULL,
+        uploader   INTEGER NOT NULL,   -- role: 0 customer, 1 agent
+        name       TEXT NOT NULL,
+        mime       TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        width      INTEGER,
+        height     INTEGER,
+        created_at INTEGER NOT NULL,   -- unix ms
+        seq        INTEGER,            -- the message that sent it; NULL until one does
+        data       BLOB NOT NULL,
+        thumbnail  BLOB
+    );
+    CREATE INDEX attachments_by_conversation ON attachments (client_id, seq);
+    CREATE INDEX attachments_unsent ON attachments (created_at) WHERE seq IS NULL;
+    ALTER TABLE messages ADD COLUMN attachments TEXT;
 "#,
 ];
 

@@ -32,6 +32,7 @@ pub(super) fn message(seq: u64, from: Role) -> WriteOp {
         author: None,
         private: false,
         event: None,
+        attachments: Vec::new(),
         prev_public: seq - 1,
     })
 }

@@ -29,6 +29,9 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
 fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusqlite::Result<bool> {
     let ts = m.ts.timestamp_millis();
     let seq = m.seq as i64;
+    if !claimable(conn, client, m)? {
+        return Ok(false);
+    }
     if seq == 1 {
         // A new conversation is open and not waiting: listed by its activity.
         conn.prepare_cached(
@@ -56,11 +59,25 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
             ),
             None => None,
         };
+        let attachments = if m.attachments.is_empty() {
+            None
+        } else {
+            for a in &m.attachments {
+                conn.prepare_cached(
+                    "UPDATE attachments SET seq = ?3 WHERE id = ?1 AND client_id = ?2",
+                )?
+                .execute(params![a.id.as_str(), client.as_str(), seq])?;
+            }
+            Some(
+                serde_json::to_string(&m.attachments)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            )
+        };
         conn.prepare_cached(
             "INSERT INTO messages
                  (client_id, seq, from_role, text, ts, client_msg_id, author_id, author_name,
-                  private, event, prev_public)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                  private, event, prev_public, attachments)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             client.as_str(),
@@ -74,9 +91,31 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
             m.private,
             event,
             m.customer_sees().then_some(m.prev_public as i64),
+            attachments,
         ])?;
     }
     Ok(moved == 1)
+}
+
+/// Whether every file `m` sends is this conversation's, uploaded by the
+/// same side and not sent by another message yet. The session checked
+/// before; this keeps a file from ever belonging to two messages.
+fn claimable(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusqlite::Result<bool> {
+    for a in &m.attachments {
+        let free: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM attachments
+                 WHERE id = ?1 AND client_id = ?2 AND uploader = ?3 AND seq IS NULL",
+            )?
+            .query_row(
+                params![a.id.as_str(), client.as_str(), m.from.code()],
+                |r| r.get(0),
+            )?;
+        if free != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Moves the conversation on by a chat message (not a note or an event);
@@ -216,6 +255,7 @@ fn erase(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
         "DELETE FROM search_pending WHERE client_id = ?1",
         "DELETE FROM contacts WHERE client_id = ?1",
         "DELETE FROM conversation_labels WHERE client_id = ?1",
+        "DELETE FROM attachments WHERE client_id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([client.as_str()])?;
     }
@@ -229,13 +269,16 @@ fn erase(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
 /// and every counter stay.
 fn anonymise(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
     conn.prepare_cached(
-        "UPDATE messages SET text = ?2, client_msg_id = NULL WHERE client_id = ?1",
+        "UPDATE messages SET text = ?2, client_msg_id = NULL, attachments = NULL
+         WHERE client_id = ?1",
     )?
     .execute(params![client.as_str(), ANONYMISED_TEXT])?;
-    // Nothing of the old texts stays searchable; and no contact details.
+    // Nothing of the old texts stays searchable; no contact details, and
+    // no files (their content is as personal as a text).
     for sql in [
         "DELETE FROM messages_fts WHERE client_id = ?1",
         "DELETE FROM search_pending WHERE client_id = ?1",
+        "DELETE FROM attachments WHERE client_id = ?1",
         "DELETE FROM contacts WHERE client_id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([client.as_str()])?;

@@ -414,6 +414,7 @@ impl Chat {
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
                 private: false,
+                attachments: Vec::new(),
                 poster: self.poster(role),
             })
             .await
@@ -430,6 +431,7 @@ impl Chat {
                 text: format!("message {i}"),
                 id: None,
                 private: false,
+                attachments: Vec::new(),
                 poster: self.poster(role),
             });
         }
@@ -480,6 +482,7 @@ impl Chat {
                 text: text.to_owned(),
                 id: id.map(str::to_owned),
                 private: false,
+                attachments: Vec::new(),
                 poster: Poster::Api(ack),
             })
             .await
@@ -863,6 +866,7 @@ async fn a_retry_sent_before_the_original_is_acknowledged_is_stored_once() {
             text: "quick".into(),
             id: Some("fast".into()),
             private: false,
+            attachments: Vec::new(),
             poster: chat.poster(Role::Customer),
         });
     }
@@ -1300,6 +1304,7 @@ async fn a_failing_store_refuses_messages_and_numbering_resumes_without_a_gap() 
             text: format!("burst {i}"),
             id: Some(format!("c-{i}")),
             private: false,
+            attachments: Vec::new(),
             poster: chat.poster(Role::Customer),
         });
     }

@@ -40,6 +40,7 @@ impl Chat {
                 text: text.to_owned(),
                 id: Some(format!("{}-{text}", who.name)),
                 private: false,
+                attachments: Vec::new(),
                 poster: socket_poster(socket.link.id),
             })
             .await
