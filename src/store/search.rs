@@ -9,8 +9,9 @@ use crate::domain::{ChatMessage, ConversationSummary};
 /// A search as the store runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// What the person typed; every word must match (the last one as a
-    /// prefix, so results come while typing). Case and accents are ignored.
+    /// What the person typed; every word must match (the last one also as
+    /// a prefix when nothing matches it whole, so results come while
+    /// typing). Case and accents are ignored.
     pub text: String,
     /// Conversations to skip (the cursor).
     pub offset: usize,
@@ -19,8 +20,9 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     /// The FTS5 query: each word quoted (nothing the person types is
-    /// syntax), all required, the last a prefix. `None` without a word.
-    pub fn fts(&self) -> Option<String> {
+    /// syntax), all required, the last a prefix if `last_as_prefix`.
+    /// `None` without a word.
+    pub fn fts(&self, last_as_prefix: bool) -> Option<String> {
         let words: Vec<String> = self
             .text
             .split_whitespace()
@@ -32,7 +34,7 @@ impl SearchQuery {
                 .iter()
                 .enumerate()
                 .map(|(i, w)| {
-                    if i == last {
+                    if i == last && last_as_prefix {
                         format!("{w}*")
                     } else {
                         w.clone()
@@ -111,9 +113,10 @@ mod tests {
             offset: 0,
             limit: 10,
         };
-        assert_eq!(q("order late").fts().unwrap(), r#""order" "late"*"#);
-        assert_eq!(q(r#"a"b OR"#).fts().unwrap(), r#""a""b" "OR"*"#);
-        assert_eq!(q("   ").fts(), None);
+        assert_eq!(q("order late").fts(true).unwrap(), r#""order" "late"*"#);
+        assert_eq!(q("order late").fts(false).unwrap(), r#""order" "late""#);
+        assert_eq!(q(r#"a"b OR"#).fts(true).unwrap(), r#""a""b" "OR"*"#);
+        assert_eq!(q("   ").fts(true), None);
     }
 
     #[test]

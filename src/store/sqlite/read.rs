@@ -267,10 +267,13 @@ impl ListPlan {
             // The id, or the name or email the customer gave. LIKE ignores
             // ASCII case. `_` (allowed in ids) and `%` are escaped to match
             // only themselves.
+            // A correlated EXISTS (one key lookup per row walked) keeps
+            // the walk of the list's index; `IN (SELECT …)` made SQLite
+            // drop it and sort.
             clauses.push(
-                r"(client_id LIKE ? ESCAPE '\' OR client_id IN
-                   (SELECT client_id FROM contacts
-                    WHERE name LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\'))",
+                r"(client_id LIKE ? ESCAPE '\' OR EXISTS
+                   (SELECT 1 FROM contacts ct WHERE ct.client_id = conversations.client_id
+                    AND (ct.name LIKE ? ESCAPE '\' OR ct.email LIKE ? ESCAPE '\')))",
             );
             let mut pattern = String::with_capacity(search.len() + 2);
             pattern.push('%');

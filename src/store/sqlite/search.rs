@@ -7,22 +7,36 @@ use crate::domain::ClientId;
 use crate::store::search::{fragments, MATCH_END, MATCH_START};
 use crate::store::{SearchHit, SearchPage, SearchQuery};
 
-/// Matches looked at per search, best first: enough for many pages of
+/// Matches looked at per search, the newest first (the index's rowids grow
+/// as messages are indexed), then ranked: enough for many pages of
 /// conversations, and a bound on the work for a word in every message.
+/// Taking the best 5,000 by rank instead had to rank every match: 0.2 s for
+/// a word in one message of eight, 0.9 s for two common words, at
+/// 1,000,000 messages.
 const SEARCH_CANDIDATES: usize = 5000;
 
 /// One hit per conversation (its best match by bm25), best first, a page.
 pub(super) fn search(conn: &Connection, query: &SearchQuery) -> rusqlite::Result<SearchPage> {
-    let Some(fts) = query.fts() else {
+    // Whole words when they match anything; else the last one is taken as
+    // the start of a word (someone still typing it). A prefix of a common
+    // word spans the doclists of every word it starts, so it is the slow
+    // case: 1 s for "broken order*" at 1,000,000 messages.
+    let (Some(exact), Some(prefix)) = (query.fts(false), query.fts(true)) else {
         return Ok(SearchPage::default());
     };
+    let any = conn
+        .prepare_cached("SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?1 LIMIT 1")?
+        .query_row([&exact], |_| Ok(()))
+        .optional()?
+        .is_some();
+    let fts = if any { exact } else { prefix };
     let limit = query.limit.clamp(1, MAX_PAGE);
     let mut best = conn.prepare_cached(
         "SELECT client_id, seq, row FROM (
              SELECT client_id, seq, row, rank,
                     row_number() OVER (PARTITION BY client_id ORDER BY rank) AS nth
              FROM (SELECT client_id, seq, rowid AS row, rank FROM messages_fts
-                   WHERE messages_fts MATCH ?1 ORDER BY rank LIMIT ?4))
+                   WHERE messages_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?4))
          WHERE nth = 1 ORDER BY rank, client_id LIMIT ?2 OFFSET ?3",
     )?;
     let found = best
