@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
+use crate::mail::{MailConfigError, MailSender, MailSettings};
 use crate::retention::{Retention, RetentionPolicy};
 use crate::routing::{Router, RouterSettings};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
@@ -48,6 +49,10 @@ pub enum BuildError {
     IdentityRequired,
     #[error("cannot issue the setup link: {0}")]
     Setup(StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailConfigError),
+    #[error("cannot start the mail sender: {0}")]
+    MailSender(std::io::Error),
     #[error("cannot listen on {addr}: {source}; choose another --bind")]
     Bind {
         addr: String,
@@ -64,6 +69,8 @@ pub struct Application {
     inbox: Addr<Inbox>,
     store: Store,
     writer: Writer,
+    /// The outbox's sender, when email is on.
+    mail: Option<MailSender>,
     shutdown: watch::Sender<bool>,
     setup_url: Option<String>,
     _lock: Option<DataDirLock>,
@@ -98,6 +105,12 @@ impl Application {
         backend: Arc<dyn Backend>,
         lock: Option<DataDirLock>,
     ) -> Result<Application, BuildError> {
+        let mail_settings = MailSettings::from_flags(
+            config.smtp_url.as_deref(),
+            config.mail_from.as_deref(),
+            config.mail_retry_after,
+            config.mail_max_attempts,
+        )?;
         let (store, writer) = Store::start(backend);
         let limits = SocketLimits {
             max_text_chars: config.max_text_chars as usize,
@@ -112,6 +125,7 @@ impl Application {
         let settings = SessionSettings {
             idle_timeout: config.idle_timeout,
             max_text_chars: limits.max_text_chars,
+            transcripts: mail_settings.is_some(),
         };
         // The Registry and the Router tell each other things: their
         // addresses exist before they start, so each gets the other's.
@@ -190,6 +204,7 @@ impl Application {
             admission: Arc::clone(&admission),
             read_probe: Arc::default(),
             widget: Arc::new(config.widget_settings()),
+            email_on: mail_settings.is_some(),
         };
         let workers = config.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -227,6 +242,16 @@ impl Application {
                 Some((server, addr))
             }
         };
+        let mail = match mail_settings {
+            Some(settings) => {
+                log::info!("email is on: the outbox is sent through --smtp-url");
+                Some(MailSender::start(store.clone(), settings).map_err(BuildError::MailSender)?)
+            }
+            None => {
+                log::info!("email is off (no --smtp-url)");
+                None
+            }
+        };
         let (shutdown, _) = watch::channel(false);
         Ok(Application {
             server,
@@ -236,6 +261,7 @@ impl Application {
             inbox,
             store,
             writer,
+            mail,
             shutdown,
             setup_url,
             _lock: lock,
@@ -271,6 +297,7 @@ impl Application {
             inbox,
             store,
             writer,
+            mail,
             shutdown,
             _lock,
             ..
@@ -289,6 +316,7 @@ impl Application {
                 if let Some(metrics) = metrics {
                     metrics.stop(true).await;
                 }
+                stop_mail(mail);
                 writer.shutdown(&store);
                 return result.map_err(std::io::Error::other)?;
             }
@@ -302,9 +330,18 @@ impl Application {
         if let Some(metrics) = metrics {
             metrics.stop(true).await;
         }
+        stop_mail(mail);
         writer.shutdown(&store);
         log::info!("stopped; every acknowledged message is stored");
         Ok(())
+    }
+}
+
+/// Stops the mail sender (off the async threads: it may be in the middle
+/// of an SMTP exchange) before the writer, whose connection it uses.
+fn stop_mail(mail: Option<MailSender>) {
+    if let Some(mail) = mail {
+        mail.shutdown();
     }
 }
 

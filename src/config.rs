@@ -253,6 +253,26 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_RETENTION_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub retention_interval: Duration,
 
+    /// Send email through this SMTP server: smtp://user:pass@host:port
+    /// (plain, for a local relay), smtp://…?tls=required (STARTTLS) or
+    /// smtps://… (implicit TLS). Unset: email is off.
+    #[arg(long, env = "SUPPORT_CHAT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The address emails come from, e.g. "Support <support@example.com>".
+    #[arg(long, env = "SUPPORT_CHAT_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// The wait before retrying a failed email; each further retry waits
+    /// twice as long (at most an hour).
+    #[arg(long, env = "SUPPORT_CHAT_MAIL_RETRY_AFTER", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub mail_retry_after: Duration,
+
+    /// Attempts before an email is given up and shown as failed to admins.
+    #[arg(long, env = "SUPPORT_CHAT_MAIL_MAX_ATTEMPTS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub mail_max_attempts: u32,
+
     /// Log lines as text, or as one JSON object per line for log shippers.
     #[arg(long, env = "SUPPORT_CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

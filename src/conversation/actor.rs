@@ -17,7 +17,8 @@ use super::messages::*;
 use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
 use crate::domain::{
-    Author, ChatMessage, ClientId, Contact, ConversationStatus, Event, PerRole, Role,
+    Author, ChatMessage, ClientId, Contact, ConversationStatus, Event, Notice, NoticeKind, PerRole,
+    Role,
 };
 use crate::error::AppError;
 use crate::protocol::{Items, ServerEvent, HISTORY_PAGE_MAX};
@@ -29,6 +30,9 @@ pub struct SessionSettings {
     /// A session with no socket for this long leaves memory.
     pub idle_timeout: Duration,
     pub max_text_chars: usize,
+    /// Email is on: resolving a conversation whose customer left an email
+    /// address queues its transcript for them.
+    pub transcripts: bool,
 }
 
 /// Who a session reports to.
@@ -417,7 +421,19 @@ impl SessionActor {
 
     fn set_status(&mut self, status: ConversationStatus) {
         self.status = status;
-        self.submit_meta(WriteOp::Status(status));
+        let transcript_to = self
+            .contact
+            .email
+            .clone()
+            .filter(|_| self.settings.transcripts && status == ConversationStatus::Resolved);
+        self.submit_meta(match transcript_to {
+            Some(to) => WriteOp::ResolveWithTranscript(Notice {
+                kind: NoticeKind::Transcript,
+                seq: self.last_seq,
+                to,
+            }),
+            None => WriteOp::Status(status),
+        });
         self.broadcast(ServerEvent::Status { status }.encode());
     }
 

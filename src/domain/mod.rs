@@ -7,8 +7,10 @@ mod agent;
 mod availability;
 mod contact;
 mod event;
+mod html;
 mod ids;
 mod message;
+mod notice;
 mod role;
 mod summary;
 
@@ -19,8 +21,10 @@ pub use contact::{
     MAX_CONTACT_EMAIL_CHARS, MAX_CONTACT_NAME_CHARS,
 };
 pub use event::{CustomerEvent, Event};
+pub use html::escape_html;
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
+pub use notice::{Notice, NoticeKind};
 pub use role::{PerRole, Role};
 pub use summary::{
     AssigneeCounts, ConversationStatus, ConversationSummary, Totals, View, ViewCounts,

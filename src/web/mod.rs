@@ -6,6 +6,7 @@ mod admission;
 mod api;
 mod assignment;
 mod audit;
+mod email;
 mod errors;
 mod forms;
 mod handshake;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     pub read_probe: Arc<ReadProbe>,
     pub widget: Arc<widget::WidgetSettings>,
+    /// Whether email is configured (`--smtp-url`), for the team page.
+    pub email_on: bool,
 }
 
 /// Headers on every response; the customer page widens `frame-ancestors`.
@@ -100,6 +103,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/agent/audit", get_or_head().to(audit::page))
         .route("/api/audit", web::get().to(audit::entries))
         .route("/api/me", web::get().to(team::me))
+        .route("/api/email", web::get().to(email::status))
         .route("/api/agents", web::get().to(team::agents))
         .route("/api/agents", web::post().to(team::add_agent))
         .route("/api/agents/{id}", web::patch().to(team::change_agent))

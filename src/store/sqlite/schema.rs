@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -263,6 +263,28 @@ const MIGRATIONS: &[&str] = &[
     -- An erased or anonymised text leaves the search index at once, not at
     -- the next merge of its segments (FTS5 otherwise only marks it deleted).
     INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+"#,
+    // Email (issue 15): the durable outbox. A row is queued in the
+    // transaction of the write that causes it; the key keeps a notice from
+    // being queued twice. The mail sender takes the due ones, records each
+    // attempt, and marks them sent, or failed for good.
+    r#"
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        client_id       TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        recipient       TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,  -- unix ms
+        next_attempt_at INTEGER NOT NULL,  -- unix ms
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        sent_at         INTEGER,           -- unix ms; NULL: not yet
+        failed_at       INTEGER,           -- unix ms; given up
+        UNIQUE (client_id, kind, seq)
+    );
+    CREATE INDEX outbox_due ON outbox (next_attempt_at)
+        WHERE sent_at IS NULL AND failed_at IS NULL;
 "#,
 ];
 

@@ -1,0 +1,39 @@
+//! An email the server owes someone about a conversation: what kind, up to
+//! which seq, and to whom. Stored in the outbox (one row per conversation,
+//! kind and seq, so the same notice is never queued twice) and turned into
+//! a message only when it is sent, from what is stored then.
+
+use super::ContactEmail;
+
+/// What an outbox email is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// The conversation, as the customer saw it (private notes and internal
+    /// events left out), sent to the customer.
+    Transcript,
+}
+
+impl NoticeKind {
+    /// Its name in the outbox table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Transcript => "transcript",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<NoticeKind> {
+        match raw {
+            "transcript" => Some(NoticeKind::Transcript),
+            _ => None,
+        }
+    }
+}
+
+/// One email to queue, in the transaction of the write that causes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    /// The conversation's seq it covers (its last message when queued).
+    pub seq: u64,
+    pub to: ContactEmail,
+}

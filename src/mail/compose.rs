@@ -1,0 +1,118 @@
+//! Turns an outbox row into an email: multipart plain text and simple HTML
+//! (every user text escaped; no images, no tracking), threaded per
+//! conversation with `Message-ID`, `In-Reply-To` and `References`.
+
+use chrono::{DateTime, Utc};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+use sha2::{Digest, Sha256};
+
+use super::outbox::{Due, Line};
+use crate::domain::{escape_html, NoticeKind, Role};
+
+/// The email for `due`, from the conversation's `lines` as stored now.
+pub(super) fn compose(from: &Mailbox, due: &Due, lines: &[Line]) -> Result<Message, String> {
+    let to: Mailbox = due
+        .recipient
+        .parse()
+        .map_err(|e| format!("bad recipient {}: {e}", due.recipient))?;
+    let domain = from.email.domain();
+    let thread = thread_key(due.client.as_str());
+    // Stable per row: a resend after a crash carries the same id, so the
+    // customer's mail client shows the email once.
+    let message_id = format!("<{}.{}.{thread}@{domain}>", due.kind.as_str(), due.seq);
+    let conversation_id = format!("<conversation.{thread}@{domain}>");
+    let (subject, plain, html) = match due.kind {
+        NoticeKind::Transcript => transcript(lines),
+    };
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(subject)
+        .message_id(Some(message_id))
+        .in_reply_to(conversation_id.clone())
+        .references(conversation_id)
+        .multipart(MultiPart::alternative_plain_html(plain, html))
+        .map_err(|e| format!("cannot build the email: {e}"))
+}
+
+/// An opaque, stable name of the conversation for message ids (the client
+/// id itself may hold characters a message id cannot, and need not leak).
+fn thread_key(client: &str) -> String {
+    hex::encode(&Sha256::digest(client.as_bytes())[..12])
+}
+
+fn transcript(lines: &[Line]) -> (String, String, String) {
+    let subject = "Transcript of your conversation".to_owned();
+    let mut plain = String::from("Here is your conversation with our support team.\n\n");
+    let mut html = String::from(
+        "<!doctype html><html><body style=\"font-family:sans-serif\">\
+         <p>Here is your conversation with our support team.</p>",
+    );
+    for line in lines {
+        let who = speaker(line);
+        let at = time(line.ts_millis);
+        plain.push_str(&format!("[{at}] {who}:\n{}\n\n", line.text));
+        html.push_str(&format!(
+            "<p><b>{}</b> <small>{}</small><br>{}</p>",
+            escape_html(&who),
+            escape_html(&at),
+            escape_html(&line.text).replace('\n', "<br>"),
+        ));
+    }
+    html.push_str("</body></html>");
+    (subject, plain, html)
+}
+
+fn speaker(line: &Line) -> String {
+    match line.from {
+        Role::Customer => "You".to_owned(),
+        Role::Agent => line.author.clone().unwrap_or_else(|| "Support".to_owned()),
+    }
+}
+
+fn time(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ClientId;
+
+    #[test]
+    fn a_transcript_escapes_what_people_wrote_and_threads_by_conversation() {
+        let from: Mailbox = "Support <support@example.com>".parse().expect("mailbox");
+        let due = Due {
+            id: 1,
+            client: ClientId::parse("alice").expect("id"),
+            kind: NoticeKind::Transcript,
+            seq: 2,
+            recipient: "alice@example.org".into(),
+            attempts: 0,
+        };
+        let lines = [Line {
+            from: Role::Customer,
+            author: None,
+            text: "<script>alert(1)</script>".into(),
+            ts_millis: 0,
+        }];
+        let email = compose(&from, &due, &lines).expect("email");
+        let raw = String::from_utf8(email.formatted()).expect("utf-8");
+        assert!(raw.contains("&lt;script&gt;"), "{raw}");
+        assert!(!raw.contains("<script>alert(1)</script></p>"), "{raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        let thread = thread_key("alice");
+        assert!(
+            raw.contains(&format!("Message-ID: <transcript.2.{thread}@example.com>")),
+            "{raw}"
+        );
+        assert!(
+            raw.contains(&format!("References: <conversation.{thread}@example.com>")),
+            "{raw}"
+        );
+        assert!(!raw.contains("<img"), "no tracking pixel: {raw}");
+    }
+}

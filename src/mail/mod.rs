@@ -1,0 +1,131 @@
+//! Email (issue 15). What the server owes someone by email is a row of the
+//! durable outbox, queued in the transaction of the write that causes it
+//! (`store`); the [`MailSender`] thread delivers the due rows over SMTP
+//! (`lettre`), retrying with exponential backoff, and records every attempt.
+//!
+//! Exactly once, as far as SMTP allows: a row is marked sent right after
+//! the server accepted the message (its `250` to the data). If the process
+//! dies in between (after the `250`, before the mark commits), the row is
+//! sent again after the restart, with the same `Message-ID`, so mail
+//! clients show it once. Nothing is ever lost: an unsent row stays due.
+
+mod compose;
+mod outbox;
+mod sender;
+
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::SmtpTransport;
+
+pub use outbox::failed_emails;
+pub use sender::MailSender;
+
+/// How to send email, from the command line.
+#[derive(Clone)]
+pub struct MailSettings {
+    /// Validated `smtp://`/`smtps://` URL (see `--smtp-url`).
+    smtp_url: String,
+    from: Mailbox,
+    /// The first retry's delay; each further one waits twice as long.
+    pub retry_after: Duration,
+    /// Attempts before an email is given up as failed.
+    pub max_attempts: u32,
+}
+
+/// Why the email settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MailConfigError {
+    #[error("--smtp-url is not usable: {0} (expected smtp://user:pass@host:port, smtp://…?tls=required for STARTTLS, or smtps://… for implicit TLS)")]
+    Url(String),
+    #[error("--mail-from is not an email address: {0}")]
+    From(String),
+    #[error("--smtp-url needs --mail-from (the address emails come from)")]
+    FromMissing,
+    #[error("--mail-from needs --smtp-url (the server that sends the emails)")]
+    UrlMissing,
+}
+
+impl MailSettings {
+    /// Email settings from the flags; `None` when email is off (neither is set).
+    pub fn from_flags(
+        smtp_url: Option<&str>,
+        from: Option<&str>,
+        retry_after: Duration,
+        max_attempts: u32,
+    ) -> Result<Option<MailSettings>, MailConfigError> {
+        let (smtp_url, from) = match (smtp_url, from) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => return Err(MailConfigError::FromMissing),
+            (None, Some(_)) => return Err(MailConfigError::UrlMissing),
+            (Some(url), Some(from)) => (url, from),
+        };
+        SmtpTransport::from_url(smtp_url).map_err(|e| MailConfigError::Url(e.to_string()))?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailConfigError::From(e.to_string()))?;
+        Ok(Some(MailSettings {
+            smtp_url: smtp_url.to_owned(),
+            from,
+            retry_after,
+            max_attempts: max_attempts.max(1),
+        }))
+    }
+
+    fn transport(&self) -> Result<SmtpTransport, String> {
+        let transport = SmtpTransport::from_url(&self.smtp_url).map_err(|e| e.to_string())?;
+        Ok(transport.timeout(Some(SMTP_TIMEOUT)).build())
+    }
+
+    /// The wait before attempt `attempts + 1`, after `attempts` failed ones.
+    fn backoff(&self, attempts: u32) -> Duration {
+        self.retry_after
+            .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+            .min(MAX_BACKOFF)
+    }
+}
+
+/// How long one SMTP command may take before the attempt counts as failed.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> MailSettings {
+        MailSettings::from_flags(
+            Some("smtp://127.0.0.1:2525"),
+            Some("Support <support@example.com>"),
+            Duration::from_secs(30),
+            8,
+        )
+        .expect("valid settings")
+        .expect("email on")
+    }
+
+    #[test]
+    fn email_is_off_without_flags_and_refuses_half_a_configuration() {
+        let off = MailSettings::from_flags(None, None, Duration::ZERO, 1);
+        assert!(matches!(off, Ok(None)));
+        let no_from = MailSettings::from_flags(Some("smtp://h:25"), None, Duration::ZERO, 1);
+        assert!(matches!(no_from, Err(MailConfigError::FromMissing)));
+        let no_url = MailSettings::from_flags(None, Some("a@b.c"), Duration::ZERO, 1);
+        assert!(matches!(no_url, Err(MailConfigError::UrlMissing)));
+        let bad = MailSettings::from_flags(Some("http://h"), Some("a@b.c"), Duration::ZERO, 1);
+        assert!(matches!(bad, Err(MailConfigError::Url(_))));
+        let bad_from =
+            MailSettings::from_flags(Some("smtp://h:25"), Some("nobody"), Duration::ZERO, 1);
+        assert!(matches!(bad_from, Err(MailConfigError::From(_))));
+    }
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_an_hour() {
+        let s = settings();
+        assert_eq!(s.backoff(1), Duration::from_secs(30));
+        assert_eq!(s.backoff(2), Duration::from_secs(60));
+        assert_eq!(s.backoff(3), Duration::from_secs(120));
+        assert_eq!(s.backoff(30), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,163 @@
+//! The outbox's SQL, for the sender and the team page.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::domain::{now_millis, ClientId, NoticeKind, Role};
+use crate::store::{Store, StoreError};
+
+/// An outbox row due for an attempt.
+pub(super) struct Due {
+    pub id: i64,
+    pub client: ClientId,
+    pub kind: NoticeKind,
+    pub seq: u64,
+    pub recipient: String,
+    pub attempts: u32,
+}
+
+/// A line of a conversation as the customer saw it.
+pub(super) struct Line {
+    pub from: Role,
+    pub author: Option<String>,
+    pub text: String,
+    pub ts_millis: i64,
+}
+
+/// An email given up on, for the admins.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedEmail {
+    pub client_id: String,
+    pub kind: String,
+    pub recipient: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// Unix ms.
+    pub failed_at: i64,
+}
+
+/// At most this many rows per round of the sender.
+const ROUND: i64 = 32;
+
+pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, client_id, kind, seq, recipient, attempts FROM outbox
+         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now_millis().timestamp_millis(), ROUND], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, u32>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, client, kind, seq, recipient, attempts) = row?;
+        // A row this build cannot read (a newer kind, a hand-edited id) is
+        // left for whoever can; it is not the sender's to delete.
+        let (Ok(client), Some(kind)) = (ClientId::parse(&client), NoticeKind::parse(&kind)) else {
+            continue;
+        };
+        out.push(Due {
+            id,
+            client,
+            kind,
+            seq: u64::try_from(seq).unwrap_or(0),
+            recipient,
+            attempts,
+        });
+    }
+    Ok(out)
+}
+
+/// The chat messages (no private note, no event) up to `seq`, oldest first.
+pub(super) fn customer_lines(
+    conn: &Connection,
+    client: &ClientId,
+    seq: u64,
+) -> rusqlite::Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT from_role, author_name, text, ts FROM messages
+         WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(
+        params![client.as_str(), i64::try_from(seq).unwrap_or(i64::MAX)],
+        |r| {
+            Ok(Line {
+                from: Role::from_code(r.get(0)?).unwrap_or(Role::Agent),
+                author: r.get(1)?,
+                text: r.get(2)?,
+                ts_millis: r.get(3)?,
+            })
+        },
+    )?;
+    rows.collect()
+}
+
+pub(super) fn mark_sent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+    )?
+    .execute(params![id, now_millis().timestamp_millis()])?;
+    Ok(())
+}
+
+/// Records a failed attempt: due again at `retry_at` (unix ms), or given
+/// up (`retry_at` `None`).
+pub(super) fn mark_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+) -> rusqlite::Result<()> {
+    let now = now_millis().timestamp_millis();
+    conn.prepare_cached(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2,
+             next_attempt_at = coalesce(?3, next_attempt_at),
+             failed_at = CASE WHEN ?3 IS NULL THEN ?4 END
+         WHERE id = ?1",
+    )?
+    .execute(params![id, error, retry_at, now])?;
+    Ok(())
+}
+
+/// Rows still to send, and rows given up.
+pub(super) fn counts(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.prepare_cached(
+        "SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL),
+                count(*) FILTER (WHERE failed_at IS NOT NULL)
+         FROM outbox",
+    )?
+    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+    .map(Option::unwrap_or_default)
+}
+
+/// The newest emails given up on, at most `limit`.
+pub async fn failed_emails(store: &Store, limit: usize) -> Result<Vec<FailedEmail>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    store
+        .read_sql(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT client_id, kind, recipient, attempts, last_error, failed_at FROM outbox
+                 WHERE failed_at IS NOT NULL ORDER BY failed_at DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(FailedEmail {
+                    client_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    recipient: r.get(2)?,
+                    attempts: r.get(3)?,
+                    last_error: r.get(4)?,
+                    failed_at: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+}
