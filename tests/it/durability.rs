@@ -304,7 +304,7 @@ impl Process {
     }
 
     /// SIGKILL (what `Child::kill` sends on unix), and wait for the death.
-    async fn kill_9(&mut self) {
+    pub(crate) async fn kill_9(&mut self) {
         self.child.kill().expect("SIGKILL support-chat");
         self.wait_exit(EXIT_TIMEOUT, "SIGKILL did not end it").await;
     }
