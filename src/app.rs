@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
-use crate::mail::{MailConfigError, MailSender, MailSettings};
+use crate::mail::{MailConfigError, MailFlags, MailSender, MailSettings, ReopenKey};
 use crate::retention::{Retention, RetentionPolicy};
 use crate::routing::{Router, RouterSettings};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
@@ -51,6 +51,8 @@ pub enum BuildError {
     Setup(StoreError),
     #[error(transparent)]
     Mail(#[from] MailConfigError),
+    #[error("cannot read or make the key of reopen links: {0}")]
+    ReopenKey(StoreError),
     #[error("cannot start the mail sender: {0}")]
     MailSender(std::io::Error),
     #[error("cannot listen on {addr}: {source}; choose another --bind")]
@@ -105,12 +107,15 @@ impl Application {
         backend: Arc<dyn Backend>,
         lock: Option<DataDirLock>,
     ) -> Result<Application, BuildError> {
-        let mail_settings = MailSettings::from_flags(
-            config.smtp_url.as_deref(),
-            config.mail_from.as_deref(),
-            config.mail_retry_after,
-            config.mail_max_attempts,
-        )?;
+        let mut mail_settings = MailSettings::from_flags(MailFlags {
+            smtp_url: config.smtp_url.as_deref(),
+            from: config.mail_from.as_deref(),
+            retry_after: config.mail_retry_after,
+            max_attempts: config.mail_max_attempts,
+            unseen_after: config.notify_unseen_after,
+            public_url: config.public_url.clone().unwrap_or_default(),
+            link_ttl: config.reopen_link_ttl,
+        })?;
         let (store, writer) = Store::start(backend);
         let limits = SocketLimits {
             max_text_chars: config.max_text_chars as usize,
@@ -164,6 +169,15 @@ impl Application {
         }
         let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
+        if let Some(settings) = mail_settings.as_mut().filter(|s| s.public_url.is_empty()) {
+            settings.public_url = format!("http://{addr}");
+        }
+        let reopen = match &mail_settings {
+            Some(_) => Some(Arc::new(
+                ReopenKey::load_or_create(&store).map_err(BuildError::ReopenKey)?,
+            )),
+            None => None,
+        };
         let accounts = Accounts::new(
             store.clone(),
             SessionPolicy {
@@ -204,7 +218,7 @@ impl Application {
             admission: Arc::clone(&admission),
             read_probe: Arc::default(),
             widget: Arc::new(config.widget_settings()),
-            email_on: mail_settings.is_some(),
+            reopen: reopen.clone(),
         };
         let workers = config.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -242,12 +256,15 @@ impl Application {
                 Some((server, addr))
             }
         };
-        let mail = match mail_settings {
-            Some(settings) => {
+        let mail = match (mail_settings, reopen) {
+            (Some(settings), Some(key)) => {
                 log::info!("email is on: the outbox is sent through --smtp-url");
-                Some(MailSender::start(store.clone(), settings).map_err(BuildError::MailSender)?)
+                Some(
+                    MailSender::start(store.clone(), settings, key)
+                        .map_err(BuildError::MailSender)?,
+                )
             }
-            None => {
+            _ => {
                 log::info!("email is off (no --smtp-url)");
                 None
             }

@@ -273,6 +273,20 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub mail_max_attempts: u32,
 
+    /// An agent reply the customer has not read for this long is emailed
+    /// to them (if they left an email address), e.g. 5m, 2s.
+    #[arg(long, env = "SUPPORT_CHAT_NOTIFY_UNSEEN_AFTER", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub notify_unseen_after: Duration,
+
+    /// This server as customers reach it, for links in emails, e.g.
+    /// https://support.example.com (default: http://<--bind address>).
+    #[arg(long, env = "SUPPORT_CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long the link in an email reopens the conversation, e.g. 7d.
+    #[arg(long, env = "SUPPORT_CHAT_REOPEN_LINK_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub reopen_link_ttl: Duration,
+
     /// Log lines as text, or as one JSON object per line for log shippers.
     #[arg(long, env = "SUPPORT_CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -11,6 +11,9 @@ pub enum NoticeKind {
     /// The conversation, as the customer saw it (private notes and internal
     /// events left out), sent to the customer.
     Transcript,
+    /// Agent replies the customer has not read for a while, with a link
+    /// back to the conversation.
+    Unseen,
 }
 
 impl NoticeKind {
@@ -18,12 +21,14 @@ impl NoticeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NoticeKind::Transcript => "transcript",
+            NoticeKind::Unseen => "unseen",
         }
     }
 
     pub fn parse(raw: &str) -> Option<NoticeKind> {
         match raw {
             "transcript" => Some(NoticeKind::Transcript),
+            "unseen" => Some(NoticeKind::Unseen),
             _ => None,
         }
     }

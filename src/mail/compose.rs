@@ -11,7 +11,12 @@ use super::outbox::{Due, Line};
 use crate::domain::{escape_html, NoticeKind, Role};
 
 /// The email for `due`, from the conversation's `lines` as stored now.
-pub(super) fn compose(from: &Mailbox, due: &Due, lines: &[Line]) -> Result<Message, String> {
+pub(super) fn compose(
+    from: &Mailbox,
+    due: &Due,
+    lines: &[Line],
+    link: &str,
+) -> Result<Message, String> {
     let to: Mailbox = due
         .recipient
         .parse()
@@ -22,9 +27,17 @@ pub(super) fn compose(from: &Mailbox, due: &Due, lines: &[Line]) -> Result<Messa
     // customer's mail client shows the email once.
     let message_id = format!("<{}.{}.{thread}@{domain}>", due.kind.as_str(), due.seq);
     let conversation_id = format!("<conversation.{thread}@{domain}>");
-    let (subject, plain, html) = match due.kind {
-        NoticeKind::Transcript => transcript(lines),
+    let (subject, intro) = match due.kind {
+        NoticeKind::Transcript => (
+            "Transcript of your conversation",
+            "Here is your conversation with our support team.",
+        ),
+        NoticeKind::Unseen => (
+            "New reply to your conversation",
+            "Our support team answered you while you were away.",
+        ),
     };
+    let (plain, html) = body(intro, lines, link);
     Message::builder()
         .from(from.clone())
         .to(to)
@@ -42,12 +55,12 @@ fn thread_key(client: &str) -> String {
     hex::encode(&Sha256::digest(client.as_bytes())[..12])
 }
 
-fn transcript(lines: &[Line]) -> (String, String, String) {
-    let subject = "Transcript of your conversation".to_owned();
-    let mut plain = String::from("Here is your conversation with our support team.\n\n");
-    let mut html = String::from(
-        "<!doctype html><html><body style=\"font-family:sans-serif\">\
-         <p>Here is your conversation with our support team.</p>",
+/// The plain and HTML bodies: the intro, the lines, and the link back.
+fn body(intro: &str, lines: &[Line], link: &str) -> (String, String) {
+    let mut plain = format!("{intro}\n\n");
+    let mut html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{}</p>",
+        escape_html(intro)
     );
     for line in lines {
         let who = speaker(line);
@@ -60,8 +73,12 @@ fn transcript(lines: &[Line]) -> (String, String, String) {
             escape_html(&line.text).replace('\n', "<br>"),
         ));
     }
-    html.push_str("</body></html>");
-    (subject, plain, html)
+    plain.push_str(&format!("Continue the conversation: {link}\n"));
+    html.push_str(&format!(
+        "<p><a href=\"{0}\">Continue the conversation</a></p></body></html>",
+        escape_html(link)
+    ));
+    (plain, html)
 }
 
 fn speaker(line: &Line) -> String {
@@ -99,7 +116,7 @@ mod tests {
             text: "<script>alert(1)</script>".into(),
             ts_millis: 0,
         }];
-        let email = compose(&from, &due, &lines).expect("email");
+        let email = compose(&from, &due, &lines, "https://x.test/r/t").expect("email");
         let raw = String::from_utf8(email.formatted()).expect("utf-8");
         assert!(raw.contains("&lt;script&gt;"), "{raw}");
         assert!(!raw.contains("<script>alert(1)</script></p>"), "{raw}");

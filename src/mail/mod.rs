@@ -10,6 +10,7 @@
 //! clients show it once. Nothing is ever lost: an unsent row stays due.
 
 mod compose;
+mod link;
 mod outbox;
 mod sender;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use lettre::SmtpTransport;
 
+pub use link::{LinkError, ReopenKey};
 pub use outbox::failed_emails;
 pub use sender::MailSender;
 
@@ -31,6 +33,23 @@ pub struct MailSettings {
     pub retry_after: Duration,
     /// Attempts before an email is given up as failed.
     pub max_attempts: u32,
+    /// How long an agent reply stays unread before it is emailed.
+    pub unseen_after: Duration,
+    /// Where links in emails point: this server as customers reach it.
+    pub public_url: String,
+    /// How long a reopen link works.
+    pub link_ttl: Duration,
+}
+
+/// The email flags, as given.
+pub struct MailFlags<'a> {
+    pub smtp_url: Option<&'a str>,
+    pub from: Option<&'a str>,
+    pub retry_after: Duration,
+    pub max_attempts: u32,
+    pub unseen_after: Duration,
+    pub public_url: String,
+    pub link_ttl: Duration,
 }
 
 /// Why the email settings cannot be used.
@@ -48,13 +67,8 @@ pub enum MailConfigError {
 
 impl MailSettings {
     /// Email settings from the flags; `None` when email is off (neither is set).
-    pub fn from_flags(
-        smtp_url: Option<&str>,
-        from: Option<&str>,
-        retry_after: Duration,
-        max_attempts: u32,
-    ) -> Result<Option<MailSettings>, MailConfigError> {
-        let (smtp_url, from) = match (smtp_url, from) {
+    pub fn from_flags(flags: MailFlags<'_>) -> Result<Option<MailSettings>, MailConfigError> {
+        let (smtp_url, from) = match (flags.smtp_url, flags.from) {
             (None, None) => return Ok(None),
             (Some(_), None) => return Err(MailConfigError::FromMissing),
             (None, Some(_)) => return Err(MailConfigError::UrlMissing),
@@ -67,8 +81,11 @@ impl MailSettings {
         Ok(Some(MailSettings {
             smtp_url: smtp_url.to_owned(),
             from,
-            retry_after,
-            max_attempts: max_attempts.max(1),
+            retry_after: flags.retry_after,
+            max_attempts: flags.max_attempts.max(1),
+            unseen_after: flags.unseen_after,
+            public_url: flags.public_url,
+            link_ttl: flags.link_ttl,
         }))
     }
 
@@ -94,29 +111,38 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 mod tests {
     use super::*;
 
+    fn flags<'a>(url: Option<&'a str>, from: Option<&'a str>) -> MailFlags<'a> {
+        MailFlags {
+            smtp_url: url,
+            from,
+            retry_after: Duration::from_secs(30),
+            max_attempts: 8,
+            unseen_after: Duration::from_secs(300),
+            public_url: "https://support.example.com".into(),
+            link_ttl: Duration::from_secs(86400),
+        }
+    }
+
     fn settings() -> MailSettings {
-        MailSettings::from_flags(
+        MailSettings::from_flags(flags(
             Some("smtp://127.0.0.1:2525"),
             Some("Support <support@example.com>"),
-            Duration::from_secs(30),
-            8,
-        )
+        ))
         .expect("valid settings")
         .expect("email on")
     }
 
     #[test]
     fn email_is_off_without_flags_and_refuses_half_a_configuration() {
-        let off = MailSettings::from_flags(None, None, Duration::ZERO, 1);
+        let off = MailSettings::from_flags(flags(None, None));
         assert!(matches!(off, Ok(None)));
-        let no_from = MailSettings::from_flags(Some("smtp://h:25"), None, Duration::ZERO, 1);
+        let no_from = MailSettings::from_flags(flags(Some("smtp://h:25"), None));
         assert!(matches!(no_from, Err(MailConfigError::FromMissing)));
-        let no_url = MailSettings::from_flags(None, Some("a@b.c"), Duration::ZERO, 1);
+        let no_url = MailSettings::from_flags(flags(None, Some("a@b.c")));
         assert!(matches!(no_url, Err(MailConfigError::UrlMissing)));
-        let bad = MailSettings::from_flags(Some("http://h"), Some("a@b.c"), Duration::ZERO, 1);
+        let bad = MailSettings::from_flags(flags(Some("http://h"), Some("a@b.c")));
         assert!(matches!(bad, Err(MailConfigError::Url(_))));
-        let bad_from =
-            MailSettings::from_flags(Some("smtp://h:25"), Some("nobody"), Duration::ZERO, 1);
+        let bad_from = MailSettings::from_flags(flags(Some("smtp://h:25"), Some("nobody")));
         assert!(matches!(bad_from, Err(MailConfigError::From(_))));
     }
 

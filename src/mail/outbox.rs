@@ -87,16 +87,74 @@ pub(super) fn customer_lines(
     )?;
     let rows = stmt.query_map(
         params![client.as_str(), i64::try_from(seq).unwrap_or(i64::MAX)],
-        |r| {
-            Ok(Line {
-                from: Role::from_code(r.get(0)?).unwrap_or(Role::Agent),
-                author: r.get(1)?,
-                text: r.get(2)?,
-                ts_millis: r.get(3)?,
-            })
-        },
+        line,
     )?;
     rows.collect()
+}
+
+fn line(r: &rusqlite::Row<'_>) -> rusqlite::Result<Line> {
+    Ok(Line {
+        from: Role::from_code(r.get(0)?).unwrap_or(Role::Agent),
+        author: r.get(1)?,
+        text: r.get(2)?,
+        ts_millis: r.get(3)?,
+    })
+}
+
+/// Queues an "unseen" email for every open conversation whose customer
+/// left an email and has not read an agent reply (one they can see) for
+/// `unseen_after_ms`: one per burst, covering every reply since the
+/// customer's read mark or the previous such email, keyed by the newest.
+pub(super) fn queue_unseen(conn: &Connection, unseen_after_ms: i64) -> rusqlite::Result<usize> {
+    let now = now_millis().timestamp_millis();
+    conn.prepare_cached(
+        "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
+         SELECT c.client_id, 'unseen',
+                (SELECT max(m.seq) FROM messages m
+                 WHERE m.client_id = c.client_id AND m.from_role = 1
+                   AND m.private = 0 AND m.event IS NULL),
+                k.email, ?1, ?1
+         FROM contacts k JOIN conversations c ON c.client_id = k.client_id
+         WHERE k.email IS NOT NULL AND c.status = 'open' AND c.customer_read_seq < c.last_seq
+           AND EXISTS (
+               SELECT 1 FROM messages m
+               WHERE m.client_id = c.client_id AND m.from_role = 1
+                 AND m.private = 0 AND m.event IS NULL
+                 AND m.seq > c.customer_read_seq AND m.ts <= ?2
+                 AND m.seq > coalesce((SELECT max(o.seq) FROM outbox o
+                                       WHERE o.client_id = c.client_id AND o.kind = 'unseen'), 0))
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![now, now - unseen_after_ms])
+}
+
+/// The agent replies an "unseen" email up to `seq` carries: those after the
+/// customer's read mark and after the previous such email.
+pub(super) fn unseen_lines(
+    conn: &Connection,
+    client: &ClientId,
+    seq: u64,
+) -> rusqlite::Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT from_role, author_name, text, ts FROM messages
+         WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL AND from_role = 1
+           AND seq > (SELECT customer_read_seq FROM conversations WHERE client_id = ?1)
+           AND seq > coalesce((SELECT max(seq) FROM outbox
+                               WHERE client_id = ?1 AND kind = 'unseen' AND seq < ?2), 0)
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(
+        params![client.as_str(), i64::try_from(seq).unwrap_or(i64::MAX)],
+        line,
+    )?;
+    rows.collect()
+}
+
+/// Drops a row that has nothing left to say (the customer read it all).
+pub(super) fn drop_row(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
 }
 
 pub(super) fn mark_sent(conn: &Connection, id: i64) -> rusqlite::Result<()> {

@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use lettre::{SmtpTransport, Transport};
 
+use std::sync::Arc;
+
 use super::compose::compose;
+use super::link::ReopenKey;
 use super::outbox::{self, Due};
 use super::MailSettings;
-use crate::domain::now_millis;
+use crate::domain::{now_millis, NoticeKind};
 use crate::store::Store;
 
 /// How often the outbox is looked at.
@@ -25,12 +28,22 @@ pub struct MailSender {
 }
 
 impl MailSender {
-    pub fn start(store: Store, settings: MailSettings) -> std::io::Result<MailSender> {
+    pub fn start(
+        store: Store,
+        settings: MailSettings,
+        key: Arc<ReopenKey>,
+    ) -> std::io::Result<MailSender> {
         let transport = settings.transport().map_err(std::io::Error::other)?;
         let (stop, stopped) = mpsc::channel();
+        let sender = Sender {
+            store,
+            settings,
+            key,
+            transport,
+        };
         let thread = std::thread::Builder::new()
             .name("mail-sender".into())
-            .spawn(move || run(&store, &settings, &transport, &stopped))?;
+            .spawn(move || sender.run(&stopped))?;
         Ok(MailSender {
             stop,
             thread: Some(thread),
@@ -46,34 +59,70 @@ impl MailSender {
     }
 }
 
-fn run(
-    store: &Store,
-    settings: &MailSettings,
-    transport: &SmtpTransport,
-    stopped: &mpsc::Receiver<()>,
-) {
-    loop {
-        if let Err(e) = round(store, settings, transport, stopped) {
-            log::error!("mail: cannot read the outbox: {e}");
-        }
-        match stopped.recv_timeout(POLL) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-        }
-    }
+/// What the sender thread holds.
+struct Sender {
+    store: Store,
+    settings: MailSettings,
+    key: Arc<ReopenKey>,
+    transport: SmtpTransport,
 }
 
-/// Sends what is due; stops early when asked to stop.
-fn round(
-    store: &Store,
-    settings: &MailSettings,
-    transport: &SmtpTransport,
-    stopped: &mpsc::Receiver<()>,
-) -> Result<(), crate::store::StoreError> {
-    for due in store.read_sql_now(outbox::due)? {
-        let outcome = attempt(store, settings, transport, &due);
-        store.write_sql_now(|conn| match &outcome {
-            Ok(()) => outbox::mark_sent(conn, due.id),
+/// How an attempt ended well.
+enum Sent {
+    Sent,
+    /// Nothing left to say (the customer read the replies meanwhile).
+    Moot,
+}
+
+struct Failure {
+    error: String,
+    /// Retrying cannot help (the server refused for good, or the email
+    /// cannot be made).
+    permanent: bool,
+}
+
+impl Sender {
+    fn run(&self, stopped: &mpsc::Receiver<()>) {
+        loop {
+            if let Err(e) = self.round(stopped) {
+                log::error!("mail: cannot read the outbox: {e}");
+            }
+            match stopped.recv_timeout(POLL) {
+                Err(RecvTimeoutError::Timeout) => {}
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Queues what time made due, then sends what is due; stops early when
+    /// asked to stop.
+    fn round(&self, stopped: &mpsc::Receiver<()>) -> Result<(), crate::store::StoreError> {
+        let store = &self.store;
+        let unseen_after =
+            i64::try_from(self.settings.unseen_after.as_millis()).unwrap_or(i64::MAX);
+        store.write_sql_now(|conn| outbox::queue_unseen(conn, unseen_after))?;
+        for due in store.read_sql_now(outbox::due)? {
+            let outcome = self.attempt(&due);
+            self.record(&due, &outcome)?;
+            if !matches!(stopped.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+                break;
+            }
+        }
+        let (pending, failed) = store.read_sql_now(outbox::counts)?;
+        store.metrics().outbox_pending.set(pending);
+        store.metrics().outbox_failed.set(failed);
+        Ok(())
+    }
+
+    fn record(
+        &self,
+        due: &Due,
+        outcome: &Result<Sent, Failure>,
+    ) -> Result<(), crate::store::StoreError> {
+        let settings = &self.settings;
+        self.store.write_sql_now(|conn| match outcome {
+            Ok(Sent::Sent) => outbox::mark_sent(conn, due.id),
+            Ok(Sent::Moot) => outbox::drop_row(conn, due.id),
             Err(Failure { error, permanent }) => {
                 let attempts = due.attempts + 1;
                 let retry_at = (!permanent && attempts < settings.max_attempts).then(|| {
@@ -84,62 +133,62 @@ fn round(
                 outbox::mark_failed(conn, due.id, error, retry_at)
             }
         })?;
-        let metrics = store.metrics();
+        let metrics = self.store.metrics();
+        let what = due.kind.as_str();
         match outcome {
-            Ok(()) => {
+            Ok(Sent::Sent) => {
                 metrics.emails_sent.inc();
-                log::info!(
-                    "mail: sent {} of {} (seq {})",
-                    due.kind.as_str(),
-                    due.client,
-                    due.seq
-                );
+                log::info!("mail: sent {what} of {} (seq {})", due.client, due.seq);
             }
+            Ok(Sent::Moot) => log::info!("mail: {what} of {} no longer needed", due.client),
             Err(Failure { error, .. }) => {
                 metrics.email_attempts_failed.inc();
                 log::warn!(
-                    "mail: attempt {} of {} for {} failed: {error}",
+                    "mail: attempt {} of {what} for {} failed: {error}",
                     due.attempts + 1,
-                    due.kind.as_str(),
                     due.client
                 );
             }
         }
-        if !matches!(stopped.try_recv(), Err(mpsc::TryRecvError::Empty)) {
-            break;
-        }
+        Ok(())
     }
-    let (pending, failed) = store.read_sql_now(outbox::counts)?;
-    store.metrics().outbox_pending.set(pending);
-    store.metrics().outbox_failed.set(failed);
-    Ok(())
-}
 
-struct Failure {
-    error: String,
-    /// Retrying cannot help (the server refused for good, or the email
-    /// cannot be made).
-    permanent: bool,
-}
-
-fn attempt(
-    store: &Store,
-    settings: &MailSettings,
-    transport: &SmtpTransport,
-    due: &Due,
-) -> Result<(), Failure> {
-    let lines = store
-        .read_sql_now(|conn| outbox::customer_lines(conn, &due.client, due.seq))
-        .map_err(|e| Failure {
-            error: e.to_string(),
-            permanent: false,
+    fn attempt(&self, due: &Due) -> Result<Sent, Failure> {
+        let lines = self
+            .store
+            .read_sql_now(|conn| match due.kind {
+                NoticeKind::Transcript => outbox::customer_lines(conn, &due.client, due.seq),
+                NoticeKind::Unseen => outbox::unseen_lines(conn, &due.client, due.seq),
+            })
+            .map_err(|e| Failure {
+                error: e.to_string(),
+                permanent: false,
+            })?;
+        if lines.is_empty() && due.kind == NoticeKind::Unseen {
+            return Ok(Sent::Moot);
+        }
+        let link = self.reopen_link(due);
+        let email = compose(&self.settings.from, due, &lines, &link).map_err(|error| Failure {
+            error,
+            permanent: true,
         })?;
-    let email = compose(&settings.from, due, &lines).map_err(|error| Failure {
-        error,
-        permanent: true,
-    })?;
-    transport.send(&email).map(drop).map_err(|e| Failure {
-        permanent: e.is_permanent(),
-        error: e.to_string(),
-    })
+        self.transport
+            .send(&email)
+            .map(|_| Sent::Sent)
+            .map_err(|e| Failure {
+                permanent: e.is_permanent(),
+                error: e.to_string(),
+            })
+    }
+
+    /// A link back to the conversation, valid for `--reopen-link-ttl`.
+    fn reopen_link(&self, due: &Due) -> String {
+        let ttl = i64::try_from(self.settings.link_ttl.as_secs()).unwrap_or(i64::MAX / 4);
+        let expires = now_millis().timestamp().saturating_add(ttl);
+        let token = self.key.token(&due.client, expires);
+        format!(
+            "{}/r/{token}",
+            self.settings.public_url.trim_end_matches('/')
+        )
+    }
 }

@@ -1,12 +1,16 @@
 //! `GET /api/email`: for admins, whether email is on and the emails the
-//! sender gave up on (the team page shows them).
+//! sender gave up on (the team page shows them); and `GET /r/{token}`, the
+//! reopen link of an email.
 
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::render::render_error_page;
 use super::team::require_admin;
 use super::AppState;
+use crate::domain::now_millis;
 use crate::error::AppError;
-use crate::mail::failed_emails;
+use crate::mail::{failed_emails, LinkError};
 
 /// Failed emails the team page lists, newest first.
 const FAILED_SHOWN: usize = 50;
@@ -21,5 +25,39 @@ pub async fn status(
     let failed = failed_emails(&state.store, FAILED_SHOWN)
         .await
         .map_err(|_| AppError::StoreUnavailable)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "on": state.email_on, "failed": failed })))
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "on": state.reopen.is_some(), "failed": failed })))
+}
+
+/// `GET /r/{token}`: the link in an email takes the customer back to their
+/// conversation (with its identity signature when the server checks them);
+/// a forged link is 404 and an expired one 410.
+pub async fn reopen(
+    req: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let opened = match &state.reopen {
+        Some(key) => key.open(&token, now_millis().timestamp()),
+        None => Err(LinkError::Invalid),
+    };
+    match opened {
+        Ok(client) => {
+            let sig = match &state.security.identity {
+                Some(secret) => format!("?sig={}", secret.signature(&client)),
+                None => String::new(),
+            };
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/chat/client/{client}{sig}")))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+        Err(e) => {
+            let status = match e {
+                LinkError::Expired => StatusCode::GONE,
+                LinkError::Invalid => StatusCode::NOT_FOUND,
+            };
+            render_error_page(&req, status, &e.to_string())
+        }
+    }
 }

@@ -31,6 +31,7 @@ use actix_web::{guard, web, Route};
 
 use crate::conversation::Registry;
 use crate::inbox::Inbox;
+use crate::mail::ReopenKey;
 use crate::routing::Router;
 use crate::store::Store;
 use crate::transport::{MessageRates, SocketLimits};
@@ -54,8 +55,8 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     pub read_probe: Arc<ReadProbe>,
     pub widget: Arc<widget::WidgetSettings>,
-    /// Whether email is configured (`--smtp-url`), for the team page.
-    pub email_on: bool,
+    /// The reopen links' key; `Some` exactly when email is on (`--smtp-url`).
+    pub reopen: Option<Arc<ReopenKey>>,
 }
 
 /// Headers on every response; the customer page widens `frame-ancestors`.
@@ -104,6 +105,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/audit", web::get().to(audit::entries))
         .route("/api/me", web::get().to(team::me))
         .route("/api/email", web::get().to(email::status))
+        .route("/r/{token}", get_or_head().to(email::reopen))
         .route("/api/agents", web::get().to(team::agents))
         .route("/api/agents", web::post().to(team::add_agent))
         .route("/api/agents/{id}", web::patch().to(team::change_agent))

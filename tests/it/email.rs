@@ -14,7 +14,7 @@ use crate::durability::Process;
 use crate::metrics::{scrape_at, value};
 use crate::smtp::{free_port, smtp_url, MailCatcher};
 
-const FROM: &str = "Support <support@example.com>";
+pub(crate) const FROM: &str = "Support <support@example.com>";
 const NOTE: &str = "internal: refund fraudster";
 
 /// A conversation at `addr` whose customer left an email, with a customer
@@ -49,7 +49,7 @@ fn metrics_flag(port: u16) -> String {
 
 /// Waits until the server at `metrics` has sent `sent` emails and has none
 /// left to send.
-async fn outbox_settles(metrics: SocketAddr, sent: f64) {
+pub(crate) async fn outbox_settles(metrics: SocketAddr, sent: f64) {
     eventually(
         "the outbox to be sent and empty",
         Duration::from_secs(20),

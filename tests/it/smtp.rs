@@ -93,7 +93,8 @@ impl MailCatcher {
         smtp_url(self.port)
     }
 
-    /// Every message received so far, in the order received.
+    /// Every message received so far, in the order received, with its
+    /// quoted-printable parts decoded (so tests can read the text).
     pub fn messages(&self) -> Vec<String> {
         let mut files: Vec<(u64, String)> = std::fs::read_dir(self.dir.path().join("mail"))
             .expect("read the mail dir")
@@ -107,8 +108,9 @@ impl MailCatcher {
         files
             .into_iter()
             .map(|(_, name)| {
-                std::fs::read_to_string(self.dir.path().join("mail").join(name))
-                    .expect("read a message")
+                let raw =
+                    std::fs::read(self.dir.path().join("mail").join(name)).expect("read a message");
+                String::from_utf8_lossy(&decode_quoted_printable(&raw)).into_owned()
             })
             .collect()
     }
@@ -137,4 +139,28 @@ impl Drop for MailCatcher {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Undoes quoted-printable (RFC 2045): soft line breaks go, `=XY` becomes
+/// the byte 0xXY; anything else stays as it is.
+fn decode_quoted_printable(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match &raw[i..] {
+            [b'=', b'\r', b'\n', ..] => i += 3,
+            [b'=', b'\n', ..] => i += 2,
+            [b'=', a, b, ..] if hex(*a).is_some() && hex(*b).is_some() => {
+                out.push((hex(*a).unwrap_or(0) * 16 + hex(*b).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            [byte, ..] => {
+                out.push(*byte);
+                i += 1;
+            }
+            [] => break,
+        }
+    }
+    out
 }

@@ -285,6 +285,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox (next_attempt_at)
         WHERE sent_at IS NULL AND failed_at IS NULL;
+    -- Keys the server makes for itself once (the reopen links' HMAC key).
+    CREATE TABLE server_secrets (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
 "#,
 ];
 
