@@ -113,6 +113,7 @@ impl Application {
             retry_after: config.mail_retry_after,
             max_attempts: config.mail_max_attempts,
             unseen_after: config.notify_unseen_after,
+            waiting_after: config.notify_waiting_after,
             public_url: config.public_url.clone().unwrap_or_default(),
             link_ttl: config.reopen_link_ttl,
         })?;

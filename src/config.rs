@@ -278,6 +278,11 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_NOTIFY_UNSEEN_AFTER", default_value = "5m", value_parser = humantime::parse_duration)]
     pub notify_unseen_after: Duration,
 
+    /// A customer waiting this long for an answer is emailed about to the
+    /// agents who asked for it (the assignee, or anyone if unassigned).
+    #[arg(long, env = "SUPPORT_CHAT_NOTIFY_WAITING_AFTER", default_value = "3m", value_parser = humantime::parse_duration)]
+    pub notify_waiting_after: Duration,
+
     /// This server as customers reach it, for links in emails, e.g.
     /// https://support.example.com (default: http://<--bind address>).
     #[arg(long, env = "SUPPORT_CHAT_PUBLIC_URL")]

@@ -135,6 +135,7 @@ async function loadTeam() {
   state.agents = state.me.role === 'admin' ? (await api('GET', '/api/agents')).agents : [];
   state.email = state.me.role === 'admin' ? await api('GET', '/api/email') : null;
   $('my-name').value = state.me.name;
+  $('waiting-alerts').checked = (await api('GET', '/api/me/alerts')).waiting;
   render();
 }
 
@@ -144,6 +145,10 @@ $('rename').addEventListener('submit', (ev) => {
     await api('PATCH', '/api/agents/' + state.me.id, { name: $('my-name').value });
     await loadTeam();
   });
+});
+
+$('waiting-alerts').addEventListener('change', (ev) => {
+  attempt(() => api('PUT', '/api/me/alerts', { waiting: ev.target.checked }));
 });
 
 $('new-token').addEventListener('submit', (ev) => {

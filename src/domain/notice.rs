@@ -14,6 +14,9 @@ pub enum NoticeKind {
     /// Agent replies the customer has not read for a while, with a link
     /// back to the conversation.
     Unseen,
+    /// A customer waiting too long for an answer, sent to the agents who
+    /// asked for it (the assignee, or anyone for an unassigned one).
+    Waiting,
 }
 
 impl NoticeKind {
@@ -22,6 +25,7 @@ impl NoticeKind {
         match self {
             NoticeKind::Transcript => "transcript",
             NoticeKind::Unseen => "unseen",
+            NoticeKind::Waiting => "waiting",
         }
     }
 
@@ -29,6 +33,7 @@ impl NoticeKind {
         match raw {
             "transcript" => Some(NoticeKind::Transcript),
             "unseen" => Some(NoticeKind::Unseen),
+            "waiting" => Some(NoticeKind::Waiting),
             _ => None,
         }
     }

@@ -17,10 +17,15 @@ pub(super) fn compose(
     lines: &[Line],
     link: &str,
 ) -> Result<Message, String> {
-    let to: Mailbox = due
+    // An alert may go to several agents (comma-separated).
+    let to = due
         .recipient
-        .parse()
-        .map_err(|e| format!("bad recipient {}: {e}", due.recipient))?;
+        .split(',')
+        .map(|one| {
+            one.parse::<Mailbox>()
+                .map_err(|e| format!("bad recipient {one}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let domain = from.email.domain();
     let thread = thread_key(due.client.as_str());
     // Stable per row: a resend after a crash carries the same id, so the
@@ -36,11 +41,17 @@ pub(super) fn compose(
             "New reply to your conversation",
             "Our support team answered you while you were away.",
         ),
+        NoticeKind::Waiting => (
+            "A customer is waiting for an answer",
+            "This customer has been waiting for an answer.",
+        ),
     };
     let (plain, html) = body(intro, lines, link);
-    Message::builder()
-        .from(from.clone())
-        .to(to)
+    let mut builder = Message::builder().from(from.clone());
+    for mailbox in to {
+        builder = builder.to(mailbox);
+    }
+    builder
         .subject(subject)
         .message_id(Some(message_id))
         .in_reply_to(conversation_id.clone())

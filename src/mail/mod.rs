@@ -20,7 +20,7 @@ use lettre::message::Mailbox;
 use lettre::SmtpTransport;
 
 pub use link::{LinkError, ReopenKey};
-pub use outbox::failed_emails;
+pub use outbox::{failed_emails, set_waiting_alerts, waiting_alerts};
 pub use sender::MailSender;
 
 /// How to send email, from the command line.
@@ -35,6 +35,8 @@ pub struct MailSettings {
     pub max_attempts: u32,
     /// How long an agent reply stays unread before it is emailed.
     pub unseen_after: Duration,
+    /// How long a customer waits before the agents are alerted.
+    pub waiting_after: Duration,
     /// Where links in emails point: this server as customers reach it.
     pub public_url: String,
     /// How long a reopen link works.
@@ -48,6 +50,7 @@ pub struct MailFlags<'a> {
     pub retry_after: Duration,
     pub max_attempts: u32,
     pub unseen_after: Duration,
+    pub waiting_after: Duration,
     pub public_url: String,
     pub link_ttl: Duration,
 }
@@ -84,6 +87,7 @@ impl MailSettings {
             retry_after: flags.retry_after,
             max_attempts: flags.max_attempts.max(1),
             unseen_after: flags.unseen_after,
+            waiting_after: flags.waiting_after,
             public_url: flags.public_url,
             link_ttl: flags.link_ttl,
         }))
@@ -118,6 +122,7 @@ mod tests {
             retry_after: Duration::from_secs(30),
             max_attempts: 8,
             unseen_after: Duration::from_secs(300),
+            waiting_after: Duration::from_secs(180),
             public_url: "https://support.example.com".into(),
             link_ttl: Duration::from_secs(86400),
         }

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::domain::{now_millis, ClientId, NoticeKind, Role};
+use crate::domain::{now_millis, AgentId, ClientId, NoticeKind, Role};
 use crate::store::{Store, StoreError};
 
 /// An outbox row due for an attempt.
@@ -126,6 +126,81 @@ pub(super) fn queue_unseen(conn: &Connection, unseen_after_ms: i64) -> rusqlite:
          ON CONFLICT DO NOTHING",
     )?
     .execute(params![now, now - unseen_after_ms])
+}
+
+/// Queues a "waiting" alert for every open conversation whose customer
+/// has waited `waiting_after_ms` for an answer: to its assignee, or for an
+/// unassigned one to every agent, if they asked for these alerts. One per
+/// wait, keyed by the seq of the last reply before it (0: none yet).
+pub(super) fn queue_waiting(conn: &Connection, waiting_after_ms: i64) -> rusqlite::Result<usize> {
+    let now = now_millis().timestamp_millis();
+    conn.prepare_cached(
+        "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
+         SELECT client_id, 'waiting', answered, recipients, ?1, ?1 FROM (
+             SELECT c.client_id,
+                    coalesce((SELECT max(m.seq) FROM messages m
+                              WHERE m.client_id = c.client_id AND m.from_role = 1
+                                AND m.private = 0 AND m.event IS NULL), 0) AS answered,
+                    (SELECT group_concat(a.email, ',') FROM agents a
+                     WHERE a.email_waiting_alerts = 1 AND a.disabled = 0
+                       AND a.password_hash IS NOT NULL
+                       AND (c.assignee_id IS NULL OR a.id = c.assignee_id)) AS recipients
+             FROM conversations c
+             WHERE c.status = 'open' AND c.waiting_since IS NOT NULL AND c.waiting_since <= ?2)
+         WHERE recipients IS NOT NULL
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![now, now - waiting_after_ms])
+}
+
+/// The customer messages a "waiting" alert shows: those after the last
+/// reply (`answered`); none once an agent has answered since.
+pub(super) fn waiting_lines(
+    conn: &Connection,
+    client: &ClientId,
+    answered: u64,
+) -> rusqlite::Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT from_role, author_name, text, ts FROM messages
+         WHERE client_id = ?1 AND seq > ?2 AND from_role = 0
+           AND NOT EXISTS (SELECT 1 FROM messages a
+                           WHERE a.client_id = ?1 AND a.seq > ?2 AND a.from_role = 1
+                             AND a.private = 0 AND a.event IS NULL)
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(
+        params![client.as_str(), i64::try_from(answered).unwrap_or(i64::MAX)],
+        line,
+    )?;
+    rows.collect()
+}
+
+/// Whether `agent` gets "waiting" alerts.
+pub async fn waiting_alerts(store: &Store, agent: AgentId) -> Result<bool, StoreError> {
+    store
+        .read_sql(move |conn| {
+            conn.query_row(
+                "SELECT email_waiting_alerts FROM agents WHERE id = ?1",
+                [agent.0],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|on| on.unwrap_or(false))
+        })
+        .await
+}
+
+/// Turns `agent`'s "waiting" alerts on or off.
+pub async fn set_waiting_alerts(store: &Store, agent: AgentId, on: bool) -> Result<(), StoreError> {
+    store
+        .write_sql(move |conn| {
+            conn.execute(
+                "UPDATE agents SET email_waiting_alerts = ?2 WHERE id = ?1",
+                params![agent.0, on],
+            )
+            .map(drop)
+        })
+        .await
 }
 
 /// The agent replies an "unseen" email up to `seq` carries: those after the

@@ -98,9 +98,12 @@ impl Sender {
     /// asked to stop.
     fn round(&self, stopped: &mpsc::Receiver<()>) -> Result<(), crate::store::StoreError> {
         let store = &self.store;
-        let unseen_after =
-            i64::try_from(self.settings.unseen_after.as_millis()).unwrap_or(i64::MAX);
-        store.write_sql_now(|conn| outbox::queue_unseen(conn, unseen_after))?;
+        let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2);
+        let (unseen, waiting) = (self.settings.unseen_after, self.settings.waiting_after);
+        store.write_sql_now(|conn| {
+            outbox::queue_unseen(conn, millis(unseen))?;
+            outbox::queue_waiting(conn, millis(waiting))
+        })?;
         for due in store.read_sql_now(outbox::due)? {
             let outcome = self.attempt(&due);
             self.record(&due, &outcome)?;
@@ -159,12 +162,13 @@ impl Sender {
             .read_sql_now(|conn| match due.kind {
                 NoticeKind::Transcript => outbox::customer_lines(conn, &due.client, due.seq),
                 NoticeKind::Unseen => outbox::unseen_lines(conn, &due.client, due.seq),
+                NoticeKind::Waiting => outbox::waiting_lines(conn, &due.client, due.seq),
             })
             .map_err(|e| Failure {
                 error: e.to_string(),
                 permanent: false,
             })?;
-        if lines.is_empty() && due.kind == NoticeKind::Unseen {
+        if lines.is_empty() && due.kind != NoticeKind::Transcript {
             return Ok(Sent::Moot);
         }
         let link = self.reopen_link(due);
@@ -181,8 +185,13 @@ impl Sender {
             })
     }
 
-    /// A link back to the conversation, valid for `--reopen-link-ttl`.
+    /// A link to the conversation: the agents' console page for an alert;
+    /// for the customer, a reopen link valid for `--reopen-link-ttl`.
     fn reopen_link(&self, due: &Due) -> String {
+        let base = self.settings.public_url.trim_end_matches('/');
+        if due.kind == NoticeKind::Waiting {
+            return format!("{base}/chat/server/{}", due.client);
+        }
         let ttl = i64::try_from(self.settings.link_ttl.as_secs()).unwrap_or(i64::MAX / 4);
         let expires = now_millis().timestamp().saturating_add(ttl);
         let token = self.key.token(&due.client, expires);

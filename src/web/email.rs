@@ -6,11 +6,11 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::render::render_error_page;
-use super::team::require_admin;
+use super::team::{json_body, require_admin};
 use super::AppState;
 use crate::domain::now_millis;
 use crate::error::AppError;
-use crate::mail::{failed_emails, LinkError};
+use crate::mail::{failed_emails, set_waiting_alerts, waiting_alerts, LinkError};
 
 /// Failed emails the team page lists, newest first.
 const FAILED_SHOWN: usize = 50;
@@ -27,6 +27,39 @@ pub async fn status(
         .map_err(|_| AppError::StoreUnavailable)?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "on": state.reopen.is_some(), "failed": failed })))
+}
+
+/// `GET /api/me/alerts` → `{"waiting": bool}`: whether the agent gets an
+/// email when a customer waits (`--notify-waiting-after`).
+pub async fn alerts(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let agent = state.security.require_agent(&req).await?;
+    let waiting = waiting_alerts(&state.store, agent.id)
+        .await
+        .map_err(|_| AppError::StoreUnavailable)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "waiting": waiting })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertsBody {
+    waiting: bool,
+}
+
+/// `PUT /api/me/alerts` `{"waiting": bool}`: each agent chooses for themselves.
+pub async fn set_alerts(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let agent = state.security.require_agent_write(&req).await?;
+    let wanted: AlertsBody = json_body(&req, body).await?;
+    set_waiting_alerts(&state.store, agent.id, wanted.waiting)
+        .await
+        .map_err(|_| AppError::StoreUnavailable)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "waiting": wanted.waiting })))
 }
 
 /// `GET /r/{token}`: the link in an email takes the customer back to their

@@ -105,6 +105,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/audit", web::get().to(audit::entries))
         .route("/api/me", web::get().to(team::me))
         .route("/api/email", web::get().to(email::status))
+        .route("/api/me/alerts", web::get().to(email::alerts))
+        .route("/api/me/alerts", web::put().to(email::set_alerts))
         .route("/r/{token}", get_or_head().to(email::reopen))
         .route("/api/agents", web::get().to(team::agents))
         .route("/api/agents", web::post().to(team::add_agent))

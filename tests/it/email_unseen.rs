@@ -165,3 +165,38 @@ async fn a_reopen_link_expires() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn agents_who_asked_are_emailed_when_a_customer_waits() {
+    let smtp = MailCatcher::start(free_port()).await;
+    let app = app_with(&smtp, &["--notify-waiting-after", "1s"]).await;
+    let admin = app.admin_cookie().await;
+    let alerts = |body: Option<serde_json::Value>| {
+        let request = match &body {
+            Some(body) => http_client().put(app.http("/api/me/alerts")).json(body),
+            None => http_client().get(app.http("/api/me/alerts")),
+        };
+        request
+            .header("cookie", &admin)
+            .header("origin", app.http(""))
+            .send()
+    };
+    let before: serde_json::Value = alerts(None).await.expect("GET").json().await.expect("JSON");
+    assert_eq!(before, json!({"waiting": false}), "alerts are opt-in");
+    let set = alerts(Some(json!({"waiting": true}))).await.expect("PUT");
+    assert_eq!(set.status(), 200);
+
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/waiting-1")).await;
+    customer.say("Is anyone there", Some("c-1")).await;
+    let mail = smtp.wait_for(1).await;
+    let mail = &mail[0];
+    assert!(mail.contains("X-Envelope-To: admin@example.com"), "{mail}");
+    assert!(mail.contains("Subject: A customer is waiting"), "{mail}");
+    assert!(mail.contains("Is anyone there"), "{mail}");
+    assert!(
+        mail.contains(&app.http("/chat/server/waiting-1")),
+        "a link to the conversation: {mail}"
+    );
+    outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
+    assert_eq!(smtp.messages().len(), 1, "one alert per wait");
+}

@@ -285,6 +285,9 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox (next_attempt_at)
         WHERE sent_at IS NULL AND failed_at IS NULL;
+    -- Agents who want an email when a customer waits too long (their
+    -- own conversations, and unassigned ones).
+    ALTER TABLE agents ADD COLUMN email_waiting_alerts INTEGER NOT NULL DEFAULT 0;
     -- Keys the server makes for itself once (the reopen links' HMAC key).
     CREATE TABLE server_secrets (
         name  TEXT PRIMARY KEY,
