@@ -17,6 +17,7 @@ use crate::accounts::{Accounts, SessionPolicy};
 use crate::auth::{AgentToken, IdentitySecret};
 use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
+use crate::inbound::{self, Inbound, INBOUND_BURST, INBOUND_RATE};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
 use crate::mail::{MailConfigError, MailFlags, MailSender, MailSettings, ReopenKey};
@@ -53,6 +54,8 @@ pub enum BuildError {
     Mail(#[from] MailConfigError),
     #[error("cannot read or make the key of reopen links: {0}")]
     ReopenKey(StoreError),
+    #[error("--smtp-inbound-bind needs email on (--smtp-url and --mail-from): replies answer our emails")]
+    InboundWithoutMail,
     #[error("cannot start the mail sender: {0}")]
     MailSender(std::io::Error),
     #[error("cannot listen on {addr}: {source}; choose another --bind")]
@@ -116,6 +119,7 @@ impl Application {
             waiting_after: config.notify_waiting_after,
             public_url: config.public_url.clone().unwrap_or_default(),
             link_ttl: config.reopen_link_ttl,
+            replies: config.smtp_inbound_bind.is_some(),
         })?;
         let (store, writer) = Store::start(backend);
         let limits = SocketLimits {
@@ -257,6 +261,29 @@ impl Application {
                 Some((server, addr))
             }
         };
+        if let Some(bind) = &config.smtp_inbound_bind {
+            if reopen.is_none() {
+                return Err(BuildError::InboundWithoutMail);
+            }
+            let bind_err = |source| BuildError::Bind {
+                addr: bind.clone(),
+                source,
+            };
+            let listener = TcpListener::bind(bind).map_err(bind_err)?;
+            let inbound_addr = listener.local_addr().map_err(bind_err)?;
+            inbound::start(
+                listener,
+                Inbound {
+                    registry: registry.clone(),
+                    store: store.clone(),
+                    max_bytes: config.smtp_inbound_max_bytes as usize,
+                    max_text_chars: config.max_text_chars as usize,
+                    rate: Arc::new(KeyedBuckets::new(INBOUND_RATE, INBOUND_BURST)),
+                },
+            )
+            .map_err(bind_err)?;
+            log::info!("support-chat inbound smtp on {inbound_addr}");
+        }
         let mail = match (mail_settings, reopen) {
             (Some(settings), Some(key)) => {
                 log::info!("email is on: the outbox is sent through --smtp-url");

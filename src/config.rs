@@ -292,6 +292,17 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_REOPEN_LINK_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
     pub reopen_link_ttl: Duration,
 
+    /// Accept customers' email replies over SMTP here (e.g. 127.0.0.1:2525):
+    /// the company's mail server forwards `reply+<token>@<--mail-from's
+    /// domain>` to it. Unset (the default): no inbound mail. Needs email on.
+    #[arg(long, env = "SUPPORT_CHAT_SMTP_INBOUND_BIND")]
+    pub smtp_inbound_bind: Option<String>,
+
+    /// Largest inbound email accepted, in bytes.
+    #[arg(long, env = "SUPPORT_CHAT_SMTP_INBOUND_MAX_BYTES", default_value_t = 1_048_576,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub smtp_inbound_max_bytes: u32,
+
     /// Log lines as text, or as one JSON object per line for log shippers.
     #[arg(long, env = "SUPPORT_CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -20,6 +20,7 @@
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list (views and their counts, alerts, the roster) |
 //! | `routing` | `Router`: agents' availability from their consoles, automatic assignment from the queue, the offline grace time |
 //! | `retention` | `Retention`, the actor that deletes or anonymises conversations past `--retention` and old audit entries |
+//! | `inbound` | the inbound SMTP listener: customers' email replies, parsed (`mail-parser`), quotes and signatures dropped, posted in their conversation |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, the website widget (`widget.js`, its config and frame), upgrades, security checks; the only module that knows HTTP |
 //! | `config`, `logging`, `app` | the command line, log output (text or JSON), and `Application`, which wires it all and shuts it down |
@@ -44,6 +45,7 @@ mod config;
 mod conversation;
 mod domain;
 mod error;
+mod inbound;
 mod inbox;
 mod limits;
 mod logging;

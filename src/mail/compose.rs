@@ -16,6 +16,7 @@ pub(super) fn compose(
     due: &Due,
     lines: &[Line],
     link: &str,
+    reply_to: Option<&str>,
 ) -> Result<Message, String> {
     // An alert may go to several agents (comma-separated).
     let to = due
@@ -48,6 +49,12 @@ pub(super) fn compose(
     };
     let (plain, html) = body(intro, lines, link);
     let mut builder = Message::builder().from(from.clone());
+    if let Some(address) = reply_to {
+        let mailbox = address
+            .parse::<Mailbox>()
+            .map_err(|e| format!("bad reply address {address}: {e}"))?;
+        builder = builder.reply_to(mailbox);
+    }
     for mailbox in to {
         builder = builder.to(mailbox);
     }
@@ -127,7 +134,7 @@ mod tests {
             text: "<script>alert(1)</script>".into(),
             ts_millis: 0,
         }];
-        let email = compose(&from, &due, &lines, "https://x.test/r/t").expect("email");
+        let email = compose(&from, &due, &lines, "https://x.test/r/t", None).expect("email");
         let raw = String::from_utf8(email.formatted()).expect("utf-8");
         assert!(raw.contains("&lt;script&gt;"), "{raw}");
         assert!(!raw.contains("<script>alert(1)</script></p>"), "{raw}");

@@ -1,10 +1,8 @@
 //! Reopen links: `/r/<token>` takes a customer back to their conversation
 //! from an email, on any device, until the token expires. The token is
-//! `base64url(client id).expiry.hex(HMAC-SHA256(key, …))` under a key the
-//! server makes once and keeps in the database, so links survive restarts.
+//! `hex(client id).expiry.hex(HMAC-SHA256(key, …))` under a key the server
+//! makes once and keeps in the database, so links survive restarts.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use rand::RngCore;
 
 use crate::auth::{sign, verify};
@@ -46,13 +44,14 @@ impl ReopenKey {
 
     /// A token for `client`, valid until `expires` (unix seconds).
     pub fn token(&self, client: &ClientId, expires: i64) -> String {
-        let id = URL_SAFE_NO_PAD.encode(client.as_str());
+        let id = hex::encode(client.as_str());
         let mac = sign(&self.0, &signed(&id, expires));
         format!("{id}.{expires}.{mac}")
     }
 
     /// The conversation `token` opens at `now` (unix seconds).
     pub fn open(&self, token: &str, now: i64) -> Result<ClientId, LinkError> {
+        let token = token.to_ascii_lowercase();
         let mut parts = token.split('.');
         let (Some(id), Some(expires), Some(mac), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -67,7 +66,7 @@ impl ReopenKey {
         if now >= expires {
             return Err(LinkError::Expired);
         }
-        let id = URL_SAFE_NO_PAD.decode(id).map_err(|_| LinkError::Invalid)?;
+        let id = hex::decode(id).map_err(|_| LinkError::Invalid)?;
         let id = String::from_utf8(id).map_err(|_| LinkError::Invalid)?;
         ClientId::parse(&id).map_err(|_| LinkError::Invalid)
     }

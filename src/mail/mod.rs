@@ -20,7 +20,7 @@ use lettre::message::Mailbox;
 use lettre::SmtpTransport;
 
 pub use link::{LinkError, ReopenKey};
-pub use outbox::{failed_emails, set_waiting_alerts, waiting_alerts};
+pub use outbox::{failed_emails, reply_conversation, set_waiting_alerts, waiting_alerts};
 pub use sender::MailSender;
 
 /// How to send email, from the command line.
@@ -39,8 +39,10 @@ pub struct MailSettings {
     pub waiting_after: Duration,
     /// Where links in emails point: this server as customers reach it.
     pub public_url: String,
-    /// How long a reopen link works.
+    /// How long a reopen link (and a reply address) works.
     pub link_ttl: Duration,
+    /// The inbound listener is on: customers' emails carry a reply address.
+    pub replies: bool,
 }
 
 /// The email flags, as given.
@@ -53,6 +55,7 @@ pub struct MailFlags<'a> {
     pub waiting_after: Duration,
     pub public_url: String,
     pub link_ttl: Duration,
+    pub replies: bool,
 }
 
 /// Why the email settings cannot be used.
@@ -90,6 +93,7 @@ impl MailSettings {
             waiting_after: flags.waiting_after,
             public_url: flags.public_url,
             link_ttl: flags.link_ttl,
+            replies: flags.replies,
         }))
     }
 
@@ -125,6 +129,7 @@ mod tests {
             waiting_after: Duration::from_secs(180),
             public_url: "https://support.example.com".into(),
             link_ttl: Duration::from_secs(86400),
+            replies: false,
         }
     }
 

@@ -225,6 +225,45 @@ pub(super) fn unseen_lines(
     rows.collect()
 }
 
+/// A new reply address token for `client`, valid until `expires_ms`:
+/// 20 random bytes in hex, so `reply+<token>@…` fits an address's
+/// 64-character local part whatever the client id.
+pub(super) fn issue_reply_token(
+    conn: &Connection,
+    client: &ClientId,
+    expires_ms: i64,
+) -> rusqlite::Result<String> {
+    let mut bytes = [0u8; 20];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    let token = hex::encode(bytes);
+    conn.prepare_cached(
+        "INSERT INTO reply_tokens (token, client_id, expires_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![token, client.as_str(), expires_ms])?;
+    Ok(token)
+}
+
+/// The conversation a reply address token names, if it exists and has
+/// not expired (any case: mail servers may change it).
+pub async fn reply_conversation(
+    store: &Store,
+    token: &str,
+) -> Result<Option<ClientId>, StoreError> {
+    let token = token.to_ascii_lowercase();
+    let now = now_millis().timestamp_millis();
+    let found: Option<String> = store
+        .read_sql(move |conn| {
+            conn.query_row(
+                "SELECT client_id FROM reply_tokens WHERE token = ?1 AND expires_at > ?2",
+                params![token, now],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .await?;
+    Ok(found.and_then(|id| ClientId::parse(&id).ok()))
+}
+
 /// Drops a row that has nothing left to say (the customer read it all).
 pub(super) fn drop_row(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?

@@ -172,10 +172,16 @@ impl Sender {
             return Ok(Sent::Moot);
         }
         let link = self.reopen_link(due);
-        let email = compose(&self.settings.from, due, &lines, &link).map_err(|error| Failure {
-            error,
-            permanent: true,
+        let reply_to = self.reply_address(due).map_err(|e| Failure {
+            error: e.to_string(),
+            permanent: false,
         })?;
+        let email = compose(&self.settings.from, due, &lines, &link, reply_to.as_deref()).map_err(
+            |error| Failure {
+                error,
+                permanent: true,
+            },
+        )?;
         self.transport
             .send(&email)
             .map(|_| Sent::Sent)
@@ -183,6 +189,21 @@ impl Sender {
                 permanent: e.is_permanent(),
                 error: e.to_string(),
             })
+    }
+
+    /// With the inbound listener on, the customer's emails say where to
+    /// reply: `reply+<token>@<--mail-from's domain>`.
+    fn reply_address(&self, due: &Due) -> Result<Option<String>, crate::store::StoreError> {
+        if !self.settings.replies || due.kind == NoticeKind::Waiting {
+            return Ok(None);
+        }
+        let ttl = i64::try_from(self.settings.link_ttl.as_millis()).unwrap_or(i64::MAX / 4);
+        let expires = now_millis().timestamp_millis().saturating_add(ttl);
+        let token = self
+            .store
+            .write_sql_now(|conn| outbox::issue_reply_token(conn, &due.client, expires))?;
+        let domain = self.settings.from.email.domain();
+        Ok(Some(format!("reply+{token}@{domain}")))
     }
 
     /// A link to the conversation: the agents' console page for an alert;

@@ -18,6 +18,7 @@ mod console;
 mod db_file;
 mod durability;
 mod email;
+mod email_replies;
 mod email_unseen;
 mod handshake;
 mod hardening;

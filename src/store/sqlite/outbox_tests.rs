@@ -1,6 +1,6 @@
 //! The outbox in SQLite: the migration that adds it, a notice queued in the
 //! transaction of its resolve and never twice, and erase and anonymise
-//! taking a conversation's emails with it.
+//! taking a conversation's emails and reply addresses with it.
 
 use super::schema::migrate;
 use super::tests::{client, commit, message, schema_1_database};
@@ -77,12 +77,40 @@ fn a_resolve_queues_its_transcript_once_in_the_same_transaction() {
 #[test]
 fn erase_and_anonymise_take_the_conversations_emails_with_them() {
     let backend = SqliteBackend::open_in_memory().expect("opens");
+    let reply_tokens = |id: &str| -> i64 {
+        let id = id.to_owned();
+        backend
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT count(*) FROM reply_tokens WHERE client_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+            })
+            .expect("count")
+    };
     for id in ["erased", "anonymised"] {
         commit(&backend, id, &[message(1, Role::Customer), transcript(1)]);
         assert_eq!(outbox_rows(&backend, id).len(), 1);
+        let id = id.to_owned();
+        backend
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO reply_tokens (token, client_id, expires_at) VALUES (?1, ?1, 0)",
+                    [id],
+                )
+                .map_err(backend_err)
+            })
+            .expect("a reply token");
     }
     commit(&backend, "erased", &[WriteOp::Erase]);
     commit(&backend, "anonymised", &[WriteOp::Anonymise]);
-    assert!(outbox_rows(&backend, "erased").is_empty());
-    assert!(outbox_rows(&backend, "anonymised").is_empty());
+    for id in ["erased", "anonymised"] {
+        assert!(outbox_rows(&backend, id).is_empty(), "{id}");
+        assert_eq!(
+            reply_tokens(id),
+            0,
+            "{id}: its reply addresses stop working"
+        );
+    }
 }

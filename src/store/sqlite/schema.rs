@@ -288,6 +288,14 @@ const MIGRATIONS: &[&str] = &[
     -- Agents who want an email when a customer waits too long (their
     -- own conversations, and unassigned ones).
     ALTER TABLE agents ADD COLUMN email_waiting_alerts INTEGER NOT NULL DEFAULT 0;
+    -- Reply addresses (reply+<token>@…) of the emails sent to customers:
+    -- random, so short enough for an address's local part, and expiring.
+    CREATE TABLE reply_tokens (
+        token      TEXT PRIMARY KEY,
+        client_id  TEXT NOT NULL,
+        expires_at INTEGER NOT NULL  -- unix ms
+    ) WITHOUT ROWID;
+    CREATE INDEX reply_tokens_by_client ON reply_tokens (client_id);
     -- Keys the server makes for itself once (the reopen links' HMAC key).
     CREATE TABLE server_secrets (
         name  TEXT PRIMARY KEY,

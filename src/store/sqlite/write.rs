@@ -241,6 +241,7 @@ fn erase(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
         "DELETE FROM contacts WHERE client_id = ?1",
         "DELETE FROM conversation_labels WHERE client_id = ?1",
         "DELETE FROM outbox WHERE client_id = ?1",
+        "DELETE FROM reply_tokens WHERE client_id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([client.as_str()])?;
     }
@@ -262,6 +263,7 @@ fn anonymise(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
         "DELETE FROM messages_fts WHERE client_id = ?1",
         "DELETE FROM contacts WHERE client_id = ?1",
         "DELETE FROM outbox WHERE client_id = ?1",
+        "DELETE FROM reply_tokens WHERE client_id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([client.as_str()])?;
     }
