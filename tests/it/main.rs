@@ -7,6 +7,7 @@ mod assignment;
 mod audit;
 mod backup;
 mod browser;
+mod browser_email;
 mod browser_privacy;
 mod browser_proxy;
 mod browser_routing;
