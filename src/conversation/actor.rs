@@ -17,8 +17,7 @@ use super::messages::*;
 use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
 use crate::domain::{
-    Author, ChatMessage, ClientId, Contact, ConversationStatus, Event, Notice, NoticeKind, PerRole,
-    Role,
+    Author, ChatMessage, ClientId, Contact, ConversationStatus, Event, PerRole, Role,
 };
 use crate::error::AppError;
 use crate::protocol::{Items, ServerEvent, HISTORY_PAGE_MAX};
@@ -421,19 +420,7 @@ impl SessionActor {
 
     fn set_status(&mut self, status: ConversationStatus) {
         self.status = status;
-        let transcript_to = self
-            .contact
-            .email
-            .clone()
-            .filter(|_| self.settings.transcripts && status == ConversationStatus::Resolved);
-        self.submit_meta(match transcript_to {
-            Some(to) => WriteOp::ResolveWithTranscript(Notice {
-                kind: NoticeKind::Transcript,
-                seq: self.last_seq,
-                to,
-            }),
-            None => WriteOp::Status(status),
-        });
+        self.submit_meta(self.status_write(status));
         self.broadcast(ServerEvent::Status { status }.encode());
     }
 
