@@ -20,7 +20,10 @@ use lettre::message::Mailbox;
 use lettre::SmtpTransport;
 
 pub use link::{LinkError, ReopenKey};
-pub use outbox::{failed_emails, reply_conversation, set_waiting_alerts, waiting_alerts};
+pub use outbox::{
+    failed_emails, reply_conversation, request_transcript, set_waiting_alerts, waiting_alerts,
+    TranscriptRequest,
+};
 pub use sender::MailSender;
 
 /// How to send email, from the command line.

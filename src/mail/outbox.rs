@@ -225,6 +225,55 @@ pub(super) fn unseen_lines(
     rows.collect()
 }
 
+/// What asking for a transcript did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscriptRequest {
+    Queued,
+    /// The transcript up to the conversation's last seq is already queued
+    /// (or sent).
+    AlreadyQueued,
+    /// The customer left no email address (or there is no conversation).
+    NoAddress,
+}
+
+/// Queues the transcript of `client` up to its last seq, on an agent's
+/// request: its own transaction, keyed like the one a resolve queues, so
+/// asking twice (or after the resolve) sends it once.
+pub async fn request_transcript(
+    store: &Store,
+    client: ClientId,
+) -> Result<TranscriptRequest, StoreError> {
+    let now = now_millis().timestamp_millis();
+    store
+        .write_sql(move |conn| {
+            let queued = conn
+                .prepare_cached(
+                    "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
+                     SELECT c.client_id, 'transcript', c.last_seq, k.email, ?2, ?2
+                     FROM conversations c JOIN contacts k ON k.client_id = c.client_id
+                     WHERE c.client_id = ?1 AND k.email IS NOT NULL
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![client.as_str(), now])?;
+            if queued == 1 {
+                return Ok(TranscriptRequest::Queued);
+            }
+            let addressed: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM contacts k JOIN conversations c
+                                ON c.client_id = k.client_id
+                                WHERE k.client_id = ?1 AND k.email IS NOT NULL)",
+                [client.as_str()],
+                |r| r.get(0),
+            )?;
+            Ok(if addressed {
+                TranscriptRequest::AlreadyQueued
+            } else {
+                TranscriptRequest::NoAddress
+            })
+        })
+        .await
+}
+
 /// A new reply address token for `client`, valid until `expires_ms`:
 /// 20 random bytes in hex, so `reply+<token>@…` fits an address's
 /// 64-character local part whatever the client id.

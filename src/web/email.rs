@@ -8,9 +8,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::render::render_error_page;
 use super::team::{json_body, require_admin};
 use super::AppState;
-use crate::domain::now_millis;
+use crate::domain::{now_millis, ClientId};
 use crate::error::AppError;
-use crate::mail::{failed_emails, set_waiting_alerts, waiting_alerts, LinkError};
+use crate::mail::{
+    failed_emails, request_transcript, set_waiting_alerts, waiting_alerts, LinkError,
+    TranscriptRequest,
+};
 
 /// Failed emails the team page lists, newest first.
 const FAILED_SHOWN: usize = 50;
@@ -60,6 +63,35 @@ pub async fn set_alerts(
         .await
         .map_err(|_| AppError::StoreUnavailable)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "waiting": wanted.waiting })))
+}
+
+/// `POST /api/conversations/{id}/transcript`: emails the customer the
+/// conversation so far (as they saw it). `202 {"queued": true}`, or
+/// `{"queued": false}` when that transcript is already queued or sent; 409
+/// when email is off or the customer left no address.
+pub async fn transcript(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    state.security.require_agent_write(&req).await?;
+    let client = ClientId::parse(&id)?;
+    if state.reopen.is_none() {
+        return Err(AppError::Conflict("email is off on this server".into()));
+    }
+    let outcome = request_transcript(&state.store, client)
+        .await
+        .map_err(|_| AppError::StoreUnavailable)?;
+    let queued = match outcome {
+        TranscriptRequest::Queued => true,
+        TranscriptRequest::AlreadyQueued => false,
+        TranscriptRequest::NoAddress => {
+            return Err(AppError::Conflict(
+                "the customer left no email address".into(),
+            ))
+        }
+    };
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "queued": queued })))
 }
 
 /// `GET /r/{token}`: the link in an email takes the customer back to their

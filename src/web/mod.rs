@@ -147,6 +147,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(api::reopen),
         )
         .route(
+            "/api/conversations/{id}/transcript",
+            web::post().to(email::transcript),
+        )
+        .route(
             "/api/conversations/{id}/contact",
             web::patch().to(api::set_contact),
         )

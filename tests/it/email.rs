@@ -246,3 +246,50 @@ async fn the_outbox_survives_kill_9_and_sends_exactly_once_after_the_restart() {
         "sent exactly once after the restart"
     );
 }
+
+#[actix_web::test]
+async fn an_agent_asks_for_a_transcript_and_it_is_sent_once() {
+    let smtp = MailCatcher::start(free_port()).await;
+    let app = spawn_app_with(&[
+        "--smtp-url",
+        &smtp.url(),
+        "--mail-from",
+        FROM,
+        "--metrics-bind",
+        &metrics_flag(free_port()),
+    ])
+    .await;
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/asked-1")).await;
+    customer
+        .send_json(json!({"type": "contact", "email": "ana@example.com"}))
+        .await;
+    customer.wait_for("contact").await;
+    customer.say("Please send me this chat", Some("c-1")).await;
+    customer.wait_for("message").await;
+    let ask = |id: &'static str| {
+        http_client()
+            .post(app.http(&format!("/api/conversations/{id}/transcript")))
+            .header("authorization", format!("Bearer {AGENT_TOKEN}"))
+            .send()
+    };
+    let first = ask("asked-1").await.expect("POST");
+    assert_eq!(first.status(), 202);
+    assert_eq!(
+        first.json::<Value>().await.expect("JSON"),
+        json!({"queued": true})
+    );
+    let again = ask("asked-1").await.expect("POST");
+    assert_eq!(
+        again.json::<Value>().await.expect("JSON"),
+        json!({"queued": false})
+    );
+    let (mut silent, _, _) = WsClient::join(&app.ws("/ws/customer/no-address")).await;
+    silent.say("Hi", Some("c-1")).await;
+    silent.wait_for("message").await;
+    assert_eq!(ask("no-address").await.expect("POST").status(), 409);
+
+    let mail = smtp.wait_for(1).await;
+    assert!(mail[0].contains("Please send me this chat"), "{}", mail[0]);
+    outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
+    assert_eq!(smtp.messages().len(), 1, "asked twice, sent once");
+}
