@@ -3,6 +3,7 @@
 //! conversation with `Message-ID`, `In-Reply-To` and `References`.
 
 use chrono::{DateTime, Utc};
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 use sha2::{Digest, Sha256};
@@ -17,6 +18,7 @@ pub(super) fn compose(
     lines: &[Line],
     link: &str,
     reply_to: Option<&str>,
+    unsubscribe: Option<&str>,
 ) -> Result<Message, String> {
     // An alert may go to several agents (comma-separated).
     let to = due
@@ -57,6 +59,18 @@ pub(super) fn compose(
     }
     for mailbox in to {
         builder = builder.to(mailbox);
+    }
+    if let Some(url) = unsubscribe {
+        // RFC 8058 one-click: the mail client POSTs to the URL.
+        let header = |name: &'static str, value: String| {
+            HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+        };
+        builder = builder
+            .raw_header(header("List-Unsubscribe", format!("<{url}>")))
+            .raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ));
     }
     builder
         .subject(subject)
@@ -134,7 +148,15 @@ mod tests {
             text: "<script>alert(1)</script>".into(),
             ts_millis: 0,
         }];
-        let email = compose(&from, &due, &lines, "https://x.test/r/t", None).expect("email");
+        let email = compose(
+            &from,
+            &due,
+            &lines,
+            "https://x.test/r/t",
+            None,
+            Some("https://x.test/u/t"),
+        )
+        .expect("email");
         let raw = String::from_utf8(email.formatted()).expect("utf-8");
         assert!(raw.contains("&lt;script&gt;"), "{raw}");
         assert!(!raw.contains("<script>alert(1)</script></p>"), "{raw}");
@@ -149,5 +171,13 @@ mod tests {
             "{raw}"
         );
         assert!(!raw.contains("<img"), "no tracking pixel: {raw}");
+        assert!(
+            raw.contains("List-Unsubscribe: <https://x.test/u/t>"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{raw}"
+        );
     }
 }

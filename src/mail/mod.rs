@@ -21,8 +21,8 @@ use lettre::SmtpTransport;
 
 pub use link::{LinkError, ReopenKey};
 pub use outbox::{
-    failed_emails, reply_conversation, request_transcript, set_waiting_alerts, waiting_alerts,
-    TranscriptRequest,
+    failed_emails, reply_conversation, request_transcript, set_waiting_alerts, unsubscribe,
+    waiting_alerts, TranscriptRequest,
 };
 pub use sender::MailSender;
 

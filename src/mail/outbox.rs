@@ -115,7 +115,8 @@ pub(super) fn queue_unseen(conn: &Connection, unseen_after_ms: i64) -> rusqlite:
                    AND m.private = 0 AND m.event IS NULL),
                 k.email, ?1, ?1
          FROM contacts k JOIN conversations c ON c.client_id = k.client_id
-         WHERE k.email IS NOT NULL AND c.status = 'open' AND c.customer_read_seq < c.last_seq
+         WHERE k.email IS NOT NULL AND k.email_optout = 0 AND c.status = 'open'
+           AND c.customer_read_seq < c.last_seq
            AND EXISTS (
                SELECT 1 FROM messages m
                WHERE m.client_id = c.client_id AND m.from_role = 1
@@ -232,7 +233,8 @@ pub enum TranscriptRequest {
     /// The transcript up to the conversation's last seq is already queued
     /// (or sent).
     AlreadyQueued,
-    /// The customer left no email address (or there is no conversation).
+    /// The customer left no email address, or unsubscribed (or there is
+    /// no conversation).
     NoAddress,
 }
 
@@ -251,7 +253,7 @@ pub async fn request_transcript(
                     "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
                      SELECT c.client_id, 'transcript', c.last_seq, k.email, ?2, ?2
                      FROM conversations c JOIN contacts k ON k.client_id = c.client_id
-                     WHERE c.client_id = ?1 AND k.email IS NOT NULL
+                     WHERE c.client_id = ?1 AND k.email IS NOT NULL AND k.email_optout = 0
                      ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![client.as_str(), now])?;
@@ -261,7 +263,8 @@ pub async fn request_transcript(
             let addressed: bool = conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM contacts k JOIN conversations c
                                 ON c.client_id = k.client_id
-                                WHERE k.client_id = ?1 AND k.email IS NOT NULL)",
+                                WHERE k.client_id = ?1 AND k.email IS NOT NULL
+                                  AND k.email_optout = 0)",
                 [client.as_str()],
                 |r| r.get(0),
             )?;
@@ -270,6 +273,25 @@ pub async fn request_transcript(
             } else {
                 TranscriptRequest::NoAddress
             })
+        })
+        .await
+}
+
+/// The customer of `client` wants no more email (List-Unsubscribe); their
+/// emails not yet sent are dropped.
+pub async fn unsubscribe(store: &Store, client: ClientId) -> Result<(), StoreError> {
+    store
+        .write_sql(move |conn| {
+            conn.execute(
+                "UPDATE contacts SET email_optout = 1 WHERE client_id = ?1",
+                [client.as_str()],
+            )?;
+            conn.execute(
+                "DELETE FROM outbox WHERE client_id = ?1 AND kind <> 'waiting'
+                   AND sent_at IS NULL AND failed_at IS NULL",
+                [client.as_str()],
+            )
+            .map(drop)
         })
         .await
 }

@@ -18,6 +18,9 @@ use super::MailSettings;
 use crate::domain::{now_millis, NoticeKind};
 use crate::store::Store;
 
+/// How long an unsubscribe URL works: ten years.
+const UNSUBSCRIBE_TTL_SECS: i64 = 10 * 365 * 24 * 3600;
+
 /// How often the outbox is looked at.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -176,12 +179,19 @@ impl Sender {
             error: e.to_string(),
             permanent: false,
         })?;
-        let email = compose(&self.settings.from, due, &lines, &link, reply_to.as_deref()).map_err(
-            |error| Failure {
-                error,
-                permanent: true,
-            },
-        )?;
+        let unsubscribe = self.unsubscribe_link(due);
+        let email = compose(
+            &self.settings.from,
+            due,
+            &lines,
+            &link,
+            reply_to.as_deref(),
+            unsubscribe.as_deref(),
+        )
+        .map_err(|error| Failure {
+            error,
+            permanent: true,
+        })?;
         self.transport
             .send(&email)
             .map(|_| Sent::Sent)
@@ -189,6 +199,21 @@ impl Sender {
                 permanent: e.is_permanent(),
                 error: e.to_string(),
             })
+    }
+
+    /// The customer's one-click unsubscribe URL (none on agents' alerts,
+    /// which they turn off on the team page).
+    fn unsubscribe_link(&self, due: &Due) -> Option<String> {
+        if due.kind == NoticeKind::Waiting {
+            return None;
+        }
+        // Long-lived: unsubscribing should work as long as the email is kept.
+        let expires = now_millis()
+            .timestamp()
+            .saturating_add(UNSUBSCRIBE_TTL_SECS);
+        let token = self.key.token(&due.client, expires);
+        let base = self.settings.public_url.trim_end_matches('/');
+        Some(format!("{base}/u/{token}"))
     }
 
     /// With the inbound listener on, the customer's emails say where to

@@ -11,7 +11,7 @@ use super::AppState;
 use crate::domain::{now_millis, ClientId};
 use crate::error::AppError;
 use crate::mail::{
-    failed_emails, request_transcript, set_waiting_alerts, waiting_alerts, LinkError,
+    failed_emails, request_transcript, set_waiting_alerts, unsubscribe, waiting_alerts, LinkError,
     TranscriptRequest,
 };
 
@@ -92,6 +92,23 @@ pub async fn transcript(
         }
     };
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "queued": queued })))
+}
+
+/// `POST /u/{token}`: the one-click unsubscribe of an email's
+/// `List-Unsubscribe` (RFC 8058); the token is the email's own, so no
+/// cookie and no Origin are involved. The customer gets no more email.
+pub async fn unsubscribe_customer(
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let key = state.reopen.as_ref().ok_or(AppError::NotFound)?;
+    let client = key
+        .open(&token, now_millis().timestamp())
+        .map_err(|_| AppError::NotFound)?;
+    unsubscribe(&state.store, client)
+        .await
+        .map_err(|_| AppError::StoreUnavailable)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "unsubscribed": true })))
 }
 
 /// `GET /r/{token}`: the link in an email takes the customer back to their

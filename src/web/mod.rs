@@ -108,6 +108,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/me/alerts", web::get().to(email::alerts))
         .route("/api/me/alerts", web::put().to(email::set_alerts))
         .route("/r/{token}", get_or_head().to(email::reopen))
+        .route("/u/{token}", web::post().to(email::unsubscribe_customer))
         .route("/api/agents", web::get().to(team::agents))
         .route("/api/agents", web::post().to(team::add_agent))
         .route("/api/agents/{id}", web::patch().to(team::change_agent))

@@ -248,7 +248,7 @@ async fn the_outbox_survives_kill_9_and_sends_exactly_once_after_the_restart() {
 }
 
 #[actix_web::test]
-async fn an_agent_asks_for_a_transcript_and_it_is_sent_once() {
+async fn an_agent_asks_for_a_transcript_sent_once_until_the_customer_unsubscribes() {
     let smtp = MailCatcher::start(free_port()).await;
     let app = spawn_app_with(&[
         "--smtp-url",
@@ -292,4 +292,31 @@ async fn an_agent_asks_for_a_transcript_and_it_is_sent_once() {
     assert!(mail[0].contains("Please send me this chat"), "{}", mail[0]);
     outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
     assert_eq!(smtp.messages().len(), 1, "asked twice, sent once");
+
+    // One click on the email's List-Unsubscribe: no more email.
+    let url = mail[0]
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
+        .and_then(|l| l.strip_suffix('>'))
+        .expect("a List-Unsubscribe URL")
+        .to_owned();
+    assert!(mail[0].contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    let forged = format!("{url}0");
+    let refused = http_client().post(&forged).send().await.expect("POST");
+    assert_eq!(refused.status(), 404, "a forged unsubscribe URL");
+    let done = http_client()
+        .post(&url)
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(done.status(), 200);
+    customer.say("One more thing", Some("c-2")).await;
+    customer.wait_for("message").await;
+    let after = ask("asked-1").await.expect("POST");
+    assert_eq!(
+        after.status(),
+        409,
+        "an unsubscribed customer gets no transcript"
+    );
 }

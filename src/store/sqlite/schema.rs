@@ -288,6 +288,8 @@ const MIGRATIONS: &[&str] = &[
     -- Agents who want an email when a customer waits too long (their
     -- own conversations, and unassigned ones).
     ALTER TABLE agents ADD COLUMN email_waiting_alerts INTEGER NOT NULL DEFAULT 0;
+    -- A customer who unsubscribed (List-Unsubscribe) gets no more email.
+    ALTER TABLE contacts ADD COLUMN email_optout INTEGER NOT NULL DEFAULT 0;
     -- Reply addresses (reply+<token>@…) of the emails sent to customers:
     -- random, so short enough for an address's local part, and expiring.
     CREATE TABLE reply_tokens (

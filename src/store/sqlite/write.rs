@@ -209,7 +209,9 @@ fn queue_notice(conn: &Connection, client: &ClientId, notice: &Notice) -> rusqli
     let now = now_millis().timestamp_millis();
     conn.prepare_cached(
         "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO NOTHING",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?5
+         WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE client_id = ?1 AND email_optout = 1)
+         ON CONFLICT DO NOTHING",
     )?
     .execute(params![
         client.as_str(),
