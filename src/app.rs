@@ -17,8 +17,10 @@ use crate::accounts::{Accounts, SessionPolicy};
 use crate::auth::{AgentToken, IdentitySecret};
 use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
+use crate::inbound::{self, Inbound, INBOUND_BURST, INBOUND_RATE};
 use crate::inbox::{CloseAll, Inbox};
 use crate::limits::{IpLimits, KeyedBuckets};
+use crate::mail::{MailConfigError, MailFlags, MailSender, MailSettings, ReopenKey};
 use crate::retention::{Retention, RetentionPolicy, UnsentFiles};
 use crate::routing::{Router, RouterSettings};
 use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
@@ -48,6 +50,14 @@ pub enum BuildError {
     IdentityRequired,
     #[error("cannot issue the setup link: {0}")]
     Setup(StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailConfigError),
+    #[error("cannot read or make the key of reopen links: {0}")]
+    ReopenKey(StoreError),
+    #[error("--smtp-inbound-bind needs email on (--smtp-url and --mail-from): replies answer our emails")]
+    InboundWithoutMail,
+    #[error("cannot start the mail sender: {0}")]
+    MailSender(std::io::Error),
     #[error("cannot listen on {addr}: {source}; choose another --bind")]
     Bind {
         addr: String,
@@ -64,6 +74,8 @@ pub struct Application {
     inbox: Addr<Inbox>,
     store: Store,
     writer: Writer,
+    /// The outbox's sender, when email is on.
+    mail: Option<MailSender>,
     shutdown: watch::Sender<bool>,
     setup_url: Option<String>,
     _lock: Option<DataDirLock>,
@@ -98,6 +110,17 @@ impl Application {
         backend: Arc<dyn Backend>,
         lock: Option<DataDirLock>,
     ) -> Result<Application, BuildError> {
+        let mut mail_settings = MailSettings::from_flags(MailFlags {
+            smtp_url: config.smtp_url.as_deref(),
+            from: config.mail_from.as_deref(),
+            retry_after: config.mail_retry_after,
+            max_attempts: config.mail_max_attempts,
+            unseen_after: config.notify_unseen_after,
+            waiting_after: config.notify_waiting_after,
+            public_url: config.public_url.clone().unwrap_or_default(),
+            link_ttl: config.reopen_link_ttl,
+            replies: config.smtp_inbound_bind.is_some(),
+        })?;
         let (store, writer) = Store::start(backend);
         let limits = SocketLimits {
             max_text_chars: config.max_text_chars as usize,
@@ -112,6 +135,7 @@ impl Application {
         let settings = SessionSettings {
             idle_timeout: config.idle_timeout,
             max_text_chars: limits.max_text_chars,
+            transcripts: mail_settings.is_some(),
         };
         // The Registry and the Router tell each other things: their
         // addresses exist before they start, so each gets the other's.
@@ -155,6 +179,15 @@ impl Application {
         .start();
         let listener = TcpListener::bind(&config.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
+        if let Some(settings) = mail_settings.as_mut().filter(|s| s.public_url.is_empty()) {
+            settings.public_url = format!("http://{addr}");
+        }
+        let reopen = match &mail_settings {
+            Some(_) => Some(Arc::new(
+                ReopenKey::load_or_create(&store).map_err(BuildError::ReopenKey)?,
+            )),
+            None => None,
+        };
         let accounts = Accounts::new(
             store.clone(),
             SessionPolicy {
@@ -201,6 +234,7 @@ impl Application {
                 max_image_pixels: config.max_image_pixels,
                 rate: KeyedBuckets::new(config.upload_rate, config.upload_burst),
             }),
+            reopen: reopen.clone(),
         };
         let workers = config.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -238,6 +272,42 @@ impl Application {
                 Some((server, addr))
             }
         };
+        if let Some(bind) = &config.smtp_inbound_bind {
+            if reopen.is_none() {
+                return Err(BuildError::InboundWithoutMail);
+            }
+            let bind_err = |source| BuildError::Bind {
+                addr: bind.clone(),
+                source,
+            };
+            let listener = TcpListener::bind(bind).map_err(bind_err)?;
+            let inbound_addr = listener.local_addr().map_err(bind_err)?;
+            inbound::start(
+                listener,
+                Inbound {
+                    registry: registry.clone(),
+                    store: store.clone(),
+                    max_bytes: config.smtp_inbound_max_bytes as usize,
+                    max_text_chars: config.max_text_chars as usize,
+                    rate: Arc::new(KeyedBuckets::new(INBOUND_RATE, INBOUND_BURST)),
+                },
+            )
+            .map_err(bind_err)?;
+            log::info!("support-chat inbound smtp on {inbound_addr}");
+        }
+        let mail = match (mail_settings, reopen) {
+            (Some(settings), Some(key)) => {
+                log::info!("email is on: the outbox is sent through --smtp-url");
+                Some(
+                    MailSender::start(store.clone(), settings, key)
+                        .map_err(BuildError::MailSender)?,
+                )
+            }
+            _ => {
+                log::info!("email is off (no --smtp-url)");
+                None
+            }
+        };
         let (shutdown, _) = watch::channel(false);
         Ok(Application {
             server,
@@ -247,6 +317,7 @@ impl Application {
             inbox,
             store,
             writer,
+            mail,
             shutdown,
             setup_url,
             _lock: lock,
@@ -282,6 +353,7 @@ impl Application {
             inbox,
             store,
             writer,
+            mail,
             shutdown,
             _lock,
             ..
@@ -300,6 +372,7 @@ impl Application {
                 if let Some(metrics) = metrics {
                     metrics.stop(true).await;
                 }
+                stop_mail(mail);
                 writer.shutdown(&store);
                 return result.map_err(std::io::Error::other)?;
             }
@@ -313,9 +386,18 @@ impl Application {
         if let Some(metrics) = metrics {
             metrics.stop(true).await;
         }
+        stop_mail(mail);
         writer.shutdown(&store);
         log::info!("stopped; every acknowledged message is stored");
         Ok(())
+    }
+}
+
+/// Stops the mail sender (off the async threads: it may be in the middle
+/// of an SMTP exchange) before the writer, whose connection it uses.
+fn stop_mail(mail: Option<MailSender>) {
+    if let Some(mail) = mail {
+        mail.shutdown();
     }
 }
 

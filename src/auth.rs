@@ -38,8 +38,8 @@ impl IdentitySecret {
         IdentitySecret(secret)
     }
 
-    /// `hex(HMAC-SHA256(secret, client_id))`, what the website computes.
-    #[cfg(test)]
+    /// `hex(HMAC-SHA256(secret, client_id))`, what the website computes
+    /// (and the reopen link of an email, for the page it leads to).
     pub fn signature(&self, client: &ClientId) -> String {
         sign(self.0.as_bytes(), client.as_str())
     }
@@ -118,12 +118,13 @@ fn mac(key: &[u8], message: &str) -> HmacSha256 {
     mac
 }
 
-#[cfg(test)]
-fn sign(key: &[u8], message: &str) -> String {
+/// `hex(HMAC-SHA256(key, message))`.
+pub fn sign(key: &[u8], message: &str) -> String {
     hex::encode(mac(key, message).finalize().into_bytes())
 }
 
-fn verify(key: &[u8], message: &str, tag: &[u8]) -> bool {
+/// Constant-time check of `tag` = HMAC-SHA256(key, message).
+pub fn verify(key: &[u8], message: &str, tag: &[u8]) -> bool {
     mac(key, message).verify_slice(tag).is_ok()
 }
 

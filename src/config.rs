@@ -282,6 +282,55 @@ pub struct Config {
     /// An uploaded file that no message sends is deleted after this long.
     #[arg(long, env = "SUPPORT_CHAT_UNSENT_FILE_EXPIRY", default_value = "1h", value_parser = humantime::parse_duration)]
     pub unsent_file_expiry: Duration,
+    /// Send email through this SMTP server: smtp://user:pass@host:port
+    /// (plain, for a local relay), smtp://…?tls=required (STARTTLS) or
+    /// smtps://… (implicit TLS). Unset: email is off.
+    #[arg(long, env = "SUPPORT_CHAT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The address emails come from, e.g. "Support <support@example.com>".
+    #[arg(long, env = "SUPPORT_CHAT_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// The wait before retrying a failed email; each further retry waits
+    /// twice as long (at most an hour).
+    #[arg(long, env = "SUPPORT_CHAT_MAIL_RETRY_AFTER", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub mail_retry_after: Duration,
+
+    /// Attempts before an email is given up and shown as failed to admins.
+    #[arg(long, env = "SUPPORT_CHAT_MAIL_MAX_ATTEMPTS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub mail_max_attempts: u32,
+
+    /// An agent reply the customer has not read for this long is emailed
+    /// to them (if they left an email address), e.g. 5m, 2s.
+    #[arg(long, env = "SUPPORT_CHAT_NOTIFY_UNSEEN_AFTER", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub notify_unseen_after: Duration,
+
+    /// A customer waiting this long for an answer is emailed about to the
+    /// agents who asked for it (the assignee, or anyone if unassigned).
+    #[arg(long, env = "SUPPORT_CHAT_NOTIFY_WAITING_AFTER", default_value = "3m", value_parser = humantime::parse_duration)]
+    pub notify_waiting_after: Duration,
+
+    /// This server as customers reach it, for links in emails, e.g.
+    /// https://support.example.com (default: http://<--bind address>).
+    #[arg(long, env = "SUPPORT_CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long the link in an email reopens the conversation, e.g. 7d.
+    #[arg(long, env = "SUPPORT_CHAT_REOPEN_LINK_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub reopen_link_ttl: Duration,
+
+    /// Accept customers' email replies over SMTP here (e.g. 127.0.0.1:2525):
+    /// the company's mail server forwards `reply+<token>@<--mail-from's
+    /// domain>` to it. Unset (the default): no inbound mail. Needs email on.
+    #[arg(long, env = "SUPPORT_CHAT_SMTP_INBOUND_BIND")]
+    pub smtp_inbound_bind: Option<String>,
+
+    /// Largest inbound email accepted, in bytes.
+    #[arg(long, env = "SUPPORT_CHAT_SMTP_INBOUND_MAX_BYTES", default_value_t = 1_048_576,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub smtp_inbound_max_bytes: u32,
 
     /// Log lines as text, or as one JSON object per line for log shippers.
     #[arg(long, env = "SUPPORT_CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

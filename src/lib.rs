@@ -16,10 +16,12 @@
 //! | `metrics` | `Metrics`: the counters, gauges and lock-free histograms `/metrics` reports |
 //! | `store` | the `Backend` seam, SQLite, and `Store`: group-commit writer thread, off-thread reads; online backup and restore; the audit log; export, erase and retention's queries |
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets, who may be given conversations and their capacity |
+//! | `mail` | email: `MailSettings` (SMTP through `lettre`), the outbox's SQL (unseen replies, waiting alerts, transcripts, reply tokens, unsubscribes), `ReopenKey` (signed reopen links), and `MailSender`, the thread that delivers the outbox with retries |
 //! | `conversation` | `SessionActor` (one per conversation: messages, notes, events, the assignee), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list (views and their counts, alerts, the roster) |
 //! | `routing` | `Router`: agents' availability from their consoles, automatic assignment from the queue, the offline grace time |
 //! | `retention` | `Retention`, the actor that deletes or anonymises conversations past `--retention` and old audit entries |
+//! | `inbound` | the inbound SMTP listener: customers' email replies, parsed (`mail-parser`), quotes and signatures dropped, posted in their conversation |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, the website widget (`widget.js`, its config and frame), upgrades, security checks; the only module that knows HTTP |
 //! | `config`, `logging`, `app` | the command line, log output (text or JSON), and `Application`, which wires it all and shuts it down |
@@ -46,9 +48,11 @@ mod desk;
 mod domain;
 mod error;
 mod files;
+mod inbound;
 mod inbox;
 mod limits;
 mod logging;
+mod mail;
 mod metrics;
 mod protocol;
 mod retention;

@@ -7,7 +7,7 @@ import { el } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const errorBox = $('team-error');
-const state = { me: null, agents: [], tokens: [] };
+const state = { me: null, agents: [], tokens: [], email: null };
 
 /** A JSON API call; a refusal becomes an Error with the server's message. */
 async function api(method, path, body) {
@@ -107,6 +107,22 @@ function render() {
   renderTokens();
   $('admin').hidden = state.me.role !== 'admin';
   $('agents').replaceChildren(...state.agents.map(memberRow));
+  renderEmail();
+}
+
+// Admins see whether email is on and which emails were given up on.
+function renderEmail() {
+  if (!state.email) return;
+  $('email-status').textContent = I18N.t(state.email.on ? 'emailOn' : 'emailOff');
+  const failed = state.email.failed.map((f) => el('li', {
+    'data-email-failed': f.client_id,
+    text: I18N.t('emailFailedItem', {
+      kind: f.kind, recipient: f.recipient, client: f.client_id,
+      attempts: f.attempts, error: f.last_error || '',
+    }),
+  }));
+  const none = el('li', { text: I18N.t('emailNoFailures') });
+  $('email-failed').replaceChildren(...(failed.length ? failed : [none]));
 }
 
 async function loadTokens() {
@@ -117,7 +133,9 @@ async function loadTokens() {
 async function loadTeam() {
   state.me = await api('GET', '/api/me');
   state.agents = state.me.role === 'admin' ? (await api('GET', '/api/agents')).agents : [];
+  state.email = state.me.role === 'admin' ? await api('GET', '/api/email') : null;
   $('my-name').value = state.me.name;
+  $('waiting-alerts').checked = (await api('GET', '/api/me/alerts')).waiting;
   render();
 }
 
@@ -127,6 +145,10 @@ $('rename').addEventListener('submit', (ev) => {
     await api('PATCH', '/api/agents/' + state.me.id, { name: $('my-name').value });
     await loadTeam();
   });
+});
+
+$('waiting-alerts').addEventListener('change', (ev) => {
+  attempt(() => api('PUT', '/api/me/alerts', { waiting: ev.target.checked }));
 });
 
 $('new-token').addEventListener('submit', (ev) => {

@@ -31,6 +31,9 @@ pub struct SessionSettings {
     /// A session with no socket for this long leaves memory.
     pub idle_timeout: Duration,
     pub max_text_chars: usize,
+    /// Email is on: resolving a conversation whose customer left an email
+    /// address queues its transcript for them.
+    pub transcripts: bool,
 }
 
 /// Who a session reports to.
@@ -332,7 +335,7 @@ impl SessionActor {
 
     fn set_status(&mut self, status: ConversationStatus) {
         self.status = status;
-        self.submit_meta(WriteOp::Status(status));
+        self.submit_meta(self.status_write(status));
         self.broadcast(ServerEvent::Status { status }.encode());
     }
 

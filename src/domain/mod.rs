@@ -8,9 +8,11 @@ mod attachment;
 mod availability;
 mod contact;
 mod event;
+mod html;
 mod ids;
 mod label;
 mod message;
+mod notice;
 mod role;
 mod summary;
 
@@ -25,9 +27,11 @@ pub use contact::{
     MAX_CONTACT_EMAIL_CHARS, MAX_CONTACT_NAME_CHARS,
 };
 pub use event::{CustomerEvent, Event};
+pub use html::escape_html;
 pub use ids::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN, MAX_MESSAGE_ID_LEN};
 pub use label::Label;
 pub use message::{now_millis, preview, ChatMessage, PREVIEW_CHARS};
+pub use notice::{Notice, NoticeKind};
 pub use role::{PerRole, Role};
 pub use summary::{
     AssigneeCounts, ConversationStatus, ConversationSummary, Totals, View, ViewCounts,

@@ -123,6 +123,10 @@ pub struct Metrics {
     pub write_queue_depth: Gauge,
     pub relay_seconds: AtomicHistogram,
     pub stalled_sockets: Counter,
+    pub emails_sent: Counter,
+    pub email_attempts_failed: Counter,
+    pub outbox_pending: Gauge,
+    pub outbox_failed: Gauge,
 }
 
 impl Default for Metrics {
@@ -170,6 +174,10 @@ impl Metrics {
             write_queue_depth: Gauge::default(),
             relay_seconds: AtomicHistogram::seconds(),
             stalled_sockets: Counter::default(),
+            emails_sent: Counter::default(),
+            email_attempts_failed: Counter::default(),
+            outbox_pending: Gauge::default(),
+            outbox_failed: Gauge::default(),
             registry,
         };
         metrics.register_plain()
@@ -211,6 +219,31 @@ impl Metrics {
             "stalled_sockets_detached",
             "Sockets closed with 4002 because their client stopped reading",
             self.stalled_sockets.clone(),
+        );
+        self.register_mail()
+    }
+
+    fn register_mail(mut self) -> Metrics {
+        let r = &mut self.registry;
+        r.register(
+            "emails_sent",
+            "Emails the SMTP server accepted",
+            self.emails_sent.clone(),
+        );
+        r.register(
+            "email_attempts_failed",
+            "Attempts to send an email that failed (each retry counts)",
+            self.email_attempts_failed.clone(),
+        );
+        r.register(
+            "outbox_pending",
+            "Emails in the outbox waiting to be sent (or retried)",
+            self.outbox_pending.clone(),
+        );
+        r.register(
+            "outbox_failed",
+            "Emails given up on after their last attempt (see the team page)",
+            self.outbox_failed.clone(),
         );
         self
     }

@@ -26,7 +26,7 @@ use tokio::sync::Semaphore;
 
 use crate::domain::{
     AgentId, AssigneeCounts, Author, ChatMessage, ClientId, Contact, ConversationStatus,
-    ConversationSummary, Role, Totals, View,
+    ConversationSummary, Notice, Role, Totals, View,
 };
 use crate::metrics::{Metrics, StoreFailure};
 
@@ -233,6 +233,9 @@ pub enum WriteOp {
         seq: u64,
     },
     Status(ConversationStatus),
+    /// Resolves the conversation and queues its transcript in the same
+    /// transaction, so a crash cannot keep one without the other.
+    ResolveWithTranscript(Notice),
     /// The customer's contact details, as they now are.
     Contact(Contact),
     /// The conversation's assignee (`None`: back to the queue).
@@ -466,7 +469,17 @@ impl Store {
         self.blocking(move |backend| run_sql(backend, true, f))
     }
 
-    /// Like [`Store::write_sql`], on the calling thread (for start-up).
+    /// Like [`Store::read_sql`], on the calling thread (for the mail
+    /// sender's own thread).
+    pub fn read_sql_now<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        run_sql(&*self.backend, false, f)
+    }
+
+    /// Like [`Store::write_sql`], on the calling thread (for start-up and
+    /// the mail sender's own thread).
     pub fn write_sql_now<T>(
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,

@@ -8,6 +8,7 @@ mod assignment;
 mod attachments;
 mod audit;
 mod desk;
+mod email;
 mod errors;
 mod forms;
 mod handshake;
@@ -33,6 +34,7 @@ use actix_web::{guard, web, Route};
 
 use crate::conversation::Registry;
 use crate::inbox::Inbox;
+use crate::mail::ReopenKey;
 use crate::routing::Router;
 use crate::store::Store;
 use crate::transport::{MessageRates, SocketLimits};
@@ -58,6 +60,8 @@ pub struct AppState {
     pub read_probe: Arc<ReadProbe>,
     pub widget: Arc<widget::WidgetSettings>,
     pub files: Arc<attachments::FileLimits>,
+    /// The reopen links' key; `Some` exactly when email is on (`--smtp-url`).
+    pub reopen: Option<Arc<ReopenKey>>,
 }
 
 /// Headers on every response; the customer page widens `frame-ancestors`.
@@ -105,6 +109,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/agent/audit", get_or_head().to(audit::page))
         .route("/api/audit", web::get().to(audit::entries))
         .route("/api/me", web::get().to(team::me))
+        .route("/api/email", web::get().to(email::status))
+        .route("/api/me/alerts", web::get().to(email::alerts))
+        .route("/api/me/alerts", web::put().to(email::set_alerts))
+        .route("/r/{token}", get_or_head().to(email::reopen))
+        .route("/u/{token}", web::post().to(email::unsubscribe_customer))
         .route("/api/agents", web::get().to(team::agents))
         .route("/api/agents", web::post().to(team::add_agent))
         .route("/api/agents/{id}", web::patch().to(team::change_agent))
@@ -166,6 +175,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/conversations/{id}/reopen",
             web::post().to(api::reopen),
+        )
+        .route(
+            "/api/conversations/{id}/transcript",
+            web::post().to(email::transcript),
         )
         .route(
             "/api/conversations/{id}/contact",

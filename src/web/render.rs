@@ -4,6 +4,8 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 
+pub use crate::domain::escape_html;
+
 const ERROR_HTML: &str = include_str!("../../templates/error.html");
 /// Cookie the pages set when a user picks a language.
 const LANG_COOKIE: &str = "support_chat_lang";
@@ -147,19 +149,4 @@ pub fn render_error_page(req: &HttpRequest, status: StatusCode, message: &str) -
         .replace("{{status}}", &escape_html(&status.to_string()))
         .replace("{{message}}", &escape_html(message));
     html(status, body)
-}
-
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

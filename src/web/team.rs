@@ -249,7 +249,7 @@ pub(super) fn require_admin(agent: &Agent) -> Result<(), AppError> {
     }
 }
 
-async fn json_body<T: serde::de::DeserializeOwned>(
+pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     body: web::Payload,
 ) -> Result<T, AppError> {

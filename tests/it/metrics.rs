@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::common::{eventually, http_client, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
 
 /// Samples by series (`name{labels}`), as a scraper would read them.
-type Samples = HashMap<String, f64>;
+pub(crate) type Samples = HashMap<String, f64>;
 
 /// Parses the text format: `# HELP`/`# TYPE` comments, `# EOF` at the end,
 /// one `series value` per line. Panics on anything else.
@@ -32,7 +32,11 @@ fn parse(body: &str) -> Samples {
 }
 
 async fn scrape(app: &TestApp) -> Samples {
-    let addr = app.metrics_addr.expect("started with --metrics-bind");
+    scrape_at(app.metrics_addr.expect("started with --metrics-bind")).await
+}
+
+/// Scrapes the `--metrics-bind` listener at `addr`.
+pub(crate) async fn scrape_at(addr: std::net::SocketAddr) -> Samples {
     let response = http_client()
         .get(format!("http://{addr}/metrics"))
         .send()
@@ -47,7 +51,7 @@ async fn scrape(app: &TestApp) -> Samples {
     parse(&response.text().await.expect("body"))
 }
 
-fn value(samples: &Samples, series: &str) -> f64 {
+pub(crate) fn value(samples: &Samples, series: &str) -> f64 {
     *samples
         .get(series)
         .unwrap_or_else(|| panic!("no series {series}; have {:?}", samples.keys()))

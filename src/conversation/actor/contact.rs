@@ -1,17 +1,37 @@
 //! How a `SessionActor` changes the customer's contact details: stored by
 //! the writer like a read mark, and told to every socket of both sides at
-//! once (the inbox learns it from the commit).
+//! once (the inbox learns it from the commit); and what the contact's email
+//! address means for a change of status (the transcript).
 
 use actix::prelude::*;
 
 use super::{Phase, SessionActor};
 use crate::conversation::messages::SetContact;
-use crate::domain::{Contact, ContactUpdate};
+use crate::domain::{Contact, ContactUpdate, ConversationStatus, Notice, NoticeKind};
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
 use crate::store::WriteOp;
 
 impl SessionActor {
+    /// The write of a change to `status`: with email on, resolving the
+    /// conversation of a customer who left an address also queues their
+    /// transcript, in the same transaction.
+    pub(super) fn status_write(&self, status: ConversationStatus) -> WriteOp {
+        let transcript_to = self
+            .contact
+            .email
+            .clone()
+            .filter(|_| self.settings.transcripts && status == ConversationStatus::Resolved);
+        match transcript_to {
+            Some(to) => WriteOp::ResolveWithTranscript(Notice {
+                kind: NoticeKind::Transcript,
+                seq: self.last_seq,
+                to,
+            }),
+            None => WriteOp::Status(status),
+        }
+    }
+
     fn set_contact(&mut self, update: &ContactUpdate) -> Result<Contact, AppError> {
         if self.phase != Phase::Ready {
             return Err(AppError::ShuttingDown);

@@ -21,6 +21,8 @@ mod write;
 #[cfg(test)]
 mod contact_tests;
 #[cfg(test)]
+mod outbox_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_schema5;

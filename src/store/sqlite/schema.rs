@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -292,6 +292,46 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX attachments_by_conversation ON attachments (client_id, seq);
     CREATE INDEX attachments_unsent ON attachments (created_at) WHERE seq IS NULL;
     ALTER TABLE messages ADD COLUMN attachments TEXT;
+"#,
+    // Email (issue 15): the durable outbox. A row is queued in the
+    // transaction of the write that causes it; the key keeps a notice from
+    // being queued twice. The mail sender takes the due ones, records each
+    // attempt, and marks them sent, or failed for good.
+    r#"
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        client_id       TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        recipient       TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,  -- unix ms
+        next_attempt_at INTEGER NOT NULL,  -- unix ms
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        sent_at         INTEGER,           -- unix ms; NULL: not yet
+        failed_at       INTEGER,           -- unix ms; given up
+        UNIQUE (client_id, kind, seq)
+    );
+    CREATE INDEX outbox_due ON outbox (next_attempt_at)
+        WHERE sent_at IS NULL AND failed_at IS NULL;
+    -- Agents who want an email when a customer waits too long (their
+    -- own conversations, and unassigned ones).
+    ALTER TABLE agents ADD COLUMN email_waiting_alerts INTEGER NOT NULL DEFAULT 0;
+    -- A customer who unsubscribed (List-Unsubscribe) gets no more email.
+    ALTER TABLE contacts ADD COLUMN email_optout INTEGER NOT NULL DEFAULT 0;
+    -- Reply addresses (reply+<token>@…) of the emails sent to customers:
+    -- random, so short enough for an address's local part, and expiring.
+    CREATE TABLE reply_tokens (
+        token      TEXT PRIMARY KEY,
+        client_id  TEXT NOT NULL,
+        expires_at INTEGER NOT NULL  -- unix ms
+    ) WITHOUT ROWID;
+    CREATE INDEX reply_tokens_by_client ON reply_tokens (client_id);
+    -- Keys the server makes for itself once (the reopen links' HMAC key).
+    CREATE TABLE server_secrets (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
 "#,
 ];
 

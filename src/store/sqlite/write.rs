@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection};
 
 use crate::domain::{
-    now_millis, AgentId, ChatMessage, ClientId, Contact, ConversationStatus, Role,
+    now_millis, AgentId, ChatMessage, ClientId, Contact, ConversationStatus, Notice, Role,
 };
 use crate::store::{Write, WriteOp};
 
@@ -17,6 +17,13 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
             WriteOp::Message(m) => store_message(conn, w.client, m),
             WriteOp::Read { role, seq } => mark_read(conn, w.client, *role, *seq),
             WriteOp::Status(status) => set_status(conn, w.client, *status),
+            WriteOp::ResolveWithTranscript(notice) => {
+                let resolved = set_status(conn, w.client, ConversationStatus::Resolved)?;
+                if resolved {
+                    queue_notice(conn, w.client, notice)?;
+                }
+                Ok(resolved)
+            }
             WriteOp::Contact(contact) => set_contact(conn, w.client, contact),
             WriteOp::Assign(agent) => assign(conn, w.client, *agent),
             WriteOp::Erase => erase(conn, w.client),
@@ -235,6 +242,26 @@ fn set_contact(conn: &Connection, client: &ClientId, contact: &Contact) -> rusql
     Ok(true)
 }
 
+/// Queues an email in the outbox; a notice already queued (same
+/// conversation, kind and seq) stays as it is.
+fn queue_notice(conn: &Connection, client: &ClientId, notice: &Notice) -> rusqlite::Result<()> {
+    let now = now_millis().timestamp_millis();
+    conn.prepare_cached(
+        "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?5
+         WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE client_id = ?1 AND email_optout = 1)
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![
+        client.as_str(),
+        notice.kind.as_str(),
+        i64::try_from(notice.seq).unwrap_or(i64::MAX),
+        notice.to.as_str(),
+        now,
+    ])?;
+    Ok(())
+}
+
 fn assign(conn: &Connection, client: &ClientId, agent: Option<AgentId>) -> rusqlite::Result<bool> {
     Ok(conn
         .prepare_cached("UPDATE conversations SET assignee_id = ?2 WHERE client_id = ?1")?
@@ -256,6 +283,8 @@ fn erase(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
         "DELETE FROM contacts WHERE client_id = ?1",
         "DELETE FROM conversation_labels WHERE client_id = ?1",
         "DELETE FROM attachments WHERE client_id = ?1",
+        "DELETE FROM outbox WHERE client_id = ?1",
+        "DELETE FROM reply_tokens WHERE client_id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([client.as_str()])?;
     }
@@ -280,6 +309,8 @@ fn anonymise(conn: &Connection, client: &ClientId) -> rusqlite::Result<bool> {
         "DELETE FROM search_pending WHERE client_id = ?1",
         "DELETE FROM attachments WHERE client_id = ?1",
         "DELETE FROM contacts WHERE client_id = ?1",
+        "DELETE FROM outbox WHERE client_id = ?1",
+        "DELETE FROM reply_tokens WHERE client_id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([client.as_str()])?;
     }

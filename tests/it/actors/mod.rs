@@ -313,6 +313,7 @@ fn settings() -> SessionSettings {
     SessionSettings {
         idle_timeout: Duration::from_secs(60),
         max_text_chars: 4000,
+        transcripts: false,
     }
 }
 

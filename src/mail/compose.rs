@@ -1,0 +1,183 @@
+//! Turns an outbox row into an email: multipart plain text and simple HTML
+//! (every user text escaped; no images, no tracking), threaded per
+//! conversation with `Message-ID`, `In-Reply-To` and `References`.
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+use sha2::{Digest, Sha256};
+
+use super::outbox::{Due, Line};
+use crate::domain::{escape_html, NoticeKind, Role};
+
+/// The email for `due`, from the conversation's `lines` as stored now.
+pub(super) fn compose(
+    from: &Mailbox,
+    due: &Due,
+    lines: &[Line],
+    link: &str,
+    reply_to: Option<&str>,
+    unsubscribe: Option<&str>,
+) -> Result<Message, String> {
+    // An alert may go to several agents (comma-separated).
+    let to = due
+        .recipient
+        .split(',')
+        .map(|one| {
+            one.parse::<Mailbox>()
+                .map_err(|e| format!("bad recipient {one}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let domain = from.email.domain();
+    let thread = thread_key(due.client.as_str());
+    // Stable per row: a resend after a crash carries the same id, so the
+    // customer's mail client shows the email once.
+    let message_id = format!("<{}.{}.{thread}@{domain}>", due.kind.as_str(), due.seq);
+    let conversation_id = format!("<conversation.{thread}@{domain}>");
+    let (subject, intro) = match due.kind {
+        NoticeKind::Transcript => (
+            "Transcript of your conversation",
+            "Here is your conversation with our support team.",
+        ),
+        NoticeKind::Unseen => (
+            "New reply to your conversation",
+            "Our support team answered you while you were away.",
+        ),
+        NoticeKind::Waiting => (
+            "A customer is waiting for an answer",
+            "This customer has been waiting for an answer.",
+        ),
+    };
+    let (plain, html) = body(intro, lines, link);
+    let mut builder = Message::builder().from(from.clone());
+    if let Some(address) = reply_to {
+        let mailbox = address
+            .parse::<Mailbox>()
+            .map_err(|e| format!("bad reply address {address}: {e}"))?;
+        builder = builder.reply_to(mailbox);
+    }
+    for mailbox in to {
+        builder = builder.to(mailbox);
+    }
+    if let Some(url) = unsubscribe {
+        // RFC 8058 one-click: the mail client POSTs to the URL.
+        let header = |name: &'static str, value: String| {
+            HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+        };
+        builder = builder
+            .raw_header(header("List-Unsubscribe", format!("<{url}>")))
+            .raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
+    builder
+        .subject(subject)
+        .message_id(Some(message_id))
+        .in_reply_to(conversation_id.clone())
+        .references(conversation_id)
+        .multipart(MultiPart::alternative_plain_html(plain, html))
+        .map_err(|e| format!("cannot build the email: {e}"))
+}
+
+/// An opaque, stable name of the conversation for message ids (the client
+/// id itself may hold characters a message id cannot, and need not leak).
+fn thread_key(client: &str) -> String {
+    hex::encode(&Sha256::digest(client.as_bytes())[..12])
+}
+
+/// The plain and HTML bodies: the intro, the lines, and the link back.
+fn body(intro: &str, lines: &[Line], link: &str) -> (String, String) {
+    let mut plain = format!("{intro}\n\n");
+    let mut html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{}</p>",
+        escape_html(intro)
+    );
+    for line in lines {
+        let who = speaker(line);
+        let at = time(line.ts_millis);
+        plain.push_str(&format!("[{at}] {who}:\n{}\n\n", line.text));
+        html.push_str(&format!(
+            "<p><b>{}</b> <small>{}</small><br>{}</p>",
+            escape_html(&who),
+            escape_html(&at),
+            escape_html(&line.text).replace('\n', "<br>"),
+        ));
+    }
+    plain.push_str(&format!("Continue the conversation: {link}\n"));
+    html.push_str(&format!(
+        "<p><a href=\"{0}\">Continue the conversation</a></p></body></html>",
+        escape_html(link)
+    ));
+    (plain, html)
+}
+
+fn speaker(line: &Line) -> String {
+    match line.from {
+        Role::Customer => "You".to_owned(),
+        Role::Agent => line.author.clone().unwrap_or_else(|| "Support".to_owned()),
+    }
+}
+
+fn time(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ClientId;
+
+    #[test]
+    fn a_transcript_escapes_what_people_wrote_and_threads_by_conversation() {
+        let from: Mailbox = "Support <support@example.com>".parse().expect("mailbox");
+        let due = Due {
+            id: 1,
+            client: ClientId::parse("alice").expect("id"),
+            kind: NoticeKind::Transcript,
+            seq: 2,
+            recipient: "alice@example.org".into(),
+            attempts: 0,
+        };
+        let lines = [Line {
+            from: Role::Customer,
+            author: None,
+            text: "<script>alert(1)</script>".into(),
+            ts_millis: 0,
+        }];
+        let email = compose(
+            &from,
+            &due,
+            &lines,
+            "https://x.test/r/t",
+            None,
+            Some("https://x.test/u/t"),
+        )
+        .expect("email");
+        let raw = String::from_utf8(email.formatted()).expect("utf-8");
+        assert!(raw.contains("&lt;script&gt;"), "{raw}");
+        assert!(!raw.contains("<script>alert(1)</script></p>"), "{raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        let thread = thread_key("alice");
+        assert!(
+            raw.contains(&format!("Message-ID: <transcript.2.{thread}@example.com>")),
+            "{raw}"
+        );
+        assert!(
+            raw.contains(&format!("References: <conversation.{thread}@example.com>")),
+            "{raw}"
+        );
+        assert!(!raw.contains("<img"), "no tracking pixel: {raw}");
+        assert!(
+            raw.contains("List-Unsubscribe: <https://x.test/u/t>"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{raw}"
+        );
+    }
+}

@@ -1,0 +1,406 @@
+//! The outbox's SQL, for the sender and the team page.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::domain::{now_millis, AgentId, ClientId, NoticeKind, Role};
+use crate::store::{Store, StoreError};
+
+/// An outbox row due for an attempt.
+pub(super) struct Due {
+    pub id: i64,
+    pub client: ClientId,
+    pub kind: NoticeKind,
+    pub seq: u64,
+    pub recipient: String,
+    pub attempts: u32,
+}
+
+/// A line of a conversation as the customer saw it.
+pub(super) struct Line {
+    pub from: Role,
+    pub author: Option<String>,
+    pub text: String,
+    pub ts_millis: i64,
+}
+
+/// An email given up on, for the admins.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedEmail {
+    pub client_id: String,
+    pub kind: String,
+    pub recipient: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// Unix ms.
+    pub failed_at: i64,
+}
+
+/// At most this many rows per round of the sender.
+const ROUND: i64 = 32;
+
+pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, client_id, kind, seq, recipient, attempts FROM outbox
+         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now_millis().timestamp_millis(), ROUND], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, u32>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, client, kind, seq, recipient, attempts) = row?;
+        // A row this build cannot read (a newer kind, a hand-edited id) is
+        // left for whoever can; it is not the sender's to delete.
+        let (Ok(client), Some(kind)) = (ClientId::parse(&client), NoticeKind::parse(&kind)) else {
+            continue;
+        };
+        out.push(Due {
+            id,
+            client,
+            kind,
+            seq: u64::try_from(seq).unwrap_or(0),
+            recipient,
+            attempts,
+        });
+    }
+    Ok(out)
+}
+
+/// The chat messages (no private note, no event) up to `seq`, oldest first.
+pub(super) fn customer_lines(
+    conn: &Connection,
+    client: &ClientId,
+    seq: u64,
+) -> rusqlite::Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT from_role, author_name, text, ts FROM messages
+         WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(
+        params![client.as_str(), i64::try_from(seq).unwrap_or(i64::MAX)],
+        line,
+    )?;
+    rows.collect()
+}
+
+fn line(r: &rusqlite::Row<'_>) -> rusqlite::Result<Line> {
+    Ok(Line {
+        from: Role::from_code(r.get(0)?).unwrap_or(Role::Agent),
+        author: r.get(1)?,
+        text: r.get(2)?,
+        ts_millis: r.get(3)?,
+    })
+}
+
+/// Queues an "unseen" email for every open conversation whose customer
+/// left an email and has not read an agent reply (one they can see) for
+/// `unseen_after_ms`: one per burst, covering every reply since the
+/// customer's read mark or the previous such email, keyed by the newest.
+pub(super) fn queue_unseen(conn: &Connection, unseen_after_ms: i64) -> rusqlite::Result<usize> {
+    let now = now_millis().timestamp_millis();
+    conn.prepare_cached(
+        "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
+         SELECT c.client_id, 'unseen',
+                (SELECT max(m.seq) FROM messages m
+                 WHERE m.client_id = c.client_id AND m.from_role = 1
+                   AND m.private = 0 AND m.event IS NULL),
+                k.email, ?1, ?1
+         FROM contacts k JOIN conversations c ON c.client_id = k.client_id
+         WHERE k.email IS NOT NULL AND k.email_optout = 0 AND c.status = 'open'
+           AND c.customer_read_seq < c.last_seq
+           AND EXISTS (
+               SELECT 1 FROM messages m
+               WHERE m.client_id = c.client_id AND m.from_role = 1
+                 AND m.private = 0 AND m.event IS NULL
+                 AND m.seq > c.customer_read_seq AND m.ts <= ?2
+                 AND m.seq > coalesce((SELECT max(o.seq) FROM outbox o
+                                       WHERE o.client_id = c.client_id AND o.kind = 'unseen'), 0))
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![now, now - unseen_after_ms])
+}
+
+/// Queues a "waiting" alert for every open conversation whose customer
+/// has waited `waiting_after_ms` for an answer: to its assignee, or for an
+/// unassigned one to every agent, if they asked for these alerts. One per
+/// wait, keyed by the seq of the last reply before it (0: none yet).
+pub(super) fn queue_waiting(conn: &Connection, waiting_after_ms: i64) -> rusqlite::Result<usize> {
+    let now = now_millis().timestamp_millis();
+    conn.prepare_cached(
+        "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
+         SELECT client_id, 'waiting', answered, recipients, ?1, ?1 FROM (
+             SELECT c.client_id,
+                    coalesce((SELECT max(m.seq) FROM messages m
+                              WHERE m.client_id = c.client_id AND m.from_role = 1
+                                AND m.private = 0 AND m.event IS NULL), 0) AS answered,
+                    (SELECT group_concat(a.email, ',') FROM agents a
+                     WHERE a.email_waiting_alerts = 1 AND a.disabled = 0
+                       AND a.password_hash IS NOT NULL
+                       AND (c.assignee_id IS NULL OR a.id = c.assignee_id)) AS recipients
+             FROM conversations c
+             WHERE c.status = 'open' AND c.waiting_since IS NOT NULL AND c.waiting_since <= ?2)
+         WHERE recipients IS NOT NULL
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![now, now - waiting_after_ms])
+}
+
+/// The customer messages a "waiting" alert shows: those after the last
+/// reply (`answered`); none once an agent has answered since.
+pub(super) fn waiting_lines(
+    conn: &Connection,
+    client: &ClientId,
+    answered: u64,
+) -> rusqlite::Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT from_role, author_name, text, ts FROM messages
+         WHERE client_id = ?1 AND seq > ?2 AND from_role = 0
+           AND NOT EXISTS (SELECT 1 FROM messages a
+                           WHERE a.client_id = ?1 AND a.seq > ?2 AND a.from_role = 1
+                             AND a.private = 0 AND a.event IS NULL)
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(
+        params![client.as_str(), i64::try_from(answered).unwrap_or(i64::MAX)],
+        line,
+    )?;
+    rows.collect()
+}
+
+/// Whether `agent` gets "waiting" alerts.
+pub async fn waiting_alerts(store: &Store, agent: AgentId) -> Result<bool, StoreError> {
+    store
+        .read_sql(move |conn| {
+            conn.query_row(
+                "SELECT email_waiting_alerts FROM agents WHERE id = ?1",
+                [agent.0],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|on| on.unwrap_or(false))
+        })
+        .await
+}
+
+/// Turns `agent`'s "waiting" alerts on or off.
+pub async fn set_waiting_alerts(store: &Store, agent: AgentId, on: bool) -> Result<(), StoreError> {
+    store
+        .write_sql(move |conn| {
+            conn.execute(
+                "UPDATE agents SET email_waiting_alerts = ?2 WHERE id = ?1",
+                params![agent.0, on],
+            )
+            .map(drop)
+        })
+        .await
+}
+
+/// The agent replies an "unseen" email up to `seq` carries: those after the
+/// customer's read mark and after the previous such email.
+pub(super) fn unseen_lines(
+    conn: &Connection,
+    client: &ClientId,
+    seq: u64,
+) -> rusqlite::Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT from_role, author_name, text, ts FROM messages
+         WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL AND from_role = 1
+           AND seq > (SELECT customer_read_seq FROM conversations WHERE client_id = ?1)
+           AND seq > coalesce((SELECT max(seq) FROM outbox
+                               WHERE client_id = ?1 AND kind = 'unseen' AND seq < ?2), 0)
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(
+        params![client.as_str(), i64::try_from(seq).unwrap_or(i64::MAX)],
+        line,
+    )?;
+    rows.collect()
+}
+
+/// What asking for a transcript did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscriptRequest {
+    Queued,
+    /// The transcript up to the conversation's last seq is already queued
+    /// (or sent).
+    AlreadyQueued,
+    /// The customer left no email address, or unsubscribed (or there is
+    /// no conversation).
+    NoAddress,
+}
+
+/// Queues the transcript of `client` up to its last seq, on an agent's
+/// request: its own transaction, keyed like the one a resolve queues, so
+/// asking twice (or after the resolve) sends it once.
+pub async fn request_transcript(
+    store: &Store,
+    client: ClientId,
+) -> Result<TranscriptRequest, StoreError> {
+    let now = now_millis().timestamp_millis();
+    store
+        .write_sql(move |conn| {
+            let queued = conn
+                .prepare_cached(
+                    "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
+                     SELECT c.client_id, 'transcript', c.last_seq, k.email, ?2, ?2
+                     FROM conversations c JOIN contacts k ON k.client_id = c.client_id
+                     WHERE c.client_id = ?1 AND k.email IS NOT NULL AND k.email_optout = 0
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![client.as_str(), now])?;
+            if queued == 1 {
+                return Ok(TranscriptRequest::Queued);
+            }
+            let addressed: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM contacts k JOIN conversations c
+                                ON c.client_id = k.client_id
+                                WHERE k.client_id = ?1 AND k.email IS NOT NULL
+                                  AND k.email_optout = 0)",
+                [client.as_str()],
+                |r| r.get(0),
+            )?;
+            Ok(if addressed {
+                TranscriptRequest::AlreadyQueued
+            } else {
+                TranscriptRequest::NoAddress
+            })
+        })
+        .await
+}
+
+/// The customer of `client` wants no more email (List-Unsubscribe); their
+/// emails not yet sent are dropped.
+pub async fn unsubscribe(store: &Store, client: ClientId) -> Result<(), StoreError> {
+    store
+        .write_sql(move |conn| {
+            conn.execute(
+                "UPDATE contacts SET email_optout = 1 WHERE client_id = ?1",
+                [client.as_str()],
+            )?;
+            conn.execute(
+                "DELETE FROM outbox WHERE client_id = ?1 AND kind <> 'waiting'
+                   AND sent_at IS NULL AND failed_at IS NULL",
+                [client.as_str()],
+            )
+            .map(drop)
+        })
+        .await
+}
+
+/// A new reply address token for `client`, valid until `expires_ms`:
+/// 20 random bytes in hex, so `reply+<token>@…` fits an address's
+/// 64-character local part whatever the client id.
+pub(super) fn issue_reply_token(
+    conn: &Connection,
+    client: &ClientId,
+    expires_ms: i64,
+) -> rusqlite::Result<String> {
+    let mut bytes = [0u8; 20];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    let token = hex::encode(bytes);
+    conn.prepare_cached(
+        "INSERT INTO reply_tokens (token, client_id, expires_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![token, client.as_str(), expires_ms])?;
+    Ok(token)
+}
+
+/// The conversation a reply address token names, if it exists and has
+/// not expired (any case: mail servers may change it).
+pub async fn reply_conversation(
+    store: &Store,
+    token: &str,
+) -> Result<Option<ClientId>, StoreError> {
+    let token = token.to_ascii_lowercase();
+    let now = now_millis().timestamp_millis();
+    let found: Option<String> = store
+        .read_sql(move |conn| {
+            conn.query_row(
+                "SELECT client_id FROM reply_tokens WHERE token = ?1 AND expires_at > ?2",
+                params![token, now],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .await?;
+    Ok(found.and_then(|id| ClientId::parse(&id).ok()))
+}
+
+/// Drops a row that has nothing left to say (the customer read it all).
+pub(super) fn drop_row(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+pub(super) fn mark_sent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+    )?
+    .execute(params![id, now_millis().timestamp_millis()])?;
+    Ok(())
+}
+
+/// Records a failed attempt: due again at `retry_at` (unix ms), or given
+/// up (`retry_at` `None`).
+pub(super) fn mark_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+) -> rusqlite::Result<()> {
+    let now = now_millis().timestamp_millis();
+    conn.prepare_cached(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2,
+             next_attempt_at = coalesce(?3, next_attempt_at),
+             failed_at = CASE WHEN ?3 IS NULL THEN ?4 END
+         WHERE id = ?1",
+    )?
+    .execute(params![id, error, retry_at, now])?;
+    Ok(())
+}
+
+/// Rows still to send, and rows given up.
+pub(super) fn counts(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.prepare_cached(
+        "SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL),
+                count(*) FILTER (WHERE failed_at IS NOT NULL)
+         FROM outbox",
+    )?
+    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+    .map(Option::unwrap_or_default)
+}
+
+/// The newest emails given up on, at most `limit`.
+pub async fn failed_emails(store: &Store, limit: usize) -> Result<Vec<FailedEmail>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    store
+        .read_sql(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT client_id, kind, recipient, attempts, last_error, failed_at FROM outbox
+                 WHERE failed_at IS NOT NULL ORDER BY failed_at DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(FailedEmail {
+                    client_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    recipient: r.get(2)?,
+                    attempts: r.get(3)?,
+                    last_error: r.get(4)?,
+                    failed_at: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+}
