@@ -23,8 +23,9 @@ async fn the_link_in_an_email_reopens_the_conversation_in_a_browser_until_it_exp
         FROM,
         "--notify-unseen-after",
         "1s",
+        // Long enough for a browser to start on a loaded machine.
         "--reopen-link-ttl",
-        "6s",
+        "20s",
     ])
     .await;
     let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/come-back")).await;
@@ -52,7 +53,7 @@ async fn the_link_in_an_email_reopens_the_conversation_in_a_browser_until_it_exp
     wait_for_stored(&browser, &["Hello", "Your parcel ships today"]).await;
     browser.assert_no_script_errors().await;
 
-    eventually("the link to expire", Duration::from_secs(15), || {
+    eventually("the link to expire", Duration::from_secs(40), || {
         let link = link.clone();
         async move {
             let status = http_client().get(&link).send().await.expect("GET").status();
