@@ -8,6 +8,7 @@
 import { I18N } from './i18n.mjs';
 import { ChatView } from './chat-view.js';
 import { CustomerPanel } from './customer-panel.js';
+import { eraseControl } from './erase.js';
 import { el } from './dom.js';
 import { envelope, hostCommand, trusted, unreadCount } from './widget-core.mjs';
 
@@ -106,6 +107,21 @@ function linkTo(conversation) {
   return location.origin + '/chat/client/' + conversation.id + sig;
 }
 
+/**
+ * The visitor deleted the conversation: an anonymous one starts a new
+ * conversation; an identified one keeps their id (the website's), now empty.
+ */
+function startFresh() {
+  if (identity) {
+    show({ id: identity.id, sig: identity.sig });
+  } else {
+    const id = freshId();
+    remember(id);
+    show({ id });
+  }
+  if (open) view.input.focus();
+}
+
 /** Shows `conversation` ({id, sig?}), replacing whatever was shown. */
 function show(conversation) {
   if (view) view.destroy();
@@ -119,10 +135,7 @@ function show(conversation) {
     link: () => linkTo(conversation),
     onNew: () => {
       if (identity) return; // an identified visitor has exactly one conversation
-      const id = freshId();
-      remember(id);
-      show({ id });
-      if (open) view.input.focus();
+      startFresh();
     },
     skipKey: 'support-chat:prechat-skipped:' + conversation.id,
   });
@@ -137,7 +150,9 @@ function show(conversation) {
     onFrame,
     onRead: () => reportState(),
     leading: [],
-    trailing: [closeButton()],
+    // The DELETE carries the signature shown with it, so with identity
+    // verification on the server lets only the visitor's own go.
+    trailing: [eraseControl({ url: () => linkTo(conversation), onErased: startFresh }), closeButton()],
     extras: panel.nodes(),
   });
   panel.attach(view);

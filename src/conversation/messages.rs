@@ -151,6 +151,8 @@ pub struct Assign {
     /// Only if the assignee is this now (`Some(None)`: nobody). Automatic
     /// assignment never takes a conversation from someone who just took it.
     pub only_if: Option<Option<AgentId>>,
+    /// Who asks, for the audit log ("server" for automatic assignment).
+    pub who: Who,
 }
 
 /// A `history` frame of up to `limit` items older than `before`.

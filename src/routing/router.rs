@@ -16,7 +16,7 @@ use crate::conversation::{
 };
 use crate::domain::{AgentId, Availability, ConversationStatus};
 use crate::inbox::{Inbox, Roster};
-use crate::store::Store;
+use crate::store::{Store, Who};
 
 /// Most conversations one drain hands out; the next drain goes on.
 const MAX_BATCH: usize = 100;
@@ -243,6 +243,7 @@ async fn give_out(
                 to: Some(agent),
                 note: None,
                 only_if: Some(None),
+                who: Who::named("server", None),
             })
             .await;
         if let Ok(Ok(Some(now))) = given {
@@ -270,6 +271,7 @@ async fn requeue(store: Store, registry: Addr<Registry>, agent: AgentId) -> Resu
                 to: None,
                 note: None,
                 only_if: Some(Some(agent)),
+                who: Who::named("server", None),
             })
             .await;
     }

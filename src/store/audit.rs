@@ -27,6 +27,14 @@ pub fn token_target(token: impl std::fmt::Display) -> String {
     format!("token:{token}")
 }
 
+pub fn label_target(label: impl std::fmt::Display) -> String {
+    format!("label:{label}")
+}
+
+pub fn reply_target(reply: impl std::fmt::Display) -> String {
+    format!("reply:{reply}")
+}
+
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Who {
@@ -75,6 +83,16 @@ pub enum AuditAction {
     TokenDeleted,
     Resolve,
     Reopen,
+    Assign,
+    Transfer,
+    Unassign,
+    CapacityChange,
+    LabelCreated,
+    LabelDeleted,
+    LabelAdded,
+    LabelRemoved,
+    ReplyCreated,
+    ReplyDeleted,
     Export,
     Erase,
     RetentionDelete,
@@ -100,6 +118,16 @@ impl AuditAction {
             AuditAction::TokenDeleted => "token_deleted",
             AuditAction::Resolve => "resolve",
             AuditAction::Reopen => "reopen",
+            AuditAction::Assign => "assign",
+            AuditAction::Transfer => "transfer",
+            AuditAction::Unassign => "unassign",
+            AuditAction::CapacityChange => "capacity_change",
+            AuditAction::LabelCreated => "label_created",
+            AuditAction::LabelDeleted => "label_deleted",
+            AuditAction::LabelAdded => "label_added",
+            AuditAction::LabelRemoved => "label_removed",
+            AuditAction::ReplyCreated => "reply_created",
+            AuditAction::ReplyDeleted => "reply_deleted",
             AuditAction::Export => "export",
             AuditAction::Erase => "erase",
             AuditAction::RetentionDelete => "retention_delete",

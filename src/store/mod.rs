@@ -31,7 +31,10 @@ use crate::domain::{
 use crate::metrics::{Metrics, StoreFailure};
 
 pub use attachments::{Download, Unclaimable, Upload};
-pub use audit::{agent_target, conversation_target, token_target, AuditAction, AuditEvent, Who};
+pub use audit::{
+    agent_target, conversation_target, label_target, reply_target, token_target, AuditAction,
+    AuditEvent, Who,
+};
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use sqlite::{
     backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,

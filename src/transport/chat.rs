@@ -159,6 +159,7 @@ impl ChatSocket {
             to,
             note,
             only_if: None,
+            who: Who::agent(agent, self.core.peer()),
         });
         self.tell_refusal(request, ctx);
     }

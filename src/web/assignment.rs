@@ -9,6 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::api::{read_body, require_json};
+use super::audit::record;
 use super::team::require_admin;
 use super::AppState;
 use crate::accounts::{set_capacity, MAX_CAPACITY};
@@ -17,6 +18,7 @@ use crate::domain::{AgentId, ClientId};
 use crate::error::AppError;
 use crate::protocol::validate_message;
 use crate::routing::Drain;
+use crate::store::{agent_target, AuditAction, Who};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +59,7 @@ pub async fn assign(
             to: agent_id,
             note,
             only_if: None,
+            who: Who::agent(&agent, state.security.client_ip(&req)),
         })
         .await
         .map_err(|_| AppError::ShuttingDown)??;
@@ -80,7 +83,8 @@ pub async fn capacity(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&state.security.require_agent_write(&req).await?)?;
+    let admin = state.security.require_agent_write(&req).await?;
+    require_admin(&admin)?;
     require_json(&req)?;
     let body = read_body(body).await?;
     let CapacityBody { capacity } =
@@ -92,6 +96,19 @@ pub async fn capacity(
     }
     let agent = AgentId(*id);
     set_capacity(&state.store, agent, capacity).await?;
+    let (target, detail) = (
+        Some(agent_target(agent.0)),
+        Some(format!("capacity {capacity}")),
+    );
+    record(
+        &state,
+        &req,
+        &admin,
+        AuditAction::CapacityChange,
+        target,
+        detail,
+    )
+    .await;
     state.router.do_send(Drain);
     Ok(HttpResponse::Ok().json(serde_json::json!({"id": agent, "capacity": capacity})))
 }

@@ -8,12 +8,13 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::api::{read_body, require_json};
+use super::audit::record;
 use super::team::require_admin;
 use super::AppState;
 use crate::desk::{self, LabelRef, NewLabel, NewReply};
 use crate::domain::ClientId;
 use crate::error::AppError;
-use crate::store::StoreChanged;
+use crate::store::{conversation_target, label_target, reply_target, AuditAction, StoreChanged};
 
 async fn json<T: DeserializeOwned>(req: &HttpRequest, body: web::Payload) -> Result<T, AppError> {
     require_json(req)?;
@@ -46,7 +47,7 @@ pub async fn add_reply(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent_write(&req).await?;
+    let agent = state.security.require_agent_write(&req).await?;
     let ReplyBody {
         shortcut,
         name,
@@ -54,6 +55,16 @@ pub async fn add_reply(
     } = json(&req, body).await?;
     let new = NewReply::parse(&shortcut, &name, text, state.limits.max_text_chars)?;
     let reply = desk::add_reply(&state.store, new).await?;
+    let target = Some(reply_target(reply.id));
+    record(
+        &state,
+        &req,
+        &agent,
+        AuditAction::ReplyCreated,
+        target,
+        None,
+    )
+    .await;
     Ok(HttpResponse::Created().json(reply))
 }
 
@@ -63,8 +74,18 @@ pub async fn delete_reply(
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent_write(&req).await?;
+    let agent = state.security.require_agent_write(&req).await?;
     desk::delete_reply(&state.store, *id).await?;
+    let target = Some(reply_target(*id));
+    record(
+        &state,
+        &req,
+        &agent,
+        AuditAction::ReplyDeleted,
+        target,
+        None,
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -91,9 +112,20 @@ pub async fn add_label(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&state.security.require_agent_write(&req).await?)?;
+    let admin = state.security.require_agent_write(&req).await?;
+    require_admin(&admin)?;
     let LabelBody { name, color } = json(&req, body).await?;
     let label = desk::add_label(&state.store, NewLabel::parse(&name, &color)?).await?;
+    let target = Some(label_target(label.id));
+    record(
+        &state,
+        &req,
+        &admin,
+        AuditAction::LabelCreated,
+        target,
+        None,
+    )
+    .await;
     Ok(HttpResponse::Created().json(label))
 }
 
@@ -104,8 +136,19 @@ pub async fn delete_label(
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&state.security.require_agent_write(&req).await?)?;
+    let admin = state.security.require_agent_write(&req).await?;
+    require_admin(&admin)?;
     let clients = desk::delete_label(&state.store, *id).await?;
+    let target = Some(label_target(*id));
+    record(
+        &state,
+        &req,
+        &admin,
+        AuditAction::LabelDeleted,
+        target,
+        None,
+    )
+    .await;
     state.inbox.do_send(StoreChanged { clients });
     Ok(HttpResponse::NoContent().finish())
 }
@@ -127,7 +170,7 @@ pub async fn change_labels(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    state.security.require_agent_write(&req).await?;
+    let agent = state.security.require_agent_write(&req).await?;
     let client = ClientId::parse(&id)?;
     let ChangeBody { add, remove } = json(&req, body).await?;
     let mut ids = (Vec::new(), Vec::new());
@@ -137,7 +180,18 @@ pub async fn change_labels(
     for label in remove {
         ids.1.push(desk::label_id(&state.store, label).await?);
     }
-    let labels = desk::change_labels(&state.store, client.clone(), ids.0, ids.1).await?;
+    let labels =
+        desk::change_labels(&state.store, client.clone(), ids.0.clone(), ids.1.clone()).await?;
+    // One entry per label asked for, each naming the conversation.
+    let asked = (ids.0.iter().map(|id| (AuditAction::LabelAdded, id)))
+        .chain(ids.1.iter().map(|id| (AuditAction::LabelRemoved, id)));
+    for (action, label) in asked {
+        let (target, detail) = (
+            Some(conversation_target(&client)),
+            Some(label_target(label)),
+        );
+        record(&state, &req, &agent, action, target, detail).await;
+    }
     state.inbox.do_send(StoreChanged {
         clients: vec![client.clone()],
     });

@@ -254,3 +254,140 @@ async fn only_admins_read_the_audit_log_in_pages_and_nothing_edits_it() {
     assert_eq!(entries(&app, &admin).await, all, "still unchanged");
     app.stop().await;
 }
+
+/// The entries of `action`, checking there is exactly one, made by `actor`
+/// from the test's address; its target and detail.
+fn by(entries: &[Value], action: &str, actor: &str) -> (Value, Value) {
+    let entry = one(entries, action);
+    assert_eq!(entry["actor"], actor, "{entry}");
+    assert_eq!(entry["ip"], "127.0.0.1", "{entry}");
+    (entry["target"].clone(), entry["detail"].clone())
+}
+
+#[actix_web::test]
+async fn assignments_and_desk_settings_leave_one_entry_each_that_nothing_edits() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let (bo, _) = app
+        .invited_agent(&admin, "Bo Agent", "bo@example.com", "bo's password 1")
+        .await;
+    let (cy, cy_cookie) = app
+        .invited_agent(&admin, "Cy Agent", "cy@example.com", "cy's password 1")
+        .await;
+    let client = http_client();
+    let call = |method: reqwest::Method, path: &str, cookie: &str, body: Option<Value>| {
+        let request = client
+            .request(method, app.http(path))
+            .header("cookie", cookie.to_owned())
+            .header("origin", app.http(""));
+        match body {
+            Some(body) => request.json(&body).send(),
+            None => request.send(),
+        }
+    };
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/audited-2")).await;
+    customer.say("hello", Some("h-1")).await;
+    customer.wait_for("message").await;
+    let assign = "/api/conversations/audited-2/assign";
+    for to in [json!(bo), json!(cy), Value::Null] {
+        let body = json!({"agent_id": to});
+        let response = call(reqwest::Method::POST, assign, &admin, Some(body)).await;
+        assert_eq!(response.expect("assign").status(), 200);
+    }
+    let capacity = format!("/api/agents/{cy}/capacity");
+    let body = json!({"capacity": 7});
+    let response = call(reqwest::Method::PUT, &capacity, &admin, Some(body)).await;
+    assert_eq!(response.expect("capacity").status(), 200);
+
+    let body = json!({"name": "VIP", "color": "#aa00ff"});
+    let label: Value = call(reqwest::Method::POST, "/api/labels", &admin, Some(body))
+        .await
+        .expect("POST label")
+        .json()
+        .await
+        .expect("JSON");
+    let labels = "/api/conversations/audited-2/labels";
+    for change in [json!({"add": ["VIP"]}), json!({"remove": [label["id"]]})] {
+        let response = call(reqwest::Method::POST, labels, &cy_cookie, Some(change)).await;
+        assert_eq!(response.expect("labels").status(), 200);
+    }
+    let path = format!("/api/labels/{}", label["id"]);
+    let response = call(reqwest::Method::DELETE, &path, &admin, None).await;
+    assert_eq!(response.expect("DELETE label").status(), 204);
+    let body = json!({"shortcut": "hi", "name": "Hello", "text": "Hello there"});
+    let reply: Value = call(
+        reqwest::Method::POST,
+        "/api/replies",
+        &cy_cookie,
+        Some(body),
+    )
+    .await
+    .expect("POST reply")
+    .json()
+    .await
+    .expect("JSON");
+    let path = format!("/api/replies/{}", reply["id"]);
+    let response = call(reqwest::Method::DELETE, &path, &cy_cookie, None).await;
+    assert_eq!(response.expect("DELETE reply").status(), 204);
+
+    // The session records assignments after they happened.
+    let entries = eventually("the unassign entry", Duration::from_secs(10), || async {
+        let entries = entries(&app, &admin).await;
+        entries
+            .iter()
+            .any(|e| e["action"] == "unassign")
+            .then_some(entries)
+    })
+    .await;
+    let conversation = json!("conversation:audited-2");
+    let (bo, cy) = (format!("agent:{bo}"), format!("agent:{cy}"));
+    assert_eq!(
+        by(&entries, "assign", ADMIN_NAME),
+        (conversation.clone(), json!(format!("to {bo}")))
+    );
+    assert_eq!(
+        by(&entries, "transfer", ADMIN_NAME),
+        (conversation.clone(), json!(format!("from {bo} to {cy}")))
+    );
+    assert_eq!(
+        by(&entries, "unassign", ADMIN_NAME),
+        (conversation.clone(), json!(format!("from {cy}")))
+    );
+    assert_eq!(
+        by(&entries, "capacity_change", ADMIN_NAME),
+        (json!(cy), json!("capacity 7"))
+    );
+    let label = json!(format!("label:{}", label["id"]));
+    let created = by(&entries, "label_created", ADMIN_NAME);
+    assert_eq!(created.0, label);
+    assert_eq!(
+        by(&entries, "label_added", "Cy Agent"),
+        (conversation.clone(), label.clone())
+    );
+    assert_eq!(
+        by(&entries, "label_removed", "Cy Agent"),
+        (conversation.clone(), label.clone())
+    );
+    assert_eq!(by(&entries, "label_deleted", ADMIN_NAME).0, label);
+    let reply = json!(format!("reply:{}", reply["id"]));
+    assert_eq!(by(&entries, "reply_created", "Cy Agent").0, reply);
+    assert_eq!(by(&entries, "reply_deleted", "Cy Agent").0, reply);
+
+    let id = entries[0]["id"].as_i64().expect("an id");
+    for method in ["POST", "PUT", "PATCH", "DELETE"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let body = json!({"action": "nothing happened"});
+        let response = call(
+            method.clone(),
+            &format!("/api/audit/{id}"),
+            &admin,
+            Some(body),
+        )
+        .await;
+        let status = response.expect("request").status().as_u16();
+        assert!([404, 405].contains(&status), "{method} answers {status}");
+    }
+    assert_eq!(self::entries(&app, &admin).await, entries, "unchanged");
+    customer.close().await;
+    app.stop().await;
+}

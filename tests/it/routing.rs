@@ -160,6 +160,26 @@ async fn round_robin_gives_each_online_agent_one_and_the_customer_sees_who_joine
         "Assigned to Ben automatically"
     );
     assert_eq!(history["messages"][1]["event"]["by"], Value::Null);
+    // The audit log says so too: the server assigned it, from nowhere.
+    let audit: Value = http_client()
+        .get(app.http("/api/audit"))
+        .header("cookie", &agents[0].cookie)
+        .send()
+        .await
+        .expect("GET /api/audit")
+        .json()
+        .await
+        .expect("JSON");
+    let assigned: Vec<&Value> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["action"] == "assign" && e["target"] == "conversation:rr-2")
+        .collect();
+    assert_eq!(assigned.len(), 1, "{audit:#}");
+    assert_eq!(assigned[0]["actor"], "server");
+    assert_eq!(assigned[0]["ip"], Value::Null);
+    assert_eq!(assigned[0]["detail"], format!("to agent:{}", agents[1].id));
 }
 
 #[actix_web::test]

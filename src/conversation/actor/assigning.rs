@@ -14,7 +14,7 @@ use crate::conversation::messages::{Assign, AssigneeChanged, Poster};
 use crate::domain::{Author, Event, Role};
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
-use crate::store::WriteOp;
+use crate::store::{agent_target, conversation_target, AuditAction, AuditEvent, Who, WriteOp};
 
 impl SessionActor {
     pub(super) fn assign(
@@ -27,6 +27,7 @@ impl SessionActor {
             to,
             note,
             only_if,
+            who,
         } = msg;
         if self.phase != Phase::Ready {
             return Box::pin(async { Err(AppError::ShuttingDown) });
@@ -39,7 +40,7 @@ impl SessionActor {
             return Box::pin(async move { Ok(now) });
         }
         let Some(to) = to else {
-            let now = self.reassign(by, None, note, ctx);
+            let now = self.reassign(by, None, note, who, ctx);
             return Box::pin(async move { Ok(now) });
         };
         // `wait`: nothing else happens here between the check and the
@@ -47,17 +48,18 @@ impl SessionActor {
         let (answer, answered) = oneshot::channel();
         let check = assignee(&self.store, to);
         ctx.wait(check.into_actor(self).map(move |result, act, ctx| {
-            let _ = answer.send(result.map(|to| act.reassign(by, Some(to), note, ctx)));
+            let _ = answer.send(result.map(|to| act.reassign(by, Some(to), note, who, ctx)));
         }));
         Box::pin(async move { answered.await.unwrap_or(Err(AppError::ShuttingDown)) })
     }
 
-    /// Makes `to` the assignee; returns who it is now.
+    /// Makes `to` the assignee, on behalf of `who`; returns who it is now.
     pub(super) fn reassign(
         &mut self,
         by: Option<Author>,
         to: Option<Author>,
         note: Option<String>,
+        who: Who,
         ctx: &mut Context<Self>,
     ) -> Option<Author> {
         let from = self.assignee.clone();
@@ -75,6 +77,7 @@ impl SessionActor {
                 from,
             },
         };
+        self.audit_assignment(who, &event);
         self.assignee = to.clone();
         self.submit_meta(WriteOp::Assign(to.as_ref().map(|a| a.id)));
         self.record(event, ctx);
@@ -102,6 +105,34 @@ impl SessionActor {
             });
         }
         to
+    }
+
+    /// Records an assignment, transfer or unassignment by `who` (off the
+    /// actor: it never waits); the detail names the agents by id.
+    fn audit_assignment(&self, who: Who, event: &Event) {
+        let (action, detail) = match event {
+            Event::Assigned { to, .. } => {
+                (AuditAction::Assign, format!("to {}", agent_target(to.id.0)))
+            }
+            Event::Transferred { from, to, .. } => (
+                AuditAction::Transfer,
+                format!(
+                    "from {} to {}",
+                    agent_target(from.id.0),
+                    agent_target(to.id.0)
+                ),
+            ),
+            Event::Unassigned { from, .. } => (
+                AuditAction::Unassign,
+                format!("from {}", agent_target(from.id.0)),
+            ),
+            _ => return,
+        };
+        let event = AuditEvent::new(who, action)
+            .target(conversation_target(&self.client))
+            .detail(detail);
+        let store = self.store.clone();
+        actix::spawn(async move { store.audit(event).await });
     }
 
     /// The `assignee` frame to every agent socket, on every change (a

@@ -5,6 +5,8 @@
 //! agent side is a protocol client. Screenshots of the closed, open and
 //! offline widget at desktop and phone sizes go to `target/screenshots/`.
 
+mod attach;
+mod erase;
 mod host;
 mod shop;
 
