@@ -894,27 +894,30 @@ const SHOWN_JS: &str = "const shown = (el) => Boolean(el && el.getClientRects().
 async fn inbox(browser: &Browser) -> Inbox {
     let script = format!(
         r#"{SHOWN_JS}
-        const part = (row, cls) => row.querySelector('.' + cls);
-        const $ = (id) => document.getElementById(id);
+        // A page still loading (or another page) reads as "absent", so
+        // a poll sees "not yet" instead of failing on a missing element.
+        const part = (row, cls) => row.querySelector('.' + cls) || document.createElement('span');
+        const $ = (id) => document.getElementById(id) || document.createElement('span');
+        const data = (el, key, none) => el.dataset[key] ?? none;
         const rows = Array.from(document.querySelectorAll('#conv-list > a.conv-row'), (row) => ({{
             id: row.dataset.clientId,
             waiting: row.classList.contains('waiting'),
             active: row.classList.contains('active'),
-            online: part(row, 'conv-online').dataset.online === 'true',
+            online: data(part(row, 'conv-online'), 'online', '') === 'true',
             preview: part(row, 'conv-preview').textContent,
-            status: part(row, 'conv-status').dataset.status,
-            unread: Number(part(row, 'conv-unread').dataset.count),
+            status: data(part(row, 'conv-status'), 'status', 'absent'),
+            unread: Number(data(part(row, 'conv-unread'), 'count', 0)),
             unread_shown: shown(part(row, 'conv-unread')),
         }}));
         return {{
-            state: $('inbox-status').dataset.state,
-            list: $('list-state').dataset.state,
+            state: data($('inbox-status'), 'state', 'absent'),
+            list: data($('list-state'), 'state', 'absent'),
             rows,
             title: document.title,
-            unread_total: Number($('total-unread').dataset.count),
+            unread_total: Number(data($('total-unread'), 'count', 0)),
             unread_total_shown: shown($('total-unread')),
-            waiting_total: Number($('total-waiting').dataset.count),
-            view: $('console').dataset.view,
+            waiting_total: Number(data($('total-waiting'), 'count', 0)),
+            view: data($('console'), 'view', 'absent'),
         }};"#
     );
     serde_json::from_value(browser.js(&script).await).expect("inbox snapshot")
