@@ -93,6 +93,7 @@ struct RawFrame {
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
+    lang: Option<String>,
     private: Option<bool>,
     attachments: Option<Vec<String>>,
     view: Option<String>,
@@ -188,9 +189,9 @@ impl ClientFrame {
                     request: raw.request,
                 }))
             }
-            Some("contact") => Ok(ClientFrame::Contact(ContactUpdate::parse(
-                raw.name, raw.email,
-            )?)),
+            Some("contact") => Ok(ClientFrame::Contact(
+                ContactUpdate::parse(raw.name, raw.email)?.with_lang(raw.lang.as_deref())?,
+            )),
             Some("assign") => {
                 let agent_id = raw.agent_id.ok_or_else(|| {
                     AppError::InvalidFrame("\"agent_id\" is missing (null unassigns)".into())

@@ -89,7 +89,8 @@ export class CustomerPanel {
     this.awayForm.addEventListener('submit', (e) => {
       e.preventDefault();
       const email = this.awayEmail.value.trim();
-      if (email && this.view) this.view.send({ type: 'contact', email });
+      // The page's language goes with the details: the emails speak it.
+      if (email && this.view) this.view.send({ type: 'contact', email, lang: I18N.lang });
     }, opts);
 
     this.linkBox = el('input', { id: 'conversation-link', class: 'link-box', readonly: true, hidden: true });
@@ -188,7 +189,7 @@ export class CustomerPanel {
       return;
     }
     // The form goes once the server says the contact changed (`contact`).
-    if (this.view && this.view.send(frame)) {
+    if (this.view && this.view.send({ ...frame, lang: I18N.lang })) {
       this.skipped = true; // optional fields left empty are not asked again
       this.view.input.focus();
     }

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::Lang;
+
 /// Longest accepted name, in characters.
 pub const MAX_CONTACT_NAME_CHARS: usize = 100;
 /// Longest accepted email address, in characters (RFC 5321's path limit).
@@ -76,16 +78,20 @@ impl ContactEmail {
     }
 }
 
-/// The contact details a conversation has; either may be unknown.
+/// The contact details a conversation has; any may be unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Contact {
     pub name: Option<ContactName>,
     pub email: Option<ContactEmail>,
+    /// The language of the customer's page when they gave their details:
+    /// the one their emails speak.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Lang>,
 }
 
 impl Contact {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.email.is_none()
+        self.name.is_none() && self.email.is_none() && self.lang.is_none()
     }
 
     /// The details after `update`; fields it does not mention stay.
@@ -93,6 +99,7 @@ impl Contact {
         Contact {
             name: update.name.clone().unwrap_or_else(|| self.name.clone()),
             email: update.email.clone().unwrap_or_else(|| self.email.clone()),
+            lang: update.lang.or(self.lang),
         }
     }
 }
@@ -103,6 +110,8 @@ impl Contact {
 pub struct ContactUpdate {
     pub name: Option<Option<ContactName>>,
     pub email: Option<Option<ContactEmail>>,
+    /// Only the customer's own page says it (never an agent's correction).
+    pub lang: Option<Lang>,
 }
 
 impl ContactUpdate {
@@ -128,7 +137,19 @@ impl ContactUpdate {
         Ok(ContactUpdate {
             name: field(name, ContactName::parse)?,
             email: field(email, ContactEmail::parse)?,
+            lang: None,
         })
+    }
+
+    /// The update with the language of the customer's page, if it says one
+    /// we speak.
+    pub fn with_lang(mut self, raw: Option<&str>) -> Result<Self, InvalidContact> {
+        if let Some(raw) = raw {
+            self.lang = Some(
+                Lang::parse(raw).ok_or_else(|| InvalidContact("lang must be en or zh".into()))?,
+            );
+        }
+        Ok(self)
     }
 }
 
@@ -183,6 +204,7 @@ mod tests {
         let start = Contact {
             name: Some(ContactName::parse("Ana").unwrap()),
             email: Some(ContactEmail::parse("ana@example.com").unwrap()),
+            lang: None,
         };
         let rename = ContactUpdate::parse(Some(Some("Bo".into())), None).unwrap();
         let renamed = start.updated(&rename);

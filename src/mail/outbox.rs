@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::domain::{now_millis, AgentId, ClientId, NoticeKind, Role};
+use crate::domain::{now_millis, AgentId, ClientId, Lang, NoticeKind, Role};
 use crate::store::{Store, StoreError};
 
 /// An outbox row due for an attempt.
@@ -13,6 +13,8 @@ pub(super) struct Due {
     pub seq: u64,
     pub recipient: String,
     pub attempts: u32,
+    /// The customer's language, if known (`None` on agents' alerts).
+    pub lang: Option<Lang>,
 }
 
 /// A line of a conversation as the customer saw it.
@@ -40,7 +42,9 @@ const ROUND: i64 = 32;
 
 pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, client_id, kind, seq, recipient, attempts FROM outbox
+        "SELECT id, client_id, kind, seq, recipient, attempts,
+                (SELECT k.lang FROM contacts k WHERE k.client_id = outbox.client_id)
+         FROM outbox
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
          ORDER BY next_attempt_at LIMIT ?2",
     )?;
@@ -52,11 +56,12 @@ pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
             r.get::<_, i64>(3)?,
             r.get::<_, String>(4)?,
             r.get::<_, u32>(5)?,
+            r.get::<_, Option<String>>(6)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, client, kind, seq, recipient, attempts) = row?;
+        let (id, client, kind, seq, recipient, attempts, lang) = row?;
         // A row this build cannot read (a newer kind, a hand-edited id) is
         // left for whoever can; it is not the sender's to delete.
         let (Ok(client), Some(kind)) = (ClientId::parse(&client), NoticeKind::parse(&kind)) else {
@@ -69,6 +74,12 @@ pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
             seq: u64::try_from(seq).unwrap_or(0),
             recipient,
             attempts,
+            // Agents' alerts stay in English: the team shares one console
+            // language more often than it shares the customer's.
+            lang: match kind {
+                NoticeKind::Waiting => None,
+                _ => lang.as_deref().and_then(Lang::parse),
+            },
         });
     }
     Ok(out)

@@ -241,9 +241,12 @@ impl Sender {
         let ttl = i64::try_from(self.settings.link_ttl.as_secs()).unwrap_or(i64::MAX / 4);
         let expires = now_millis().timestamp().saturating_add(ttl);
         let token = self.key.token(&due.client, expires);
-        format!(
-            "{}/r/{token}",
-            self.settings.public_url.trim_end_matches('/')
-        )
+        // The page opens in the email's language (the customer's browser
+        // elsewhere may prefer another).
+        let lang = due
+            .lang
+            .map(|l| format!("?lang={}", l.as_str()))
+            .unwrap_or_default();
+        format!("{base}/r/{token}{lang}")
     }
 }
