@@ -94,6 +94,7 @@ struct RawFrame {
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
     lang: Option<String>,
+    transcript: Option<bool>,
     private: Option<bool>,
     attachments: Option<Vec<String>>,
     view: Option<String>,
@@ -190,7 +191,8 @@ impl ClientFrame {
                 }))
             }
             Some("contact") => Ok(ClientFrame::Contact(
-                ContactUpdate::parse(raw.name, raw.email)?.with_lang(raw.lang.as_deref())?,
+                ContactUpdate::parse(raw.name, raw.email)?
+                    .from_customer(raw.lang.as_deref(), raw.transcript)?,
             )),
             Some("assign") => {
                 let agent_id = raw.agent_id.ok_or_else(|| {

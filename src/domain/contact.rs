@@ -87,11 +87,15 @@ pub struct Contact {
     /// the one their emails speak.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<Lang>,
+    /// The customer asked for a transcript when the conversation is
+    /// resolved (their page's checkbox).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transcript: bool,
 }
 
 impl Contact {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.email.is_none() && self.lang.is_none()
+        self.name.is_none() && self.email.is_none() && self.lang.is_none() && !self.transcript
     }
 
     /// The details after `update`; fields it does not mention stay.
@@ -100,6 +104,7 @@ impl Contact {
             name: update.name.clone().unwrap_or_else(|| self.name.clone()),
             email: update.email.clone().unwrap_or_else(|| self.email.clone()),
             lang: update.lang.or(self.lang),
+            transcript: update.transcript.unwrap_or(self.transcript),
         }
     }
 }
@@ -112,6 +117,8 @@ pub struct ContactUpdate {
     pub email: Option<Option<ContactEmail>>,
     /// Only the customer's own page says it (never an agent's correction).
     pub lang: Option<Lang>,
+    /// The transcript opt-in; also only the customer's own page says it.
+    pub transcript: Option<bool>,
 }
 
 impl ContactUpdate {
@@ -138,13 +145,19 @@ impl ContactUpdate {
             name: field(name, ContactName::parse)?,
             email: field(email, ContactEmail::parse)?,
             lang: None,
+            transcript: None,
         })
     }
 
-    /// The update with the language of the customer's page, if it says one
-    /// we speak.
-    pub fn with_lang(mut self, raw: Option<&str>) -> Result<Self, InvalidContact> {
-        if let Some(raw) = raw {
+    /// The update with what only the customer's page says: its language
+    /// (if one we speak) and the transcript opt-in.
+    pub fn from_customer(
+        mut self,
+        lang: Option<&str>,
+        transcript: Option<bool>,
+    ) -> Result<Self, InvalidContact> {
+        self.transcript = transcript;
+        if let Some(raw) = lang {
             self.lang = Some(
                 Lang::parse(raw).ok_or_else(|| InvalidContact("lang must be en or zh".into()))?,
             );
@@ -205,6 +218,7 @@ mod tests {
             name: Some(ContactName::parse("Ana").unwrap()),
             email: Some(ContactEmail::parse("ana@example.com").unwrap()),
             lang: None,
+            transcript: false,
         };
         let rename = ContactUpdate::parse(Some(Some("Bo".into())), None).unwrap();
         let renamed = start.updated(&rename);

@@ -12,6 +12,7 @@ fn contact(name: Option<&str>, email: Option<&str>) -> Contact {
         name: name.map(|n| ContactName::parse(n).expect("a name")),
         email: email.map(|e| ContactEmail::parse(e).expect("an email")),
         lang: None,
+        transcript: false,
     }
 }
 
@@ -106,7 +107,7 @@ fn the_list_search_finds_customers_by_name_and_email() {
 }
 
 #[test]
-fn a_schema_9_contact_has_no_language_until_the_customer_gives_one() {
+fn a_schema_9_contact_has_no_language_nor_opt_in_until_the_customer_gives_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let conn = schema_1_database(dir.path());
     migrate(&conn, &dir.path().join(DB_FILE), 1, 9).expect("schema 9");
@@ -125,9 +126,13 @@ fn a_schema_9_contact_has_no_language_until_the_customer_gives_one() {
     );
     let chinese = Contact {
         lang: Some(Lang::Zh),
+        transcript: true,
         ..before
     };
     commit(&backend, "alpha", &[WriteOp::Contact(chinese.clone())]);
     let after = backend.load(&client("alpha"), 10).expect("load").contact;
-    assert_eq!(after, chinese, "the language is stored with the contact");
+    assert_eq!(
+        after, chinese,
+        "the language and opt-in are stored with the contact"
+    );
 }

@@ -188,11 +188,12 @@ pub(super) fn load(
 /// The stored contact details of `client` (empty if none).
 fn contact(conn: &Connection, client: &ClientId) -> rusqlite::Result<Contact> {
     let row = conn
-        .prepare_cached("SELECT name, email, lang FROM contacts WHERE client_id = ?1")?
+        .prepare_cached("SELECT name, email, lang, transcript FROM contacts WHERE client_id = ?1")?
         .query_row([client.as_str()], |r| {
             let lang = r.get::<_, Option<String>>(2)?;
             Ok(Contact {
                 lang: lang.as_deref().and_then(Lang::parse),
+                transcript: r.get(3)?,
                 ..contact_of(r.get::<_, Option<String>>(0)?, r.get(1)?)
             })
         })
@@ -206,6 +207,7 @@ fn contact_of(name: Option<String>, email: Option<String>) -> Contact {
         name: name.and_then(|n| ContactName::parse(&n).ok()),
         email: email.and_then(|e| ContactEmail::parse(&e).ok()),
         lang: None,
+        transcript: false,
     }
 }
 

@@ -334,9 +334,11 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
 "#,
     // The customer's language ('en', 'zh'; NULL: unknown, English), which
-    // their emails speak.
+    // their emails speak, and whether they asked for a transcript when the
+    // conversation is resolved.
     r#"
     ALTER TABLE contacts ADD COLUMN lang TEXT;
+    ALTER TABLE contacts ADD COLUMN transcript INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 
