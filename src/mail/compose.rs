@@ -16,6 +16,7 @@ pub(super) fn compose(
     from: &Mailbox,
     due: &Due,
     lines: &[Line],
+    file_url: &dyn Fn(&str) -> String,
     link: &str,
     reply_to: Option<&str>,
     unsubscribe: Option<&str>,
@@ -42,7 +43,7 @@ pub(super) fn compose(
         NoticeKind::Unseen => words.unseen,
         NoticeKind::Waiting => words.waiting,
     };
-    let (plain, html) = body(&words, intro, lines, link);
+    let (plain, html) = body(&words, intro, lines, file_url, link);
     let mut builder = Message::builder().from(from.clone());
     if let Some(address) = reply_to {
         let mailbox = address
@@ -124,7 +125,13 @@ fn thread_key(client: &str) -> String {
 }
 
 /// The plain and HTML bodies: the intro, the lines, and the link back.
-fn body(words: &Words, intro: &str, lines: &[Line], link: &str) -> (String, String) {
+fn body(
+    words: &Words,
+    intro: &str,
+    lines: &[Line],
+    file_url: &dyn Fn(&str) -> String,
+    link: &str,
+) -> (String, String) {
     let mut plain = format!("{intro}\n\n");
     let mut html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{}</p>",
@@ -140,6 +147,20 @@ fn body(words: &Words, intro: &str, lines: &[Line], link: &str) -> (String, Stri
             escape_html(&at),
             escape_html(&line.text).replace('\n', "<br>"),
         ));
+        // Files are linked, never attached: a link works while the file is kept.
+        for file in &line.files {
+            let url = file_url(&file.id);
+            let size = size(file.size);
+            plain.push_str(&format!("  [{}, {size}] {url}\n", file.name));
+            html.push_str(&format!(
+                "<p>&#128206; <a href=\"{}\">{}</a> ({size})</p>",
+                escape_html(&url),
+                escape_html(&file.name),
+            ));
+        }
+        if !line.files.is_empty() {
+            plain.push('\n');
+        }
     }
     plain.push_str(&format!("{}: {link}\n", words.continue_here));
     html.push_str(&format!(
@@ -160,6 +181,19 @@ fn speaker(words: &Words, line: &Line) -> String {
     }
 }
 
+/// A file's size as people read it: 512 B, 12 KB, 1.5 MB.
+fn size(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes.max(0) as f64;
+    if b < KB {
+        format!("{bytes} B")
+    } else if b < KB * KB {
+        format!("{:.0} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / (KB * KB))
+    }
+}
+
 fn time(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -170,6 +204,7 @@ fn time(ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::domain::ClientId;
+    use crate::mail::outbox::FileLine;
 
     #[test]
     fn a_transcript_escapes_what_people_wrote_and_threads_by_conversation() {
@@ -188,11 +223,19 @@ mod tests {
             author: None,
             text: "<script>alert(1)</script>".into(),
             ts_millis: 0,
+            seq: 1,
+            files: vec![FileLine {
+                id: "f1".into(),
+                name: "<b>bill</b>.pdf".into(),
+                size: 1536,
+            }],
         }];
+        let file_url = |id: &str| format!("https://x.test/f/{id}");
         let email = compose(
             &from,
             &due,
             &lines,
+            &file_url,
             "https://x.test/r/t",
             None,
             Some("https://x.test/u/t"),
@@ -200,6 +243,14 @@ mod tests {
         .expect("email");
         let raw = String::from_utf8(email.formatted()).expect("utf-8");
         assert!(raw.contains("&lt;script&gt;"), "{raw}");
+        assert!(
+            raw.contains("[<b>bill</b>.pdf, 2 KB] https://x.test/f/f1"),
+            "a file with its size and link: {raw}"
+        );
+        assert!(
+            raw.contains("&lt;b&gt;bill&lt;/b&gt;.pdf</a> (2 KB)"),
+            "escaped in the HTML: {raw}"
+        );
         assert!(!raw.contains("<script>alert(1)</script></p>"), "{raw}");
         assert!(raw.contains("multipart/alternative"), "{raw}");
         let thread = thread_key("alice");

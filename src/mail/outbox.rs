@@ -23,6 +23,39 @@ pub(super) struct Line {
     pub author: Option<String>,
     pub text: String,
     pub ts_millis: i64,
+    pub seq: i64,
+    /// The files sent with it (filled for the customer's emails).
+    pub files: Vec<FileLine>,
+}
+
+/// A file sent with a message: what the email lists and links to.
+pub(super) struct FileLine {
+    pub id: String,
+    pub name: String,
+    pub size: i64,
+}
+
+/// `lines` with the files their messages carry, in upload order.
+pub(super) fn with_files(
+    conn: &Connection,
+    client: &ClientId,
+    mut lines: Vec<Line>,
+) -> rusqlite::Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, size FROM attachments WHERE client_id = ?1 AND seq = ?2
+         ORDER BY created_at, id",
+    )?;
+    for line in &mut lines {
+        let files = stmt.query_map(params![client.as_str(), line.seq], |r| {
+            Ok(FileLine {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                size: r.get(2)?,
+            })
+        })?;
+        line.files = files.collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(lines)
 }
 
 /// An email given up on, for the admins.
@@ -92,7 +125,7 @@ pub(super) fn customer_lines(
     seq: u64,
 ) -> rusqlite::Result<Vec<Line>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT from_role, author_name, text, ts FROM messages
+        "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL
          ORDER BY seq",
     )?;
@@ -109,6 +142,8 @@ fn line(r: &rusqlite::Row<'_>) -> rusqlite::Result<Line> {
         author: r.get(1)?,
         text: r.get(2)?,
         ts_millis: r.get(3)?,
+        seq: r.get(4)?,
+        files: Vec::new(),
     })
 }
 
@@ -173,7 +208,7 @@ pub(super) fn waiting_lines(
     answered: u64,
 ) -> rusqlite::Result<Vec<Line>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT from_role, author_name, text, ts FROM messages
+        "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq > ?2 AND from_role = 0
            AND NOT EXISTS (SELECT 1 FROM messages a
                            WHERE a.client_id = ?1 AND a.seq > ?2 AND a.from_role = 1
@@ -223,7 +258,7 @@ pub(super) fn unseen_lines(
     seq: u64,
 ) -> rusqlite::Result<Vec<Line>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT from_role, author_name, text, ts FROM messages
+        "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL AND from_role = 1
            AND seq > (SELECT customer_read_seq FROM conversations WHERE client_id = ?1)
            AND seq > coalesce((SELECT max(seq) FROM outbox
