@@ -299,8 +299,13 @@ impl Application {
             (Some(settings), Some(key)) => {
                 log::info!("email is on: the outbox is sent through --smtp-url");
                 Some(
-                    MailSender::start(store.clone(), settings, key)
-                        .map_err(BuildError::MailSender)?,
+                    MailSender::start(
+                        store.clone(),
+                        settings,
+                        key,
+                        config.identity_secret.clone().map(IdentitySecret::new),
+                    )
+                    .map_err(BuildError::MailSender)?,
                 )
             }
             _ => {

@@ -93,6 +93,8 @@ struct RawFrame {
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
+    lang: Option<String>,
+    transcript: Option<bool>,
     private: Option<bool>,
     attachments: Option<Vec<String>>,
     view: Option<String>,
@@ -188,9 +190,10 @@ impl ClientFrame {
                     request: raw.request,
                 }))
             }
-            Some("contact") => Ok(ClientFrame::Contact(ContactUpdate::parse(
-                raw.name, raw.email,
-            )?)),
+            Some("contact") => Ok(ClientFrame::Contact(
+                ContactUpdate::parse(raw.name, raw.email)?
+                    .from_customer(raw.lang.as_deref(), raw.transcript)?,
+            )),
             Some("assign") => {
                 let agent_id = raw.agent_id.ok_or_else(|| {
                     AppError::InvalidFrame("\"agent_id\" is missing (null unassigns)".into())

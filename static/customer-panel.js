@@ -15,6 +15,13 @@ const FIELD_LABEL = { name: 'customerNameLabel', email: 'customerEmailLabel' };
 const t = (key, vars) => I18N.t(key, vars);
 const HOURS_REFRESH_MS = 60000;
 
+/** The transcript opt-in checkbox, with its label. */
+function transcriptBox(id) {
+  const input = el('input', { id, type: 'checkbox' });
+  const label = el('label', { class: 'check-row', for: id }, [input, el('span', { 'data-i18n': 'transcriptOptIn' })]);
+  return { input, label };
+}
+
 export class CustomerPanel {
   /**
    * - config: /widget/config (prechat, greeting, away, hours).
@@ -46,11 +53,14 @@ export class CustomerPanel {
         input,
       ]);
     });
+    // Next to the email field: a transcript when the conversation is resolved.
+    this.prechatTranscript = this.fields.email ? transcriptBox('prechat-transcript') : null;
     this.prechatError = el('p', { id: 'prechat-error', class: 'form-error', role: 'alert', hidden: true });
     this.skipButton = el('button', { type: 'button', id: 'prechat-skip', class: 'link-button', 'data-i18n': 'prechatSkip' });
     this.prechatForm = el('form', { id: 'prechat', class: 'side-form prechat', hidden: true, novalidate: true }, [
       el('h2', { 'data-i18n': 'prechatTitle' }),
       ...rows,
+      this.prechatTranscript && this.prechatTranscript.label,
       this.prechatError,
       el('div', { class: 'form-actions' }, [
         el('button', { type: 'submit', id: 'prechat-start', class: 'button', 'data-i18n': 'prechatStart' }),
@@ -76,10 +86,12 @@ export class CustomerPanel {
     this.awayEmail = el('input', {
       id: 'away-email', type: 'email', autocomplete: 'email', maxlength: '254', 'data-i18n-placeholder': 'customerEmailLabel',
     });
+    this.awayTranscript = transcriptBox('away-transcript');
     this.awayForm = el('form', { id: 'away-form', class: 'inline-form', novalidate: true }, [
       el('label', { for: 'away-email', class: 'visually-hidden', 'data-i18n': 'customerEmailLabel' }),
       this.awayEmail,
       el('button', { type: 'submit', class: 'button small', 'data-i18n': 'save' }),
+      this.awayTranscript.label,
     ]);
     this.awaySaved = el('p', { id: 'away-saved', hidden: true });
     this.hoursEl = el('div', { id: 'hours', class: 'hours', hidden: true });
@@ -89,7 +101,10 @@ export class CustomerPanel {
     this.awayForm.addEventListener('submit', (e) => {
       e.preventDefault();
       const email = this.awayEmail.value.trim();
-      if (email && this.view) this.view.send({ type: 'contact', email });
+      // The page's language goes with the details: the emails speak it.
+      if (email && this.view) {
+        this.view.send({ type: 'contact', email, lang: I18N.lang, transcript: this.awayTranscript.input.checked });
+      }
     }, opts);
 
     this.linkBox = el('input', { id: 'conversation-link', class: 'link-box', readonly: true, hidden: true });
@@ -188,7 +203,9 @@ export class CustomerPanel {
       return;
     }
     // The form goes once the server says the contact changed (`contact`).
-    if (this.view && this.view.send(frame)) {
+    const extra = { lang: I18N.lang };
+    if (frame.email && this.prechatTranscript) extra.transcript = this.prechatTranscript.input.checked;
+    if (this.view && this.view.send({ ...frame, ...extra })) {
       this.skipped = true; // optional fields left empty are not asked again
       this.view.input.focus();
     }

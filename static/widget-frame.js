@@ -90,7 +90,7 @@ function syncIdentityContact() {
   const frame = { type: 'contact' };
   if (identity.name && contact.name !== identity.name) frame.name = identity.name;
   if (identity.email && contact.email !== identity.email) frame.email = identity.email;
-  if (frame.name || frame.email) view.send(frame);
+  if (frame.name || frame.email) view.send({ ...frame, lang: I18N.lang });
 }
 
 function closeButton() {

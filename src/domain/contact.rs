@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::Lang;
+
 /// Longest accepted name, in characters.
 pub const MAX_CONTACT_NAME_CHARS: usize = 100;
 /// Longest accepted email address, in characters (RFC 5321's path limit).
@@ -76,16 +78,24 @@ impl ContactEmail {
     }
 }
 
-/// The contact details a conversation has; either may be unknown.
+/// The contact details a conversation has; any may be unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Contact {
     pub name: Option<ContactName>,
     pub email: Option<ContactEmail>,
+    /// The language of the customer's page when they gave their details:
+    /// the one their emails speak.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Lang>,
+    /// The customer asked for a transcript when the conversation is
+    /// resolved (their page's checkbox).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transcript: bool,
 }
 
 impl Contact {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.email.is_none()
+        self.name.is_none() && self.email.is_none() && self.lang.is_none() && !self.transcript
     }
 
     /// The details after `update`; fields it does not mention stay.
@@ -93,6 +103,8 @@ impl Contact {
         Contact {
             name: update.name.clone().unwrap_or_else(|| self.name.clone()),
             email: update.email.clone().unwrap_or_else(|| self.email.clone()),
+            lang: update.lang.or(self.lang),
+            transcript: update.transcript.unwrap_or(self.transcript),
         }
     }
 }
@@ -103,6 +115,10 @@ impl Contact {
 pub struct ContactUpdate {
     pub name: Option<Option<ContactName>>,
     pub email: Option<Option<ContactEmail>>,
+    /// Only the customer's own page says it (never an agent's correction).
+    pub lang: Option<Lang>,
+    /// The transcript opt-in; also only the customer's own page says it.
+    pub transcript: Option<bool>,
 }
 
 impl ContactUpdate {
@@ -128,7 +144,25 @@ impl ContactUpdate {
         Ok(ContactUpdate {
             name: field(name, ContactName::parse)?,
             email: field(email, ContactEmail::parse)?,
+            lang: None,
+            transcript: None,
         })
+    }
+
+    /// The update with what only the customer's page says: its language
+    /// (if one we speak) and the transcript opt-in.
+    pub fn from_customer(
+        mut self,
+        lang: Option<&str>,
+        transcript: Option<bool>,
+    ) -> Result<Self, InvalidContact> {
+        self.transcript = transcript;
+        if let Some(raw) = lang {
+            self.lang = Some(
+                Lang::parse(raw).ok_or_else(|| InvalidContact("lang must be en or zh".into()))?,
+            );
+        }
+        Ok(self)
     }
 }
 
@@ -183,6 +217,8 @@ mod tests {
         let start = Contact {
             name: Some(ContactName::parse("Ana").unwrap()),
             email: Some(ContactEmail::parse("ana@example.com").unwrap()),
+            lang: None,
+            transcript: false,
         };
         let rename = ContactUpdate::parse(Some(Some("Bo".into())), None).unwrap();
         let renamed = start.updated(&rename);

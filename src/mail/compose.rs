@@ -9,13 +9,14 @@ use lettre::Message;
 use sha2::{Digest, Sha256};
 
 use super::outbox::{Due, Line};
-use crate::domain::{escape_html, NoticeKind, Role};
+use crate::domain::{escape_html, Lang, NoticeKind, Role};
 
 /// The email for `due`, from the conversation's `lines` as stored now.
 pub(super) fn compose(
     from: &Mailbox,
     due: &Due,
     lines: &[Line],
+    file_url: &dyn Fn(&str) -> String,
     link: &str,
     reply_to: Option<&str>,
     unsubscribe: Option<&str>,
@@ -35,21 +36,14 @@ pub(super) fn compose(
     // customer's mail client shows the email once.
     let message_id = format!("<{}.{}.{thread}@{domain}>", due.kind.as_str(), due.seq);
     let conversation_id = format!("<conversation.{thread}@{domain}>");
+    // English unless the customer's page spoke another language.
+    let words = Words::of(due.lang.unwrap_or_default());
     let (subject, intro) = match due.kind {
-        NoticeKind::Transcript => (
-            "Transcript of your conversation",
-            "Here is your conversation with our support team.",
-        ),
-        NoticeKind::Unseen => (
-            "New reply to your conversation",
-            "Our support team answered you while you were away.",
-        ),
-        NoticeKind::Waiting => (
-            "A customer is waiting for an answer",
-            "This customer has been waiting for an answer.",
-        ),
+        NoticeKind::Transcript => words.transcript,
+        NoticeKind::Unseen => words.unseen,
+        NoticeKind::Waiting => words.waiting,
     };
-    let (plain, html) = body(intro, lines, link);
+    let (plain, html) = body(&words, intro, lines, file_url, link);
     let mut builder = Message::builder().from(from.clone());
     if let Some(address) = reply_to {
         let mailbox = address
@@ -81,6 +75,49 @@ pub(super) fn compose(
         .map_err(|e| format!("cannot build the email: {e}"))
 }
 
+/// What an email says around the conversation's lines, in one language.
+struct Words {
+    /// Subject and first line of each kind of email.
+    transcript: (&'static str, &'static str),
+    unseen: (&'static str, &'static str),
+    waiting: (&'static str, &'static str),
+    you: &'static str,
+    support: &'static str,
+    continue_here: &'static str,
+}
+
+impl Words {
+    fn of(lang: Lang) -> Words {
+        match lang {
+            Lang::En => Words {
+                transcript: (
+                    "Transcript of your conversation",
+                    "Here is your conversation with our support team.",
+                ),
+                unseen: (
+                    "New reply to your conversation",
+                    "Our support team answered you while you were away.",
+                ),
+                waiting: (
+                    "A customer is waiting for an answer",
+                    "This customer has been waiting for an answer.",
+                ),
+                you: "You",
+                support: "Support",
+                continue_here: "Continue the conversation",
+            },
+            Lang::Zh => Words {
+                transcript: ("您的对话记录", "以下是您与我们客服团队的对话。"),
+                unseen: ("您的对话有新回复", "您离开时，我们的客服团队回复了您。"),
+                waiting: ("有客户在等待回复", "这位客户一直在等待回复。"),
+                you: "您",
+                support: "客服",
+                continue_here: "继续对话",
+            },
+        }
+    }
+}
+
 /// An opaque, stable name of the conversation for message ids (the client
 /// id itself may hold characters a message id cannot, and need not leak).
 fn thread_key(client: &str) -> String {
@@ -88,14 +125,20 @@ fn thread_key(client: &str) -> String {
 }
 
 /// The plain and HTML bodies: the intro, the lines, and the link back.
-fn body(intro: &str, lines: &[Line], link: &str) -> (String, String) {
+fn body(
+    words: &Words,
+    intro: &str,
+    lines: &[Line],
+    file_url: &dyn Fn(&str) -> String,
+    link: &str,
+) -> (String, String) {
     let mut plain = format!("{intro}\n\n");
     let mut html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{}</p>",
         escape_html(intro)
     );
     for line in lines {
-        let who = speaker(line);
+        let who = speaker(words, line);
         let at = time(line.ts_millis);
         plain.push_str(&format!("[{at}] {who}:\n{}\n\n", line.text));
         html.push_str(&format!(
@@ -104,19 +147,50 @@ fn body(intro: &str, lines: &[Line], link: &str) -> (String, String) {
             escape_html(&at),
             escape_html(&line.text).replace('\n', "<br>"),
         ));
+        // Files are linked, never attached: a link works while the file is kept.
+        for file in &line.files {
+            let url = file_url(&file.id);
+            let size = size(file.size);
+            plain.push_str(&format!("  [{}, {size}] {url}\n", file.name));
+            html.push_str(&format!(
+                "<p>&#128206; <a href=\"{}\">{}</a> ({size})</p>",
+                escape_html(&url),
+                escape_html(&file.name),
+            ));
+        }
+        if !line.files.is_empty() {
+            plain.push('\n');
+        }
     }
-    plain.push_str(&format!("Continue the conversation: {link}\n"));
+    plain.push_str(&format!("{}: {link}\n", words.continue_here));
     html.push_str(&format!(
-        "<p><a href=\"{0}\">Continue the conversation</a></p></body></html>",
-        escape_html(link)
+        "<p><a href=\"{0}\">{1}</a></p></body></html>",
+        escape_html(link),
+        words.continue_here
     ));
     (plain, html)
 }
 
-fn speaker(line: &Line) -> String {
+fn speaker(words: &Words, line: &Line) -> String {
     match line.from {
-        Role::Customer => "You".to_owned(),
-        Role::Agent => line.author.clone().unwrap_or_else(|| "Support".to_owned()),
+        Role::Customer => words.you.to_owned(),
+        Role::Agent => line
+            .author
+            .clone()
+            .unwrap_or_else(|| words.support.to_owned()),
+    }
+}
+
+/// A file's size as people read it: 512 B, 12 KB, 1.5 MB.
+fn size(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes.max(0) as f64;
+    if b < KB {
+        format!("{bytes} B")
+    } else if b < KB * KB {
+        format!("{:.0} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / (KB * KB))
     }
 }
 
@@ -130,6 +204,7 @@ fn time(ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::domain::ClientId;
+    use crate::mail::outbox::FileLine;
 
     #[test]
     fn a_transcript_escapes_what_people_wrote_and_threads_by_conversation() {
@@ -141,17 +216,26 @@ mod tests {
             seq: 2,
             recipient: "alice@example.org".into(),
             attempts: 0,
+            lang: None,
         };
         let lines = [Line {
             from: Role::Customer,
             author: None,
             text: "<script>alert(1)</script>".into(),
             ts_millis: 0,
+            seq: 1,
+            files: vec![FileLine {
+                id: "f1".into(),
+                name: "<b>bill</b>.pdf".into(),
+                size: 1536,
+            }],
         }];
+        let file_url = |id: &str| format!("https://x.test/f/{id}");
         let email = compose(
             &from,
             &due,
             &lines,
+            &file_url,
             "https://x.test/r/t",
             None,
             Some("https://x.test/u/t"),
@@ -159,6 +243,14 @@ mod tests {
         .expect("email");
         let raw = String::from_utf8(email.formatted()).expect("utf-8");
         assert!(raw.contains("&lt;script&gt;"), "{raw}");
+        assert!(
+            raw.contains("[<b>bill</b>.pdf, 2 KB] https://x.test/f/f1"),
+            "a file with its size and link: {raw}"
+        );
+        assert!(
+            raw.contains("&lt;b&gt;bill&lt;/b&gt;.pdf</a> (2 KB)"),
+            "escaped in the HTML: {raw}"
+        );
         assert!(!raw.contains("<script>alert(1)</script></p>"), "{raw}");
         assert!(raw.contains("multipart/alternative"), "{raw}");
         let thread = thread_key("alice");

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::domain::{now_millis, AgentId, ClientId, NoticeKind, Role};
+use crate::domain::{now_millis, AgentId, ClientId, Lang, NoticeKind, Role};
 use crate::store::{Store, StoreError};
 
 /// An outbox row due for an attempt.
@@ -13,6 +13,8 @@ pub(super) struct Due {
     pub seq: u64,
     pub recipient: String,
     pub attempts: u32,
+    /// The customer's language, if known (`None` on agents' alerts).
+    pub lang: Option<Lang>,
 }
 
 /// A line of a conversation as the customer saw it.
@@ -21,6 +23,39 @@ pub(super) struct Line {
     pub author: Option<String>,
     pub text: String,
     pub ts_millis: i64,
+    pub seq: i64,
+    /// The files sent with it (filled for the customer's emails).
+    pub files: Vec<FileLine>,
+}
+
+/// A file sent with a message: what the email lists and links to.
+pub(super) struct FileLine {
+    pub id: String,
+    pub name: String,
+    pub size: i64,
+}
+
+/// `lines` with the files their messages carry, in upload order.
+pub(super) fn with_files(
+    conn: &Connection,
+    client: &ClientId,
+    mut lines: Vec<Line>,
+) -> rusqlite::Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, size FROM attachments WHERE client_id = ?1 AND seq = ?2
+         ORDER BY created_at, id",
+    )?;
+    for line in &mut lines {
+        let files = stmt.query_map(params![client.as_str(), line.seq], |r| {
+            Ok(FileLine {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                size: r.get(2)?,
+            })
+        })?;
+        line.files = files.collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(lines)
 }
 
 /// An email given up on, for the admins.
@@ -40,7 +75,9 @@ const ROUND: i64 = 32;
 
 pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, client_id, kind, seq, recipient, attempts FROM outbox
+        "SELECT id, client_id, kind, seq, recipient, attempts,
+                (SELECT k.lang FROM contacts k WHERE k.client_id = outbox.client_id)
+         FROM outbox
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
          ORDER BY next_attempt_at LIMIT ?2",
     )?;
@@ -52,11 +89,12 @@ pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
             r.get::<_, i64>(3)?,
             r.get::<_, String>(4)?,
             r.get::<_, u32>(5)?,
+            r.get::<_, Option<String>>(6)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, client, kind, seq, recipient, attempts) = row?;
+        let (id, client, kind, seq, recipient, attempts, lang) = row?;
         // A row this build cannot read (a newer kind, a hand-edited id) is
         // left for whoever can; it is not the sender's to delete.
         let (Ok(client), Some(kind)) = (ClientId::parse(&client), NoticeKind::parse(&kind)) else {
@@ -69,6 +107,12 @@ pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
             seq: u64::try_from(seq).unwrap_or(0),
             recipient,
             attempts,
+            // Agents' alerts stay in English: the team shares one console
+            // language more often than it shares the customer's.
+            lang: match kind {
+                NoticeKind::Waiting => None,
+                _ => lang.as_deref().and_then(Lang::parse),
+            },
         });
     }
     Ok(out)
@@ -81,7 +125,7 @@ pub(super) fn customer_lines(
     seq: u64,
 ) -> rusqlite::Result<Vec<Line>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT from_role, author_name, text, ts FROM messages
+        "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL
          ORDER BY seq",
     )?;
@@ -98,6 +142,8 @@ fn line(r: &rusqlite::Row<'_>) -> rusqlite::Result<Line> {
         author: r.get(1)?,
         text: r.get(2)?,
         ts_millis: r.get(3)?,
+        seq: r.get(4)?,
+        files: Vec::new(),
     })
 }
 
@@ -162,7 +208,7 @@ pub(super) fn waiting_lines(
     answered: u64,
 ) -> rusqlite::Result<Vec<Line>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT from_role, author_name, text, ts FROM messages
+        "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq > ?2 AND from_role = 0
            AND NOT EXISTS (SELECT 1 FROM messages a
                            WHERE a.client_id = ?1 AND a.seq > ?2 AND a.from_role = 1
@@ -212,7 +258,7 @@ pub(super) fn unseen_lines(
     seq: u64,
 ) -> rusqlite::Result<Vec<Line>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT from_role, author_name, text, ts FROM messages
+        "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL AND from_role = 1
            AND seq > (SELECT customer_read_seq FROM conversations WHERE client_id = ?1)
            AND seq > coalesce((SELECT max(seq) FROM outbox

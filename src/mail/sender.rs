@@ -15,6 +15,7 @@ use super::compose::compose;
 use super::link::ReopenKey;
 use super::outbox::{self, Due};
 use super::MailSettings;
+use crate::auth::IdentitySecret;
 use crate::domain::{now_millis, NoticeKind};
 use crate::store::Store;
 
@@ -35,6 +36,7 @@ impl MailSender {
         store: Store,
         settings: MailSettings,
         key: Arc<ReopenKey>,
+        identity: Option<IdentitySecret>,
     ) -> std::io::Result<MailSender> {
         let transport = settings.transport().map_err(std::io::Error::other)?;
         let (stop, stopped) = mpsc::channel();
@@ -42,6 +44,7 @@ impl MailSender {
             store,
             settings,
             key,
+            identity,
             transport,
         };
         let thread = std::thread::Builder::new()
@@ -67,6 +70,8 @@ struct Sender {
     store: Store,
     settings: MailSettings,
     key: Arc<ReopenKey>,
+    /// The files' links carry the conversation's `sig` when set.
+    identity: Option<IdentitySecret>,
     transport: SmtpTransport,
 }
 
@@ -163,8 +168,10 @@ impl Sender {
         let lines = self
             .store
             .read_sql_now(|conn| match due.kind {
-                NoticeKind::Transcript => outbox::customer_lines(conn, &due.client, due.seq),
-                NoticeKind::Unseen => outbox::unseen_lines(conn, &due.client, due.seq),
+                NoticeKind::Transcript => outbox::customer_lines(conn, &due.client, due.seq)
+                    .and_then(|lines| outbox::with_files(conn, &due.client, lines)),
+                NoticeKind::Unseen => outbox::unseen_lines(conn, &due.client, due.seq)
+                    .and_then(|lines| outbox::with_files(conn, &due.client, lines)),
                 NoticeKind::Waiting => outbox::waiting_lines(conn, &due.client, due.seq),
             })
             .map_err(|e| Failure {
@@ -180,10 +187,12 @@ impl Sender {
             permanent: false,
         })?;
         let unsubscribe = self.unsubscribe_link(due);
+        let file_url = |id: &str| self.file_url(due, id);
         let email = compose(
             &self.settings.from,
             due,
             &lines,
+            &file_url,
             &link,
             reply_to.as_deref(),
             unsubscribe.as_deref(),
@@ -231,6 +240,18 @@ impl Sender {
         Ok(Some(format!("reply+{token}@{domain}")))
     }
 
+    /// Where the customer opens a file of their conversation (with the
+    /// conversation's `sig` when the server checks identities).
+    fn file_url(&self, due: &Due, id: &str) -> String {
+        let base = self.settings.public_url.trim_end_matches('/');
+        let sig = self
+            .identity
+            .as_ref()
+            .map(|secret| format!("?sig={}", secret.signature(&due.client)))
+            .unwrap_or_default();
+        format!("{base}/chat/client/{}/attachments/{id}{sig}", due.client)
+    }
+
     /// A link to the conversation: the agents' console page for an alert;
     /// for the customer, a reopen link valid for `--reopen-link-ttl`.
     fn reopen_link(&self, due: &Due) -> String {
@@ -241,9 +262,12 @@ impl Sender {
         let ttl = i64::try_from(self.settings.link_ttl.as_secs()).unwrap_or(i64::MAX / 4);
         let expires = now_millis().timestamp().saturating_add(ttl);
         let token = self.key.token(&due.client, expires);
-        format!(
-            "{}/r/{token}",
-            self.settings.public_url.trim_end_matches('/')
-        )
+        // The page opens in the email's language (the customer's browser
+        // elsewhere may prefer another).
+        let lang = due
+            .lang
+            .map(|l| format!("?lang={}", l.as_str()))
+            .unwrap_or_default();
+        format!("{base}/r/{token}{lang}")
     }
 }

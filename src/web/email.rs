@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::render::render_error_page;
 use super::team::{json_body, require_admin};
 use super::AppState;
-use crate::domain::{now_millis, ClientId};
+use crate::domain::{now_millis, ClientId, Lang};
 use crate::error::AppError;
 use crate::mail::{
     failed_emails, request_transcript, set_waiting_alerts, unsubscribe, waiting_alerts, LinkError,
@@ -111,12 +111,19 @@ pub async fn unsubscribe_customer(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "unsubscribed": true })))
 }
 
+/// The query of a reopen link.
+#[derive(serde::Deserialize)]
+pub struct ReopenQuery {
+    lang: Option<String>,
+}
+
 /// `GET /r/{token}`: the link in an email takes the customer back to their
 /// conversation (with its identity signature when the server checks them);
 /// a forged link is 404 and an expired one 410.
 pub async fn reopen(
     req: HttpRequest,
     token: web::Path<String>,
+    query: web::Query<ReopenQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let opened = match &state.reopen {
@@ -125,12 +132,21 @@ pub async fn reopen(
     };
     match opened {
         Ok(client) => {
-            let sig = match &state.security.identity {
-                Some(secret) => format!("?sig={}", secret.signature(&client)),
-                None => String::new(),
+            let mut params = Vec::new();
+            if let Some(secret) = &state.security.identity {
+                params.push(format!("sig={}", secret.signature(&client)));
+            }
+            // The email's language, for the page (only one we speak).
+            if let Some(lang) = query.lang.as_deref().and_then(Lang::parse) {
+                params.push(format!("lang={}", lang.as_str()));
+            }
+            let query = if params.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", params.join("&"))
             };
             HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, format!("/chat/client/{client}{sig}")))
+                .insert_header((header::LOCATION, format!("/chat/client/{client}{query}")))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish()
         }

@@ -76,3 +76,76 @@ async fn the_link_in_an_email_reopens_the_conversation_in_a_browser_until_it_exp
     .await;
     browser.quit().await;
 }
+
+/// A Chinese customer, alone on the customer page, leaves their address
+/// and ticks the transcript box: resolving the conversation emails them its
+/// transcript, in Chinese.
+#[actix_web::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn a_customer_who_ticks_the_box_gets_the_transcript_on_resolve() {
+    let driver = Chromedriver::start().await;
+    let smtp = MailCatcher::start(free_port()).await;
+    let url = smtp.url();
+    let app = spawn_app_with(&["--smtp-url", &url, "--mail-from", FROM]).await;
+    let customer = driver.browser("customer").await;
+    customer
+        .goto(&app.http("/chat/client/optin-1?lang=zh"))
+        .await
+        .expect("open the customer page");
+    // Nobody is online: the page asks for an email address.
+    let shown = "const f = document.getElementById('away-form');
+                 return Boolean(f && f.offsetParent);";
+    wait_for("the email form", WAIT, || async {
+        let on = customer.js(shown).await;
+        if on == json!(true) {
+            Ok(())
+        } else {
+            Err(on)
+        }
+    })
+    .await;
+    let label = customer
+        .js("return document.querySelector('label[for=away-transcript]').textContent;")
+        .await;
+    assert_eq!(label, "对话解决后，将对话记录发送到我的邮箱");
+    customer
+        .js(
+            "document.getElementById('away-email').value = 'li@example.com';
+             document.getElementById('away-transcript').click();
+             document.querySelector('#away-form button').click(); return null;",
+        )
+        .await;
+    wait_for("the address saved", WAIT, || async {
+        let saved = customer
+            .js("return !document.getElementById('away-saved').hidden;")
+            .await;
+        if saved == json!(true) {
+            Ok(())
+        } else {
+            Err(saved)
+        }
+    })
+    .await;
+    customer.assert_no_script_errors().await;
+
+    let (mut agent, hello, _) = WsClient::join(&app.ws_as_agent("/ws/agent/optin-1")).await;
+    assert_eq!(
+        hello["contact"],
+        json!({"name": null, "email": "li@example.com", "lang": "zh", "transcript": true}),
+        "{hello}"
+    );
+    agent.say("已为您退款", Some("a-1")).await;
+    agent.wait_for("message").await;
+    agent.send_json(json!({"type": "resolve"})).await;
+    assert_eq!(agent.wait_for("status").await["status"], "resolved");
+
+    smtp.wait_for(1).await;
+    let raw = &smtp.raw_messages()[0];
+    let mail = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a parsable email");
+    assert_eq!(mail.subject(), Some("您的对话记录"));
+    let text = mail.body_text(0).expect("plain text");
+    assert!(text.contains("已为您退款"), "{text}");
+    customer.quit().await;
+}

@@ -17,13 +17,23 @@ use crate::smtp::{free_port, smtp_url, MailCatcher};
 pub(crate) const FROM: &str = "Support <support@example.com>";
 const NOTE: &str = "internal: refund fraudster";
 
-/// A conversation at `addr` whose customer left an email, with a customer
-/// message, a private note and an agent reply; then the agent resolves it.
+/// A conversation at `addr` whose customer left an email and asked for a
+/// transcript, with a customer message, a private note and an agent reply;
+/// then the agent resolves it.
 async fn resolve_with_transcript(addr: SocketAddr, id: &str) {
+    resolve(
+        addr,
+        id,
+        json!({"type": "contact", "email": "ana@example.com", "transcript": true}),
+    )
+    .await;
+}
+
+/// A conversation at `addr` whose customer sent `contact`, with a customer
+/// message, a private note and an agent reply; then the agent resolves it.
+async fn resolve(addr: SocketAddr, id: &str, contact: Value) {
     let (mut customer, _, _) = WsClient::join(&format!("ws://{addr}/ws/customer/{id}")).await;
-    customer
-        .send_json(json!({"type": "contact", "email": "ana@example.com"}))
-        .await;
+    customer.send_json(contact).await;
     customer.wait_for("contact").await;
     let agent_url = format!("ws://{addr}/ws/agent/{id}?token={AGENT_TOKEN}");
     let (mut agent, _, _) = WsClient::join(&agent_url).await;
@@ -103,6 +113,57 @@ async fn a_resolved_conversation_emails_its_transcript_once_without_private_note
     assert!(mail.contains("Message-ID: <transcript.3."), "{mail}");
     assert!(mail.contains("References: <conversation."), "{mail}");
     assert!(!mail.contains("<img"), "no tracking pixel: {mail}");
+}
+
+#[actix_web::test]
+async fn a_resolve_emails_a_transcript_only_to_a_customer_who_asked_for_one() {
+    let smtp = MailCatcher::start(free_port()).await;
+    let app = spawn_app_with(&[
+        "--smtp-url",
+        &smtp.url(),
+        "--mail-from",
+        FROM,
+        "--metrics-bind",
+        &metrics_flag(free_port()),
+    ])
+    .await;
+    let address = |who: &str| json!({"type": "contact", "email": format!("{who}@example.com")});
+    resolve(app.addr, "not-asked", address("quiet")).await;
+    let mut asked = address("asked");
+    asked["transcript"] = json!(true);
+    resolve(app.addr, "asked", asked).await;
+    let mut changed_mind = address("undecided");
+    changed_mind["transcript"] = json!(true);
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/undecided")).await;
+    customer.send_json(changed_mind).await;
+    assert_eq!(
+        customer.wait_for("contact").await["contact"]["transcript"],
+        true
+    );
+    customer
+        .send_json(
+            json!({"type": "contact", "email": "undecided@example.com", "transcript": false}),
+        )
+        .await;
+    customer.wait_for("contact").await;
+    customer.close().await;
+    // A later detail leaves the opt-out as it was.
+    resolve(
+        app.addr,
+        "undecided",
+        json!({"type": "contact", "name": "Undecided"}),
+    )
+    .await;
+
+    let mail = smtp.wait_for(1).await;
+    // Queued with their resolves, the others would be sent by now.
+    outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
+    assert_eq!(smtp.messages().len(), 1, "one transcript");
+    assert!(
+        mail[0].contains("X-Envelope-To: asked@example.com"),
+        "{}",
+        mail[0]
+    );
 }
 
 #[actix_web::test]

@@ -27,7 +27,7 @@ async fn conversation(addr: SocketAddr, id: &str) -> (WsClient, WsClient) {
 
 /// The agent says each of `texts`; returns the last one's seq once the
 /// customer has it.
-async fn replies(customer: &mut WsClient, agent: &mut WsClient, texts: &[&str]) -> u64 {
+pub(crate) async fn replies(customer: &mut WsClient, agent: &mut WsClient, texts: &[&str]) -> u64 {
     let mut seq = 0;
     for (i, text) in texts.iter().enumerate() {
         agent.say(text, Some(&format!("a-{i}"))).await;
@@ -42,7 +42,7 @@ async fn replies(customer: &mut WsClient, agent: &mut WsClient, texts: &[&str]) 
     seq
 }
 
-async fn app_with(smtp: &MailCatcher, extra: &[&str]) -> TestApp {
+pub(crate) async fn app_with(smtp: &MailCatcher, extra: &[&str]) -> TestApp {
     let url = smtp.url();
     let metrics = format!("127.0.0.1:{}", free_port());
     let mut flags = vec![

@@ -22,6 +22,8 @@ mod db_file;
 mod desk;
 mod durability;
 mod email;
+mod email_files;
+mod email_lang;
 mod email_replies;
 mod email_unseen;
 mod handshake;

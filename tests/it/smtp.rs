@@ -96,6 +96,15 @@ impl MailCatcher {
     /// Every message received so far, in the order received, with its
     /// quoted-printable parts decoded (so tests can read the text).
     pub fn messages(&self) -> Vec<String> {
+        self.raw_messages()
+            .iter()
+            .map(|raw| String::from_utf8_lossy(&decode_quoted_printable(raw)).into_owned())
+            .collect()
+    }
+
+    /// Every message received so far, in the order received, as sent (for
+    /// a MIME parser: encoded headers stay intact).
+    pub fn raw_messages(&self) -> Vec<Vec<u8>> {
         let mut files: Vec<(u64, String)> = std::fs::read_dir(self.dir.path().join("mail"))
             .expect("read the mail dir")
             .filter_map(|e| {
@@ -108,9 +117,7 @@ impl MailCatcher {
         files
             .into_iter()
             .map(|(_, name)| {
-                let raw =
-                    std::fs::read(self.dir.path().join("mail").join(name)).expect("read a message");
-                String::from_utf8_lossy(&decode_quoted_printable(&raw)).into_owned()
+                std::fs::read(self.dir.path().join("mail").join(name)).expect("read a message")
             })
             .collect()
     }

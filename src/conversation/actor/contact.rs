@@ -14,14 +14,14 @@ use crate::store::WriteOp;
 
 impl SessionActor {
     /// The write of a change to `status`: with email on, resolving the
-    /// conversation of a customer who left an address also queues their
-    /// transcript, in the same transaction.
+    /// conversation of a customer who left an address and asked for a
+    /// transcript also queues it, in the same transaction.
     pub(super) fn status_write(&self, status: ConversationStatus) -> WriteOp {
-        let transcript_to = self
-            .contact
-            .email
-            .clone()
-            .filter(|_| self.settings.transcripts && status == ConversationStatus::Resolved);
+        let transcript_to = self.contact.email.clone().filter(|_| {
+            self.settings.transcripts
+                && self.contact.transcript
+                && status == ConversationStatus::Resolved
+        });
         match transcript_to {
             Some(to) => WriteOp::ResolveWithTranscript(Notice {
                 kind: NoticeKind::Transcript,

@@ -4,13 +4,15 @@
 use super::schema::migrate;
 use super::tests::{client, commit, message, schema_1_database};
 use super::*;
-use crate::domain::{Contact, ContactEmail, ContactName, Role};
+use crate::domain::{Contact, ContactEmail, ContactName, Lang, Role};
 use crate::store::{ListQuery, WriteOp};
 
 fn contact(name: Option<&str>, email: Option<&str>) -> Contact {
     Contact {
         name: name.map(|n| ContactName::parse(n).expect("a name")),
         email: email.map(|e| ContactEmail::parse(e).expect("an email")),
+        lang: None,
+        transcript: false,
     }
 }
 
@@ -102,4 +104,35 @@ fn the_list_search_finds_customers_by_name_and_email() {
     assert_eq!(found("shop.example"), ["order-2"]);
     assert_eq!(found("order"), ["order-1", "order-2"], "ids still match");
     assert!(found("nobody").is_empty());
+}
+
+#[test]
+fn a_schema_9_contact_has_no_language_nor_opt_in_until_the_customer_gives_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = schema_1_database(dir.path());
+    migrate(&conn, &dir.path().join(DB_FILE), 1, 9).expect("schema 9");
+    conn.execute(
+        "INSERT INTO contacts (client_id, email, updated_at) VALUES ('alpha', 'a@example.com', 1)",
+        [],
+    )
+    .expect("a schema-9 contact");
+    drop(conn);
+    let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("opens");
+    let before = backend.load(&client("alpha"), 10).expect("load").contact;
+    assert_eq!(
+        before,
+        contact(None, Some("a@example.com")),
+        "kept, no language"
+    );
+    let chinese = Contact {
+        lang: Some(Lang::Zh),
+        transcript: true,
+        ..before
+    };
+    commit(&backend, "alpha", &[WriteOp::Contact(chinese.clone())]);
+    let after = backend.load(&client("alpha"), 10).expect("load").contact;
+    assert_eq!(
+        after, chinese,
+        "the language and opt-in are stored with the contact"
+    );
 }

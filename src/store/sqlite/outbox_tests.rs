@@ -33,7 +33,7 @@ fn outbox_rows(backend: &SqliteBackend, id: &str) -> Vec<(String, i64, String)> 
 fn the_previous_schema_gets_an_empty_outbox_with_every_conversation_intact() {
     let dir = tempfile::tempdir().expect("temp dir");
     let conn = schema_1_database(dir.path());
-    migrate(&conn, &dir.path().join(DB_FILE), 1, SCHEMA_VERSION - 1).expect("previous schema");
+    migrate(&conn, &dir.path().join(DB_FILE), 1, 8).expect("schema 8");
     drop(conn);
     let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("opens");
     let version: i64 = backend

@@ -8,7 +8,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
     preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
-    ConversationStatus, ConversationSummary, Label, Role, Totals, View,
+    ConversationStatus, ConversationSummary, Label, Lang, Role, Totals, View,
 };
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
@@ -188,9 +188,14 @@ pub(super) fn load(
 /// The stored contact details of `client` (empty if none).
 fn contact(conn: &Connection, client: &ClientId) -> rusqlite::Result<Contact> {
     let row = conn
-        .prepare_cached("SELECT name, email FROM contacts WHERE client_id = ?1")?
+        .prepare_cached("SELECT name, email, lang, transcript FROM contacts WHERE client_id = ?1")?
         .query_row([client.as_str()], |r| {
-            Ok(contact_of(r.get::<_, Option<String>>(0)?, r.get(1)?))
+            let lang = r.get::<_, Option<String>>(2)?;
+            Ok(Contact {
+                lang: lang.as_deref().and_then(Lang::parse),
+                transcript: r.get(3)?,
+                ..contact_of(r.get::<_, Option<String>>(0)?, r.get(1)?)
+            })
         })
         .optional()?;
     Ok(row.unwrap_or_default())
@@ -201,6 +206,8 @@ fn contact_of(name: Option<String>, email: Option<String>) -> Contact {
     Contact {
         name: name.and_then(|n| ContactName::parse(&n).ok()),
         email: email.and_then(|e| ContactEmail::parse(&e).ok()),
+        lang: None,
+        transcript: false,
     }
 }
 

@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -332,6 +332,13 @@ const MIGRATIONS: &[&str] = &[
         name  TEXT PRIMARY KEY,
         value BLOB NOT NULL
     ) WITHOUT ROWID;
+"#,
+    // The customer's language ('en', 'zh'; NULL: unknown, English), which
+    // their emails speak, and whether they asked for a transcript when the
+    // conversation is resolved.
+    r#"
+    ALTER TABLE contacts ADD COLUMN lang TEXT;
+    ALTER TABLE contacts ADD COLUMN transcript INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 

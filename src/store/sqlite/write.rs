@@ -229,15 +229,19 @@ fn set_contact(conn: &Connection, client: &ClientId, contact: &Contact) -> rusql
         return Ok(true);
     }
     conn.prepare_cached(
-        "INSERT INTO contacts (client_id, name, email, updated_at) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO contacts (client_id, name, email, updated_at, lang, transcript)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (client_id) DO UPDATE
-         SET name = excluded.name, email = excluded.email, updated_at = excluded.updated_at",
+         SET name = excluded.name, email = excluded.email, updated_at = excluded.updated_at,
+             lang = excluded.lang, transcript = excluded.transcript",
     )?
     .execute(params![
         client.as_str(),
         contact.name.as_ref().map(|n| n.as_str()),
         contact.email.as_ref().map(|e| e.as_str()),
         now_millis().timestamp_millis(),
+        contact.lang.map(|l| l.as_str()),
+        contact.transcript,
     ])?;
     Ok(true)
 }

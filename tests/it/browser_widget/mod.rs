@@ -325,7 +325,8 @@ async fn the_pre_chat_form_comes_first_in_either_language_and_a_site_not_allowed
     let (_, welcome, _) = WsClient::join(&app.ws_as_agent(&format!("/ws/agent/{id}"))).await;
     assert_eq!(
         welcome["contact"],
-        json!({"name": "Bo Chen", "email": "bo@example.com"})
+        json!({"name": "Bo Chen", "email": "bo@example.com", "lang": "en"}),
+        "with the page's language, for the emails"
     );
     // The agent's page names the customer in its header.
     customer
@@ -473,8 +474,8 @@ async fn identified_visitors_find_their_conversation_anywhere_and_bad_signatures
     );
     assert_eq!(
         welcome["contact"],
-        json!({"name": "Ana", "email": "ana@example.com"}),
-        "identify's details"
+        json!({"name": "Ana", "email": "ana@example.com", "lang": "en"}),
+        "identify's details, with the page's language"
     );
 
     // Another device: a fresh browser, identified by the script tag.
