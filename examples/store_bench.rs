@@ -74,6 +74,7 @@ fn write_all(store: &Store, prefix: &str, total: u64, conversations: u64) -> Dur
                 client: clients[conv as usize].clone(),
                 op: op.clone(),
                 reply: None,
+                generation: 0,
             };
             match store.submit(request) {
                 Ok(()) => break,

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::accounts::{Accounts, SessionPolicy};
 use crate::auth::{AgentToken, IdentitySecret};
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::conversation::{Registry, SessionSettings, ShutdownAll};
 use crate::inbound::{self, Inbound, INBOUND_BURST, INBOUND_RATE};
@@ -143,12 +144,25 @@ impl Application {
         let router_context = Context::<Router>::new();
         let router_addr = router_context.address();
         let inbox = Inbox::new(store.clone()).start();
-        store.watch(inbox.clone().recipient());
-        let registry = registry_context.run(
-            Registry::new(store.clone(), settings)
-                .with_inbox(inbox.clone().recipient())
-                .with_router(router_addr.clone().recipient(), router_addr.recipient()),
-        );
+        let mut registry = Registry::new(store.clone(), settings)
+            .with_inbox(inbox.clone().recipient())
+            .with_router(router_addr.clone().recipient(), router_addr.recipient());
+        match &config.nats_url {
+            Some(url) => {
+                let cluster = Cluster::new(
+                    url.clone(),
+                    registry_context.address().recipient(),
+                    inbox.clone().recipient(),
+                )
+                .start();
+                // Commits reach the inbox through the cluster, which also
+                // tells the other nodes' inboxes.
+                store.watch(cluster.clone().recipient());
+                registry = registry.with_cluster(cluster.recipient());
+            }
+            None => store.watch(inbox.clone().recipient()),
+        }
+        let registry = registry_context.run(registry);
         let router = router_context.run(Router::new(
             store.clone(),
             registry.clone(),

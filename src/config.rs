@@ -215,6 +215,13 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_TRUST_PROXY")]
     pub trust_proxy: bool,
 
+    /// Join the other nodes of a cluster through this NATS server (e.g.
+    /// nats://127.0.0.1:4222): with several nodes on one PostgreSQL
+    /// database, messages, read marks, typing and presence reach sockets on
+    /// every node.
+    #[arg(long, env = "SUPPORT_CHAT_NATS_URL")]
+    pub nats_url: Option<String>,
+
     /// How waiting, unassigned conversations are given to online agents
     /// below their capacity: off, round-robin or least-busy.
     #[arg(long, env = "SUPPORT_CHAT_AUTO_ASSIGN", default_value = "round-robin")]

@@ -22,6 +22,7 @@
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list (views and their counts, alerts, the roster) |
 //! | `routing` | `Router`: agents' availability from their consoles, automatic assignment from the queue, the offline grace time |
 //! | `retention` | `Retention`, the actor that deletes or anonymises conversations past `--retention` and old audit entries |
+//! | `cluster` | `Cluster`: several nodes on one PostgreSQL database, linked by NATS: doorbells for committed messages, read marks, typing, presence (with node timeouts), the inboxes' changes |
 //! | `inbound` | the inbound SMTP listener: customers' email replies, parsed (`mail-parser`), quotes and signatures dropped, posted in their conversation |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, the website widget (`widget.js`, its config and frame), upgrades, security checks; the only module that knows HTTP |
@@ -43,6 +44,7 @@
 mod accounts;
 mod app;
 mod auth;
+mod cluster;
 mod config;
 mod conversation;
 mod desk;

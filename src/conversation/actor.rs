@@ -16,6 +16,7 @@ use bytestring::ByteString;
 
 use super::link::{SocketLink, ToSocket};
 use super::messages::*;
+use super::remote::{ClusterNotice, Incoming, Outgoing};
 use super::sockets::Sockets;
 use super::window::{Window, RECENT_WINDOW};
 use crate::domain::{
@@ -23,7 +24,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
-use crate::store::{Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
+use crate::store::{next_generation, Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
 
 /// How a session behaves; shared by every session of a server.
 #[derive(Debug, Clone)]
@@ -52,12 +53,16 @@ pub struct SessionLinks {
     /// Whether an agent was online when the session started (then kept up
     /// to date by [`ConsolesOnline`]).
     pub consoles_online: bool,
+    /// The cluster, when this node is one of several: told what the other
+    /// nodes' sessions of the conversation must know.
+    pub cluster: Option<Recipient<Outgoing>>,
 }
 
 mod assigning;
 mod attaching;
 mod contact;
 mod posting;
+mod remote;
 mod removal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +118,18 @@ pub struct SessionActor {
     /// Whether an agent has the console open (see [`ConsolesOnline`]).
     consoles_online: bool,
     idle_timer: Option<SpawnHandle>,
+    /// Written into every write (see `WriteRequest::generation`); a new one
+    /// after a refused message.
+    generation: u64,
+    /// With several nodes: whether each side has a socket on another node …
+    remote_online: PerRole<bool>,
+    /// … and what this node last told the others about its own sockets.
+    published: PerRole<bool>,
+    /// Reading committed messages this session has not seen (another node's).
+    fetch: remote::Fetch,
+    /// Messages refused because another node took their seqs, and new ones
+    /// held behind them, until this session has caught up.
+    resync: Option<remote::Resync>,
 }
 
 impl SessionActor {
@@ -142,6 +159,11 @@ impl SessionActor {
             announced: PerRole::new(false, links.consoles_online),
             consoles_online: links.consoles_online,
             idle_timer: None,
+            generation: next_generation(),
+            remote_online: PerRole::new(false, false),
+            published: PerRole::new(false, false),
+            fetch: remote::Fetch::default(),
+            resync: None,
             links,
         }
     }
@@ -174,7 +196,7 @@ impl SessionActor {
     }
 
     fn is_idle(&self) -> bool {
-        self.sockets.is_empty() && self.pending.is_empty()
+        self.sockets.is_empty() && self.pending.is_empty() && self.resync.is_none()
     }
 
     /// Once nobody is connected and nothing is in flight, drops the window
@@ -253,14 +275,21 @@ impl SessionActor {
     /// Whether `role` counts as online for the other side: the customer
     /// with a socket here; the agents with one here or a console open.
     fn online(&self, role: Role) -> bool {
-        match role {
+        let here = match role {
             Role::Customer => self.sockets.any(Role::Customer),
             Role::Agent => self.sockets.any(Role::Agent) || self.consoles_online,
-        }
+        };
+        here || self.remote_online[role]
     }
 
-    /// Tells the peer of `role` (and the inbox) if `role` came or went.
+    /// Tells the peer of `role` (and the inbox, and the other nodes) if
+    /// `role` came or went.
     fn presence_changed(&mut self, role: Role) {
+        let here = self.sockets.any(role);
+        if self.published[role] != here {
+            self.published[role] = here;
+            self.publish(ClusterNotice::Presence { role, online: here });
+        }
         let online = self.online(role);
         if self.announced[role] == online {
             return;
@@ -286,16 +315,17 @@ impl SessionActor {
 
     /// Typing goes to everyone else: the peer side, and the typist's
     /// colleagues (an agent sees who else is answering).
-    fn relay_typing(&mut self, msg: Typing) {
+    /// (`socket_id`: the typist's, if here.)
+    fn relay_typing(&mut self, role: Role, active: bool, author: Option<&Author>, socket_id: u64) {
         let frame = ServerEvent::Typing {
-            role: msg.role,
-            active: msg.active,
-            author: msg.author.as_ref(),
+            role,
+            active,
+            author,
         }
         .encode();
-        self.deliver(msg.role.peer(), ToSocket::Frame(frame.clone()), None);
-        if msg.role == Role::Agent {
-            self.deliver(Role::Agent, ToSocket::Frame(frame), Some(msg.socket_id));
+        self.deliver(role.peer(), ToSocket::Frame(frame.clone()), None);
+        if role == Role::Agent {
+            self.deliver(Role::Agent, ToSocket::Frame(frame), Some(socket_id));
         }
     }
 
@@ -310,6 +340,7 @@ impl SessionActor {
             client: self.client.clone(),
             op,
             reply: None,
+            generation: self.generation,
         };
         if let Err(e) = self.store.submit(request) {
             log::error!("{}: cannot queue a write: {e}", self.client);
@@ -319,18 +350,27 @@ impl SessionActor {
     // ---- conversation state: read marks, status, history ----
 
     fn mark_read(&mut self, role: Role, seq: u64) {
-        let seq = seq.min(self.last_seq);
+        if self.move_read_mark(role, seq.min(self.last_seq)) {
+            let seq = self.read_seq[role];
+            self.submit_meta(WriteOp::Read { role, seq });
+            self.publish(ClusterNotice::Read { role, seq });
+        }
+    }
+
+    /// Moves `role`'s read mark forward to `seq` and tells the peer;
+    /// whether it moved.
+    fn move_read_mark(&mut self, role: Role, seq: u64) -> bool {
         if seq <= self.read_seq[role] || self.phase != Phase::Ready {
-            return;
+            return false;
         }
         let told = self.read_mark_for(role, role.peer());
         self.read_seq[role] = seq;
-        self.submit_meta(WriteOp::Read { role, seq });
         let tell = self.read_mark_for(role, role.peer());
         if tell > told {
             let frame = ServerEvent::Read { role, seq: tell }.encode();
             self.deliver(role.peer(), ToSocket::Frame(frame), None);
         }
+        true
     }
 
     fn set_status(&mut self, status: ConversationStatus) {
@@ -449,7 +489,20 @@ impl Handler<Typing> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Typing, _ctx: &mut Context<Self>) {
-        self.relay_typing(msg);
+        self.relay_typing(msg.role, msg.active, msg.author.as_ref(), msg.socket_id);
+        self.publish(ClusterNotice::Typing {
+            role: msg.role,
+            active: msg.active,
+            author: msg.author,
+        });
+    }
+}
+
+impl Handler<Incoming> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Incoming, ctx: &mut Context<Self>) {
+        self.remote(msg.notice, ctx);
     }
 }
 

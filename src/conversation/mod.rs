@@ -7,6 +7,7 @@ mod actor;
 mod link;
 mod messages;
 mod registry;
+mod remote;
 mod sockets;
 mod window;
 
@@ -14,4 +15,5 @@ pub use actor::{SessionActor, SessionLinks, SessionSettings};
 pub use link::{SocketLink, ToSocket, MAX_BACKLOG_BYTES};
 pub use messages::*;
 pub use registry::{join, lookup, Lookup, Registry};
+pub use remote::{ClusterNotice, Incoming, Outgoing};
 pub use window::{Window, RECENT_WINDOW};

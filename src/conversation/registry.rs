@@ -10,12 +10,22 @@ use actix::prelude::*;
 use super::actor::{SessionActor, SessionLinks, SessionSettings};
 use super::link::SocketLink;
 use super::messages::*;
+use super::remote::{ClusterNotice, Incoming, Outgoing};
 use crate::domain::{ClientId, Participant};
 use crate::error::AppError;
 use crate::store::Store;
 
 /// How often `join` retries when it meets a session that is being evicted.
 const JOIN_ATTEMPTS: usize = 8;
+
+/// With several nodes, how often the live sessions compare their last seq
+/// with the store's: what another node committed reaches sockets within
+/// this time even if its doorbell was lost (NATS down, a node killed
+/// between commit and publish).
+pub const CLUSTER_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Conversations asked about in one read of that check.
+const CHECK_CHUNK: usize = 500;
 
 pub struct Registry {
     /// Live sessions with the number each was started under.
@@ -30,6 +40,8 @@ pub struct Registry {
     /// Whether an agent has the console open, for new sessions.
     consoles_online: bool,
     shutting_down: bool,
+    /// The other nodes, if this node is one of several.
+    cluster: Option<Recipient<Outgoing>>,
     /// Conversations being erased or anonymised: not joined meanwhile.
     removing: HashSet<ClientId>,
 }
@@ -46,6 +58,7 @@ impl Registry {
             queue: None,
             consoles_online: false,
             shutting_down: false,
+            cluster: None,
             removing: HashSet::new(),
         }
     }
@@ -69,8 +82,67 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// This node is one of several: sessions tell the others through
+    /// `cluster`, and check the store for what they missed.
+    pub fn with_cluster(mut self, cluster: Recipient<Outgoing>) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// Asks the store for the last seq of every live session, and rings
+    /// each one whose conversation moved on.
+    fn check_sessions(&mut self, ctx: &mut Context<Self>) {
+        let clients: Vec<ClientId> = self.sessions.keys().cloned().collect();
+        for chunk in clients.chunks(CHECK_CHUNK) {
+            let read = self.store.summaries_of(chunk.to_vec());
+            ctx.spawn(read.into_actor(self).map(|result, act, _| match result {
+                Ok((summaries, _)) => {
+                    for summary in summaries {
+                        if let Some((_, session)) = act.sessions.get(&summary.client_id) {
+                            session.do_send(Incoming {
+                                client: summary.client_id,
+                                notice: ClusterNotice::Committed {
+                                    seq: summary.last_seq,
+                                },
+                            });
+                        }
+                    }
+                }
+                Err(e) => log::warn!("cannot check the sessions' last seqs: {e}"),
+            }));
+        }
+    }
+}
+
 impl Actor for Registry {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.cluster.is_some() {
+            ctx.run_interval(CLUSTER_CHECK_INTERVAL, |act, ctx| act.check_sessions(ctx));
+        }
+    }
+}
+
+impl Handler<Incoming> for Registry {
+    type Result = ();
+
+    /// To the live session of the conversation; presence without one goes
+    /// to the inbox, which shows who is online in the list.
+    fn handle(&mut self, msg: Incoming, _ctx: &mut Context<Self>) {
+        if let Some((_, session)) = self.sessions.get(&msg.client) {
+            session.do_send(msg);
+        } else if let (ClusterNotice::Presence { role, online }, Some(inbox)) =
+            (&msg.notice, &self.inbox)
+        {
+            inbox.do_send(PresenceChanged {
+                client: msg.client,
+                role: *role,
+                online: *online,
+            });
+        }
+    }
 }
 
 /// The session of `client`, started if needed on the `home` arbiter.
@@ -111,6 +183,7 @@ impl Handler<Lookup> for Registry {
                 queue: self.queue.clone(),
                 number,
                 consoles_online: self.consoles_online,
+                cluster: self.cluster.clone(),
             },
         );
         let session = SessionActor::start_in_arbiter(&msg.home, move |_| session);

@@ -270,6 +270,18 @@ pub struct WriteRequest {
     pub op: WriteOp,
     /// Told the outcome of a message once its transaction has ended.
     pub reply: Option<Recipient<WriteOutcome>>,
+    /// The writing session's generation (see [`next_generation`]). Once a
+    /// message is refused, the writer refuses the conversation's later
+    /// messages of the same generation: they were written assuming it was
+    /// stored (another node may have stored one with its seq meanwhile).
+    pub generation: u64,
+}
+
+/// A generation no write has used yet, for a session that starts or resumes
+/// writing after a refused message.
+pub fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Conversations changed by a committed transaction, for whoever watches

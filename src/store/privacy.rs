@@ -62,6 +62,7 @@ impl Store {
             client: client.clone(),
             op,
             reply: None,
+            generation: 0,
         })?;
         let writes = self.writes.clone();
         actix_rt::task::spawn_blocking(move || {

@@ -93,6 +93,7 @@ struct Round {
 
 fn run(backend: &dyn Backend, rx: &Receiver<WriterCommand>, reporting: &Reporting) {
     let mut last_commit: Option<Instant> = None;
+    let mut fences = Fences::default();
     loop {
         let first = match rx.recv_timeout(IDLE_CATCH_UP) {
             Ok(command) => command,
@@ -113,7 +114,8 @@ fn run(backend: &dyn Backend, rx: &Receiver<WriterCommand>, reporting: &Reportin
             let metrics = &reporting.metrics;
             metrics.write_queue_depth.dec_by(round.writes.len() as i64);
             let started = Instant::now();
-            let outcome = commit(backend, &round.writes, &reporting.healthy);
+            let outcome = commit(backend, &round.writes, &fences, &reporting.healthy);
+            fences.update(&round.writes, &outcome);
             metrics.commit(round.writes.len(), started.elapsed());
             count_stored(metrics, &round.writes, &outcome);
             report(round.writes, &outcome, reporting.watcher.get());
@@ -159,20 +161,70 @@ fn collect(first: WriterCommand, rx: &Receiver<WriterCommand>) -> Round {
     round
 }
 
+/// Conversations whose messages the writer refuses up to a generation (see
+/// `WriteRequest::generation`).
+#[derive(Default)]
+struct Fences(HashMap<ClientId, u64>);
+
+impl Fences {
+    fn holds(&self, write: &WriteRequest) -> bool {
+        matches!(write.op, WriteOp::Message(_))
+            && self
+                .0
+                .get(&write.client)
+                .is_some_and(|fenced| write.generation <= *fenced)
+    }
+
+    /// A refused message fences its generation; a stored one of a newer
+    /// generation lifts the fence.
+    fn update(&mut self, batch: &[WriteRequest], outcome: &Result<Vec<bool>, StoreError>) {
+        for (i, write) in batch.iter().enumerate() {
+            if !matches!(write.op, WriteOp::Message(_)) {
+                continue;
+            }
+            let stored = matches!(outcome, Ok(accepted) if accepted.get(i) == Some(&true));
+            match self.0.get_mut(&write.client) {
+                Some(fenced) if stored && write.generation > *fenced => {
+                    self.0.remove(&write.client);
+                }
+                Some(fenced) if !stored => *fenced = (*fenced).max(write.generation),
+                None if !stored => {
+                    self.0.insert(write.client.clone(), write.generation);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// One transaction for the whole round; per write, whether it was stored.
+/// Fenced messages are refused without asking the backend.
 fn commit(
     backend: &dyn Backend,
     batch: &[WriteRequest],
+    fences: &Fences,
     healthy: &AtomicBool,
 ) -> Result<Vec<bool>, StoreError> {
+    let open: Vec<bool> = batch.iter().map(|w| !fences.holds(w)).collect();
     let writes: Vec<Write<'_>> = batch
         .iter()
-        .map(|w| Write {
+        .zip(&open)
+        .filter(|(_, open)| **open)
+        .map(|(w, _)| Write {
             client: &w.client,
             op: &w.op,
         })
         .collect();
-    let outcome = backend.commit_batch(&writes);
+    let committed = match writes.is_empty() {
+        true => Ok(Vec::new()),
+        false => backend.commit_batch(&writes),
+    };
+    let outcome = committed.map(|accepted| {
+        let mut accepted = accepted.into_iter();
+        open.iter()
+            .map(|open| *open && accepted.next().unwrap_or(false))
+            .collect()
+    });
     match &outcome {
         Ok(_) => healthy.store(true, Ordering::Relaxed),
         Err(e) => {

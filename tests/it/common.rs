@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use support_chat::Config;
 use support_chat::{Application, ShutdownHandle};
+use support_chat::{Backend, Config};
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -94,7 +94,24 @@ pub fn spawn_app_on(data_dir: Arc<TempDir>, extra: &[&str]) -> TestApp {
     )
 }
 
+/// Starts one node of a cluster on `backend`, the store it shares with the
+/// other nodes, with extra flags (`--nats-url …`).
+pub fn spawn_node(backend: Arc<dyn Backend>, extra: &[&str]) -> TestApp {
+    let dir = Arc::new(TempDir::new().expect("temp dir"));
+    let args = extra.iter().map(|s| s.to_string()).collect();
+    start_on(dir, "127.0.0.1:0", args, Some(backend))
+}
+
 fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
+    start_on(data_dir, bind, args, None)
+}
+
+fn start_on(
+    data_dir: Arc<TempDir>,
+    bind: &str,
+    args: Vec<String>,
+    backend: Option<Arc<dyn Backend>>,
+) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let mut all = vec![
         "--bind".to_string(),
@@ -112,7 +129,11 @@ fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
     ];
     all.extend(args.iter().cloned());
     let config = Config::from_args(all).expect("valid test config");
-    let app = Application::build(&config).expect("server starts");
+    let app = match backend {
+        Some(backend) => Application::build_with_backend(&config, backend, None),
+        None => Application::build(&config),
+    }
+    .expect("server starts");
     let addr = app.local_addr();
     let setup_url = app.setup_url().map(str::to_owned);
     let metrics_addr = app.metrics_addr();

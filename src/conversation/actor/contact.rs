@@ -7,6 +7,7 @@ use actix::prelude::*;
 
 use super::{Phase, SessionActor};
 use crate::conversation::messages::SetContact;
+use crate::conversation::remote::ClusterNotice;
 use crate::domain::{Contact, ContactUpdate, ConversationStatus, Notice, NoticeKind};
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
@@ -40,6 +41,7 @@ impl SessionActor {
         if contact != self.contact {
             self.contact = contact.clone();
             self.submit_meta(WriteOp::Contact(contact.clone()));
+            self.publish(ClusterNotice::Contact);
             let frame = ServerEvent::Contact { contact: &contact }.encode();
             self.broadcast(frame);
         }

@@ -9,13 +9,14 @@ use actix::prelude::*;
 use super::{Pending, Phase, SessionActor};
 use crate::conversation::link::ToSocket;
 use crate::conversation::messages::{Post, Poster, QueueChanged};
+use crate::conversation::remote::ClusterNotice;
 use crate::domain::{
     now_millis, Attachment, AttachmentId, Author, ChatMessage, ConversationStatus, Event, Role,
     MAX_MESSAGE_FILE_BYTES,
 };
 use crate::error::AppError;
 use crate::protocol::{Item, ServerEvent};
-use crate::store::{StoreError, Unclaimable, WriteOp, WriteOutcome, WriteRequest};
+use crate::store::{next_generation, StoreError, Unclaimable, WriteOp, WriteOutcome, WriteRequest};
 
 /// A new item before it has a seq: a message, a note or an event.
 pub(super) struct Draft {
@@ -79,12 +80,23 @@ impl SessionActor {
             files: attachments,
             attachments: Vec::new(),
         };
+        self.admit(draft, poster, ctx);
+    }
+
+    /// Takes `draft` unless the session cannot: a retry is answered with
+    /// the stored copy, a new message checked and appended.
+    pub(super) fn admit(&mut self, draft: Draft, poster: Poster, ctx: &mut Context<Self>) {
+        let role = draft.role;
         if self.phase != Phase::Ready {
             return self.refuse(role, AppError::ShuttingDown, draft.id.as_deref(), poster);
         }
         if self.degraded {
             let id = draft.id.as_deref();
             return self.refuse(role, AppError::StoreUnavailable, id, poster);
+        }
+        if let Some(resync) = &mut self.resync {
+            // Behind the messages being written again, in the order sent.
+            return resync.held.push((draft, poster));
         }
         let Some(client_msg_id) = draft.id.clone() else {
             return self.claim(draft, poster, ctx);
@@ -189,6 +201,7 @@ impl SessionActor {
             client: self.client.clone(),
             op: WriteOp::Message(message.clone()),
             reply: Some(ctx.address().recipient()),
+            generation: self.generation,
         };
         if let Err(e) = self.store.submit(request) {
             log::error!("{}: cannot queue a write: {e}", self.client);
@@ -253,7 +266,9 @@ impl SessionActor {
         ctx: &mut Context<Self>,
     ) {
         let Some(position) = self.pending.iter().position(|p| p.message.seq == seq) else {
-            log::error!("{}: outcome for unknown seq {seq}", self.client);
+            // Read back from the store before its outcome came (with
+            // several nodes), or a bug.
+            log::debug!("{}: outcome for unknown seq {seq}", self.client);
             return;
         };
         let Some(pending) = self.pending.remove(position) else {
@@ -273,6 +288,7 @@ impl SessionActor {
         }
         let reopens = message.from == Role::Customer && self.status == ConversationStatus::Resolved;
         let (from, seq) = (message.from, message.seq);
+        self.publish(ClusterNotice::Committed { seq });
         self.tell_router(&message);
         self.deliver_item(&message);
         self.window.push(message);
@@ -295,7 +311,7 @@ impl SessionActor {
 
     /// A committed item to every socket that may see it: all of the
     /// agents'; the customer's only if they see it, in their own copy.
-    fn deliver_item(&mut self, message: &ChatMessage) {
+    pub(super) fn deliver_item(&mut self, message: &ChatMessage) {
         let agents = ServerEvent::Message(Item {
             message,
             reader: Role::Agent,
@@ -358,6 +374,12 @@ impl SessionActor {
 
     pub(super) fn outcome(&mut self, outcome: WriteOutcome, ctx: &mut Context<Self>) {
         for (seq, result) in outcome.results {
+            let taken = self.links.cluster.is_some() && !self.degraded;
+            if taken && result == Err(StoreError::OutOfSequence) {
+                // Another node stored a message with this seq first.
+                self.conflicted(seq, ctx);
+                continue;
+            }
             self.settle(seq, result, ctx);
         }
         if self.degraded && self.pending.is_empty() {
@@ -365,7 +387,9 @@ impl SessionActor {
             // stored message.
             self.next_seq = self.last_seq + 1;
             self.next_prev_public = self.last_public_seq;
+            self.generation = next_generation();
             self.degraded = false;
         }
+        self.advance_resync(ctx);
     }
 }

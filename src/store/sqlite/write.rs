@@ -11,10 +11,21 @@ use crate::store::{Write, WriteOp};
 
 /// The writes of one transaction; per write, whether it was applied.
 pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result<Vec<bool>> {
+    // Once a message of a conversation is refused, so are its later ones in
+    // the batch: they were written assuming it (with several writers,
+    // another one's message may take its seq and let the next one through).
+    let mut refused: Vec<&ClientId> = Vec::new();
     writes
         .iter()
         .map(|w| match w.op {
-            WriteOp::Message(m) => store_message(conn, w.client, m),
+            WriteOp::Message(_) if refused.contains(&w.client) => Ok(false),
+            WriteOp::Message(m) => {
+                let stored = store_message(conn, w.client, m)?;
+                if !stored {
+                    refused.push(w.client);
+                }
+                Ok(stored)
+            }
             WriteOp::Read { role, seq } => mark_read(conn, w.client, *role, *seq),
             WriteOp::Status(status) => set_status(conn, w.client, *status),
             WriteOp::ResolveWithTranscript(notice) => {
@@ -36,7 +47,7 @@ pub(super) fn apply(conn: &Connection, writes: &[Write<'_>]) -> rusqlite::Result
 fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusqlite::Result<bool> {
     let ts = m.ts.timestamp_millis();
     let seq = m.seq as i64;
-    if !claimable(conn, client, m)? {
+    if !claimable(conn, client, m)? || is_stored(conn, client, m)? {
         return Ok(false);
     }
     if seq == 1 {
@@ -102,6 +113,19 @@ fn store_message(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusql
         ])?;
     }
     Ok(moved == 1)
+}
+
+/// Whether a message with `m`'s client message id is stored already (by
+/// another writer: a session never writes a known id twice).
+fn is_stored(conn: &Connection, client: &ClientId, m: &ChatMessage) -> rusqlite::Result<bool> {
+    let Some(id) = &m.id else {
+        return Ok(false);
+    };
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM messages
+                        WHERE client_id = ?1 AND from_role = ?2 AND client_msg_id = ?3)",
+    )?
+    .query_row(params![client.as_str(), m.from.code(), id], |r| r.get(0))
 }
 
 /// Whether every file `m` sends is this conversation's, uploaded by the
