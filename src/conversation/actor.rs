@@ -1,12 +1,13 @@
 //! `SessionActor`: one per conversation. It owns the conversation's recent
 //! history, assigns each new message the next `seq`, hands it to the store and,
 //! only once the store has committed it, sends it to both sides. It holds the
-//! customer's socket and one socket per connected agent as [`SocketLink`]s
+//! customer's socket and one socket per connected agent as `SocketLink`s
 //! and never waits on them: a socket whose backlog of unwritten frames is
 //! full is detached as stalled. The handlers at the bottom only unpack
 //! messages and delegate; `posting` takes new items (messages, notes,
-//! events), `attaching` decides what each socket sees, `assigning` changes
-//! the assignee.
+//! events), `attaching` decides what each socket sees, `delivery` reaches
+//! the sockets, `assigning` changes the assignee, `remote` works beside the
+//! same conversation's sessions on other nodes.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytestring::ByteString;
 
-use super::link::{SocketLink, ToSocket};
+use super::link::ToSocket;
 use super::messages::*;
 use super::remote::{ClusterNotice, Incoming, Outgoing};
 use super::sockets::Sockets;
@@ -24,7 +25,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::protocol::ServerEvent;
-use crate::store::{next_generation, Snapshot, Store, WriteOp, WriteOutcome, WriteRequest};
+use crate::store::{next_generation, Snapshot, Store, WriteOp, WriteOutcome};
 
 /// How a session behaves; shared by every session of a server.
 #[derive(Debug, Clone)]
@@ -61,6 +62,7 @@ pub struct SessionLinks {
 mod assigning;
 mod attaching;
 mod contact;
+mod delivery;
 mod posting;
 mod remote;
 mod removal;
@@ -235,116 +237,6 @@ impl SessionActor {
             number: self.links.number,
         });
         ctx.stop();
-    }
-
-    // ---- sockets: attach, deliver, presence ----
-
-    /// Sends to every `role` socket (but `except`) without ever waiting; a
-    /// full mailbox means the client stopped reading, so that socket is
-    /// detached as stalled.
-    fn deliver(&mut self, role: Role, item: ToSocket, except: Option<u64>) {
-        let dropped = self.sockets.offer(role, &item, except);
-        self.dropped(role, dropped);
-    }
-
-    /// Sends to the one socket `socket_id` of `role`, if still attached.
-    fn deliver_to(&mut self, role: Role, socket_id: u64, item: ToSocket) {
-        let dropped = self.sockets.offer_to(role, socket_id, item);
-        self.dropped(role, dropped.into_iter().collect());
-    }
-
-    fn dropped(&mut self, role: Role, dropped: Vec<SocketLink>) {
-        if dropped.is_empty() {
-            return;
-        }
-        for link in dropped.iter().filter(|l| l.is_stalled()) {
-            log::warn!(
-                "{}: {role} socket {} stalled (not reading); detached",
-                self.client,
-                link.id
-            );
-        }
-        self.presence_changed(role);
-    }
-
-    fn broadcast(&mut self, frame: ByteString) {
-        self.deliver(Role::Customer, ToSocket::Frame(frame.clone()), None);
-        self.deliver(Role::Agent, ToSocket::Frame(frame), None);
-    }
-
-    /// Whether `role` counts as online for the other side: the customer
-    /// with a socket here; the agents with one here or a console open.
-    fn online(&self, role: Role) -> bool {
-        let here = match role {
-            Role::Customer => self.sockets.any(Role::Customer),
-            Role::Agent => self.sockets.any(Role::Agent) || self.consoles_online,
-        };
-        here || self.remote_online[role]
-    }
-
-    /// Tells the peer of `role` (and the inbox, and the other nodes) if
-    /// `role` came or went.
-    fn presence_changed(&mut self, role: Role) {
-        let here = self.sockets.any(role);
-        if self.published[role] != here {
-            self.published[role] = here;
-            self.publish(ClusterNotice::Presence { role, online: here });
-        }
-        let online = self.online(role);
-        if self.announced[role] == online {
-            return;
-        }
-        self.announced[role] = online;
-        let frame = ServerEvent::Presence { role, online }.encode();
-        self.deliver(role.peer(), ToSocket::Frame(frame), None);
-        if let Some(inbox) = &self.links.inbox {
-            inbox.do_send(PresenceChanged {
-                client: self.client.clone(),
-                role,
-                online,
-            });
-        }
-    }
-
-    fn detach(&mut self, role: Role, socket_id: u64) {
-        if self.sockets.detach(role, socket_id) {
-            log::info!("{}: {role} disconnected (socket {socket_id})", self.client);
-            self.presence_changed(role);
-        }
-    }
-
-    /// Typing goes to everyone else: the peer side, and the typist's
-    /// colleagues (an agent sees who else is answering).
-    /// (`socket_id`: the typist's, if here.)
-    fn relay_typing(&mut self, role: Role, active: bool, author: Option<&Author>, socket_id: u64) {
-        let frame = ServerEvent::Typing {
-            role,
-            active,
-            author,
-        }
-        .encode();
-        self.deliver(role.peer(), ToSocket::Frame(frame.clone()), None);
-        if role == Role::Agent {
-            self.deliver(Role::Agent, ToSocket::Frame(frame), Some(socket_id));
-        }
-    }
-
-    fn send_error(&mut self, role: Role, socket_id: u64, err: &AppError, id: Option<&str>) {
-        let frame = ServerEvent::error(err, id).encode();
-        self.deliver_to(role, socket_id, ToSocket::Frame(frame));
-    }
-
-    /// Queues a write whose outcome nobody waits for (read marks, status).
-    fn submit_meta(&self, op: WriteOp) {
-        let request = WriteRequest {
-            client: self.client.clone(),
-            op,
-            reply: None,
-            generation: self.generation,
-        };
-        if let Err(e) = self.store.submit(request) {
-            log::error!("{}: cannot queue a write: {e}", self.client);
-        }
     }
 
     // ---- conversation state: read marks, status, history ----

@@ -132,7 +132,10 @@ impl Handler<Incoming> for Registry {
     /// to the inbox, which shows who is online in the list.
     fn handle(&mut self, msg: Incoming, _ctx: &mut Context<Self>) {
         if let Some((_, session)) = self.sessions.get(&msg.client) {
-            session.do_send(msg);
+            match msg.notice {
+                ClusterNotice::Removed => session.do_send(Close { if_idle: false }),
+                _ => session.do_send(msg),
+            }
         } else if let (ClusterNotice::Presence { role, online }, Some(inbox)) =
             (&msg.notice, &self.inbox)
         {
@@ -267,6 +270,12 @@ impl Handler<Remove> for Registry {
             Ok(Removed::Done)
         };
         Box::pin(work.into_actor(self).map(move |result, act, _| {
+            if let (Ok(Removed::Done), Some(cluster)) = (&result, &act.cluster) {
+                cluster.do_send(Outgoing {
+                    client: client.clone(),
+                    notice: ClusterNotice::Removed,
+                });
+            }
             act.removing.remove(&client);
             result
         }))

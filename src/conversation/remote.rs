@@ -27,6 +27,8 @@ pub enum ClusterNotice {
     Presence { role: Role, online: bool },
     /// The customer's contact details changed (read them from the store).
     Contact,
+    /// The conversation was erased or anonymised: its sessions close (4004).
+    Removed,
 }
 
 /// A notice from a local session, for the sessions of the same conversation

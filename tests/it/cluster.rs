@@ -235,3 +235,34 @@ async fn with_nats_down_messages_still_reach_the_other_node_from_the_store() {
         );
     }
 }
+
+#[actix_web::test]
+async fn an_inbox_on_one_node_shows_a_customer_writing_on_another() {
+    let nodes = two_nodes();
+    let mut inbox = WsClient::connect(&nodes.b.ws_as_agent("/ws/inbox")).await;
+    inbox.send_json(json!({"type": "list"})).await;
+    inbox.wait_for("conversations").await;
+    let (mut customer, _, _) = WsClient::join(&nodes.a.ws("/ws/customer/gil")).await;
+    customer.say("Is anyone there?", None).await;
+    customer.wait_for("message").await;
+    let push = inbox.wait_for("conversation").await;
+    assert_eq!(push["conversation"]["client_id"], "gil", "{push}");
+    assert_eq!(push["conversation"]["preview"], "Is anyone there?");
+}
+
+#[actix_web::test]
+async fn erasing_on_one_node_closes_the_conversation_on_the_other() {
+    let nodes = two_nodes();
+    let admin = nodes.a.admin_cookie().await;
+    let (mut customer, _, _) = WsClient::join(&nodes.b.ws("/ws/customer/hal")).await;
+    customer.say("Please forget me", None).await;
+    customer.wait_for("message").await;
+    let erased = crate::common::http_client()
+        .delete(nodes.a.http("/api/conversations/hal"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(erased.status(), 204);
+    assert_eq!(customer.expect_close().await, Some(4004));
+}

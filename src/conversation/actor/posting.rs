@@ -374,9 +374,9 @@ impl SessionActor {
 
     pub(super) fn outcome(&mut self, outcome: WriteOutcome, ctx: &mut Context<Self>) {
         for (seq, result) in outcome.results {
-            let taken = self.links.cluster.is_some() && !self.degraded;
-            if taken && result == Err(StoreError::OutOfSequence) {
-                // Another node stored a message with this seq first.
+            if !self.degraded && result == Err(StoreError::OutOfSequence) {
+                // Another node stored a message with this seq first (or a
+                // commit reported as failed had reached the disk).
                 self.conflicted(seq, ctx);
                 continue;
             }

@@ -68,6 +68,8 @@ impl SessionActor {
                 self.presence_changed(role);
             }
             ClusterNotice::Contact => self.reload_contact(ctx),
+            // The Registry closes the session instead.
+            ClusterNotice::Removed => {}
         }
     }
 
@@ -91,13 +93,13 @@ impl SessionActor {
             .after(self.client.clone(), self.last_seq, FETCH_PAGE);
         ctx.wait(read.into_actor(self).map(|result, act, ctx| {
             act.fetch.running = false;
-            let full = match result {
+            let (read, full) = match result {
                 Ok(messages) => {
-                    let full = messages.len() == FETCH_PAGE;
+                    let (read, full) = (!messages.is_empty(), messages.len() == FETCH_PAGE);
                     for message in messages {
                         act.apply_stored(message, ctx);
                     }
-                    full
+                    (read, full)
                 }
                 Err(e) => {
                     // The next doorbell or the registry's check tries again.
@@ -105,9 +107,11 @@ impl SessionActor {
                     return;
                 }
             };
-            if full || act.fetch.wanted > act.last_seq {
-                act.read_committed(ctx);
-            } else if let Some(resync) = &mut act.resync {
+            // Again while it brings something and more is known to be there.
+            if read && (full || act.fetch.wanted > act.last_seq) {
+                return act.read_committed(ctx);
+            }
+            if let Some(resync) = &mut act.resync {
                 resync.caught_up = act.pending.is_empty();
                 act.advance_resync(ctx);
             }
@@ -193,7 +197,7 @@ impl SessionActor {
         let resync = self.resync.get_or_insert_with(Resync::default);
         resync.retries.push(pending);
         resync.caught_up = false;
-        self.want(self.last_seq + 1, ctx);
+        self.read_committed(ctx);
     }
 
     /// Once nothing of the old generation is in flight and the store was
@@ -206,7 +210,6 @@ impl SessionActor {
             return;
         }
         if !resync.caught_up {
-            self.fetch.wanted = self.fetch.wanted.max(self.last_seq + 1);
             return self.read_committed(ctx);
         }
         let Some(resync) = self.resync.take() else {
