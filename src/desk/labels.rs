@@ -59,7 +59,7 @@ pub async fn labels(store: &Store) -> Result<Vec<Label>, AppError> {
     store
         .read_sql(|conn| {
             conn.query_map(
-                "SELECT id, name, color FROM labels ORDER BY lower(name)",
+                "SELECT id, name, color FROM labels ORDER BY name",
                 params![],
                 label_row,
             )
@@ -78,14 +78,13 @@ pub async fn label_id(store: &Store, label: LabelRef) -> Result<i64, AppError> {
                     r.get(0)
                 })
             }
-            LabelRef::Name(name) => {
-                // Names are unique whatever their case (ASCII, as SQLite folds it).
-                conn.query_opt(
-                    "SELECT id FROM labels WHERE lower(name) = lower(?1)",
-                    params![&name],
-                    |r| r.get(0),
-                )
-            }
+            // The column compares names whatever their case (COLLATE
+            // NOCASE in SQLite, CITEXT in PostgreSQL).
+            LabelRef::Name(name) => conn.query_opt(
+                "SELECT id FROM labels WHERE name = ?1",
+                params![&name],
+                |r| r.get(0),
+            ),
         })
         .await
         .map_err(store_err)?;
@@ -176,7 +175,7 @@ pub async fn change_labels(
             let labels = conn.query_map(
                 "SELECT l.id, l.name, l.color FROM conversation_labels cl
                  JOIN labels l ON l.id = cl.label_id
-                 WHERE cl.client_id = ?1 ORDER BY lower(l.name)",
+                 WHERE cl.client_id = ?1 ORDER BY l.name",
                 params![client.as_str()],
                 label_row,
             )?;

@@ -9,7 +9,10 @@
 //! `COALESCE`, `EXISTS`, `string_agg`, `count(*) FILTER (…)`, `IS DISTINCT
 //! FROM`, and `CAST(… AS BIGINT)` around an aggregate whose type would
 //! differ. Not `INSERT OR IGNORE`, `IFNULL`, `GLOB`, `strftime`,
-//! `last_insert_rowid()` or `COLLATE NOCASE`.
+//! `last_insert_rowid()` or `COLLATE`: columns compared whatever their case
+//! say so in each schema (`COLLATE NOCASE` in SQLite, `CITEXT` in
+//! PostgreSQL), so `=` and `ORDER BY` on them need nothing more. Flags are
+//! integers 0 and 1 in both schemas.
 //!
 //! A backend hands the SQL a [`SqlConn`]; parameters are typed [`Param`]s
 //! and rows come back as engine-neutral [`Row`]s, so a flag stored as an
