@@ -190,7 +190,7 @@ pub(super) fn queue_waiting(conn: &dyn SqlConn, waiting_after_ms: i64) -> Result
                        AND a.password_hash IS NOT NULL
                        AND (c.assignee_id IS NULL OR a.id = c.assignee_id)) AS recipients
              FROM conversations c
-             WHERE c.status = 'open' AND c.waiting_since IS NOT NULL AND c.waiting_since <= ?2)
+             WHERE c.status = 'open' AND c.waiting_since IS NOT NULL AND c.waiting_since <= ?2) AS due
          WHERE recipients IS NOT NULL
          ON CONFLICT DO NOTHING",
         params![now, now - waiting_after_ms],
