@@ -56,6 +56,12 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
 
+    /// Store everything in this PostgreSQL database instead of SQLite in
+    /// --data-dir (postgres://user:password@host:port/database), so several
+    /// nodes can share it. Its schema is created or migrated at start.
+    #[arg(long, env = "SUPPORT_CHAT_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// normal: an acknowledged message survives a crash of the process;
     /// full: it also survives a power loss (slower commits).
     #[arg(long, env = "SUPPORT_CHAT_DURABILITY", default_value = "normal")]
