@@ -347,7 +347,7 @@ pub struct Config {
     pub workers: Option<usize>,
 }
 
-/// Operations on a data directory, instead of running the server.
+/// Operations on a database, instead of running the server.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Copy the database of --data-dir to FILE, consistently, while the
@@ -369,6 +369,17 @@ pub enum Command {
         /// support-chat.db.replaced-<time>, never deleted.
         #[arg(long)]
         force: bool,
+    },
+    /// Copy everything of the SQLite database of DATA_DIR (conversations,
+    /// accounts, files, emails…) into an empty PostgreSQL database, in one
+    /// transaction, to run several nodes on it. Stop the server first.
+    MigrateSqliteToPostgres {
+        /// The data directory of the single-node installation.
+        #[arg(long, value_name = "DATA_DIR")]
+        from: PathBuf,
+        /// The PostgreSQL database (postgres://user:password@host/db).
+        #[arg(long, value_name = "URL", hide_env_values = true)]
+        to: String,
     },
 }
 

@@ -21,6 +21,24 @@ async fn main() -> ExitCode {
             support_chat::backup(&config.data_dir, to),
             &format!("backed up to {}", to.display()),
         ),
+        Some(Command::MigrateSqliteToPostgres { from, to }) => {
+            match support_chat::migrate_sqlite_to_postgres(from, to) {
+                Ok(imported) => {
+                    for (table, rows) in imported.tables {
+                        log::info!("copied {table}: {rows} rows");
+                    }
+                    log::info!(
+                        "{} is now in PostgreSQL; start the nodes with --database-url",
+                        from.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    log::error!("nothing was copied: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Restore { from, force }) => report(
             support_chat::restore(from, &config.data_dir, *force),
             &format!(

@@ -38,7 +38,10 @@ pub use audit::{
     agent_target, conversation_target, label_target, reply_target, token_target, AuditAction,
     AuditEvent, Who,
 };
-pub use postgres::{OpenError as PgOpenError, PostgresBackend, PG_SCHEMA_VERSION};
+pub use postgres::{
+    migrate_sqlite_to_postgres, ImportError, Imported, OpenError as PgOpenError, PostgresBackend,
+    PG_SCHEMA_VERSION,
+};
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use sqlite::{
     backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,

@@ -13,6 +13,7 @@
 //! committed (`synchronous_commit = on`).
 
 mod conn;
+mod import;
 mod pool;
 mod queue;
 mod read;
@@ -20,6 +21,8 @@ mod schema;
 mod search;
 mod write;
 
+#[cfg(test)]
+mod import_tests;
 #[cfg(test)]
 pub(crate) mod test_cluster;
 #[cfg(test)]
@@ -37,6 +40,7 @@ use crate::domain::{
 use conn::{block_on, Conn, Driver};
 use pool::{Pool, WriterSlot};
 
+pub use import::{migrate_sqlite_to_postgres, ImportError, Imported};
 pub use schema::PG_SCHEMA_VERSION;
 
 /// Read connections per node. Reads are short index walks; the server

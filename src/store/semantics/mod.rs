@@ -44,9 +44,12 @@ impl Engine {
     }
 
     pub(super) fn postgres() -> Engine {
-        let url = super::postgres::test_cluster::fresh_database();
+        Engine::postgres_at(&super::postgres::test_cluster::fresh_database())
+    }
+
+    pub(super) fn postgres_at(url: &str) -> Engine {
         Engine::Postgres(Box::new(
-            PostgresBackend::open(&url).expect("PostgreSQL opens"),
+            PostgresBackend::open(url).expect("PostgreSQL opens"),
         ))
     }
 
