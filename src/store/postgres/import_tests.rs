@@ -102,7 +102,7 @@ fn every_table_of_a_sqlite_installation_arrives_in_postgresql() {
         "ids go on"
     );
 
-    let again = migrate_sqlite_to_postgres(dir.path(), \&url).expect_err("refused");
+    let again = migrate_sqlite_to_postgres(dir.path(), &url).expect_err("refused");
     assert!(matches!(again, ImportError::NotEmpty(_)), "{again}");
     let messages = engine.rows("SELECT CAST(count(*) AS TEXT) FROM messages");
     assert_eq!(messages, [vec![Some("2".to_owned())]], "nothing doubled");
