@@ -71,9 +71,10 @@ pub use logging::{init_logging, LogFormat};
 pub use metrics::Metrics;
 pub use protocol::{ClientFrame, ServerEvent, HISTORY_PAGE_MAX};
 pub use store::{
-    backup, restore, Backend, BackupError, Copied, Durability, ListPage, ListQuery, SearchPage,
+    backup, migrate_sqlite_to_postgres, restore, Backend, BackupError, Copied, Durability,
+    ImportError, Imported, ListPage, ListQuery, PgOpenError, PostgresBackend, SearchPage,
     SearchQuery, Snapshot, SqlConn, SqlError, SqlFn, SqliteBackend, StartupError, Store,
     StoreError, Who, Write, WriteOp, WriteOutcome, WriteRequest, Writer, MAX_KNOWN_IDS,
-    SCHEMA_VERSION,
+    PG_SCHEMA_VERSION, SCHEMA_VERSION,
 };
 pub use transport::*;

@@ -1,8 +1,8 @@
 //! The message store, behind one seam.
 //!
 //! [`Backend`] is the seam: the few blocking operations the actors need,
-//! implemented today by SQLite ([`SqliteBackend`]); a PostgreSQL backend would
-//! implement the same trait. [`Store`] wraps any backend with what every
+//! implemented by SQLite ([`SqliteBackend`], one node, the default) and by
+//! PostgreSQL ([`PostgresBackend`], several nodes sharing one database). [`Store`] wraps any backend with what every
 //! backend needs: one writer thread doing group commit (`writer.rs`: every
 //! write waiting goes into one transaction, then each SessionActor is told
 //! its outcome), and reads on the blocking thread pool, at most as many at
@@ -11,8 +11,11 @@
 
 mod attachments;
 mod audit;
+mod postgres;
 mod privacy;
 mod search;
+#[cfg(test)]
+mod semantics;
 pub mod sql;
 mod sqlite;
 mod writer;
@@ -35,6 +38,10 @@ pub use attachments::{Download, Unclaimable, Upload};
 pub use audit::{
     agent_target, conversation_target, label_target, reply_target, token_target, AuditAction,
     AuditEvent, Who,
+};
+pub use postgres::{
+    migrate_sqlite_to_postgres, ImportError, Imported, OpenError as PgOpenError, PostgresBackend,
+    PG_SCHEMA_VERSION,
 };
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use sql::{SqlConn, SqlError, SqlFn};
