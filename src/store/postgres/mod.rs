@@ -19,6 +19,7 @@ mod queue;
 mod read;
 mod schema;
 mod search;
+mod sql;
 mod write;
 
 #[cfg(test)]
@@ -32,7 +33,9 @@ use std::str::FromStr;
 
 use tokio_postgres::Config;
 
-use super::{Backend, ListPage, ListQuery, SearchPage, SearchQuery, Snapshot, StoreError, Write};
+use super::{
+    Backend, ListPage, ListQuery, SearchPage, SearchQuery, Snapshot, SqlFn, StoreError, Write,
+};
 use crate::domain::{
     AgentId, AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
     Totals,
@@ -216,13 +219,19 @@ impl Backend for PostgresBackend {
         self.write(|conn| block_on(write::commit(conn, writes)))
     }
 
-    // `sql_read` and `sql_write` (the plain-SQL tables: accounts, desk,
-    // mail, attachments, audit, privacy) belong in `sql.rs`, with the
-    // portable SQL seam (`store/sql.rs`), on
-    // `self.read` (a pooled connection) and `self.write` (the writer's).
-
     fn read_slots(&self) -> usize {
         self.reads.size()
+    }
+
+    fn sql_read(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
+        self.reads.with(|conn| sql::read(conn, f))
+    }
+
+    /// On a pooled connection, not the writer's: a plain-SQL write may
+    /// wait for another node's (see `sql.rs`), and the group commit must
+    /// not wait with it.
+    fn sql_write(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
+        self.reads.with(|conn| sql::write(conn, f))
     }
 
     /// Asks the server itself (a pooled connection, reopened if broken).
