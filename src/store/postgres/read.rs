@@ -93,7 +93,7 @@ pub(super) async fn before(
                 "SELECT {MESSAGE_COLUMNS} FROM messages
                  WHERE client_id = $1 AND seq < $2 {hidden} ORDER BY seq DESC LIMIT $3"
             ),
-            &[&client.as_str(), &i64_of(before), &(limit as i64)],
+            &[&client.as_str(), &i64_of(before), &i64_of(limit as u64)],
         )
         .await?;
     let mut messages = messages(rows)?;
@@ -113,7 +113,7 @@ pub(super) async fn after(
                 "SELECT {MESSAGE_COLUMNS} FROM messages
                  WHERE client_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
             ),
-            &[&client.as_str(), &i64_of(after), &(limit as i64)],
+            &[&client.as_str(), &i64_of(after), &i64_of(limit as u64)],
         )
         .await?;
     messages(rows)
