@@ -44,5 +44,10 @@ mod shutdown;
 mod slow_clients;
 mod smtp;
 mod team;
+// The unit tests' throwaway PostgreSQL; its helpers for stopping and
+// restarting the server serve those tests only.
+#[allow(dead_code)]
+#[path = "../../src/store/postgres/test_cluster.rs"]
+mod test_cluster;
 mod websocket;
 mod widget;
