@@ -17,22 +17,17 @@
 //! A backend hands the SQL a [`SqlConn`]; parameters are typed [`Param`]s
 //! and rows come back as engine-neutral [`Row`]s, so a flag stored as an
 //! integer by one engine and a boolean by the other reads the same through
-//! [`Row::get`]. Where the dialects truly differ, [`SqlConn::dialect`] is
-//! the one switch.
+//! [`Row::get`]. A placeholder used in several places must meet the same
+//! type in each (PostgreSQL infers one type per parameter). Every statement
+//! of the callers fits the common subset, so there is no dialect switch; a
+//! statement that truly cannot would get one here, on [`SqlConn`], not in
+//! its caller.
 
 use super::StoreError;
-
-/// The engine behind a [`SqlConn`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
 
 /// A connection (for writes: inside the transaction `sql_write` opened).
 /// Methods take `&self` so helpers can share one connection freely.
 pub trait SqlConn {
-    fn dialect(&self) -> Dialect;
     /// Runs one statement; returns how many rows it changed.
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize, SqlError>;
     /// Every row of one statement.

@@ -18,19 +18,15 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 
 use super::conn::{block_on, Conn};
-use crate::store::sql::{Dialect, Param, Row, SqlConn, SqlError, Value};
+use crate::store::sql::{Param, Row, SqlConn, SqlError, Value};
 use crate::store::StoreError;
 
 /// Key of the advisory lock plain-SQL writes hold ("sc-sqlw").
-const SQL_WRITE_LOCK: i64 = 0x7363_2d73_716c_77;
+const SQL_WRITE_LOCK: i64 = 0x0073_632d_7371_6c77;
 
 pub(super) struct PgConn<'c>(RefCell<&'c mut Conn>);
 
 impl SqlConn for PgConn<'_> {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
-
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize, SqlError> {
         let sql = dollar_placeholders(sql);
         let binds = binds(params);
@@ -117,10 +113,17 @@ fn binds<'p>(params: &'p [Param<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
+/// The server's own message where there is one (the client's `Display`
+/// says only "db error").
 fn sql_err(e: tokio_postgres::Error) -> SqlError {
-    match e.code() {
-        Some(code) if *code == SqlState::UNIQUE_VIOLATION => SqlError::Unique(e.to_string()),
-        _ => SqlError::Engine(format!("PostgreSQL: {e}")),
+    let Some(db) = e.as_db_error() else {
+        return SqlError::Engine(format!("PostgreSQL: {e}"));
+    };
+    let message = format!("PostgreSQL: {} ({})", db.message(), db.code().code());
+    if *db.code() == SqlState::UNIQUE_VIOLATION {
+        SqlError::Unique(message)
+    } else {
+        SqlError::Engine(message)
     }
 }
 

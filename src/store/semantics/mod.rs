@@ -6,6 +6,7 @@
 
 mod counters;
 mod history;
+mod plain_sql;
 mod routing;
 mod search;
 mod writes;

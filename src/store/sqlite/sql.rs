@@ -5,15 +5,11 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, ToSql};
 
-use crate::store::sql::{Dialect, Param, Row, SqlConn, SqlError, Value};
+use crate::store::sql::{Param, Row, SqlConn, SqlError, Value};
 
 pub(super) struct SqliteConn<'c>(pub(super) &'c Connection);
 
 impl SqlConn for SqliteConn<'_> {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
-
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize, SqlError> {
         let mut stmt = self.0.prepare_cached(sql).map_err(sql_err)?;
         stmt.execute(rusqlite::params_from_iter(params.iter().map(Bind)))
