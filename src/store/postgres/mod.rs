@@ -217,7 +217,8 @@ impl Backend for PostgresBackend {
     }
 
     // `sql_read` and `sql_write` (the plain-SQL tables: accounts, desk,
-    // mail, attachments, audit, privacy) are implemented in `sql.rs` on
+    // mail, attachments, audit, privacy) belong in `sql.rs`, with the
+    // portable SQL seam (`store/sql.rs`), on
     // `self.read` (a pooled connection) and `self.write` (the writer's).
 
     fn read_slots(&self) -> usize {
