@@ -47,7 +47,8 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_BIND", default_value = "127.0.0.1:8000")]
     pub bind: String,
 
-    /// Directory of the database file (created if missing).
+    /// Directory of the SQLite database file (created if missing). Not used
+    /// with --database-url.
     #[arg(
         long,
         env = "SUPPORT_CHAT_DATA_DIR",
@@ -63,7 +64,8 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// normal: an acknowledged message survives a crash of the process;
-    /// full: it also survives a power loss (slower commits).
+    /// full: it also survives a power loss (slower commits). SQLite only:
+    /// on PostgreSQL a message is acknowledged once committed there.
     #[arg(long, env = "SUPPORT_CHAT_DURABILITY", default_value = "normal")]
     pub durability: Durability,
 

@@ -24,6 +24,8 @@ use crate::store::StoreError;
 
 /// How long connecting may take before the store is reported down.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle time before TCP keepalive probes start.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 
 /// Waits on the calling thread for `future`, which must not need a tokio
 /// context of its own (the connection tasks run on [`Driver`]).
@@ -76,6 +78,10 @@ impl Driver {
     pub(super) fn connect(&self, config: &Config) -> Result<Conn, StoreError> {
         let mut config = config.clone();
         config.connect_timeout(CONNECT_TIMEOUT);
+        // A server that vanished without closing (network, host crash) is
+        // noticed within a minute instead of the system's two hours.
+        config.keepalives(true);
+        config.keepalives_idle(KEEPALIVE_IDLE);
         if config.get_application_name().is_none() {
             config.application_name("support-chat");
         }

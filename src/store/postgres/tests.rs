@@ -249,3 +249,32 @@ async fn the_backend_works_when_called_on_an_async_thread() {
     store.probe().await.expect("probe");
     writer.shutdown(&store);
 }
+
+/// As on SQLite (`store/tests.rs`): a burst of reads waits for the read
+/// connections instead of opening more.
+#[actix_rt::test]
+async fn a_burst_of_reads_waits_for_a_few_connections_instead_of_opening_more() {
+    let url = fresh_database();
+    let backend = PostgresBackend::open(&url).expect("opens");
+    let slots = backend.read_slots();
+    let (store, writer) = crate::store::Store::start(Arc::new(backend));
+    let query = crate::store::ListQuery {
+        limit: 50,
+        ..Default::default()
+    };
+    let burst = (0..64).map(|_| store.summaries(query.clone()));
+    for result in futures_util::future::join_all(burst).await {
+        result.expect("every read is answered");
+    }
+    let (_driver, mut conn) = connect(&url);
+    let open = count(
+        &mut conn,
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    assert!(
+        open <= 1 + slots as i64,
+        "one writer and {slots} readers at most, found {open}"
+    );
+    writer.shutdown(&store);
+}

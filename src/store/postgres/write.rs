@@ -15,8 +15,6 @@
 //! 4. a conversation row inserted in step 1 whose first message was
 //!    refused is removed again before the commit.
 
-use tokio_postgres::types::ToSql;
-
 use super::conn::Conn;
 use crate::domain::{
     now_millis, AgentId, ChatMessage, ClientId, Contact, ConversationStatus, Notice, Role,
@@ -120,6 +118,40 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
+/// How a chat message (not a note or an event) moves its conversation on:
+/// a customer's reopens it, starts (or goes on with) its wait and is one
+/// more unread for the agents; an agent's ends the wait, and the agent has
+/// read all up to their reply. Parameters as in [`INSERT_MESSAGE`].
+const CHAT_TURN: &str = "
+    last_seq = $2, last_activity_at = $5, last_from = $3,
+    status = CASE WHEN $3::bigint = 0 THEN 'open' ELSE status END,
+    waiting_since = CASE WHEN $3::bigint = 0 THEN coalesce(waiting_since, $5) ELSE NULL END,
+    agent_unread = CASE WHEN $3::bigint = 0 THEN agent_unread + 1 ELSE 0 END,
+    agent_read_seq = CASE WHEN $3::bigint = 0 THEN agent_read_seq ELSE $2 END,
+    anonymised_at = NULL";
+
+/// A note or an event answers nobody: the wait, the unread count, the
+/// preview and the list order stay as the chat left them.
+const NOTE_TURN: &str = "last_seq = $2, anonymised_at = NULL";
+
+/// One statement, one round trip: the conversation moves on only if the
+/// message follows its last seq (gapless) and its client message id is new
+/// there (the row lock taken before makes both checks hold until commit),
+/// and the message is inserted only if it did. `{turn}` is the SET list.
+const INSERT_MESSAGE: &str = "
+    WITH moved AS (
+        UPDATE conversations SET {turn}
+        WHERE client_id = $1 AND last_seq = $2::bigint - 1
+          AND NOT EXISTS (SELECT 1 FROM messages
+                          WHERE client_id = $1 AND from_role = $3 AND client_msg_id = $6)
+        RETURNING client_id)
+    INSERT INTO messages
+        (client_id, seq, from_role, text, ts, client_msg_id, author_id, author_name,
+         private, event, prev_public, attachments)
+    SELECT $1::text, $2::bigint, $3::bigint, $4::text, $5::bigint, $6::text, $7::bigint,
+           $8::text, $9::bigint, $10::text, $11::bigint, $12::text
+    FROM moved";
+
 /// Stores one message if it directly follows the conversation's last seq
 /// and its client message id is new there; else changes nothing.
 async fn store_message(
@@ -129,88 +161,45 @@ async fn store_message(
 ) -> Result<bool, StoreError> {
     let id = client.as_str();
     let seq = seq_of(m.seq);
-    let ts = m.ts.timestamp_millis();
     if !claimable(conn, client, m).await? {
         return Ok(false);
     }
-    if let Some(msg_id) = &m.id {
-        let known = conn
-            .query_opt(
-                "SELECT 1 FROM messages
-                 WHERE client_id = $1 AND from_role = $2 AND client_msg_id = $3",
-                &[&id, &m.from.code(), msg_id],
-            )
-            .await?;
-        if known.is_some() {
-            return Ok(false);
-        }
-    }
-    let params: &[&(dyn ToSql + Sync)] = &[&id, &seq, &ts, &m.from.code()];
-    let moved = if m.is_chat() {
-        // A customer message reopens the conversation, starts (or goes on
-        // with) its wait and is one more unread for the agents; an agent's
-        // ends the wait, and the agent has read all up to their reply.
-        // `last_seq = seq - 1` keeps seqs gapless.
-        conn.execute(
-            "UPDATE conversations
-             SET last_seq = $2, last_activity_at = $3, last_from = $4,
-                 status = CASE WHEN $4::bigint = 0 THEN 'open' ELSE status END,
-                 waiting_since = CASE WHEN $4::bigint = 0 THEN coalesce(waiting_since, $3)
-                                      ELSE NULL END,
-                 agent_unread = CASE WHEN $4::bigint = 0 THEN agent_unread + 1 ELSE 0 END,
-                 agent_read_seq = CASE WHEN $4::bigint = 0 THEN agent_read_seq ELSE $2 END,
-                 anonymised_at = NULL
-             WHERE client_id = $1 AND last_seq = $2::bigint - 1",
-            params,
-        )
-        .await?
-    } else {
-        // A note or an event answers nobody: the wait, the unread count,
-        // the preview and the list order stay as the chat left them.
-        conn.execute(
-            "UPDATE conversations SET last_seq = $2, anonymised_at = NULL
-             WHERE client_id = $1 AND last_seq = $2::bigint - 1",
-            &params[..2],
-        )
-        .await?
-    };
-    if moved != 1 {
-        return Ok(false);
-    }
+    let turn = if m.is_chat() { CHAT_TURN } else { NOTE_TURN };
     let event = m.event.as_ref().map(json).transpose()?;
     let attachments = if m.attachments.is_empty() {
         None
     } else {
-        for a in &m.attachments {
-            conn.execute(
-                "UPDATE attachments SET seq = $3 WHERE id = $1 AND client_id = $2",
-                &[&a.id.as_str(), &id, &seq],
-            )
-            .await?;
-        }
         Some(json(&m.attachments)?)
     };
-    conn.execute(
-        "INSERT INTO messages
-             (client_id, seq, from_role, text, ts, client_msg_id, author_id, author_name,
-              private, event, prev_public, attachments)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &[
-            &id,
-            &seq,
-            &m.from.code(),
-            &m.text,
-            &ts,
-            &m.id,
-            &m.author.as_ref().map(|a| a.id.0),
-            &m.author.as_ref().map(|a| a.name.as_str()),
-            &i64::from(m.private),
-            &event,
-            &m.customer_sees().then_some(seq_of(m.prev_public)),
-            &attachments,
-        ],
-    )
-    .await?;
+    let stored = conn
+        .execute(
+            &INSERT_MESSAGE.replace("{turn}", turn),
+            &[
+                &id,
+                &seq,
+                &m.from.code(),
+                &m.text,
+                &m.ts.timestamp_millis(),
+                &m.id,
+                &m.author.as_ref().map(|a| a.id.0),
+                &m.author.as_ref().map(|a| a.name.as_str()),
+                &i64::from(m.private),
+                &event,
+                &m.customer_sees().then_some(seq_of(m.prev_public)),
+                &attachments,
+            ],
+        )
+        .await?;
+    if stored != 1 {
+        return Ok(false);
+    }
+    for a in &m.attachments {
+        conn.execute(
+            "UPDATE attachments SET seq = $3 WHERE id = $1 AND client_id = $2",
+            &[&a.id.as_str(), &id, &seq],
+        )
+        .await?;
+    }
     Ok(true)
 }
 
