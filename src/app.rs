@@ -24,7 +24,10 @@ use crate::limits::{IpLimits, KeyedBuckets};
 use crate::mail::{MailConfigError, MailFlags, MailSender, MailSettings, ReopenKey};
 use crate::retention::{Retention, RetentionPolicy, UnsentFiles};
 use crate::routing::{Router, RouterSettings};
-use crate::store::{Backend, DataDirLock, SqliteBackend, StartupError, Store, StoreError, Writer};
+use crate::store::{
+    Backend, DataDirLock, PgOpenError, PostgresBackend, SqliteBackend, StartupError, Store,
+    StoreError, Writer,
+};
 use crate::transport::{Heartbeat, MessageRates, SocketLimits};
 use crate::web::{
     admit, metrics_server, observe_requests, routes, security_headers, Admission, AppState,
@@ -47,6 +50,8 @@ const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::ZERO;
 pub enum BuildError {
     #[error(transparent)]
     Store(#[from] StartupError),
+    #[error(transparent)]
+    Postgres(#[from] PgOpenError),
     #[error("--require-identity needs --identity-secret (SUPPORT_CHAT_IDENTITY_SECRET): without it no customer can be verified")]
     IdentityRequired,
     #[error("cannot issue the setup link: {0}")]
@@ -93,11 +98,17 @@ impl ShutdownHandle {
 }
 
 impl Application {
-    /// Opens the database in `config.data_dir` and binds `config.bind`.
-    /// Must be called inside an actix System.
+    /// Opens the database (PostgreSQL at `config.database_url`, else SQLite
+    /// in `config.data_dir`) and binds `config.bind`. Must be called inside
+    /// an actix System.
     pub fn build(config: &Config) -> Result<Application, BuildError> {
         if config.require_identity && config.identity_secret.is_none() {
             return Err(BuildError::IdentityRequired);
+        }
+        if let Some(url) = &config.database_url {
+            let backend = PostgresBackend::open(url)?;
+            log::info!("conversations are stored in PostgreSQL");
+            return Self::build_with_backend(config, Arc::new(backend), None);
         }
         let (backend, lock) = SqliteBackend::open(&config.data_dir, config.durability)?;
         log::info!("conversations are stored in {}", config.data_dir.display());

@@ -47,7 +47,8 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_CHAT_BIND", default_value = "127.0.0.1:8000")]
     pub bind: String,
 
-    /// Directory of the database file (created if missing).
+    /// Directory of the SQLite database file (created if missing). Not used
+    /// with --database-url.
     #[arg(
         long,
         env = "SUPPORT_CHAT_DATA_DIR",
@@ -56,8 +57,15 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
 
+    /// Store everything in this PostgreSQL database instead of SQLite in
+    /// --data-dir (postgres://user:password@host:port/database), so several
+    /// nodes can share it. Its schema is created or migrated at start.
+    #[arg(long, env = "SUPPORT_CHAT_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// normal: an acknowledged message survives a crash of the process;
-    /// full: it also survives a power loss (slower commits).
+    /// full: it also survives a power loss (slower commits). SQLite only:
+    /// on PostgreSQL a message is acknowledged once committed there.
     #[arg(long, env = "SUPPORT_CHAT_DURABILITY", default_value = "normal")]
     pub durability: Durability,
 
@@ -348,7 +356,7 @@ pub struct Config {
     pub workers: Option<usize>,
 }
 
-/// Operations on a data directory, instead of running the server.
+/// Operations on a database, instead of running the server.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Copy the database of --data-dir to FILE, consistently, while the
@@ -370,6 +378,17 @@ pub enum Command {
         /// support-chat.db.replaced-<time>, never deleted.
         #[arg(long)]
         force: bool,
+    },
+    /// Copy everything of the SQLite database of DATA_DIR (conversations,
+    /// accounts, files, emails…) into an empty PostgreSQL database, in one
+    /// transaction, to run several nodes on it. Stop the server first.
+    MigrateSqliteToPostgres {
+        /// The data directory of the single-node installation.
+        #[arg(long, value_name = "DATA_DIR")]
+        from: PathBuf,
+        /// The PostgreSQL database (postgres://user:password@host/db).
+        #[arg(long, value_name = "URL", hide_env_values = true)]
+        to: String,
     },
 }
 

@@ -9,10 +9,36 @@ async fn main() -> ExitCode {
     support_chat::init_logging(config.log_format);
     match &config.command {
         None => serve(&config).await,
+        // They copy the SQLite file; a PostgreSQL database has its own tools.
+        Some(Command::Backup { .. } | Command::Restore { .. }) if config.database_url.is_some() => {
+            log::error!(
+                "backup and restore copy the SQLite database of --data-dir; with --database-url \
+                 use PostgreSQL's own tools (pg_dump and pg_restore, or pg_basebackup)"
+            );
+            ExitCode::FAILURE
+        }
         Some(Command::Backup { to }) => report(
             support_chat::backup(&config.data_dir, to),
             &format!("backed up to {}", to.display()),
         ),
+        Some(Command::MigrateSqliteToPostgres { from, to }) => {
+            match support_chat::migrate_sqlite_to_postgres(from, to) {
+                Ok(imported) => {
+                    for (table, rows) in imported.tables {
+                        log::info!("copied {table}: {rows} rows");
+                    }
+                    log::info!(
+                        "{} is now in PostgreSQL; start the nodes with --database-url",
+                        from.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    log::error!("nothing was copied: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Restore { from, force }) => report(
             support_chat::restore(from, &config.data_dir, *force),
             &format!(

@@ -3,8 +3,8 @@
 //! the transaction of the change. Disabling ends the agent's sessions and
 //! closes their sockets at once.
 
+use crate::store::sql::{params, Row, SqlConn, SqlError};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::names::DisplayName;
@@ -39,7 +39,7 @@ pub struct AgentChange {
 const RECORD_COLUMNS: &str =
     "id, name, role, email, password_hash IS NOT NULL, disabled, created_at, last_seen_at, capacity";
 
-fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
+fn record(row: &Row) -> Result<AgentRecord, SqlError> {
     let agent = agent_at(row, 0)?;
     let time = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
     Ok(AgentRecord {
@@ -50,45 +50,47 @@ fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
         active: row.get(4)?,
         disabled: row.get(5)?,
         created: time(row.get(6)?),
-        last_seen: row.get::<_, Option<i64>>(7)?.map(time),
+        last_seen: row.get::<Option<i64>>(7)?.map(time),
         capacity: row.get(8)?,
     })
 }
 
-pub(super) fn record_of(conn: &Connection, id: AgentId) -> rusqlite::Result<Option<AgentRecord>> {
-    conn.query_row(
+pub(super) fn record_of(conn: &dyn SqlConn, id: AgentId) -> Result<Option<AgentRecord>, SqlError> {
+    conn.query_opt(
         &format!("SELECT {RECORD_COLUMNS} FROM agents WHERE id = ?1"),
-        [id.0],
+        params![id.0],
         record,
     )
-    .optional()
 }
 
 /// Whether anyone has an account yet.
-pub(super) fn any_agent(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM agents)", [], |r| r.get(0))
+pub(super) fn any_agent(conn: &dyn SqlConn) -> Result<bool, SqlError> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM agents)", params![], |r| {
+        r.get(0)
+    })
 }
 
 /// Adds an agent (without a password); `None` if the email is taken.
 pub(super) fn insert_agent(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     name: &DisplayName,
     email: &str,
     role: AgentRole,
-) -> rusqlite::Result<Option<AgentId>> {
+) -> Result<Option<AgentId>, SqlError> {
     let taken: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM agents WHERE email = ?1)",
-        [email],
+        params![email],
         |r| r.get(0),
     )?;
     if taken {
         return Ok(None);
     }
-    conn.execute(
-        "INSERT INTO agents (name, email, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+    conn.query_row(
+        "INSERT INTO agents (name, email, role, created_at) VALUES (?1, ?2, ?3, ?4)
+         RETURNING id",
         params![name.as_str(), email, role.as_str(), now_ms()],
-    )?;
-    Ok(Some(AgentId(conn.last_insert_rowid())))
+        |r| Ok(Some(AgentId(r.get(0)?))),
+    )
 }
 
 /// Why a change was refused, decided inside its transaction.
@@ -101,9 +103,11 @@ impl Accounts {
     pub async fn agents(&self) -> Result<Vec<AgentRecord>, AppError> {
         self.store
             .read_sql(|conn| {
-                conn.prepare(&format!("SELECT {RECORD_COLUMNS} FROM agents ORDER BY id"))?
-                    .query_map([], record)?
-                    .collect()
+                conn.query_map(
+                    &format!("SELECT {RECORD_COLUMNS} FROM agents ORDER BY id"),
+                    params![],
+                    record,
+                )
             })
             .await
             .map_err(store_err)
@@ -154,15 +158,14 @@ impl Accounts {
     }
 }
 
-/// One change in one transaction: the last-admin rule sees the team as it
-/// is when the change is written.
+/// One change in one transaction (`write_sql`'s): the last-admin rule
+/// sees the team as it is when the change is written.
 fn apply(
-    conn: &Connection,
+    tx: &dyn SqlConn,
     id: AgentId,
     change: &AgentChange,
-) -> rusqlite::Result<Result<AgentRecord, Refusal>> {
-    let tx = conn.unchecked_transaction()?;
-    let Some(before) = record_of(&tx, id)? else {
+) -> Result<Result<AgentRecord, Refusal>, SqlError> {
+    let Some(before) = record_of(tx, id)? else {
         return Ok(Err(Refusal::NotFound));
     };
     let leaves_admins = before.role == AgentRole::Admin
@@ -171,7 +174,7 @@ fn apply(
     if leaves_admins {
         let others: i64 = tx.query_row(
             "SELECT count(*) FROM agents WHERE role = 'admin' AND disabled = 0 AND id != ?1",
-            [id.0],
+            params![id.0],
             |r| r.get(0),
         )?;
         if others == 0 {
@@ -196,11 +199,9 @@ fn apply(
             params![id.0, disabled],
         )?;
         if disabled {
-            tx.execute("DELETE FROM sessions WHERE agent_id = ?1", [id.0])?;
-            tx.execute("DELETE FROM invites WHERE agent_id = ?1", [id.0])?;
+            tx.execute("DELETE FROM sessions WHERE agent_id = ?1", params![id.0])?;
+            tx.execute("DELETE FROM invites WHERE agent_id = ?1", params![id.0])?;
         }
     }
-    let after = record_of(&tx, id)?;
-    tx.commit()?;
-    Ok(after.ok_or(Refusal::NotFound))
+    Ok(record_of(tx, id)?.ok_or(Refusal::NotFound))
 }

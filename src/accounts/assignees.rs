@@ -2,23 +2,21 @@
 
 use std::future::Future;
 
-use rusqlite::OptionalExtension;
-
 use super::store_err;
 use crate::domain::{AgentId, Author};
 use crate::error::AppError;
+use crate::store::sql::params;
 use crate::store::Store;
 
 /// Agent `id` as an assignee: an account that is set up (has a password)
 /// and not disabled. The built-in API agent has no row and is never one.
 pub fn assignee(store: &Store, id: AgentId) -> impl Future<Output = Result<Author, AppError>> {
     let read = store.read_sql(move |conn| {
-        conn.query_row(
+        conn.query_opt(
             "SELECT name, password_hash IS NOT NULL AND disabled = 0 FROM agents WHERE id = ?1",
-            [id.0],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)),
+            params![id.0],
+            |r| Ok((r.get::<String>(0)?, r.get::<bool>(1)?)),
         )
-        .optional()
     });
     async move {
         match read.await.map_err(store_err)? {
@@ -38,20 +36,20 @@ pub const MAX_CAPACITY: u32 = 1000;
 /// Every agent who may be given conversations, with their capacity.
 pub fn capacities(store: &Store) -> impl Future<Output = Result<Vec<(Author, u32)>, AppError>> {
     let read = store.read_sql(|conn| {
-        conn.prepare_cached(
+        conn.query_map(
             "SELECT id, name, capacity FROM agents
              WHERE password_hash IS NOT NULL AND disabled = 0 ORDER BY id",
-        )?
-        .query_map([], |r| {
-            Ok((
-                Author {
-                    id: AgentId(r.get(0)?),
-                    name: r.get(1)?,
-                },
-                r.get::<_, i64>(2)?.clamp(0, i64::from(MAX_CAPACITY)) as u32,
-            ))
-        })?
-        .collect()
+            params![],
+            |r| {
+                Ok((
+                    Author {
+                        id: AgentId(r.get(0)?),
+                        name: r.get(1)?,
+                    },
+                    r.get::<i64>(2)?.clamp(0, i64::from(MAX_CAPACITY)) as u32,
+                ))
+            },
+        )
     });
     async move { read.await.map_err(store_err) }
 }
@@ -65,7 +63,7 @@ pub fn set_capacity(
     let write = store.write_sql(move |conn| {
         conn.execute(
             "UPDATE agents SET capacity = ?2 WHERE id = ?1",
-            rusqlite::params![id.0, capacity],
+            params![id.0, capacity],
         )
     });
     async move {

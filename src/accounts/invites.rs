@@ -13,8 +13,6 @@
 
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use super::agents::{any_agent, insert_agent};
 use super::names::{DisplayName, Email};
 use super::passwords::{self, Password};
@@ -22,6 +20,7 @@ use super::secret::{digest, Secret};
 use super::{agent_at, millis, now_ms, off_thread, store_err, Accounts};
 use crate::domain::{Agent, AgentId, AgentRole};
 use crate::error::AppError;
+use crate::store::sql::{params, SqlConn, SqlError};
 use crate::store::StoreError;
 
 /// How long an invite link works.
@@ -86,16 +85,14 @@ impl Accounts {
         let made = self
             .store
             .write_sql(move |conn| {
-                let tx = conn.unchecked_transaction()?;
-                if !setup_code_open(&tx, &hash)? || any_agent(&tx)? {
+                if !setup_code_open(conn, &hash)? || any_agent(conn)? {
                     return Ok(None);
                 }
-                tx.execute("UPDATE setup_codes SET used = 1", [])?;
-                let id = insert_agent(&tx, &admin.name, admin.email.as_str(), AgentRole::Admin)?;
+                conn.execute("UPDATE setup_codes SET used = 1", params![])?;
+                let id = insert_agent(conn, &admin.name, admin.email.as_str(), AgentRole::Admin)?;
                 if let Some(id) = id {
-                    set_password(&tx, id, &password_hash)?;
+                    set_password(conn, id, &password_hash)?;
                 }
-                tx.commit()?;
                 Ok(id.map(|id| Agent {
                     id,
                     name: admin.name.as_str().to_owned(),
@@ -119,12 +116,10 @@ impl Accounts {
         let id = self
             .store
             .write_sql(move |conn| {
-                let tx = conn.unchecked_transaction()?;
-                let id = insert_agent(&tx, &new.name, new.email.as_str(), new.role)?;
+                let id = insert_agent(conn, &new.name, new.email.as_str(), new.role)?;
                 if let Some(id) = id {
-                    replace_invite(&tx, id, &hash, expires)?;
+                    replace_invite(conn, id, &hash, expires)?;
                 }
-                tx.commit()?;
                 Ok(id)
             })
             .await
@@ -141,16 +136,14 @@ impl Accounts {
         let found = self
             .store
             .write_sql(move |conn| {
-                let tx = conn.unchecked_transaction()?;
-                let exists: bool = tx.query_row(
+                let exists: bool = conn.query_row(
                     "SELECT EXISTS (SELECT 1 FROM agents WHERE id = ?1 AND disabled = 0)",
-                    [id.0],
+                    params![id.0],
                     |r| r.get(0),
                 )?;
                 if exists {
-                    replace_invite(&tx, id, &hash, expires)?;
+                    replace_invite(conn, id, &hash, expires)?;
                 }
-                tx.commit()?;
                 Ok(exists)
             })
             .await
@@ -187,19 +180,20 @@ impl Accounts {
         let accepted = self
             .store
             .write_sql(move |conn| {
-                let tx = conn.unchecked_transaction()?;
-                let Some(agent) = invitee(&tx, &hash, now)? else {
+                let Some(agent) = invitee(conn, &hash, now)? else {
                     return Ok(None);
                 };
-                tx.execute("UPDATE invites SET used = 1 WHERE hash = ?1", [&hash[..]])?;
-                set_password(&tx, agent.id, &password_hash)?;
+                conn.execute(
+                    "UPDATE invites SET used = 1 WHERE hash = ?1",
+                    params![&hash[..]],
+                )?;
+                set_password(conn, agent.id, &password_hash)?;
                 if let Some(name) = &name {
-                    tx.execute(
+                    conn.execute(
                         "UPDATE agents SET name = ?2 WHERE id = ?1",
                         params![agent.id.0, name.as_str()],
                     )?;
                 }
-                tx.commit()?;
                 Ok(Some(Agent {
                     name: name.map_or(agent.name, |n| n.as_str().to_owned()),
                     ..agent
@@ -214,15 +208,15 @@ impl Accounts {
     }
 }
 
-fn setup_code_open(conn: &Connection, hash: &[u8]) -> rusqlite::Result<bool> {
+fn setup_code_open(conn: &dyn SqlConn, hash: &[u8]) -> Result<bool, SqlError> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM setup_codes WHERE hash = ?1 AND used = 0)",
-        [hash],
+        params![hash],
         |r| r.get(0),
     )
 }
 
-fn set_password(conn: &Connection, id: AgentId, hash: &str) -> rusqlite::Result<()> {
+fn set_password(conn: &dyn SqlConn, id: AgentId, hash: &str) -> Result<(), SqlError> {
     conn.execute(
         "UPDATE agents SET password_hash = ?2 WHERE id = ?1",
         params![id.0, hash],
@@ -231,12 +225,12 @@ fn set_password(conn: &Connection, id: AgentId, hash: &str) -> rusqlite::Result<
 }
 
 fn replace_invite(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     id: AgentId,
     hash: &[u8],
     expires: i64,
-) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM invites WHERE agent_id = ?1", [id.0])?;
+) -> Result<(), SqlError> {
+    conn.execute("DELETE FROM invites WHERE agent_id = ?1", params![id.0])?;
     conn.execute(
         "INSERT INTO invites (hash, agent_id, expires_at) VALUES (?1, ?2, ?3)",
         params![hash, id.0, expires],
@@ -245,12 +239,11 @@ fn replace_invite(
 }
 
 /// The enabled agent of an unused, unexpired invite.
-fn invitee(conn: &Connection, hash: &[u8], now: i64) -> rusqlite::Result<Option<Agent>> {
-    conn.query_row(
+fn invitee(conn: &dyn SqlConn, hash: &[u8], now: i64) -> Result<Option<Agent>, SqlError> {
+    conn.query_opt(
         "SELECT a.id, a.name, a.role FROM invites i JOIN agents a ON a.id = i.agent_id
          WHERE i.hash = ?1 AND i.used = 0 AND i.expires_at > ?2 AND a.disabled = 0",
         params![hash, now],
         |r| agent_at(r, 0),
     )
-    .optional()
 }

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use crate::domain::{Agent, AgentId, AgentRole};
 use crate::error::AppError;
+use crate::store::sql::{params, Row, SqlConn, SqlError};
 use crate::store::{Store, StoreError};
 use cache::{Cached, CredentialCache};
 use secret::SecretDigest;
@@ -141,26 +142,26 @@ impl Accounts {
 
 /// Writes the last use of a credential and its agent's last seen.
 fn touch(
-    conn: &rusqlite::Connection,
+    conn: &dyn SqlConn,
     credential: Credential,
     agent: AgentId,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), SqlError> {
     let (sql, id) = match credential {
         Credential::Session(id) => ("UPDATE sessions SET last_used_at = ?2 WHERE id = ?1", id),
         Credential::Token(id) => ("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1", id),
         Credential::Service => return Ok(()),
     };
-    conn.execute(sql, rusqlite::params![id, now])?;
+    conn.execute(sql, params![id, now])?;
     conn.execute(
         "UPDATE agents SET last_seen_at = ?2 WHERE id = ?1",
-        rusqlite::params![agent.0, now],
+        params![agent.0, now],
     )?;
     Ok(())
 }
 
 /// An agent from the columns `id, name, role` starting at `at`.
-fn agent_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Agent> {
+fn agent_at(row: &Row, at: usize) -> Result<Agent, SqlError> {
     let role: String = row.get(at + 2)?;
     Ok(Agent {
         id: AgentId(row.get(at)?),

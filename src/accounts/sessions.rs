@@ -6,8 +6,6 @@
 
 use std::net::IpAddr;
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use super::cache::Cached;
 use super::names::Email;
 use super::passwords;
@@ -16,6 +14,7 @@ use super::{agent_at, millis, now_ms, off_thread, store_err, Accounts, Authentic
 use crate::domain::{Agent, AgentId};
 use crate::error::AppError;
 use crate::metrics::Refusal;
+use crate::store::sql::{params, SqlConn, SqlError};
 
 impl Accounts {
     /// Email and password to a new session. Unknown email, wrong password
@@ -105,12 +104,11 @@ impl Accounts {
         let ended = self
             .store
             .write_sql(move |conn| {
-                conn.query_row(
+                conn.query_opt(
                     "DELETE FROM sessions WHERE hash = ?1 RETURNING id, agent_id",
-                    [&hash[..]],
-                    |r| Ok((r.get::<_, i64>(0)?, AgentId(r.get(1)?))),
+                    params![&hash[..]],
+                    |r| Ok((r.get::<i64>(0)?, AgentId(r.get(1)?))),
                 )
-                .optional()
             })
             .await
             .map_err(store_err)?;
@@ -136,7 +134,7 @@ impl Accounts {
         self.store
             .write_sql(move |conn| {
                 conn.execute(
-                    "DELETE FROM sessions WHERE agent_id = ?1 AND id IS NOT ?2",
+                    "DELETE FROM sessions WHERE agent_id = ?1 AND id IS DISTINCT FROM ?2",
                     params![agent.0, keep],
                 )
             })
@@ -153,23 +151,22 @@ impl Accounts {
 
 /// The agent of an email and their password hash, if enabled.
 fn credentials_of(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     email: &str,
-) -> rusqlite::Result<Option<(Agent, Option<String>)>> {
-    conn.query_row(
+) -> Result<Option<(Agent, Option<String>)>, SqlError> {
+    conn.query_opt(
         "SELECT id, name, role, password_hash FROM agents WHERE email = ?1 AND disabled = 0",
-        [email],
+        params![email],
         |r| Ok((agent_at(r, 0)?, r.get(3)?)),
     )
-    .optional()
 }
 
-fn session_of(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<Cached>> {
-    conn.query_row(
+fn session_of(conn: &dyn SqlConn, hash: &[u8]) -> Result<Option<Cached>, SqlError> {
+    conn.query_opt(
         "SELECT s.id, s.last_used_at, s.expires_at, a.id, a.name, a.role
          FROM sessions s JOIN agents a ON a.id = s.agent_id
          WHERE s.hash = ?1 AND a.disabled = 0",
-        [hash],
+        params![hash],
         |r| {
             Ok(Cached {
                 who: Authenticated {
@@ -181,5 +178,4 @@ fn session_of(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<Cached>
             })
         },
     )
-    .optional()
 }

@@ -4,7 +4,6 @@
 //! tokens of a disabled agent are refused until the agent is enabled again.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::cache::Cached;
@@ -13,6 +12,7 @@ use super::secret::{digest, Secret};
 use super::{agent_at, now_ms, store_err, Accounts, Authenticated, Credential};
 use crate::domain::{Agent, AgentId};
 use crate::error::AppError;
+use crate::store::sql::{params, SqlConn, SqlError};
 
 /// A token as its owner sees it later: never the token itself.
 #[derive(Clone, Debug, Serialize)]
@@ -42,11 +42,12 @@ impl Accounts {
         let id = self
             .store
             .write_sql(move |conn| {
-                conn.execute(
-                    "INSERT INTO api_tokens (hash, agent_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                conn.query_row(
+                    "INSERT INTO api_tokens (hash, agent_id, name, created_at)
+                     VALUES (?1, ?2, ?3, ?4) RETURNING id",
                     params![&hash[..], owner.0, name.as_str(), now_ms()],
-                )?;
-                Ok(conn.last_insert_rowid())
+                    |r| r.get(0),
+                )
             })
             .await
             .map_err(store_err)?;
@@ -56,20 +57,21 @@ impl Accounts {
     pub async fn tokens_of(&self, agent: AgentId) -> Result<Vec<TokenInfo>, AppError> {
         self.store
             .read_sql(move |conn| {
-                conn.prepare(
+                conn.query_map(
                     "SELECT id, name, created_at, last_used_at FROM api_tokens
                      WHERE agent_id = ?1 ORDER BY id",
-                )?
-                .query_map([agent.0], |r| {
-                    let time = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
-                    Ok(TokenInfo {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        created: time(r.get(2)?),
-                        last_used: r.get::<_, Option<i64>>(3)?.map(time),
-                    })
-                })?
-                .collect()
+                    params![agent.0],
+                    |r| {
+                        let time =
+                            |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+                        Ok(TokenInfo {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            created: time(r.get(2)?),
+                            last_used: r.get::<Option<i64>>(3)?.map(time),
+                        })
+                    },
+                )
             })
             .await
             .map_err(store_err)
@@ -105,12 +107,12 @@ impl Accounts {
     }
 }
 
-fn token_of(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<Cached>> {
-    conn.query_row(
+fn token_of(conn: &dyn SqlConn, hash: &[u8]) -> Result<Option<Cached>, SqlError> {
+    conn.query_opt(
         "SELECT t.id, t.last_used_at, a.id, a.name, a.role
          FROM api_tokens t JOIN agents a ON a.id = t.agent_id
          WHERE t.hash = ?1 AND a.disabled = 0",
-        [hash],
+        params![hash],
         |r| {
             Ok(Cached {
                 who: Authenticated {
@@ -118,10 +120,9 @@ fn token_of(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<Cached>> 
                     credential: Credential::Token(r.get(0)?),
                 },
                 // Never used yet: the first use is written at once.
-                last_used: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                last_used: r.get::<Option<i64>>(1)?.unwrap_or(0),
                 expires_at: None,
             })
         },
     )
-    .optional()
 }

@@ -1,12 +1,12 @@
 //! Labels: admins define them (name, colour); agents put them on
 //! conversations and remove them; the inbox filters by them.
 
-use rusqlite::{params, OptionalExtension};
 use serde::Deserialize;
 
 use super::{store_err, taken};
 use crate::domain::{ClientId, Label};
 use crate::error::AppError;
+use crate::store::sql::{params, Row, SqlError};
 use crate::store::Store;
 
 const MAX_NAME: usize = 50;
@@ -47,7 +47,7 @@ pub enum LabelRef {
     Name(String),
 }
 
-fn label_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Label> {
+fn label_row(r: &Row) -> Result<Label, SqlError> {
     Ok(Label {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -58,9 +58,11 @@ fn label_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Label> {
 pub async fn labels(store: &Store) -> Result<Vec<Label>, AppError> {
     store
         .read_sql(|conn| {
-            conn.prepare_cached("SELECT id, name, color FROM labels ORDER BY name COLLATE NOCASE")?
-                .query_map([], label_row)?
-                .collect()
+            conn.query_map(
+                "SELECT id, name, color FROM labels ORDER BY name",
+                params![],
+                label_row,
+            )
         })
         .await
         .map_err(store_err)
@@ -71,14 +73,18 @@ pub async fn label_id(store: &Store, label: LabelRef) -> Result<i64, AppError> {
     let shown = format!("{label:?}");
     let found = store
         .read_sql(move |conn| match label {
-            LabelRef::Id(id) => conn
-                .query_row("SELECT id FROM labels WHERE id = ?1", [id], |r| r.get(0))
-                .optional(),
-            LabelRef::Name(name) => conn
-                .query_row("SELECT id FROM labels WHERE name = ?1", [name], |r| {
+            LabelRef::Id(id) => {
+                conn.query_opt("SELECT id FROM labels WHERE id = ?1", params![id], |r| {
                     r.get(0)
                 })
-                .optional(),
+            }
+            // The column compares names whatever their case (COLLATE
+            // NOCASE in SQLite, CITEXT in PostgreSQL).
+            LabelRef::Name(name) => conn.query_opt(
+                "SELECT id FROM labels WHERE name = ?1",
+                params![&name],
+                |r| r.get(0),
+            ),
         })
         .await
         .map_err(store_err)?;
@@ -90,11 +96,11 @@ pub async fn add_label(store: &Store, new: NewLabel) -> Result<Label, AppError> 
     let stored = new.clone();
     let id = store
         .write_sql(move |conn| {
-            conn.execute(
-                "INSERT INTO labels (name, color) VALUES (?1, ?2)",
-                params![new.name, new.color],
-            )?;
-            Ok(conn.last_insert_rowid())
+            conn.query_row(
+                "INSERT INTO labels (name, color) VALUES (?1, ?2) RETURNING id",
+                params![&new.name, &new.color],
+                |r| r.get(0),
+            )
         })
         .await
         .map_err(|e| match taken(&e) {
@@ -112,14 +118,16 @@ pub async fn add_label(store: &Store, new: NewLabel) -> Result<Label, AppError> 
 pub async fn delete_label(store: &Store, id: i64) -> Result<Vec<ClientId>, AppError> {
     let (deleted, clients) = store
         .write_sql(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            let clients: Vec<String> = tx
-                .prepare("SELECT client_id FROM conversation_labels WHERE label_id = ?1")?
-                .query_map([id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            tx.execute("DELETE FROM conversation_labels WHERE label_id = ?1", [id])?;
-            let deleted = tx.execute("DELETE FROM labels WHERE id = ?1", [id])?;
-            tx.commit()?;
+            let clients: Vec<String> = conn.query_map(
+                "SELECT client_id FROM conversation_labels WHERE label_id = ?1",
+                params![id],
+                |r| r.get(0),
+            )?;
+            conn.execute(
+                "DELETE FROM conversation_labels WHERE label_id = ?1",
+                params![id],
+            )?;
+            let deleted = conn.execute("DELETE FROM labels WHERE id = ?1", params![id])?;
             Ok((deleted, clients))
         })
         .await
@@ -143,36 +151,34 @@ pub async fn change_labels(
 ) -> Result<Vec<Label>, AppError> {
     let changed = store
         .write_sql(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            let exists: bool = tx.query_row(
+            let exists: bool = conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM conversations WHERE client_id = ?1)",
-                [client.as_str()],
+                params![client.as_str()],
                 |r| r.get(0),
             )?;
             if !exists {
                 return Ok(None);
             }
             for id in &add {
-                tx.execute(
-                    "INSERT OR IGNORE INTO conversation_labels (client_id, label_id) VALUES (?1, ?2)",
+                conn.execute(
+                    "INSERT INTO conversation_labels (client_id, label_id) VALUES (?1, ?2)
+                     ON CONFLICT DO NOTHING",
                     params![client.as_str(), id],
                 )?;
             }
             for id in &remove {
-                tx.execute(
+                conn.execute(
                     "DELETE FROM conversation_labels WHERE client_id = ?1 AND label_id = ?2",
                     params![client.as_str(), id],
                 )?;
             }
-            let labels = tx
-                .prepare(
-                    "SELECT l.id, l.name, l.color FROM conversation_labels cl
-                     JOIN labels l ON l.id = cl.label_id
-                     WHERE cl.client_id = ?1 ORDER BY l.name COLLATE NOCASE",
-                )?
-                .query_map([client.as_str()], label_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            tx.commit()?;
+            let labels = conn.query_map(
+                "SELECT l.id, l.name, l.color FROM conversation_labels cl
+                 JOIN labels l ON l.id = cl.label_id
+                 WHERE cl.client_id = ?1 ORDER BY l.name",
+                params![client.as_str()],
+                label_row,
+            )?;
             Ok(Some(labels))
         })
         .await

@@ -17,7 +17,7 @@ fn store_err(e: StoreError) -> AppError {
     AppError::StoreUnavailable
 }
 
-/// Whether a write failed on a UNIQUE constraint (a name already taken).
+/// Whether a write failed on a unique constraint (a name already taken).
 fn taken(e: &StoreError) -> bool {
-    matches!(e, StoreError::Backend(message) if message.contains("UNIQUE"))
+    matches!(e, StoreError::Taken(_))
 }

@@ -1,11 +1,11 @@
 //! Saved replies: named texts with a shortcut, shared by the team.
 
-use rusqlite::params;
 use serde::Serialize;
 
 use super::{store_err, taken};
 use crate::error::AppError;
 use crate::protocol::validate_message;
+use crate::store::sql::params;
 use crate::store::Store;
 
 /// Longest shortcut and name, in characters.
@@ -67,18 +67,18 @@ impl NewReply {
 pub async fn replies(store: &Store) -> Result<Vec<SavedReply>, AppError> {
     store
         .read_sql(|conn| {
-            conn.prepare_cached(
+            conn.query_map(
                 "SELECT id, shortcut, name, text FROM saved_replies ORDER BY shortcut",
-            )?
-            .query_map([], |r| {
-                Ok(SavedReply {
-                    id: r.get(0)?,
-                    shortcut: r.get(1)?,
-                    name: r.get(2)?,
-                    text: r.get(3)?,
-                })
-            })?
-            .collect()
+                params![],
+                |r| {
+                    Ok(SavedReply {
+                        id: r.get(0)?,
+                        shortcut: r.get(1)?,
+                        name: r.get(2)?,
+                        text: r.get(3)?,
+                    })
+                },
+            )
         })
         .await
         .map_err(store_err)
@@ -89,11 +89,17 @@ pub async fn add_reply(store: &Store, new: NewReply) -> Result<SavedReply, AppEr
     let stored = new.clone();
     let id = store
         .write_sql(move |conn| {
-            conn.execute(
-                "INSERT INTO saved_replies (shortcut, name, text, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![new.shortcut, new.name, new.text, chrono::Utc::now().timestamp_millis()],
-            )?;
-            Ok(conn.last_insert_rowid())
+            conn.query_row(
+                "INSERT INTO saved_replies (shortcut, name, text, created_at)
+                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                params![
+                    &new.shortcut,
+                    &new.name,
+                    &new.text,
+                    chrono::Utc::now().timestamp_millis()
+                ],
+                |r| r.get(0),
+            )
         })
         .await
         .map_err(|e| match taken(&e) {
@@ -110,7 +116,7 @@ pub async fn add_reply(store: &Store, new: NewReply) -> Result<SavedReply, AppEr
 
 pub async fn delete_reply(store: &Store, id: i64) -> Result<(), AppError> {
     let deleted = store
-        .write_sql(move |conn| conn.execute("DELETE FROM saved_replies WHERE id = ?1", [id]))
+        .write_sql(move |conn| conn.execute("DELETE FROM saved_replies WHERE id = ?1", params![id]))
         .await
         .map_err(store_err)?;
     if deleted == 0 {

@@ -7,6 +7,7 @@ use rand::RngCore;
 
 use crate::auth::{sign, verify};
 use crate::domain::ClientId;
+use crate::store::sql::params;
 use crate::store::{Store, StoreError};
 
 /// The HMAC key of reopen links.
@@ -31,11 +32,11 @@ impl ReopenKey {
                 conn.execute(
                     "INSERT INTO server_secrets (name, value) VALUES ('reopen_link', ?1)
                      ON CONFLICT DO NOTHING",
-                    [&fresh],
+                    params![&fresh],
                 )?;
                 conn.query_row(
                     "SELECT value FROM server_secrets WHERE name = 'reopen_link'",
-                    [],
+                    params![],
                     |r| r.get(0),
                 )
             })

@@ -1,8 +1,7 @@
 //! The outbox's SQL, for the sender and the team page.
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use crate::domain::{now_millis, AgentId, ClientId, Lang, NoticeKind, Role};
+use crate::store::sql::{params, Row, SqlConn, SqlError};
 use crate::store::{Store, StoreError};
 
 /// An outbox row due for an attempt.
@@ -37,23 +36,23 @@ pub(super) struct FileLine {
 
 /// `lines` with the files their messages carry, in upload order.
 pub(super) fn with_files(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     client: &ClientId,
     mut lines: Vec<Line>,
-) -> rusqlite::Result<Vec<Line>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, name, size FROM attachments WHERE client_id = ?1 AND seq = ?2
-         ORDER BY created_at, id",
-    )?;
+) -> Result<Vec<Line>, SqlError> {
     for line in &mut lines {
-        let files = stmt.query_map(params![client.as_str(), line.seq], |r| {
-            Ok(FileLine {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                size: r.get(2)?,
-            })
-        })?;
-        line.files = files.collect::<rusqlite::Result<_>>()?;
+        line.files = conn.query_map(
+            "SELECT id, name, size FROM attachments WHERE client_id = ?1 AND seq = ?2
+             ORDER BY created_at, id",
+            params![client.as_str(), line.seq],
+            |r| {
+                Ok(FileLine {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    size: r.get(2)?,
+                })
+            },
+        )?;
     }
     Ok(lines)
 }
@@ -73,28 +72,29 @@ pub struct FailedEmail {
 /// At most this many rows per round of the sender.
 const ROUND: i64 = 32;
 
-pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
-    let mut stmt = conn.prepare_cached(
+pub(super) fn due(conn: &dyn SqlConn) -> Result<Vec<Due>, SqlError> {
+    let rows = conn.query_map(
         "SELECT id, client_id, kind, seq, recipient, attempts,
                 (SELECT k.lang FROM contacts k WHERE k.client_id = outbox.client_id)
          FROM outbox
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
          ORDER BY next_attempt_at LIMIT ?2",
+        params![now_millis().timestamp_millis(), ROUND],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<i64>(3)?,
+                r.get::<String>(4)?,
+                r.get::<u32>(5)?,
+                r.get::<Option<String>>(6)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map(params![now_millis().timestamp_millis(), ROUND], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, u32>(5)?,
-            r.get::<_, Option<String>>(6)?,
-        ))
-    })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, client, kind, seq, recipient, attempts, lang) = row?;
+        let (id, client, kind, seq, recipient, attempts, lang) = row;
         // A row this build cannot read (a newer kind, a hand-edited id) is
         // left for whoever can; it is not the sender's to delete.
         let (Ok(client), Some(kind)) = (ClientId::parse(&client), NoticeKind::parse(&kind)) else {
@@ -120,23 +120,20 @@ pub(super) fn due(conn: &Connection) -> rusqlite::Result<Vec<Due>> {
 
 /// The chat messages (no private note, no event) up to `seq`, oldest first.
 pub(super) fn customer_lines(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     client: &ClientId,
     seq: u64,
-) -> rusqlite::Result<Vec<Line>> {
-    let mut stmt = conn.prepare_cached(
+) -> Result<Vec<Line>, SqlError> {
+    conn.query_map(
         "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL
          ORDER BY seq",
-    )?;
-    let rows = stmt.query_map(
         params![client.as_str(), i64::try_from(seq).unwrap_or(i64::MAX)],
         line,
-    )?;
-    rows.collect()
+    )
 }
 
-fn line(r: &rusqlite::Row<'_>) -> rusqlite::Result<Line> {
+fn line(r: &Row) -> Result<Line, SqlError> {
     Ok(Line {
         from: Role::from_code(r.get(0)?).unwrap_or(Role::Agent),
         author: r.get(1)?,
@@ -151,9 +148,9 @@ fn line(r: &rusqlite::Row<'_>) -> rusqlite::Result<Line> {
 /// left an email and has not read an agent reply (one they can see) for
 /// `unseen_after_ms`: one per burst, covering every reply since the
 /// customer's read mark or the previous such email, keyed by the newest.
-pub(super) fn queue_unseen(conn: &Connection, unseen_after_ms: i64) -> rusqlite::Result<usize> {
+pub(super) fn queue_unseen(conn: &dyn SqlConn, unseen_after_ms: i64) -> Result<usize, SqlError> {
     let now = now_millis().timestamp_millis();
-    conn.prepare_cached(
+    conn.execute(
         "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
          SELECT c.client_id, 'unseen',
                 (SELECT max(m.seq) FROM messages m
@@ -171,67 +168,63 @@ pub(super) fn queue_unseen(conn: &Connection, unseen_after_ms: i64) -> rusqlite:
                  AND m.seq > coalesce((SELECT max(o.seq) FROM outbox o
                                        WHERE o.client_id = c.client_id AND o.kind = 'unseen'), 0))
          ON CONFLICT DO NOTHING",
-    )?
-    .execute(params![now, now - unseen_after_ms])
+        params![now, now - unseen_after_ms],
+    )
 }
 
 /// Queues a "waiting" alert for every open conversation whose customer
 /// has waited `waiting_after_ms` for an answer: to its assignee, or for an
 /// unassigned one to every agent, if they asked for these alerts. One per
 /// wait, keyed by the seq of the last reply before it (0: none yet).
-pub(super) fn queue_waiting(conn: &Connection, waiting_after_ms: i64) -> rusqlite::Result<usize> {
+pub(super) fn queue_waiting(conn: &dyn SqlConn, waiting_after_ms: i64) -> Result<usize, SqlError> {
     let now = now_millis().timestamp_millis();
-    conn.prepare_cached(
+    conn.execute(
         "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
          SELECT client_id, 'waiting', answered, recipients, ?1, ?1 FROM (
              SELECT c.client_id,
                     coalesce((SELECT max(m.seq) FROM messages m
                               WHERE m.client_id = c.client_id AND m.from_role = 1
                                 AND m.private = 0 AND m.event IS NULL), 0) AS answered,
-                    (SELECT group_concat(a.email, ',') FROM agents a
+                    (SELECT string_agg(a.email, ',') FROM agents a
                      WHERE a.email_waiting_alerts = 1 AND a.disabled = 0
                        AND a.password_hash IS NOT NULL
                        AND (c.assignee_id IS NULL OR a.id = c.assignee_id)) AS recipients
              FROM conversations c
-             WHERE c.status = 'open' AND c.waiting_since IS NOT NULL AND c.waiting_since <= ?2)
+             WHERE c.status = 'open' AND c.waiting_since IS NOT NULL AND c.waiting_since <= ?2) AS due
          WHERE recipients IS NOT NULL
          ON CONFLICT DO NOTHING",
-    )?
-    .execute(params![now, now - waiting_after_ms])
+        params![now, now - waiting_after_ms],
+    )
 }
 
 /// The customer messages a "waiting" alert shows: those after the last
 /// reply (`answered`); none once an agent has answered since.
 pub(super) fn waiting_lines(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     client: &ClientId,
     answered: u64,
-) -> rusqlite::Result<Vec<Line>> {
-    let mut stmt = conn.prepare_cached(
+) -> Result<Vec<Line>, SqlError> {
+    conn.query_map(
         "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq > ?2 AND from_role = 0
            AND NOT EXISTS (SELECT 1 FROM messages a
                            WHERE a.client_id = ?1 AND a.seq > ?2 AND a.from_role = 1
                              AND a.private = 0 AND a.event IS NULL)
          ORDER BY seq",
-    )?;
-    let rows = stmt.query_map(
         params![client.as_str(), i64::try_from(answered).unwrap_or(i64::MAX)],
         line,
-    )?;
-    rows.collect()
+    )
 }
 
 /// Whether `agent` gets "waiting" alerts.
 pub async fn waiting_alerts(store: &Store, agent: AgentId) -> Result<bool, StoreError> {
     store
         .read_sql(move |conn| {
-            conn.query_row(
+            conn.query_opt(
                 "SELECT email_waiting_alerts FROM agents WHERE id = ?1",
-                [agent.0],
+                params![agent.0],
                 |r| r.get(0),
             )
-            .optional()
             .map(|on| on.unwrap_or(false))
         })
         .await
@@ -253,23 +246,20 @@ pub async fn set_waiting_alerts(store: &Store, agent: AgentId, on: bool) -> Resu
 /// The agent replies an "unseen" email up to `seq` carries: those after the
 /// customer's read mark and after the previous such email.
 pub(super) fn unseen_lines(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     client: &ClientId,
     seq: u64,
-) -> rusqlite::Result<Vec<Line>> {
-    let mut stmt = conn.prepare_cached(
+) -> Result<Vec<Line>, SqlError> {
+    conn.query_map(
         "SELECT from_role, author_name, text, ts, seq FROM messages
          WHERE client_id = ?1 AND seq <= ?2 AND private = 0 AND event IS NULL AND from_role = 1
            AND seq > (SELECT customer_read_seq FROM conversations WHERE client_id = ?1)
            AND seq > coalesce((SELECT max(seq) FROM outbox
                                WHERE client_id = ?1 AND kind = 'unseen' AND seq < ?2), 0)
          ORDER BY seq",
-    )?;
-    let rows = stmt.query_map(
         params![client.as_str(), i64::try_from(seq).unwrap_or(i64::MAX)],
         line,
-    )?;
-    rows.collect()
+    )
 }
 
 /// What asking for a transcript did.
@@ -294,15 +284,14 @@ pub async fn request_transcript(
     let now = now_millis().timestamp_millis();
     store
         .write_sql(move |conn| {
-            let queued = conn
-                .prepare_cached(
-                    "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
+            let queued = conn.execute(
+                "INSERT INTO outbox (client_id, kind, seq, recipient, created_at, next_attempt_at)
                      SELECT c.client_id, 'transcript', c.last_seq, k.email, ?2, ?2
                      FROM conversations c JOIN contacts k ON k.client_id = c.client_id
                      WHERE c.client_id = ?1 AND k.email IS NOT NULL AND k.email_optout = 0
                      ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![client.as_str(), now])?;
+                params![client.as_str(), now],
+            )?;
             if queued == 1 {
                 return Ok(TranscriptRequest::Queued);
             }
@@ -311,7 +300,7 @@ pub async fn request_transcript(
                                 ON c.client_id = k.client_id
                                 WHERE k.client_id = ?1 AND k.email IS NOT NULL
                                   AND k.email_optout = 0)",
-                [client.as_str()],
+                params![client.as_str()],
                 |r| r.get(0),
             )?;
             Ok(if addressed {
@@ -330,12 +319,12 @@ pub async fn unsubscribe(store: &Store, client: ClientId) -> Result<(), StoreErr
         .write_sql(move |conn| {
             conn.execute(
                 "UPDATE contacts SET email_optout = 1 WHERE client_id = ?1",
-                [client.as_str()],
+                params![client.as_str()],
             )?;
             conn.execute(
                 "DELETE FROM outbox WHERE client_id = ?1 AND kind <> 'waiting'
                    AND sent_at IS NULL AND failed_at IS NULL",
-                [client.as_str()],
+                params![client.as_str()],
             )
             .map(drop)
         })
@@ -346,17 +335,17 @@ pub async fn unsubscribe(store: &Store, client: ClientId) -> Result<(), StoreErr
 /// 20 random bytes in hex, so `reply+<token>@…` fits an address's
 /// 64-character local part whatever the client id.
 pub(super) fn issue_reply_token(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     client: &ClientId,
     expires_ms: i64,
-) -> rusqlite::Result<String> {
+) -> Result<String, SqlError> {
     let mut bytes = [0u8; 20];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
     let token = hex::encode(bytes);
-    conn.prepare_cached(
+    conn.execute(
         "INSERT INTO reply_tokens (token, client_id, expires_at) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![token, client.as_str(), expires_ms])?;
+        params![&token, client.as_str(), expires_ms],
+    )?;
     Ok(token)
 }
 
@@ -370,61 +359,58 @@ pub async fn reply_conversation(
     let now = now_millis().timestamp_millis();
     let found: Option<String> = store
         .read_sql(move |conn| {
-            conn.query_row(
+            conn.query_opt(
                 "SELECT client_id FROM reply_tokens WHERE token = ?1 AND expires_at > ?2",
-                params![token, now],
+                params![&token, now],
                 |r| r.get(0),
             )
-            .optional()
         })
         .await?;
     Ok(found.and_then(|id| ClientId::parse(&id).ok()))
 }
 
 /// Drops a row that has nothing left to say (the customer read it all).
-pub(super) fn drop_row(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?
-        .execute([id])?;
+pub(super) fn drop_row(conn: &dyn SqlConn, id: i64) -> Result<(), SqlError> {
+    conn.execute("DELETE FROM outbox WHERE id = ?1", params![id])?;
     Ok(())
 }
 
-pub(super) fn mark_sent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+pub(super) fn mark_sent(conn: &dyn SqlConn, id: i64) -> Result<(), SqlError> {
+    conn.execute(
         "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-    )?
-    .execute(params![id, now_millis().timestamp_millis()])?;
+        params![id, now_millis().timestamp_millis()],
+    )?;
     Ok(())
 }
 
 /// Records a failed attempt: due again at `retry_at` (unix ms), or given
 /// up (`retry_at` `None`).
 pub(super) fn mark_failed(
-    conn: &Connection,
+    conn: &dyn SqlConn,
     id: i64,
     error: &str,
     retry_at: Option<i64>,
-) -> rusqlite::Result<()> {
+) -> Result<(), SqlError> {
     let now = now_millis().timestamp_millis();
-    conn.prepare_cached(
+    conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?2,
              next_attempt_at = coalesce(?3, next_attempt_at),
-             failed_at = CASE WHEN ?3 IS NULL THEN ?4 END
+             failed_at = CASE WHEN ?3 IS NULL THEN CAST(?4 AS BIGINT) END
          WHERE id = ?1",
-    )?
-    .execute(params![id, error, retry_at, now])?;
+        params![id, error, retry_at, now],
+    )?;
     Ok(())
 }
 
 /// Rows still to send, and rows given up.
-pub(super) fn counts(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    conn.prepare_cached(
+pub(super) fn counts(conn: &dyn SqlConn) -> Result<(i64, i64), SqlError> {
+    conn.query_row(
         "SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL),
                 count(*) FILTER (WHERE failed_at IS NOT NULL)
          FROM outbox",
-    )?
-    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-    .optional()
-    .map(Option::unwrap_or_default)
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// The newest emails given up on, at most `limit`.
@@ -432,21 +418,21 @@ pub async fn failed_emails(store: &Store, limit: usize) -> Result<Vec<FailedEmai
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     store
         .read_sql(move |conn| {
-            let mut stmt = conn.prepare_cached(
+            conn.query_map(
                 "SELECT client_id, kind, recipient, attempts, last_error, failed_at FROM outbox
                  WHERE failed_at IS NOT NULL ORDER BY failed_at DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], |r| {
-                Ok(FailedEmail {
-                    client_id: r.get(0)?,
-                    kind: r.get(1)?,
-                    recipient: r.get(2)?,
-                    attempts: r.get(3)?,
-                    last_error: r.get(4)?,
-                    failed_at: r.get(5)?,
-                })
-            })?;
-            rows.collect()
+                params![limit],
+                |r| {
+                    Ok(FailedEmail {
+                        client_id: r.get(0)?,
+                        kind: r.get(1)?,
+                        recipient: r.get(2)?,
+                        attempts: r.get(3)?,
+                        last_error: r.get(4)?,
+                        failed_at: r.get(5)?,
+                    })
+                },
+            )
         })
         .await
 }

@@ -5,8 +5,7 @@
 //! schema), so erasing a conversation, backups and the writer's durability
 //! cover them with no second place to keep in step.
 
-use rusqlite::{params, OptionalExtension};
-
+use super::sql::{params, Row, SqlError};
 use super::{Store, StoreError};
 use crate::domain::{Attachment, AttachmentId, ClientId, FileName, Role};
 
@@ -32,16 +31,18 @@ pub enum Unclaimable {
     Unknown(AttachmentId),
 }
 
-fn meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Attachment> {
+fn meta_from_row(row: &Row) -> Result<Attachment, SqlError> {
     let id: String = row.get(0)?;
     let name: String = row.get(1)?;
     Ok(Attachment {
         // Only ids this server made are ever stored.
-        id: AttachmentId::parse(&id)
-            .ok_or_else(|| rusqlite::Error::InvalidColumnName(id.clone()))?,
+        id: AttachmentId::parse(&id).ok_or_else(|| SqlError::Type {
+            column: 0,
+            problem: format!("{id:?} is no attachment id"),
+        })?,
         name: FileName::sanitise(&name, "file"),
         mime: row.get(2)?,
-        size: row.get::<_, i64>(3)? as u64,
+        size: row.get::<i64>(3)? as u64,
         width: row.get(4)?,
         height: row.get(5)?,
     })
@@ -55,29 +56,29 @@ impl Store {
     pub async fn put_attachment(&self, upload: Upload, quota: u64) -> Result<bool, StoreError> {
         self.write_sql(move |conn| {
             let m = &upload.meta;
-            let kept = conn
-                .prepare_cached(
-                    "INSERT INTO attachments
-                         (id, client_id, uploader, name, mime, size, width, height,
-                          created_at, data, thumbnail)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
-                     WHERE (SELECT coalesce(sum(size), 0) FROM attachments WHERE client_id = ?2)
-                           + ?6 <= ?12",
-                )?
-                .execute(params![
+            // The sum is cast: PostgreSQL sums BIGINTs to NUMERIC.
+            let kept = conn.execute(
+                "INSERT INTO attachments
+                     (id, client_id, uploader, name, mime, size, width, height,
+                      created_at, data, thumbnail)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+                 WHERE CAST((SELECT coalesce(sum(size), 0) FROM attachments
+                             WHERE client_id = ?2) AS BIGINT) + ?6 <= ?12",
+                params![
                     m.id.as_str(),
                     upload.client.as_str(),
                     upload.uploader.code(),
                     m.name.as_str(),
-                    m.mime,
+                    &m.mime,
                     m.size as i64,
                     m.width,
                     m.height,
                     crate::domain::now_millis().timestamp_millis(),
-                    upload.data,
-                    upload.thumbnail,
+                    &upload.data,
+                    upload.thumbnail.as_ref(),
                     i64::try_from(quota).unwrap_or(i64::MAX),
-                ])?;
+                ],
+            )?;
             Ok(kept == 1)
         })
         .await
@@ -92,18 +93,17 @@ impl Store {
         ids: Vec<AttachmentId>,
     ) -> Result<Result<Vec<Attachment>, Unclaimable>, StoreError> {
         self.read_sql(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
+            let sql = format!(
                 "SELECT {META_COLUMNS} FROM attachments
                  WHERE id = ?1 AND client_id = ?2 AND uploader = ?3 AND seq IS NULL"
-            ))?;
+            );
             let mut found = Vec::with_capacity(ids.len());
             for id in ids {
-                let meta = stmt
-                    .query_row(
-                        params![id.as_str(), client.as_str(), role.code()],
-                        meta_from_row,
-                    )
-                    .optional()?;
+                let meta = conn.query_opt(
+                    &sql,
+                    params![id.as_str(), client.as_str(), role.code()],
+                    meta_from_row,
+                )?;
                 match meta {
                     Some(meta) => found.push(meta),
                     None => return Ok(Err(Unclaimable::Unknown(id))),
@@ -127,14 +127,14 @@ impl Store {
     ) -> Result<Option<Download>, StoreError> {
         let column = if thumbnail { "thumbnail" } else { "data" };
         self.read_sql(move |conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, {column} FROM attachments a
-                 WHERE a.id = ?1 AND a.client_id = ?2 AND {column} IS NOT NULL
-                   AND (?3 = 1 OR a.uploader = 0 OR EXISTS
-                        (SELECT 1 FROM messages m WHERE m.client_id = a.client_id
-                           AND m.seq = a.seq AND m.private = 0))"
-            ))?
-            .query_row(
+            conn.query_opt(
+                &format!(
+                    "SELECT {META_COLUMNS}, {column} FROM attachments a
+                     WHERE a.id = ?1 AND a.client_id = ?2 AND {column} IS NOT NULL
+                       AND (?3 = 1 OR a.uploader = 0 OR EXISTS
+                            (SELECT 1 FROM messages m WHERE m.client_id = a.client_id
+                               AND m.seq = a.seq AND m.private = 0))"
+                ),
                 params![id.as_str(), client.as_str(), reader.code()],
                 |row| {
                     Ok(Download {
@@ -143,7 +143,6 @@ impl Store {
                     })
                 },
             )
-            .optional()
         })
         .await
     }
@@ -151,11 +150,13 @@ impl Store {
     /// Every file of `client`, sent or not (for the export).
     pub async fn attachments_of(&self, client: ClientId) -> Result<Vec<Attachment>, StoreError> {
         self.read_sql(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {META_COLUMNS} FROM attachments WHERE client_id = ?1 ORDER BY created_at"
-            ))?;
-            let rows = stmt.query_map([client.as_str()], meta_from_row)?;
-            rows.collect()
+            conn.query_map(
+                &format!(
+                    "SELECT {META_COLUMNS} FROM attachments WHERE client_id = ?1 ORDER BY created_at"
+                ),
+                params![client.as_str()],
+                meta_from_row,
+            )
         })
         .await
     }
@@ -164,8 +165,10 @@ impl Store {
     /// (unix ms); returns how many.
     pub async fn sweep_unsent(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
         self.write_sql(move |conn| {
-            conn.prepare_cached("DELETE FROM attachments WHERE seq IS NULL AND created_at < ?1")?
-                .execute([cutoff_ms])
+            conn.execute(
+                "DELETE FROM attachments WHERE seq IS NULL AND created_at < ?1",
+                params![cutoff_ms],
+            )
         })
         .await
     }

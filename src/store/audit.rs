@@ -6,9 +6,9 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use serde::Serialize;
 
+use super::sql::{params, Row, SqlConn, SqlError};
 use super::{Store, StoreError};
 use crate::domain::{now_millis, Agent, AgentId, ClientId};
 
@@ -194,19 +194,20 @@ impl Store {
         let action = event.action.as_str();
         let recorded = self
             .write_sql(move |conn| {
-                conn.prepare_cached(
+                let ip = event.actor.ip.map(|ip| ip.to_string());
+                conn.execute(
                     "INSERT INTO audit_log (at, agent_id, actor, action, target, detail, ip)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![
-                    now_millis().timestamp_millis(),
-                    event.actor.agent.map(|a| a.0),
-                    event.actor.name,
-                    event.action.as_str(),
-                    event.target,
-                    event.detail,
-                    event.actor.ip.map(|ip| ip.to_string()),
-                ])
+                    params![
+                        now_millis().timestamp_millis(),
+                        event.actor.agent.map(|a| a.0),
+                        &event.actor.name,
+                        event.action.as_str(),
+                        event.target.as_ref(),
+                        event.detail.as_ref(),
+                        ip.as_ref(),
+                    ],
+                )
                 .map(drop)
             })
             .await;
@@ -228,12 +229,12 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let items = self
             .read_sql(move |conn| {
-                let mut stmt = conn.prepare_cached(
+                conn.query_map(
                     "SELECT id, at, agent_id, actor, action, target, detail, ip FROM audit_log
                      WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![before, limit], entry)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    params![before, limit],
+                    entry,
+                )
             })
             .await?;
         let next_cursor = (items.len() as i64 == limit)
@@ -243,7 +244,7 @@ impl Store {
     }
 }
 
-fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+fn entry(r: &Row) -> Result<AuditEntry, SqlError> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
@@ -258,13 +259,13 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 
 /// The entries whose target is the conversation `client`, oldest first.
 pub(super) fn entries_about(
-    conn: &rusqlite::Connection,
+    conn: &dyn SqlConn,
     client: &ClientId,
-) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare_cached(
+) -> Result<Vec<AuditEntry>, SqlError> {
+    conn.query_map(
         "SELECT id, at, agent_id, actor, action, target, detail, ip FROM audit_log
          WHERE target = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([conversation_target(client)], entry)?;
-    rows.collect()
+        params![&conversation_target(client)],
+        entry,
+    )
 }

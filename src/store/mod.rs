@@ -1,8 +1,8 @@
 //! The message store, behind one seam.
 //!
 //! [`Backend`] is the seam: the few blocking operations the actors need,
-//! implemented today by SQLite ([`SqliteBackend`]); a PostgreSQL backend would
-//! implement the same trait. [`Store`] wraps any backend with what every
+//! implemented by SQLite ([`SqliteBackend`], one node, the default) and by
+//! PostgreSQL ([`PostgresBackend`], several nodes sharing one database). [`Store`] wraps any backend with what every
 //! backend needs: one writer thread doing group commit (`writer.rs`: every
 //! write waiting goes into one transaction, then each SessionActor is told
 //! its outcome), and reads on the blocking thread pool, at most as many at
@@ -11,8 +11,12 @@
 
 mod attachments;
 mod audit;
+mod postgres;
 mod privacy;
 mod search;
+#[cfg(test)]
+mod semantics;
+pub mod sql;
 mod sqlite;
 mod writer;
 
@@ -35,7 +39,12 @@ pub use audit::{
     agent_target, conversation_target, label_target, reply_target, token_target, AuditAction,
     AuditEvent, Who,
 };
+pub use postgres::{
+    migrate_sqlite_to_postgres, ImportError, Imported, OpenError as PgOpenError, PostgresBackend,
+    PG_SCHEMA_VERSION,
+};
 pub use search::{SearchHit, SearchPage, SearchQuery};
+pub use sql::{SqlConn, SqlError, SqlFn};
 pub use sqlite::{
     backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,
     SCHEMA_VERSION,
@@ -57,6 +66,9 @@ pub enum StoreError {
     OutOfSequence,
     #[error("invalid list cursor")]
     InvalidCursor,
+    /// A unique constraint refused a plain-SQL write (a name taken).
+    #[error("already taken: {0}")]
+    Taken(String),
 }
 
 /// What a SessionActor starts from.
@@ -182,21 +194,20 @@ pub trait Backend: Send + Sync + 'static {
     fn close(&self) -> Result<(), StoreError> {
         Ok(())
     }
-    /// Runs `f` on a connection that sees every committed write. The agent
-    /// accounts (`accounts`) are SQLite tables of the same file, small and
-    /// rarely written, so they get plain SQL instead of operations of their
-    /// own on this seam. Backends without them (test doubles) refuse.
+    /// Runs `f` on a connection that sees every committed write. The small
+    /// tables beside the conversations (accounts, the desk, the outbox,
+    /// attachments, the audit log) get plain SQL (see `sql.rs`) instead of
+    /// operations of their own on this seam. Backends without them (test
+    /// doubles) refuse.
     fn sql_read(&self, _f: &mut SqlFn<'_>) -> Result<(), StoreError> {
         Err(no_sql())
     }
-    /// Runs `f` on the one connection that writes (see `sql_read`).
+    /// Runs `f` in one transaction that writes: committed if `f` succeeds,
+    /// rolled back if it fails (see `sql_read`).
     fn sql_write(&self, _f: &mut SqlFn<'_>) -> Result<(), StoreError> {
         Err(no_sql())
     }
 }
-
-/// SQL run by [`Backend::sql_read`] and [`Backend::sql_write`].
-pub type SqlFn<'a> = dyn FnMut(&rusqlite::Connection) -> rusqlite::Result<()> + 'a;
 
 fn no_sql() -> StoreError {
     StoreError::Backend("this store keeps no accounts".into())
@@ -206,12 +217,12 @@ fn no_sql() -> StoreError {
 fn run_sql<T>(
     backend: &dyn Backend,
     write: bool,
-    f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
 ) -> Result<T, StoreError> {
     let mut f = Some(f);
     let mut out = None;
     {
-        let mut call = |conn: &rusqlite::Connection| {
+        let mut call = |conn: &dyn SqlConn| {
             if let Some(f) = f.take() {
                 out = Some(f(conn)?);
             }
@@ -468,18 +479,18 @@ impl Store {
         self.blocking(|backend| backend.probe())
     }
 
-    /// Account SQL on a read connection, off the actor threads.
+    /// Plain SQL on a read connection, off the actor threads.
     pub fn read_sql<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError> + Send + 'static,
     ) -> impl Future<Output = Result<T, StoreError>> + 'static {
         self.blocking(move |backend| run_sql(backend, false, f))
     }
 
-    /// Account SQL on the write connection, off the actor threads.
+    /// Plain SQL in a write transaction, off the actor threads.
     pub fn write_sql<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError> + Send + 'static,
     ) -> impl Future<Output = Result<T, StoreError>> + 'static {
         self.blocking(move |backend| run_sql(backend, true, f))
     }
@@ -488,7 +499,7 @@ impl Store {
     /// sender's own thread).
     pub fn read_sql_now<T>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
     ) -> Result<T, StoreError> {
         run_sql(&*self.backend, false, f)
     }
@@ -497,7 +508,7 @@ impl Store {
     /// the mail sender's own thread).
     pub fn write_sql_now<T>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
     ) -> Result<T, StoreError> {
         run_sql(&*self.backend, true, f)
     }

@@ -4,10 +4,10 @@
 
 use std::sync::mpsc;
 
-use rusqlite::params;
 use serde::Serialize;
 
 use super::audit::AuditEntry;
+use super::sql::params;
 use super::{Store, StoreError, WriteOp, WriteRequest, WriterCommand};
 use crate::domain::{Attachment, ChatMessage, ClientId, ConversationSummary};
 
@@ -36,7 +36,7 @@ impl Store {
             .read_sql(move |conn| {
                 let anonymised: Option<i64> = conn.query_row(
                     "SELECT anonymised_at FROM conversations WHERE client_id = ?1",
-                    [client.as_str()],
+                    params![client.as_str()],
                     |r| r.get(0),
                 )?;
                 let audit = super::audit::entries_about(conn, &client)?;
@@ -81,14 +81,14 @@ impl Store {
                         "SELECT (SELECT count(*) FROM messages WHERE client_id = ?1)
                               + (SELECT count(*) FROM conversations WHERE client_id = ?1)
                               + (SELECT count(*) FROM attachments WHERE client_id = ?1)",
-                        [&id],
+                        params![&id],
                         |r| r.get(0),
                     )
                 } else {
                     conn.query_row(
                         "SELECT count(*) FROM conversations
                          WHERE client_id = ?1 AND anonymised_at IS NULL",
-                        [&id],
+                        params![&id],
                         |r| r.get(0),
                     )
                 }
@@ -112,13 +112,13 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let ids: Vec<String> = self
             .read_sql(move |conn| {
-                let mut stmt = conn.prepare_cached(
+                conn.query_map(
                     "SELECT client_id FROM conversations
                      WHERE last_activity_at < ?1 AND (?2 = 0 OR anonymised_at IS NULL)
                      ORDER BY last_activity_at LIMIT ?3",
-                )?;
-                let rows = stmt.query_map(params![cutoff_ms, anonymise, limit], |r| r.get(0))?;
-                rows.collect()
+                    params![cutoff_ms, anonymise, limit],
+                    |r| r.get(0),
+                )
             })
             .await?;
         // Every stored id was valid when it was written.
@@ -135,11 +135,11 @@ impl Store {
         loop {
             let deleted = self
                 .write_sql(move |conn| {
-                    conn.prepare_cached(
+                    conn.execute(
                         "DELETE FROM audit_log WHERE id IN
                            (SELECT id FROM audit_log WHERE at < ?1 ORDER BY id LIMIT 1000)",
-                    )?
-                    .execute([cutoff_ms])
+                        params![cutoff_ms],
+                    )
                 })
                 .await?;
             total += deleted;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::common::on_each_backend;
 use crate::common::{
     http_client, session_cookie, spawn_app, TestApp, WsClient, ADMIN_EMAIL, ADMIN_NAME,
     ADMIN_PASSWORD, AGENT_TOKEN,
@@ -57,172 +58,175 @@ pub(crate) async fn closed_within(socket: &mut WsClient, deadline: Duration) -> 
     code
 }
 
-#[actix_web::test]
-async fn the_setup_link_makes_one_admin_once_and_survives_a_restart() {
-    let app = spawn_app().await;
-    let first_code = app.setup_code();
-    let page = app.get(&format!("/setup?code={first_code}")).await;
-    assert_eq!(page.status(), 200);
-    assert_eq!(app.get("/setup?code=wrong").await.status(), 403);
+on_each_backend! {
+    async fn the_setup_link_makes_one_admin_once_and_survives_a_restart() {
+        let app = spawn_app().await;
+        let first_code = app.setup_code();
+        let page = app.get(&format!("/setup?code={first_code}")).await;
+        assert_eq!(page.status(), 200);
+        assert_eq!(app.get("/setup?code=wrong").await.status(), 403);
 
-    let app = app.restart().await;
-    let second_code = app.setup_code();
-    assert_ne!(first_code, second_code, "each start logs a link");
-    let setup = |code: String| {
-        let url = app.http("/setup");
-        async move {
-            http_client()
-                .post(url)
-                .json(&json!({"code": code, "name": ADMIN_NAME,
-                              "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-                .send()
-                .await
-                .expect("POST /setup")
-        }
-    };
-    assert_eq!(setup("wrong".into()).await.status(), 403);
-    let made = setup(first_code.clone()).await;
-    assert_eq!(
-        made.status(),
-        201,
-        "the link printed before the restart works"
-    );
-    let cookie = session_cookie(&made);
-    assert_eq!(me(&app, &cookie).await["role"], "admin");
+        let app = app.restart().await;
+        let second_code = app.setup_code();
+        assert_ne!(first_code, second_code, "each start logs a link");
+        let setup = |code: String| {
+            let url = app.http("/setup");
+            async move {
+                http_client()
+                    .post(url)
+                    .json(&json!({"code": code, "name": ADMIN_NAME,
+                                  "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+                    .send()
+                    .await
+                    .expect("POST /setup")
+            }
+        };
+        assert_eq!(setup("wrong".into()).await.status(), 403);
+        let made = setup(first_code.clone()).await;
+        assert_eq!(
+            made.status(),
+            201,
+            "the link printed before the restart works"
+        );
+        let cookie = session_cookie(&made);
+        assert_eq!(me(&app, &cookie).await["role"], "admin");
 
-    assert_eq!(setup(first_code).await.status(), 403, "used");
-    assert_eq!(setup(second_code).await.status(), 403, "used with it");
-    let app = app.restart().await;
-    assert!(app.setup_url.is_none(), "no link once an agent exists");
-    assert_eq!(
-        me(&app, &cookie).await["name"],
-        ADMIN_NAME,
-        "a restart logs nobody out"
-    );
-}
-
-#[actix_web::test]
-async fn an_invited_agent_sets_a_password_logs_in_and_is_who_the_api_says() {
-    let app = spawn_app().await;
-    let admin = app.admin_cookie().await;
-    let invite: Value = send_json(
-        &app,
-        reqwest::Method::POST,
-        "/api/agents",
-        &admin,
-        json!({"name": "Bea", "email": "Bea@Example.com", "role": "agent"}),
-    )
-    .await
-    .json()
-    .await
-    .expect("JSON");
-    let url = invite["invite_url"].as_str().expect("an invite link");
-    assert!(url.starts_with(&app.http("/invite/")), "{url}");
-    let page = http_client().get(url).send().await.expect("invite page");
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.expect("text").contains("Bea"));
-
-    let accepted = http_client()
-        .post(url)
-        .json(&json!({"password": "bea's password", "name": "Bea Li"}))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(accepted.status(), 200);
-    assert_eq!(me(&app, &session_cookie(&accepted)).await["name"], "Bea Li");
-    let again = http_client()
-        .post(url)
-        .json(&json!({"password": "another password"}))
-        .send()
-        .await
-        .expect("accept again");
-    assert_eq!(again.status(), 403, "an invite works once");
-
-    let login = app.login("bea@example.COM", "bea's password").await;
-    assert_eq!(login.status(), 200, "emails ignore case");
-    let cookie = session_cookie(&login);
-    let who = me(&app, &cookie).await;
-    assert_eq!(
-        (who["email"].clone(), who["role"].clone()),
-        (json!("bea@example.com"), json!("agent"))
-    );
-    assert_eq!(who["id"], invite["id"]);
-
-    let taken = send_json(
-        &app,
-        reqwest::Method::POST,
-        "/api/agents",
-        &admin,
-        json!({"name": "Bea 2", "email": "BEA@example.com", "role": "agent"}),
-    )
-    .await;
-    assert_eq!(taken.status(), 409, "one account per email");
-}
-
-#[actix_web::test]
-async fn the_last_admin_can_be_neither_demoted_nor_disabled() {
-    let app = spawn_app().await;
-    let admin = app.admin_cookie().await;
-    let admin_id = me(&app, &admin).await["id"].clone();
-    let path = format!("/api/agents/{admin_id}");
-    for change in [json!({"role": "agent"}), json!({"disabled": true})] {
-        let refused = send_json(&app, reqwest::Method::PATCH, &path, &admin, change.clone()).await;
-        assert_eq!(refused.status(), 409, "{change}");
+        assert_eq!(setup(first_code).await.status(), 403, "used");
+        assert_eq!(setup(second_code).await.status(), 403, "used with it");
+        let app = app.restart().await;
+        assert!(app.setup_url.is_none(), "no link once an agent exists");
+        assert_eq!(
+            me(&app, &cookie).await["name"],
+            ADMIN_NAME,
+            "a restart logs nobody out"
+        );
     }
-    let (bea, bea_cookie) = app
-        .invited_agent(&admin, "Bea", "bea@example.com", "bea password!")
-        .await;
-    let promote = send_json(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("/api/agents/{bea}"),
-        &bea_cookie,
-        json!({"role": "admin"}),
-    )
-    .await;
-    assert_eq!(
-        promote.status(),
-        403,
-        "an agent cannot make themselves admin"
-    );
-    let rename = send_json(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("/api/agents/{bea}"),
-        &bea_cookie,
-        json!({"name": "Bea Li"}),
-    )
-    .await;
-    assert_eq!(rename.status(), 200, "but renames themselves");
+}
 
-    let promote = send_json(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("/api/agents/{bea}"),
-        &admin,
-        json!({"role": "admin"}),
-    )
-    .await;
-    assert_eq!(promote.status(), 200);
-    let demoted = send_json(
-        &app,
-        reqwest::Method::PATCH,
-        &path,
-        &admin,
-        json!({"role": "agent"}),
-    )
-    .await;
-    assert_eq!(demoted.status(), 200, "with another admin it may");
-    assert_eq!(me(&app, &admin).await["role"], "agent", "at once");
-    let last = send_json(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("/api/agents/{bea}"),
-        &bea_cookie,
-        json!({"disabled": true}),
-    )
-    .await;
-    assert_eq!(last.status(), 409, "Bea is the last admin now");
+on_each_backend! {
+    async fn an_invited_agent_sets_a_password_logs_in_and_is_who_the_api_says() {
+        let app = spawn_app().await;
+        let admin = app.admin_cookie().await;
+        let invite: Value = send_json(
+            &app,
+            reqwest::Method::POST,
+            "/api/agents",
+            &admin,
+            json!({"name": "Bea", "email": "Bea@Example.com", "role": "agent"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+        let url = invite["invite_url"].as_str().expect("an invite link");
+        assert!(url.starts_with(&app.http("/invite/")), "{url}");
+        let page = http_client().get(url).send().await.expect("invite page");
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.expect("text").contains("Bea"));
+
+        let accepted = http_client()
+            .post(url)
+            .json(&json!({"password": "bea's password", "name": "Bea Li"}))
+            .send()
+            .await
+            .expect("accept");
+        assert_eq!(accepted.status(), 200);
+        assert_eq!(me(&app, &session_cookie(&accepted)).await["name"], "Bea Li");
+        let again = http_client()
+            .post(url)
+            .json(&json!({"password": "another password"}))
+            .send()
+            .await
+            .expect("accept again");
+        assert_eq!(again.status(), 403, "an invite works once");
+
+        let login = app.login("bea@example.COM", "bea's password").await;
+        assert_eq!(login.status(), 200, "emails ignore case");
+        let cookie = session_cookie(&login);
+        let who = me(&app, &cookie).await;
+        assert_eq!(
+            (who["email"].clone(), who["role"].clone()),
+            (json!("bea@example.com"), json!("agent"))
+        );
+        assert_eq!(who["id"], invite["id"]);
+
+        let taken = send_json(
+            &app,
+            reqwest::Method::POST,
+            "/api/agents",
+            &admin,
+            json!({"name": "Bea 2", "email": "BEA@example.com", "role": "agent"}),
+        )
+        .await;
+        assert_eq!(taken.status(), 409, "one account per email");
+    }
+}
+
+on_each_backend! {
+    async fn the_last_admin_can_be_neither_demoted_nor_disabled() {
+        let app = spawn_app().await;
+        let admin = app.admin_cookie().await;
+        let admin_id = me(&app, &admin).await["id"].clone();
+        let path = format!("/api/agents/{admin_id}");
+        for change in [json!({"role": "agent"}), json!({"disabled": true})] {
+            let refused = send_json(&app, reqwest::Method::PATCH, &path, &admin, change.clone()).await;
+            assert_eq!(refused.status(), 409, "{change}");
+        }
+        let (bea, bea_cookie) = app
+            .invited_agent(&admin, "Bea", "bea@example.com", "bea password!")
+            .await;
+        let promote = send_json(
+            &app,
+            reqwest::Method::PATCH,
+            &format!("/api/agents/{bea}"),
+            &bea_cookie,
+            json!({"role": "admin"}),
+        )
+        .await;
+        assert_eq!(
+            promote.status(),
+            403,
+            "an agent cannot make themselves admin"
+        );
+        let rename = send_json(
+            &app,
+            reqwest::Method::PATCH,
+            &format!("/api/agents/{bea}"),
+            &bea_cookie,
+            json!({"name": "Bea Li"}),
+        )
+        .await;
+        assert_eq!(rename.status(), 200, "but renames themselves");
+
+        let promote = send_json(
+            &app,
+            reqwest::Method::PATCH,
+            &format!("/api/agents/{bea}"),
+            &admin,
+            json!({"role": "admin"}),
+        )
+        .await;
+        assert_eq!(promote.status(), 200);
+        let demoted = send_json(
+            &app,
+            reqwest::Method::PATCH,
+            &path,
+            &admin,
+            json!({"role": "agent"}),
+        )
+        .await;
+        assert_eq!(demoted.status(), 200, "with another admin it may");
+        assert_eq!(me(&app, &admin).await["role"], "agent", "at once");
+        let last = send_json(
+            &app,
+            reqwest::Method::PATCH,
+            &format!("/api/agents/{bea}"),
+            &bea_cookie,
+            json!({"disabled": true}),
+        )
+        .await;
+        assert_eq!(last.status(), 409, "Bea is the last admin now");
+    }
 }
 
 #[actix_web::test]
@@ -255,41 +259,42 @@ async fn the_service_token_still_acts_as_the_api_agent_for_the_api_and_sockets()
     assert_eq!(refused.status(), 403, "it is no admin");
 }
 
-#[actix_web::test]
-async fn a_new_invite_resets_the_password_and_ends_the_old_sessions() {
-    let app = spawn_app().await;
-    let admin = app.admin_cookie().await;
-    let (bea, old) = app
-        .invited_agent(&admin, "Bea", "bea@example.com", "bea password!")
-        .await;
-    let reset: Value = send_json(
-        &app,
-        reqwest::Method::POST,
-        &format!("/api/agents/{bea}/invite"),
-        &admin,
-        json!({}),
-    )
-    .await
-    .json()
-    .await
-    .expect("JSON");
-    let url = reset["invite_url"].as_str().expect("a new link");
-    let accepted = http_client()
-        .post(url)
-        .json(&json!({"password": "new bea password"}))
-        .send()
+on_each_backend! {
+    async fn a_new_invite_resets_the_password_and_ends_the_old_sessions() {
+        let app = spawn_app().await;
+        let admin = app.admin_cookie().await;
+        let (bea, old) = app
+            .invited_agent(&admin, "Bea", "bea@example.com", "bea password!")
+            .await;
+        let reset: Value = send_json(
+            &app,
+            reqwest::Method::POST,
+            &format!("/api/agents/{bea}/invite"),
+            &admin,
+            json!({}),
+        )
         .await
-        .expect("accept");
-    assert_eq!(accepted.status(), 200);
-    assert_eq!(get_with(&app, "/api/me", &old).await.status(), 401);
-    assert_eq!(
-        app.login("bea@example.com", "bea password!").await.status(),
-        401
-    );
-    assert_eq!(
-        app.login("bea@example.com", "new bea password")
+        .json()
+        .await
+        .expect("JSON");
+        let url = reset["invite_url"].as_str().expect("a new link");
+        let accepted = http_client()
+            .post(url)
+            .json(&json!({"password": "new bea password"}))
+            .send()
             .await
-            .status(),
-        200
-    );
+            .expect("accept");
+        assert_eq!(accepted.status(), 200);
+        assert_eq!(get_with(&app, "/api/me", &old).await.status(), 401);
+        assert_eq!(
+            app.login("bea@example.com", "bea password!").await.status(),
+            401
+        );
+        assert_eq!(
+            app.login("bea@example.com", "new bea password")
+                .await
+                .status(),
+            200
+        );
+    }
 }

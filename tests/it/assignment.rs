@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use crate::common::on_each_backend;
 use crate::common::{http_client, seqs, spawn_app, TestApp, WsClient, ADMIN_NAME};
 
 /// The admin (Ada) and Ben, with their ids and session cookies.
@@ -204,54 +205,55 @@ async fn a_transfer_with_a_note_stays_among_agents_and_alerts_the_receiver() {
     assert_eq!(welcome["assignee"], Value::Null);
 }
 
-#[actix_web::test]
-async fn bad_assignments_are_refused_and_change_nothing() {
-    let app = spawn_app().await;
-    let team = team(&app).await;
-    let mut customer = customer_writes(&app, "as-3").await;
-    let refused = |body: Value| post_assign(&app, "as-3", &team.ada.1, body);
-    assert_eq!(
-        refused(json!({"agent_id": 999})).await.0,
-        400,
-        "no such agent"
-    );
-    assert_eq!(refused(json!({})).await.0, 400, "agent_id is required");
-    assert_eq!(refused(json!({"agent_id": "ben"})).await.0, 400);
-    assert_eq!(
-        refused(json!({"agent_id": team.ben.0, "note": ""})).await.0,
-        400
-    );
-    assert_eq!(
-        post_assign(
-            &app,
-            "nobody-here",
-            &team.ada.1,
-            json!({"agent_id": team.ben.0})
-        )
-        .await
-        .0,
-        404
-    );
-    let disabled = http_client()
-        .patch(app.http(&format!("/api/agents/{}", team.ben.0)))
-        .header("cookie", &team.ada.1)
-        .header("origin", app.http(""))
-        .json(&json!({"disabled": true}))
-        .send()
-        .await
-        .expect("PATCH agent");
-    assert_eq!(disabled.status(), 200);
-    assert_eq!(
-        refused(json!({"agent_id": team.ben.0})).await.0,
-        400,
-        "disabled"
-    );
+on_each_backend! {
+    async fn bad_assignments_are_refused_and_change_nothing() {
+        let app = spawn_app().await;
+        let team = team(&app).await;
+        let mut customer = customer_writes(&app, "as-3").await;
+        let refused = |body: Value| post_assign(&app, "as-3", &team.ada.1, body);
+        assert_eq!(
+            refused(json!({"agent_id": 999})).await.0,
+            400,
+            "no such agent"
+        );
+        assert_eq!(refused(json!({})).await.0, 400, "agent_id is required");
+        assert_eq!(refused(json!({"agent_id": "ben"})).await.0, 400);
+        assert_eq!(
+            refused(json!({"agent_id": team.ben.0, "note": ""})).await.0,
+            400
+        );
+        assert_eq!(
+            post_assign(
+                &app,
+                "nobody-here",
+                &team.ada.1,
+                json!({"agent_id": team.ben.0})
+            )
+            .await
+            .0,
+            404
+        );
+        let disabled = http_client()
+            .patch(app.http(&format!("/api/agents/{}", team.ben.0)))
+            .header("cookie", &team.ada.1)
+            .header("origin", app.http(""))
+            .json(&json!({"disabled": true}))
+            .send()
+            .await
+            .expect("PATCH agent");
+        assert_eq!(disabled.status(), 200);
+        assert_eq!(
+            refused(json!({"agent_id": team.ben.0})).await.0,
+            400,
+            "disabled"
+        );
 
-    customer
-        .send_json(json!({"type":"assign","agent_id":team.ada.0}))
-        .await;
-    assert_eq!(customer.wait_for("error").await["code"], "forbidden");
-    let (_, welcome) = agent_socket(&app, "as-3", &team.ada.1).await;
-    assert_eq!(welcome["assignee"], Value::Null);
-    assert_eq!(welcome["last_seq"], 1, "no event was recorded");
+        customer
+            .send_json(json!({"type":"assign","agent_id":team.ada.0}))
+            .await;
+        assert_eq!(customer.wait_for("error").await["code"], "forbidden");
+        let (_, welcome) = agent_socket(&app, "as-3", &team.ada.1).await;
+        assert_eq!(welcome["assignee"], Value::Null);
+        assert_eq!(welcome["last_seq"], 1, "no event was recorded");
+    }
 }

@@ -14,6 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::test_cluster::fresh_database;
+
 /// The service token every test server is started with.
 pub const AGENT_TOKEN: &str = "test-agent-token";
 /// The first admin that [`TestApp::admin_cookie`] sets up.
@@ -71,6 +73,40 @@ impl StoppedApp {
     }
 }
 
+/// Defines a test once and runs it on each store backend, as
+/// `name::sqlite` and `name::postgres` (a fresh database of the throwaway
+/// PostgreSQL server): every `spawn_app*` in the body starts the server on
+/// the test's backend.
+macro_rules! on_each_backend {
+    ($(#[doc = $doc:literal])* async fn $name:ident() $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[actix_web::test]
+            async fn sqlite() $body
+
+            #[actix_web::test]
+            async fn postgres() {
+                $crate::common::on_postgres();
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_each_backend;
+
+thread_local! {
+    /// Whether the servers this test thread starts use PostgreSQL.
+    static ON_POSTGRES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The servers this test starts from now on store in PostgreSQL.
+pub fn on_postgres() {
+    ON_POSTGRES.with(|on| on.set(true));
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -109,10 +145,14 @@ fn start(data_dir: Arc<TempDir>, bind: &str, args: Vec<String>) -> TestApp {
 fn start_on(
     data_dir: Arc<TempDir>,
     bind: &str,
-    args: Vec<String>,
+    mut args: Vec<String>,
     backend: Option<Arc<dyn Backend>>,
 ) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
+    // Kept in `args`, so a restart finds the same database.
+    if ON_POSTGRES.with(|on| on.get()) && !args.iter().any(|a| a == "--database-url") {
+        args.extend(["--database-url".to_string(), fresh_database()]);
+    }
     let mut all = vec![
         "--bind".to_string(),
         bind.to_string(),
@@ -151,6 +191,12 @@ fn start_on(
 }
 
 impl TestApp {
+    /// The PostgreSQL database the server stores in, if not SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        let at = self.args.iter().position(|a| a == "--database-url")?;
+        self.args.get(at + 1).map(String::as_str)
+    }
+
     pub fn http(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

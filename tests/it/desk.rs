@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::common::on_each_backend;
 use crate::common::{http_client, spawn_app, TestApp, WsClient, AGENT_TOKEN};
 
 async fn call(
@@ -40,246 +41,248 @@ async fn call_as(
 
 use reqwest::Method;
 
-#[actix_web::test]
-async fn the_team_saves_replies_by_shortcut() {
-    let app = spawn_app().await;
-    let (status, reply) = call(
-        &app,
-        Method::POST,
-        "/api/replies",
-        Some(json!({"shortcut":"/Refund","name":"Refund policy","text":"Refunds take 5 days."})),
-    )
-    .await;
-    assert_eq!(status, 201);
-    assert_eq!(
-        reply["shortcut"], "refund",
-        "kept without the slash, lowercase"
-    );
-    let again = json!({"shortcut":"REFUND","name":"Other","text":"x"});
-    assert_eq!(
-        call(&app, Method::POST, "/api/replies", Some(again))
-            .await
-            .0,
-        409
-    );
-    for bad in [
-        json!({"shortcut":"has space","name":"n","text":"t"}),
-        json!({"shortcut":"ok","name":" ","text":"t"}),
-        json!({"shortcut":"ok","name":"n","text":"  "}),
-        json!({"shortcut":"ok","name":"n"}),
-    ] {
+on_each_backend! {
+    async fn the_team_saves_replies_by_shortcut() {
+        let app = spawn_app().await;
+        let (status, reply) = call(
+            &app,
+            Method::POST,
+            "/api/replies",
+            Some(json!({"shortcut":"/Refund","name":"Refund policy","text":"Refunds take 5 days."})),
+        )
+        .await;
+        assert_eq!(status, 201);
         assert_eq!(
-            call(&app, Method::POST, "/api/replies", Some(bad.clone()))
+            reply["shortcut"], "refund",
+            "kept without the slash, lowercase"
+        );
+        let again = json!({"shortcut":"REFUND","name":"Other","text":"x"});
+        assert_eq!(
+            call(&app, Method::POST, "/api/replies", Some(again))
                 .await
                 .0,
-            400,
-            "{bad}"
+            409
         );
+        for bad in [
+            json!({"shortcut":"has space","name":"n","text":"t"}),
+            json!({"shortcut":"ok","name":" ","text":"t"}),
+            json!({"shortcut":"ok","name":"n","text":"  "}),
+            json!({"shortcut":"ok","name":"n"}),
+        ] {
+            assert_eq!(
+                call(&app, Method::POST, "/api/replies", Some(bad.clone()))
+                    .await
+                    .0,
+                400,
+                "{bad}"
+            );
+        }
+        call(
+            &app,
+            Method::POST,
+            "/api/replies",
+            Some(json!({"shortcut":"hello","name":"Greeting","text":"Hi! How can I help?"})),
+        )
+        .await;
+        let (_, listed) = call(&app, Method::GET, "/api/replies", None).await;
+        let shortcuts: Vec<&str> = listed["replies"]
+            .as_array()
+            .expect("replies")
+            .iter()
+            .map(|r| r["shortcut"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(shortcuts, ["hello", "refund"]);
+        let path = format!("/api/replies/{}", reply["id"]);
+        assert_eq!(call(&app, Method::DELETE, &path, None).await.0, 204);
+        assert_eq!(call(&app, Method::DELETE, &path, None).await.0, 404);
+        let anonymous = http_client()
+            .get(app.http("/api/replies"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(anonymous.status(), 401);
     }
-    call(
-        &app,
-        Method::POST,
-        "/api/replies",
-        Some(json!({"shortcut":"hello","name":"Greeting","text":"Hi! How can I help?"})),
-    )
-    .await;
-    let (_, listed) = call(&app, Method::GET, "/api/replies", None).await;
-    let shortcuts: Vec<&str> = listed["replies"]
-        .as_array()
-        .expect("replies")
-        .iter()
-        .map(|r| r["shortcut"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(shortcuts, ["hello", "refund"]);
-    let path = format!("/api/replies/{}", reply["id"]);
-    assert_eq!(call(&app, Method::DELETE, &path, None).await.0, 204);
-    assert_eq!(call(&app, Method::DELETE, &path, None).await.0, 404);
-    let anonymous = http_client()
-        .get(app.http("/api/replies"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(anonymous.status(), 401);
 }
 
-#[actix_web::test]
-async fn admins_define_labels_agents_put_them_on_and_the_inbox_filters_by_them() {
-    let app = spawn_app().await;
-    let admin = app.admin_cookie().await;
-    let (_, agent) = app
-        .invited_agent(&admin, "Ben", "ben@example.com", "ben password 1")
+on_each_backend! {
+    async fn admins_define_labels_agents_put_them_on_and_the_inbox_filters_by_them() {
+        let app = spawn_app().await;
+        let admin = app.admin_cookie().await;
+        let (_, agent) = app
+            .invited_agent(&admin, "Ben", "ben@example.com", "ben password 1")
+            .await;
+        let label = |name: &str, color: &str| json!({"name": name, "color": color});
+        let (status, vip) = call_as(
+            &app,
+            Method::POST,
+            "/api/labels",
+            Some(label("VIP", "#FFAA00")),
+            Some(&admin),
+        )
         .await;
-    let label = |name: &str, color: &str| json!({"name": name, "color": color});
-    let (status, vip) = call_as(
-        &app,
-        Method::POST,
-        "/api/labels",
-        Some(label("VIP", "#FFAA00")),
-        Some(&admin),
-    )
-    .await;
-    assert_eq!(status, 201);
-    assert_eq!(vip["color"], "#ffaa00");
-    let refused = call_as(
-        &app,
-        Method::POST,
-        "/api/labels",
-        Some(label("x", "#000000")),
-        Some(&agent),
-    )
-    .await;
-    assert_eq!(refused.0, 403, "only admins define labels");
-    assert_eq!(
-        call_as(
+        assert_eq!(status, 201);
+        assert_eq!(vip["color"], "#ffaa00");
+        let refused = call_as(
             &app,
             Method::POST,
             "/api/labels",
-            Some(label("vip", "#000000")),
-            Some(&admin)
+            Some(label("x", "#000000")),
+            Some(&agent),
         )
-        .await
-        .0,
-        409
-    );
-    assert_eq!(
-        call_as(
+        .await;
+        assert_eq!(refused.0, 403, "only admins define labels");
+        assert_eq!(
+            call_as(
+                &app,
+                Method::POST,
+                "/api/labels",
+                Some(label("vip", "#000000")),
+                Some(&admin)
+            )
+            .await
+            .0,
+            409
+        );
+        assert_eq!(
+            call_as(
+                &app,
+                Method::POST,
+                "/api/labels",
+                Some(label("Red", "red")),
+                Some(&admin)
+            )
+            .await
+            .0,
+            400
+        );
+        let (_, billing) = call_as(
             &app,
             Method::POST,
             "/api/labels",
-            Some(label("Red", "red")),
-            Some(&admin)
+            Some(label("Billing", "#0055ff")),
+            Some(&admin),
         )
-        .await
-        .0,
-        400
-    );
-    let (_, billing) = call_as(
-        &app,
-        Method::POST,
-        "/api/labels",
-        Some(label("Billing", "#0055ff")),
-        Some(&admin),
-    )
-    .await;
+        .await;
 
-    for id in ["lab-1", "lab-2"] {
-        let (mut customer, _, _) = WsClient::join(&app.ws(&format!("/ws/customer/{id}"))).await;
-        customer.say("hi", None).await;
-        customer.wait_for("message").await;
-    }
-    let mut inbox = WsClient::connect_with_cookie(&app.ws("/ws/inbox"), &agent).await;
-    inbox.send_json(json!({"type":"list"})).await;
-    inbox.wait_for("conversations").await;
-
-    let change = json!({"add": ["vip", billing["id"]]});
-    let (status, body) = call_as(
-        &app,
-        Method::POST,
-        "/api/conversations/lab-1/labels",
-        Some(change),
-        Some(&agent),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let names: Vec<&str> = body["labels"]
-        .as_array()
-        .expect("labels")
-        .iter()
-        .map(|l| l["name"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(names, ["Billing", "VIP"]);
-    let pushed = loop {
-        let frame = inbox.wait_for("conversation").await;
-        if frame["conversation"]["client_id"] == "lab-1" {
-            break frame;
+        for id in ["lab-1", "lab-2"] {
+            let (mut customer, _, _) = WsClient::join(&app.ws(&format!("/ws/customer/{id}"))).await;
+            customer.say("hi", None).await;
+            customer.wait_for("message").await;
         }
-    };
-    assert_eq!(
-        pushed["conversation"]["labels"].as_array().map(Vec::len),
-        Some(2)
-    );
+        let mut inbox = WsClient::connect_with_cookie(&app.ws("/ws/inbox"), &agent).await;
+        inbox.send_json(json!({"type":"list"})).await;
+        inbox.wait_for("conversations").await;
 
-    let ids = |page: &Value| -> Vec<String> {
-        page["items"]
+        let change = json!({"add": ["vip", billing["id"]]});
+        let (status, body) = call_as(
+            &app,
+            Method::POST,
+            "/api/conversations/lab-1/labels",
+            Some(change),
+            Some(&agent),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let names: Vec<&str> = body["labels"]
             .as_array()
-            .expect("items")
+            .expect("labels")
             .iter()
-            .map(|s| s["client_id"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    };
-    assert_eq!(
-        ids(
-            &call(&app, Method::GET, "/api/conversations?label=VIP", None)
+            .map(|l| l["name"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["Billing", "VIP"]);
+        let pushed = loop {
+            let frame = inbox.wait_for("conversation").await;
+            if frame["conversation"]["client_id"] == "lab-1" {
+                break frame;
+            }
+        };
+        assert_eq!(
+            pushed["conversation"]["labels"].as_array().map(Vec::len),
+            Some(2)
+        );
+
+        let ids = |page: &Value| -> Vec<String> {
+            page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|s| s["client_id"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            ids(
+                &call(&app, Method::GET, "/api/conversations?label=VIP", None)
+                    .await
+                    .1
+            ),
+            ["lab-1"]
+        );
+        let by_id = format!("/api/conversations?label={}", billing["id"]);
+        assert_eq!(
+            ids(&call(&app, Method::GET, &by_id, None).await.1),
+            ["lab-1"]
+        );
+        inbox
+            .send_json(json!({"type":"list","label": vip["id"], "request": 7}))
+            .await;
+        let page = loop {
+            let frame = inbox.wait_for("conversations").await;
+            if frame["request"] == 7 {
+                break frame;
+            }
+        };
+        assert_eq!(ids(&page), ["lab-1"]);
+        assert_eq!(
+            call(&app, Method::GET, "/api/conversations?label=nope", None)
                 .await
-                .1
-        ),
-        ["lab-1"]
-    );
-    let by_id = format!("/api/conversations?label={}", billing["id"]);
-    assert_eq!(
-        ids(&call(&app, Method::GET, &by_id, None).await.1),
-        ["lab-1"]
-    );
-    inbox
-        .send_json(json!({"type":"list","label": vip["id"], "request": 7}))
+                .0,
+            400
+        );
+
+        let remove = json!({"remove": ["VIP"]});
+        let (_, body) = call(
+            &app,
+            Method::POST,
+            "/api/conversations/lab-1/labels",
+            Some(remove),
+        )
         .await;
-    let page = loop {
-        let frame = inbox.wait_for("conversations").await;
-        if frame["request"] == 7 {
-            break frame;
-        }
-    };
-    assert_eq!(ids(&page), ["lab-1"]);
-    assert_eq!(
-        call(&app, Method::GET, "/api/conversations?label=nope", None)
+        assert_eq!(body["labels"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            call(
+                &app,
+                Method::POST,
+                "/api/conversations/nobody/labels",
+                Some(json!({"add":["VIP"]}))
+            )
             .await
             .0,
-        400
-    );
-
-    let remove = json!({"remove": ["VIP"]});
-    let (_, body) = call(
-        &app,
-        Method::POST,
-        "/api/conversations/lab-1/labels",
-        Some(remove),
-    )
-    .await;
-    assert_eq!(body["labels"].as_array().map(Vec::len), Some(1));
-    assert_eq!(
-        call(
-            &app,
-            Method::POST,
-            "/api/conversations/nobody/labels",
-            Some(json!({"add":["VIP"]}))
-        )
-        .await
-        .0,
-        404
-    );
-    assert_eq!(
-        call(
-            &app,
-            Method::POST,
-            "/api/conversations/lab-2/labels",
-            Some(json!({"add":["Nope"]}))
-        )
-        .await
-        .0,
-        400
-    );
-
-    let path = format!("/api/labels/{}", billing["id"]);
-    assert_eq!(
-        call_as(&app, Method::DELETE, &path, None, Some(&admin))
+            404
+        );
+        assert_eq!(
+            call(
+                &app,
+                Method::POST,
+                "/api/conversations/lab-2/labels",
+                Some(json!({"add":["Nope"]}))
+            )
             .await
             .0,
-        204
-    );
-    let (_, page) = call(&app, Method::GET, "/api/conversations?search=lab-1", None).await;
-    assert_eq!(
-        page["items"][0]["labels"],
-        json!([]),
-        "a deleted label leaves every conversation"
-    );
+            400
+        );
+
+        let path = format!("/api/labels/{}", billing["id"]);
+        assert_eq!(
+            call_as(&app, Method::DELETE, &path, None, Some(&admin))
+                .await
+                .0,
+            204
+        );
+        let (_, page) = call(&app, Method::GET, "/api/conversations?search=lab-1", None).await;
+        assert_eq!(
+            page["items"][0]["labels"],
+            json!([]),
+            "a deleted label leaves every conversation"
+        );
+    }
 }

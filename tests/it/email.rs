@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+use crate::common::on_each_backend;
 use crate::common::{eventually, http_client, spawn_app, spawn_app_with, WsClient, AGENT_TOKEN};
 use crate::durability::Process;
 use crate::metrics::{scrape_at, value};
@@ -75,44 +76,45 @@ pub(crate) async fn outbox_settles(metrics: SocketAddr, sent: f64) {
     assert_eq!(value(&samples, "support_chat_emails_sent_total"), sent);
 }
 
-#[actix_web::test]
-async fn a_resolved_conversation_emails_its_transcript_once_without_private_notes() {
-    let smtp = MailCatcher::start(free_port()).await;
-    let metrics_port = free_port();
-    let app = spawn_app_with(&[
-        "--smtp-url",
-        &smtp.url(),
-        "--mail-from",
-        FROM,
-        "--metrics-bind",
-        &metrics_flag(metrics_port),
-    ])
-    .await;
-    resolve_with_transcript(app.addr, "transcript-1").await;
-    let mail = smtp.wait_for(1).await;
-    outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
-    assert_eq!(smtp.messages().len(), 1, "sent exactly once");
-    let mail = &mail[0];
-    assert!(mail.contains("X-Envelope-To: ana@example.com"), "{mail}");
-    assert!(
-        mail.contains("From: Support <support@example.com>"),
-        "{mail}"
-    );
-    assert!(
-        mail.contains("Subject: Transcript of your conversation"),
-        "{mail}"
-    );
-    assert!(mail.contains("multipart/alternative"), "{mail}");
-    assert!(mail.contains("text/html"), "{mail}");
-    assert!(
-        mail.contains("Where is my parcel"),
-        "the customer's words: {mail}"
-    );
-    assert!(mail.contains("It ships today"), "the agent's reply: {mail}");
-    assert!(!mail.contains("fraudster"), "a private note leaked: {mail}");
-    assert!(mail.contains("Message-ID: <transcript.3."), "{mail}");
-    assert!(mail.contains("References: <conversation."), "{mail}");
-    assert!(!mail.contains("<img"), "no tracking pixel: {mail}");
+on_each_backend! {
+    async fn a_resolved_conversation_emails_its_transcript_once_without_private_notes() {
+        let smtp = MailCatcher::start(free_port()).await;
+        let metrics_port = free_port();
+        let app = spawn_app_with(&[
+            "--smtp-url",
+            &smtp.url(),
+            "--mail-from",
+            FROM,
+            "--metrics-bind",
+            &metrics_flag(metrics_port),
+        ])
+        .await;
+        resolve_with_transcript(app.addr, "transcript-1").await;
+        let mail = smtp.wait_for(1).await;
+        outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
+        assert_eq!(smtp.messages().len(), 1, "sent exactly once");
+        let mail = &mail[0];
+        assert!(mail.contains("X-Envelope-To: ana@example.com"), "{mail}");
+        assert!(
+            mail.contains("From: Support <support@example.com>"),
+            "{mail}"
+        );
+        assert!(
+            mail.contains("Subject: Transcript of your conversation"),
+            "{mail}"
+        );
+        assert!(mail.contains("multipart/alternative"), "{mail}");
+        assert!(mail.contains("text/html"), "{mail}");
+        assert!(
+            mail.contains("Where is my parcel"),
+            "the customer's words: {mail}"
+        );
+        assert!(mail.contains("It ships today"), "the agent's reply: {mail}");
+        assert!(!mail.contains("fraudster"), "a private note leaked: {mail}");
+        assert!(mail.contains("Message-ID: <transcript.3."), "{mail}");
+        assert!(mail.contains("References: <conversation."), "{mail}");
+        assert!(!mail.contains("<img"), "no tracking pixel: {mail}");
+    }
 }
 
 #[actix_web::test]
@@ -166,38 +168,39 @@ async fn a_resolve_emails_a_transcript_only_to_a_customer_who_asked_for_one() {
     );
 }
 
-#[actix_web::test]
-async fn while_the_mail_server_is_down_the_email_is_retried_then_delivered() {
-    let port = free_port();
-    let app = spawn_app_with(&[
-        "--smtp-url",
-        &smtp_url(port),
-        "--mail-from",
-        FROM,
-        "--mail-retry-after",
-        "300ms",
-        "--metrics-bind",
-        &metrics_flag(free_port()),
-    ])
-    .await;
-    let metrics = app.metrics_addr.expect("metrics");
-    resolve_with_transcript(app.addr, "down-1").await;
-    eventually(
-        "two failed attempts",
-        Duration::from_secs(20),
-        || async move {
-            let samples = scrape_at(metrics).await;
-            (value(&samples, "support_chat_email_attempts_failed_total") >= 2.0
-                && value(&samples, "support_chat_outbox_pending") == 1.0)
-                .then_some(())
-        },
-    )
-    .await;
-    let smtp = MailCatcher::start(port).await;
-    let mail = smtp.wait_for(1).await;
-    assert!(mail[0].contains("It ships today"), "{}", mail[0]);
-    outbox_settles(metrics, 1.0).await;
-    assert_eq!(smtp.messages().len(), 1, "nothing lost, nothing twice");
+on_each_backend! {
+    async fn while_the_mail_server_is_down_the_email_is_retried_then_delivered() {
+        let port = free_port();
+        let app = spawn_app_with(&[
+            "--smtp-url",
+            &smtp_url(port),
+            "--mail-from",
+            FROM,
+            "--mail-retry-after",
+            "300ms",
+            "--metrics-bind",
+            &metrics_flag(free_port()),
+        ])
+        .await;
+        let metrics = app.metrics_addr.expect("metrics");
+        resolve_with_transcript(app.addr, "down-1").await;
+        eventually(
+            "two failed attempts",
+            Duration::from_secs(20),
+            || async move {
+                let samples = scrape_at(metrics).await;
+                (value(&samples, "support_chat_email_attempts_failed_total") >= 2.0
+                    && value(&samples, "support_chat_outbox_pending") == 1.0)
+                    .then_some(())
+            },
+        )
+        .await;
+        let smtp = MailCatcher::start(port).await;
+        let mail = smtp.wait_for(1).await;
+        assert!(mail[0].contains("It ships today"), "{}", mail[0]);
+        outbox_settles(metrics, 1.0).await;
+        assert_eq!(smtp.messages().len(), 1, "nothing lost, nothing twice");
+    }
 }
 
 async fn email_status(app: &crate::common::TestApp, cookie: &str) -> Value {
@@ -211,48 +214,49 @@ async fn email_status(app: &crate::common::TestApp, cookie: &str) -> Value {
     response.json().await.expect("JSON")
 }
 
-#[actix_web::test]
-async fn admins_see_that_email_is_off_and_which_emails_failed() {
-    let off = spawn_app().await;
-    let cookie = off.admin_cookie().await;
-    assert_eq!(
-        email_status(&off, &cookie).await,
-        json!({"on": false, "failed": []})
-    );
+on_each_backend! {
+    async fn admins_see_that_email_is_off_and_which_emails_failed() {
+        let off = spawn_app().await;
+        let cookie = off.admin_cookie().await;
+        assert_eq!(
+            email_status(&off, &cookie).await,
+            json!({"on": false, "failed": []})
+        );
 
-    // Nobody listens on this port: the one attempt allowed fails.
-    let app = spawn_app_with(&[
-        "--smtp-url",
-        &smtp_url(free_port()),
-        "--mail-from",
-        FROM,
-        "--mail-max-attempts",
-        "1",
-    ])
-    .await;
-    let cookie = app.admin_cookie().await;
-    resolve_with_transcript(app.addr, "lost-1").await;
-    let failed = eventually("the email to be given up", Duration::from_secs(20), || {
-        let (app, cookie) = (&app, &cookie);
-        async move {
-            let status = email_status(app, cookie).await;
-            assert_eq!(status["on"], true);
-            status["failed"]
-                .as_array()
-                .filter(|f| !f.is_empty())
-                .cloned()
-        }
-    })
-    .await;
-    assert_eq!(failed[0]["client_id"], "lost-1");
-    assert_eq!(failed[0]["recipient"], "ana@example.com");
-    assert_eq!(failed[0]["attempts"], 1);
-    assert!(
-        failed[0]["last_error"]
-            .as_str()
-            .is_some_and(|e| !e.is_empty()),
-        "{failed:?}"
-    );
+        // Nobody listens on this port: the one attempt allowed fails.
+        let app = spawn_app_with(&[
+            "--smtp-url",
+            &smtp_url(free_port()),
+            "--mail-from",
+            FROM,
+            "--mail-max-attempts",
+            "1",
+        ])
+        .await;
+        let cookie = app.admin_cookie().await;
+        resolve_with_transcript(app.addr, "lost-1").await;
+        let failed = eventually("the email to be given up", Duration::from_secs(20), || {
+            let (app, cookie) = (&app, &cookie);
+            async move {
+                let status = email_status(app, cookie).await;
+                assert_eq!(status["on"], true);
+                status["failed"]
+                    .as_array()
+                    .filter(|f| !f.is_empty())
+                    .cloned()
+            }
+        })
+        .await;
+        assert_eq!(failed[0]["client_id"], "lost-1");
+        assert_eq!(failed[0]["recipient"], "ana@example.com");
+        assert_eq!(failed[0]["attempts"], 1);
+        assert!(
+            failed[0]["last_error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty()),
+            "{failed:?}"
+        );
+    }
 }
 
 #[actix_web::test]
@@ -308,76 +312,77 @@ async fn the_outbox_survives_kill_9_and_sends_exactly_once_after_the_restart() {
     );
 }
 
-#[actix_web::test]
-async fn an_agent_asks_for_a_transcript_sent_once_until_the_customer_unsubscribes() {
-    let smtp = MailCatcher::start(free_port()).await;
-    let app = spawn_app_with(&[
-        "--smtp-url",
-        &smtp.url(),
-        "--mail-from",
-        FROM,
-        "--metrics-bind",
-        &metrics_flag(free_port()),
-    ])
-    .await;
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/asked-1")).await;
-    customer
-        .send_json(json!({"type": "contact", "email": "ana@example.com"}))
+on_each_backend! {
+    async fn an_agent_asks_for_a_transcript_sent_once_until_the_customer_unsubscribes() {
+        let smtp = MailCatcher::start(free_port()).await;
+        let app = spawn_app_with(&[
+            "--smtp-url",
+            &smtp.url(),
+            "--mail-from",
+            FROM,
+            "--metrics-bind",
+            &metrics_flag(free_port()),
+        ])
         .await;
-    customer.wait_for("contact").await;
-    customer.say("Please send me this chat", Some("c-1")).await;
-    customer.wait_for("message").await;
-    let ask = |id: &'static str| {
-        http_client()
-            .post(app.http(&format!("/api/conversations/{id}/transcript")))
-            .header("authorization", format!("Bearer {AGENT_TOKEN}"))
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/asked-1")).await;
+        customer
+            .send_json(json!({"type": "contact", "email": "ana@example.com"}))
+            .await;
+        customer.wait_for("contact").await;
+        customer.say("Please send me this chat", Some("c-1")).await;
+        customer.wait_for("message").await;
+        let ask = |id: &'static str| {
+            http_client()
+                .post(app.http(&format!("/api/conversations/{id}/transcript")))
+                .header("authorization", format!("Bearer {AGENT_TOKEN}"))
+                .send()
+        };
+        let first = ask("asked-1").await.expect("POST");
+        assert_eq!(first.status(), 202);
+        assert_eq!(
+            first.json::<Value>().await.expect("JSON"),
+            json!({"queued": true})
+        );
+        let again = ask("asked-1").await.expect("POST");
+        assert_eq!(
+            again.json::<Value>().await.expect("JSON"),
+            json!({"queued": false})
+        );
+        let (mut silent, _, _) = WsClient::join(&app.ws("/ws/customer/no-address")).await;
+        silent.say("Hi", Some("c-1")).await;
+        silent.wait_for("message").await;
+        assert_eq!(ask("no-address").await.expect("POST").status(), 409);
+
+        let mail = smtp.wait_for(1).await;
+        assert!(mail[0].contains("Please send me this chat"), "{}", mail[0]);
+        outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
+        assert_eq!(smtp.messages().len(), 1, "asked twice, sent once");
+
+        // One click on the email's List-Unsubscribe: no more email.
+        let url = mail[0]
+            .lines()
+            .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
+            .and_then(|l| l.strip_suffix('>'))
+            .expect("a List-Unsubscribe URL")
+            .to_owned();
+        assert!(mail[0].contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        let forged = format!("{url}0");
+        let refused = http_client().post(&forged).send().await.expect("POST");
+        assert_eq!(refused.status(), 404, "a forged unsubscribe URL");
+        let done = http_client()
+            .post(&url)
+            .body("List-Unsubscribe=One-Click")
             .send()
-    };
-    let first = ask("asked-1").await.expect("POST");
-    assert_eq!(first.status(), 202);
-    assert_eq!(
-        first.json::<Value>().await.expect("JSON"),
-        json!({"queued": true})
-    );
-    let again = ask("asked-1").await.expect("POST");
-    assert_eq!(
-        again.json::<Value>().await.expect("JSON"),
-        json!({"queued": false})
-    );
-    let (mut silent, _, _) = WsClient::join(&app.ws("/ws/customer/no-address")).await;
-    silent.say("Hi", Some("c-1")).await;
-    silent.wait_for("message").await;
-    assert_eq!(ask("no-address").await.expect("POST").status(), 409);
-
-    let mail = smtp.wait_for(1).await;
-    assert!(mail[0].contains("Please send me this chat"), "{}", mail[0]);
-    outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
-    assert_eq!(smtp.messages().len(), 1, "asked twice, sent once");
-
-    // One click on the email's List-Unsubscribe: no more email.
-    let url = mail[0]
-        .lines()
-        .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
-        .and_then(|l| l.strip_suffix('>'))
-        .expect("a List-Unsubscribe URL")
-        .to_owned();
-    assert!(mail[0].contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
-    let forged = format!("{url}0");
-    let refused = http_client().post(&forged).send().await.expect("POST");
-    assert_eq!(refused.status(), 404, "a forged unsubscribe URL");
-    let done = http_client()
-        .post(&url)
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(done.status(), 200);
-    customer.say("One more thing", Some("c-2")).await;
-    customer.wait_for("message").await;
-    let after = ask("asked-1").await.expect("POST");
-    assert_eq!(
-        after.status(),
-        409,
-        "an unsubscribed customer gets no transcript"
-    );
+            .await
+            .expect("POST");
+        assert_eq!(done.status(), 200);
+        customer.say("One more thing", Some("c-2")).await;
+        customer.wait_for("message").await;
+        let after = ask("asked-1").await.expect("POST");
+        assert_eq!(
+            after.status(),
+            409,
+            "an unsubscribed customer gets no transcript"
+        );
+    }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::common::on_each_backend;
 use crate::common::{eventually, http_client, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
 use crate::email::{outbox_settles, FROM};
 use crate::smtp::{free_port, MailCatcher};
@@ -69,56 +70,57 @@ fn link_in(mail: &str) -> String {
         .to_owned()
 }
 
-#[actix_web::test]
-async fn unseen_replies_are_emailed_once_after_the_delay_with_a_link_back() {
-    let smtp = MailCatcher::start(free_port()).await;
-    let app = app_with(&smtp, &[]).await;
-    let (mut customer, mut agent) = conversation(app.addr, "away-1").await;
-    let replied = Instant::now();
-    replies(
-        &mut customer,
-        &mut agent,
-        &["First answer", "Second answer"],
-    )
-    .await;
+on_each_backend! {
+    async fn unseen_replies_are_emailed_once_after_the_delay_with_a_link_back() {
+        let smtp = MailCatcher::start(free_port()).await;
+        let app = app_with(&smtp, &[]).await;
+        let (mut customer, mut agent) = conversation(app.addr, "away-1").await;
+        let replied = Instant::now();
+        replies(
+            &mut customer,
+            &mut agent,
+            &["First answer", "Second answer"],
+        )
+        .await;
 
-    let mail = smtp.wait_for(1).await;
-    assert!(
-        replied.elapsed() >= Duration::from_secs(1),
-        "sent only after --notify-unseen-after"
-    );
-    outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
-    assert_eq!(smtp.messages().len(), 1, "one email for the burst");
-    let mail = &mail[0];
-    assert!(mail.contains("X-Envelope-To: away-1@example.com"), "{mail}");
-    assert!(
-        mail.contains("Subject: New reply to your conversation"),
-        "{mail}"
-    );
-    assert!(
-        mail.contains("First answer") && mail.contains("Second answer"),
-        "{mail}"
-    );
-    assert!(
-        !mail.contains("Hello?"),
-        "only the replies they missed: {mail}"
-    );
+        let mail = smtp.wait_for(1).await;
+        assert!(
+            replied.elapsed() >= Duration::from_secs(1),
+            "sent only after --notify-unseen-after"
+        );
+        outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
+        assert_eq!(smtp.messages().len(), 1, "one email for the burst");
+        let mail = &mail[0];
+        assert!(mail.contains("X-Envelope-To: away-1@example.com"), "{mail}");
+        assert!(
+            mail.contains("Subject: New reply to your conversation"),
+            "{mail}"
+        );
+        assert!(
+            mail.contains("First answer") && mail.contains("Second answer"),
+            "{mail}"
+        );
+        assert!(
+            !mail.contains("Hello?"),
+            "only the replies they missed: {mail}"
+        );
 
-    let link = link_in(mail);
-    assert!(link.starts_with(&app.http("/r/")), "{link}");
-    let opened = http_client().get(&link).send().await.expect("GET link");
-    assert_eq!(opened.status(), 303);
-    assert_eq!(opened.headers()["location"], "/chat/client/away-1");
-    let page = http_client()
-        .get(app.http("/chat/client/away-1"))
-        .send()
-        .await
-        .expect("GET page");
-    assert_eq!(page.status(), 200);
+        let link = link_in(mail);
+        assert!(link.starts_with(&app.http("/r/")), "{link}");
+        let opened = http_client().get(&link).send().await.expect("GET link");
+        assert_eq!(opened.status(), 303);
+        assert_eq!(opened.headers()["location"], "/chat/client/away-1");
+        let page = http_client()
+            .get(app.http("/chat/client/away-1"))
+            .send()
+            .await
+            .expect("GET page");
+        assert_eq!(page.status(), 200);
 
-    let forged = format!("{}0", link.trim_end_matches(|c: char| c != '.'));
-    let refused = http_client().get(&forged).send().await.expect("GET forged");
-    assert_eq!(refused.status(), 404, "{forged}");
+        let forged = format!("{}0", link.trim_end_matches(|c: char| c != '.'));
+        let refused = http_client().get(&forged).send().await.expect("GET forged");
+        assert_eq!(refused.status(), 404, "{forged}");
+    }
 }
 
 #[actix_web::test]
@@ -166,37 +168,38 @@ async fn a_reopen_link_expires() {
     .await;
 }
 
-#[actix_web::test]
-async fn agents_who_asked_are_emailed_when_a_customer_waits() {
-    let smtp = MailCatcher::start(free_port()).await;
-    let app = app_with(&smtp, &["--notify-waiting-after", "1s"]).await;
-    let admin = app.admin_cookie().await;
-    let alerts = |body: Option<serde_json::Value>| {
-        let request = match &body {
-            Some(body) => http_client().put(app.http("/api/me/alerts")).json(body),
-            None => http_client().get(app.http("/api/me/alerts")),
+on_each_backend! {
+    async fn agents_who_asked_are_emailed_when_a_customer_waits() {
+        let smtp = MailCatcher::start(free_port()).await;
+        let app = app_with(&smtp, &["--notify-waiting-after", "1s"]).await;
+        let admin = app.admin_cookie().await;
+        let alerts = |body: Option<serde_json::Value>| {
+            let request = match &body {
+                Some(body) => http_client().put(app.http("/api/me/alerts")).json(body),
+                None => http_client().get(app.http("/api/me/alerts")),
+            };
+            request
+                .header("cookie", &admin)
+                .header("origin", app.http(""))
+                .send()
         };
-        request
-            .header("cookie", &admin)
-            .header("origin", app.http(""))
-            .send()
-    };
-    let before: serde_json::Value = alerts(None).await.expect("GET").json().await.expect("JSON");
-    assert_eq!(before, json!({"waiting": false}), "alerts are opt-in");
-    let set = alerts(Some(json!({"waiting": true}))).await.expect("PUT");
-    assert_eq!(set.status(), 200);
+        let before: serde_json::Value = alerts(None).await.expect("GET").json().await.expect("JSON");
+        assert_eq!(before, json!({"waiting": false}), "alerts are opt-in");
+        let set = alerts(Some(json!({"waiting": true}))).await.expect("PUT");
+        assert_eq!(set.status(), 200);
 
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/waiting-1")).await;
-    customer.say("Is anyone there", Some("c-1")).await;
-    let mail = smtp.wait_for(1).await;
-    let mail = &mail[0];
-    assert!(mail.contains("X-Envelope-To: admin@example.com"), "{mail}");
-    assert!(mail.contains("Subject: A customer is waiting"), "{mail}");
-    assert!(mail.contains("Is anyone there"), "{mail}");
-    assert!(
-        mail.contains(&app.http("/chat/server/waiting-1")),
-        "a link to the conversation: {mail}"
-    );
-    outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
-    assert_eq!(smtp.messages().len(), 1, "one alert per wait");
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/waiting-1")).await;
+        customer.say("Is anyone there", Some("c-1")).await;
+        let mail = smtp.wait_for(1).await;
+        let mail = &mail[0];
+        assert!(mail.contains("X-Envelope-To: admin@example.com"), "{mail}");
+        assert!(mail.contains("Subject: A customer is waiting"), "{mail}");
+        assert!(mail.contains("Is anyone there"), "{mail}");
+        assert!(
+            mail.contains(&app.http("/chat/server/waiting-1")),
+            "a link to the conversation: {mail}"
+        );
+        outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
+        assert_eq!(smtp.messages().len(), 1, "one alert per wait");
+    }
 }

@@ -16,6 +16,7 @@ mod browser_routing;
 mod browser_team;
 mod browser_widget;
 mod cluster;
+mod cluster_faults;
 mod common;
 mod conformance;
 mod console;
@@ -46,5 +47,10 @@ mod shutdown;
 mod slow_clients;
 mod smtp;
 mod team;
+// The unit tests' throwaway PostgreSQL; its helpers for stopping and
+// restarting the server serve those tests only.
+#[allow(dead_code)]
+#[path = "../../src/store/postgres/test_cluster.rs"]
+mod test_cluster;
 mod websocket;
 mod widget;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::common::on_each_backend;
 use crate::common::{eventually, http_client, spawn_app_with, TestApp, WsClient};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -182,39 +183,40 @@ async fn round_robin_gives_each_online_agent_one_and_the_customer_sees_who_joine
     assert_eq!(assigned[0]["detail"], format!("to agent:{}", agents[1].id));
 }
 
-#[actix_web::test]
-async fn a_full_agent_leaves_the_rest_queued_oldest_first_until_they_free_up() {
-    let app = spawn_app_with(&["--auto-assign", "least-busy"]).await;
-    let agents = team(&app, &[]).await;
-    let ada = &agents[0];
-    set_capacity(&app, ada, ada, 1).await;
-    let _console = console(&app, ada).await;
+on_each_backend! {
+    async fn a_full_agent_leaves_the_rest_queued_oldest_first_until_they_free_up() {
+        let app = spawn_app_with(&["--auto-assign", "least-busy"]).await;
+        let agents = team(&app, &[]).await;
+        let ada = &agents[0];
+        set_capacity(&app, ada, ada, 1).await;
+        let _console = console(&app, ada).await;
 
-    customer_writes(&app, "cap-1").await;
-    assigned(&app, "cap-1", Some(ada.id)).await;
-    customer_writes(&app, "cap-2").await;
-    customer_writes(&app, "cap-3").await;
-    // Ada is full: both wait in the queue (the Unassigned view).
-    let queue: Value = http_client()
-        .get(app.http("/api/conversations?view=unassigned&status=open"))
-        .header("cookie", &ada.cookie)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(queue["views"]["unassigned"], 2);
-    assert_eq!(summary(&app, "cap-2").await["assignee"], Value::Null);
+        customer_writes(&app, "cap-1").await;
+        assigned(&app, "cap-1", Some(ada.id)).await;
+        customer_writes(&app, "cap-2").await;
+        customer_writes(&app, "cap-3").await;
+        // Ada is full: both wait in the queue (the Unassigned view).
+        let queue: Value = http_client()
+            .get(app.http("/api/conversations?view=unassigned&status=open"))
+            .header("cookie", &ada.cookie)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(queue["views"]["unassigned"], 2);
+        assert_eq!(summary(&app, "cap-2").await["assignee"], Value::Null);
 
-    // Resolving frees her: the longest wait (cap-2) is hers now, not cap-3.
-    resolve(&app, "cap-1").await;
-    assigned(&app, "cap-2", Some(ada.id)).await;
-    assert_eq!(summary(&app, "cap-3").await["assignee"], Value::Null);
+        // Resolving frees her: the longest wait (cap-2) is hers now, not cap-3.
+        resolve(&app, "cap-1").await;
+        assigned(&app, "cap-2", Some(ada.id)).await;
+        assert_eq!(summary(&app, "cap-3").await["assignee"], Value::Null);
 
-    // A raise of her capacity gives her the rest at once.
-    set_capacity(&app, ada, ada, 5).await;
-    assigned(&app, "cap-3", Some(ada.id)).await;
+        // A raise of her capacity gives her the rest at once.
+        set_capacity(&app, ada, ada, 5).await;
+        assigned(&app, "cap-3", Some(ada.id)).await;
+    }
 }
 
 #[actix_web::test]

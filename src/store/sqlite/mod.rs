@@ -16,6 +16,7 @@ mod read;
 mod schema;
 mod search;
 mod search_queue;
+mod sql;
 mod write;
 
 #[cfg(test)]
@@ -418,7 +419,8 @@ impl Backend for SqliteBackend {
     }
 
     fn sql_read(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
-        self.read(f)
+        self.read(|conn| Ok(f(&sql::SqliteConn(conn))))?
+            .map_err(StoreError::from)
     }
 
     /// On the writer thread's own connection, under its lock: SQLite has
@@ -428,7 +430,7 @@ impl Backend for SqliteBackend {
     /// commit by its own short transaction (password hashing is done before,
     /// outside the lock).
     fn sql_write(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
-        self.write(|conn| f(conn).map_err(backend_err))
+        self.write(|conn| sql::in_transaction(conn, |c| f(c)).map_err(StoreError::from))
     }
 
     fn read_slots(&self) -> usize {

@@ -453,7 +453,7 @@ fn a_schema_3_database_gets_the_account_tables_with_every_conversation_intact() 
         let mut n = 0;
         backend
             .sql_read(&mut |conn| {
-                n = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                n = conn.query_row(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))?;
                 Ok(())
             })
             .expect("an account table");
@@ -466,11 +466,11 @@ fn a_schema_3_database_gets_the_account_tables_with_every_conversation_intact() 
         .sql_write(&mut |conn| {
             conn.execute(
                 "INSERT INTO agents (name, email, role, created_at) VALUES ('A', 'a@x', 'admin', 1)",
-                [],
+                &[],
             )?;
             let clash = conn.execute(
                 "INSERT INTO agents (name, email, role, created_at) VALUES ('B', 'A@X', 'agent', 1)",
-                [],
+                &[],
             );
             assert!(clash.is_err(), "emails are unique whatever their case");
             Ok(())

@@ -17,22 +17,22 @@ fn a_schema_4_database_gets_an_append_only_audit_log_with_every_conversation_int
     assert_counters_agree(&backend);
     backend
         .sql_write(&mut |conn| {
-            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let version: i64 = conn.query_row("PRAGMA user_version", &[], |r| r.get(0))?;
             assert_eq!(version, SCHEMA_VERSION);
             let anonymised: i64 = conn.query_row(
                 "SELECT count(*) FROM conversations WHERE anonymised_at IS NOT NULL",
-                [],
+                &[],
                 |r| r.get(0),
             )?;
             assert_eq!(anonymised, 0, "nothing is anonymised by the migration");
             let entries: i64 =
-                conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?;
+                conn.query_row("SELECT count(*) FROM audit_log", &[], |r| r.get(0))?;
             assert_eq!(entries, 0, "the audit log starts empty");
             conn.execute(
                 "INSERT INTO audit_log (at, actor, action) VALUES (1, 'Ana', 'login')",
-                [],
+                &[],
             )?;
-            let edited = conn.execute("UPDATE audit_log SET actor = 'Bo'", []);
+            let edited = conn.execute("UPDATE audit_log SET actor = 'Bo'", &[]);
             assert!(edited.is_err(), "an audit entry cannot be edited");
             Ok(())
         })

@@ -22,10 +22,10 @@ fn a_schema_7_database_gets_an_empty_attachments_table_and_reads_as_before() {
     assert!(messages.iter().all(|m| m.attachments.is_empty()));
     backend
         .sql_write(&mut |conn| {
-            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let version: i64 = conn.query_row("PRAGMA user_version", &[], |r| r.get(0))?;
             assert_eq!(version, SCHEMA_VERSION);
             let files: i64 =
-                conn.query_row("SELECT count(*) FROM attachments", [], |r| r.get(0))?;
+                conn.query_row("SELECT count(*) FROM attachments", &[], |r| r.get(0))?;
             assert_eq!(files, 0);
             Ok(())
         })

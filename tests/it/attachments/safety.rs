@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{agent_fetch, agent_upload, created, customer_fetch, customer_upload, png};
+use crate::common::on_each_backend;
 use crate::common::{eventually, http_client, spawn_app, spawn_app_with, WsClient, AGENT_TOKEN};
 
 async fn refused(response: reqwest::Response) -> (u16, String) {
@@ -71,28 +72,29 @@ async fn a_decompression_bomb_is_refused_without_being_unpacked() {
     assert_eq!(answer, (415, "file_refused".to_owned()));
 }
 
-#[actix_web::test]
-async fn limits_refuse_big_files_a_full_quota_and_fast_uploaders_storing_nothing() {
-    let app = spawn_app_with(&[
-        "--max-file-bytes",
-        "1000",
-        "--file-quota-bytes",
-        "1500",
-        "--upload-rate",
-        "0.001",
-        "--upload-burst",
-        "3",
-    ])
-    .await;
-    let big = refused(customer_upload(&app, "limits-1", "big.txt", vec![b'a'; 1001]).await).await;
-    assert_eq!(big, (413, "payload_too_large".to_owned()));
-    created(customer_upload(&app, "limits-1", "a.txt", vec![b'a'; 900]).await).await;
-    let over = refused(customer_upload(&app, "limits-1", "b.txt", vec![b'b'; 900]).await).await;
-    assert_eq!(over, (413, "quota_exceeded".to_owned()));
-    let fast = refused(customer_upload(&app, "limits-1", "c.txt", vec![b'c'; 10]).await).await;
-    assert_eq!(fast, (429, "rate_limited".to_owned()));
-    // Another conversation has its own rate and quota.
-    created(customer_upload(&app, "limits-2", "d.txt", vec![b'd'; 900]).await).await;
+on_each_backend! {
+    async fn limits_refuse_big_files_a_full_quota_and_fast_uploaders_storing_nothing() {
+        let app = spawn_app_with(&[
+            "--max-file-bytes",
+            "1000",
+            "--file-quota-bytes",
+            "1500",
+            "--upload-rate",
+            "0.001",
+            "--upload-burst",
+            "3",
+        ])
+        .await;
+        let big = refused(customer_upload(&app, "limits-1", "big.txt", vec![b'a'; 1001]).await).await;
+        assert_eq!(big, (413, "payload_too_large".to_owned()));
+        created(customer_upload(&app, "limits-1", "a.txt", vec![b'a'; 900]).await).await;
+        let over = refused(customer_upload(&app, "limits-1", "b.txt", vec![b'b'; 900]).await).await;
+        assert_eq!(over, (413, "quota_exceeded".to_owned()));
+        let fast = refused(customer_upload(&app, "limits-1", "c.txt", vec![b'c'; 10]).await).await;
+        assert_eq!(fast, (429, "rate_limited".to_owned()));
+        // Another conversation has its own rate and quota.
+        created(customer_upload(&app, "limits-2", "d.txt", vec![b'd'; 900]).await).await;
+    }
 }
 
 #[actix_web::test]
@@ -154,88 +156,91 @@ async fn exif_and_its_gps_position_never_leave_the_server() {
     }
 }
 
-#[actix_web::test]
-async fn only_the_two_sides_of_the_conversation_fetch_its_files() {
-    let app = spawn_app().await;
-    let upload = created(customer_upload(&app, "mine-1", "a.txt", b"private".to_vec()).await).await;
-    let id = upload["id"].as_str().expect("id").to_owned();
-    assert_eq!(customer_fetch(&app, "mine-1", &id).await.status(), 200);
-    assert_eq!(customer_fetch(&app, "other-1", &id).await.status(), 404);
-    assert_eq!(agent_fetch(&app, "other-1", &id).await.status(), 404);
-    let anonymous = http_client()
-        .get(app.http(&format!("/api/conversations/mine-1/attachments/{id}")))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(anonymous.status(), 401);
-    let no_agent_upload = http_client()
-        .post(app.http("/api/conversations/mine-1/attachments?name=a.txt"))
-        .body("hello")
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(no_agent_upload.status(), 401);
+on_each_backend! {
+    async fn only_the_two_sides_of_the_conversation_fetch_its_files() {
+        let app = spawn_app().await;
+        let upload = created(customer_upload(&app, "mine-1", "a.txt", b"private".to_vec()).await).await;
+        let id = upload["id"].as_str().expect("id").to_owned();
+        assert_eq!(customer_fetch(&app, "mine-1", &id).await.status(), 200);
+        assert_eq!(customer_fetch(&app, "other-1", &id).await.status(), 404);
+        assert_eq!(agent_fetch(&app, "other-1", &id).await.status(), 404);
+        let anonymous = http_client()
+            .get(app.http(&format!("/api/conversations/mine-1/attachments/{id}")))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(anonymous.status(), 401);
+        let no_agent_upload = http_client()
+            .post(app.http("/api/conversations/mine-1/attachments?name=a.txt"))
+            .body("hello")
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(no_agent_upload.status(), 401);
 
-    // Another customer cannot send it either.
-    let (mut thief, _, _) = WsClient::join(&app.ws("/ws/customer/other-1")).await;
-    thief
-        .send_json(json!({"type":"message","text":"look","attachments":[id]}))
-        .await;
-    let error = thief.wait_for("error").await;
-    assert_eq!(error["code"], "unknown_attachment");
+        // Another customer cannot send it either.
+        let (mut thief, _, _) = WsClient::join(&app.ws("/ws/customer/other-1")).await;
+        thief
+            .send_json(json!({"type":"message","text":"look","attachments":[id]}))
+            .await;
+        let error = thief.wait_for("error").await;
+        assert_eq!(error["code"], "unknown_attachment");
+    }
 }
 
-#[actix_web::test]
-async fn a_file_only_a_private_note_sends_stays_with_the_agents() {
-    let app = spawn_app().await;
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/note-file")).await;
-    customer.say("hello", None).await;
-    customer.wait_for("message").await;
-    let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/note-file")).await;
-    let upload =
-        created(agent_upload(&app, "note-file", "fraud-report.txt", b"internal").await).await;
-    let id = upload["id"].as_str().expect("id").to_owned();
-    assert_eq!(
-        customer_fetch(&app, "note-file", &id).await.status(),
-        404,
-        "an agent's upload no message sent yet"
-    );
-    agent
-        .send_json(json!({"type":"message","text":"","private":true,"attachments":[id]}))
-        .await;
-    let note = agent.wait_for("message").await;
-    assert_eq!(note["private"], true);
-    assert_eq!(note["attachments"][0]["id"], id.as_str());
-    assert_eq!(customer_fetch(&app, "note-file", &id).await.status(), 404);
-    assert_eq!(agent_fetch(&app, "note-file", &id).await.status(), 200);
-    let (_, _, history) = WsClient::join(&app.ws("/ws/customer/note-file")).await;
-    assert!(!history.to_string().contains(&id), "{history}");
+on_each_backend! {
+    async fn a_file_only_a_private_note_sends_stays_with_the_agents() {
+        let app = spawn_app().await;
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/note-file")).await;
+        customer.say("hello", None).await;
+        customer.wait_for("message").await;
+        let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/note-file")).await;
+        let upload =
+            created(agent_upload(&app, "note-file", "fraud-report.txt", b"internal").await).await;
+        let id = upload["id"].as_str().expect("id").to_owned();
+        assert_eq!(
+            customer_fetch(&app, "note-file", &id).await.status(),
+            404,
+            "an agent's upload no message sent yet"
+        );
+        agent
+            .send_json(json!({"type":"message","text":"","private":true,"attachments":[id]}))
+            .await;
+        let note = agent.wait_for("message").await;
+        assert_eq!(note["private"], true);
+        assert_eq!(note["attachments"][0]["id"], id.as_str());
+        assert_eq!(customer_fetch(&app, "note-file", &id).await.status(), 404);
+        assert_eq!(agent_fetch(&app, "note-file", &id).await.status(), 200);
+        let (_, _, history) = WsClient::join(&app.ws("/ws/customer/note-file")).await;
+        assert!(!history.to_string().contains(&id), "{history}");
+    }
 }
 
-#[actix_web::test]
-async fn an_upload_no_message_sends_is_removed_after_a_while() {
-    let app = spawn_app_with(&["--unsent-file-expiry", "300ms"]).await;
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/unsent-1")).await;
-    let kept = created(customer_upload(&app, "unsent-1", "kept.txt", b"kept".to_vec()).await).await;
-    let dropped =
-        created(customer_upload(&app, "unsent-1", "x.txt", b"dropped".to_vec()).await).await;
-    let (kept, dropped) = (
-        kept["id"].as_str().expect("id"),
-        dropped["id"].as_str().expect("id"),
-    );
-    customer
-        .send_json(json!({"type":"message","text":"","attachments":[kept]}))
+on_each_backend! {
+    async fn an_upload_no_message_sends_is_removed_after_a_while() {
+        let app = spawn_app_with(&["--unsent-file-expiry", "300ms"]).await;
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/unsent-1")).await;
+        let kept = created(customer_upload(&app, "unsent-1", "kept.txt", b"kept".to_vec()).await).await;
+        let dropped =
+            created(customer_upload(&app, "unsent-1", "x.txt", b"dropped".to_vec()).await).await;
+        let (kept, dropped) = (
+            kept["id"].as_str().expect("id"),
+            dropped["id"].as_str().expect("id"),
+        );
+        customer
+            .send_json(json!({"type":"message","text":"","attachments":[kept]}))
+            .await;
+        customer.wait_for("message").await;
+        eventually(
+            "the unsent upload to go",
+            Duration::from_secs(10),
+            || async {
+                (customer_fetch(&app, "unsent-1", dropped).await.status() == 404).then_some(())
+            },
+        )
         .await;
-    customer.wait_for("message").await;
-    eventually(
-        "the unsent upload to go",
-        Duration::from_secs(10),
-        || async {
-            (customer_fetch(&app, "unsent-1", dropped).await.status() == 404).then_some(())
-        },
-    )
-    .await;
-    assert_eq!(customer_fetch(&app, "unsent-1", kept).await.status(), 200);
+        assert_eq!(customer_fetch(&app, "unsent-1", kept).await.status(), 200);
+    }
 }
 
 #[actix_web::test]
