@@ -60,6 +60,8 @@ pub enum BuildError {
     Mail(#[from] MailConfigError),
     #[error("cannot read or make the key of reopen links: {0}")]
     ReopenKey(StoreError),
+    #[error("--nats-url joins several nodes on one PostgreSQL database: give it with --database-url (SUPPORT_CHAT_DATABASE_URL)")]
+    ClusterWithoutDatabase,
     #[error("--smtp-inbound-bind needs email on (--smtp-url and --mail-from): replies answer our emails")]
     InboundWithoutMail,
     #[error("cannot start the mail sender: {0}")]
@@ -109,6 +111,10 @@ impl Application {
             let backend = PostgresBackend::open(url)?;
             log::info!("conversations are stored in PostgreSQL");
             return Self::build_with_backend(config, Arc::new(backend), None);
+        }
+        if config.nats_url.is_some() {
+            // Nodes must share one store; a SQLite file belongs to one.
+            return Err(BuildError::ClusterWithoutDatabase);
         }
         let (backend, lock) = SqliteBackend::open(&config.data_dir, config.durability)?;
         log::info!("conversations are stored in {}", config.data_dir.display());

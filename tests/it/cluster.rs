@@ -266,3 +266,22 @@ async fn erasing_on_one_node_closes_the_conversation_on_the_other() {
     assert_eq!(erased.status(), 204);
     assert_eq!(customer.expect_close().await, Some(4004));
 }
+
+#[actix_web::test]
+async fn a_cluster_on_a_sqlite_file_is_refused_at_start_saying_what_to_give() {
+    let data = TempDir::new().expect("temp dir");
+    let dir = data.path().display().to_string();
+    let config = support_chat::Config::from_args([
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        &dir,
+        "--nats-url",
+        "nats://127.0.0.1:4222",
+    ])
+    .expect("flags parse");
+    let refused = support_chat::Application::build(&config)
+        .err()
+        .expect("does not start");
+    assert!(refused.to_string().contains("--database-url"), "{refused}");
+}
