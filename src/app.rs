@@ -161,17 +161,24 @@ impl Application {
         let router_context = Context::<Router>::new();
         let router_addr = router_context.address();
         let inbox = Inbox::new(store.clone()).start();
+        let mut roster = None;
         let mut registry = Registry::new(store.clone(), settings)
             .with_inbox(inbox.clone().recipient())
-            .with_router(router_addr.clone().recipient(), router_addr.recipient());
+            .with_router(
+                router_addr.clone().recipient(),
+                router_addr.clone().recipient(),
+            );
         match &config.nats_url {
             Some(url) => {
                 let cluster = Cluster::new(
                     url.clone(),
                     registry_context.address().recipient(),
                     inbox.clone().recipient(),
+                    router_addr.clone().recipient(),
+                    router_addr.clone().recipient(),
                 )
                 .start();
+                roster = Some(cluster.clone().recipient());
                 // Commits reach the inbox through the cluster, which also
                 // tells the other nodes' inboxes.
                 store.watch(cluster.clone().recipient());
@@ -180,7 +187,7 @@ impl Application {
             None => store.watch(inbox.clone().recipient()),
         }
         let registry = registry_context.run(registry);
-        let router = router_context.run(Router::new(
+        let mut router = Router::new(
             store.clone(),
             registry.clone(),
             inbox.clone(),
@@ -189,7 +196,11 @@ impl Application {
                 away_after: config.away_after,
                 offline_grace: config.offline_grace,
             },
-        ));
+        );
+        if let Some(roster) = roster {
+            router = router.with_cluster(roster);
+        }
+        let router = router_context.run(router);
         let bind_err = |source| BuildError::Bind {
             addr: config.bind.clone(),
             source,

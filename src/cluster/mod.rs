@@ -10,7 +10,7 @@
 
 mod presence;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -18,14 +18,16 @@ use futures_util::stream::select_all;
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::{ClusterNotice, Incoming, Outgoing};
-use crate::domain::{ClientId, Role};
+use crate::domain::{ClientId, Role, RosterEntry};
+use crate::routing::{ElsewhereRoster, Leader, LocalRoster};
 use crate::store::StoreChanged;
 use presence::{Key, PresenceBook, SNAPSHOT_INTERVAL};
 
-/// Subjects, one per kind of traffic; every node listens to all three.
+/// Subjects, one per kind of traffic; every node listens to all of them.
 const CONVERSATIONS: &str = "support-chat.conversation";
 const CHANGED: &str = "support-chat.changed";
 const PRESENCE: &str = "support-chat.presence";
+const ROSTER: &str = "support-chat.roster";
 
 /// A conversation's notice, as it travels.
 #[derive(Serialize, Deserialize)]
@@ -49,6 +51,13 @@ struct PresenceWire {
     online: Vec<(String, Role)>,
 }
 
+/// The agents on a node's consoles (on every change, and with each beat).
+#[derive(Serialize, Deserialize)]
+struct RosterWire {
+    node: u64,
+    roster: Vec<RosterEntry>,
+}
+
 pub struct Cluster {
     /// Random per process: a restarted node is a new node.
     node: u64,
@@ -58,18 +67,63 @@ pub struct Cluster {
     registry: Recipient<Incoming>,
     /// The local inbox.
     inbox: Recipient<StoreChanged>,
+    /// The local router: told the other nodes' rosters, and whether it
+    /// leads.
+    router: Recipient<ElsewhereRoster>,
+    leads: Recipient<Leader>,
     book: PresenceBook,
+    /// This node's roster, and the other nodes' (kept while they live).
+    roster: Vec<RosterEntry>,
+    rosters: HashMap<u64, Vec<RosterEntry>>,
+    leader: Option<bool>,
+    /// Beats since the start: a node leads only once it has heard the others.
+    beats: u32,
 }
 
 impl Cluster {
-    pub fn new(url: String, registry: Recipient<Incoming>, inbox: Recipient<StoreChanged>) -> Self {
+    pub fn new(
+        url: String,
+        registry: Recipient<Incoming>,
+        inbox: Recipient<StoreChanged>,
+        router: Recipient<ElsewhereRoster>,
+        leads: Recipient<Leader>,
+    ) -> Self {
         Cluster {
             node: rand::random(),
             url,
             nats: None,
             registry,
             inbox,
+            router,
+            leads,
             book: PresenceBook::default(),
+            roster: Vec::new(),
+            rosters: HashMap::new(),
+            leader: None,
+            beats: 0,
+        }
+    }
+
+    /// The other live nodes' agents, to the router.
+    fn tell_router(&self) {
+        let roster = self
+            .rosters
+            .iter()
+            .filter(|(node, _)| self.book.is_live(**node))
+            .flat_map(|(_, roster)| roster.iter().cloned())
+            .collect();
+        self.router.do_send(ElsewhereRoster(roster));
+    }
+
+    /// The live node with the lowest id gives out the queue; a node starts
+    /// leading only after two beats, once it has heard the others.
+    fn elect(&mut self) {
+        self.beats = self.beats.saturating_add(1);
+        let lowest = self.book.live_nodes().all(|other| self.node < other);
+        let leader = self.beats > 2 && lowest;
+        if self.leader != Some(leader) {
+            self.leader = Some(leader);
+            self.leads.do_send(Leader(leader));
         }
     }
 
@@ -124,6 +178,15 @@ impl Cluster {
                     self.inbox.do_send(StoreChanged { clients });
                 }
             }
+            ROSTER => {
+                if let Some(wire) = decode::<RosterWire>(&msg.payload, self.node) {
+                    self.book.heard(wire.node, now);
+                    if self.rosters.get(&wire.node) != Some(&wire.roster) {
+                        self.rosters.insert(wire.node, wire.roster);
+                        self.tell_router();
+                    }
+                }
+            }
             PRESENCE => {
                 if let Some(wire) = decode::<PresenceWire>(&msg.payload, self.node) {
                     let keys: HashSet<Key> = wire
@@ -153,8 +216,21 @@ impl Cluster {
                 online,
             },
         );
+        self.publish(
+            ROSTER,
+            &RosterWire {
+                node: self.node,
+                roster: self.roster.clone(),
+            },
+        );
         let changes = self.book.expire(Instant::now());
         self.tell_sessions(changes);
+        let before = self.rosters.len();
+        self.rosters.retain(|node, _| self.book.is_live(*node));
+        if self.rosters.len() != before {
+            self.tell_router();
+        }
+        self.elect();
     }
 }
 
@@ -177,7 +253,7 @@ trait HasNode {
 macro_rules! has_node {
     ($($t:ty),*) => {$(impl HasNode for $t { fn node(&self) -> u64 { self.node } })*};
 }
-has_node!(ConversationWire, ChangedWire, PresenceWire);
+has_node!(ConversationWire, ChangedWire, PresenceWire, RosterWire);
 
 fn parse_all<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<ClientId> {
     ids.filter_map(|id| ClientId::parse(id).ok()).collect()
@@ -196,7 +272,7 @@ impl Actor for Cluster {
                 .connect(url)
                 .await?;
             let mut subscriptions = Vec::new();
-            for subject in [CONVERSATIONS, CHANGED, PRESENCE] {
+            for subject in [CONVERSATIONS, CHANGED, PRESENCE, ROSTER] {
                 subscriptions.push(nats.subscribe(subject).await?);
             }
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>((nats, subscriptions))
@@ -254,5 +330,18 @@ impl Handler<StoreChanged> for Cluster {
         };
         self.publish(CHANGED, &wire);
         self.inbox.do_send(msg);
+    }
+}
+
+impl Handler<LocalRoster> for Cluster {
+    type Result = ();
+
+    fn handle(&mut self, LocalRoster(roster): LocalRoster, _ctx: &mut Context<Self>) {
+        self.roster = roster;
+        let wire = RosterWire {
+            node: self.node,
+            roster: self.roster.clone(),
+        };
+        self.publish(ROSTER, &wire);
     }
 }

@@ -97,6 +97,21 @@ impl PresenceBook {
         changes
     }
 
+    /// Another node spoke (any message): it is alive.
+    pub fn heard(&mut self, node: u64, now: Instant) {
+        self.node(node, now);
+    }
+
+    /// Whether `node` was heard from within the timeout (and not expired).
+    pub fn is_live(&self, node: u64) -> bool {
+        self.others.contains_key(&node)
+    }
+
+    /// The other nodes heard from within the timeout.
+    pub fn live_nodes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.others.keys().copied()
+    }
+
     fn node(&mut self, id: u64, now: Instant) -> &mut Node {
         let node = self.others.entry(id).or_insert_with(|| Node {
             heard: now,

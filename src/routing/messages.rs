@@ -2,7 +2,7 @@
 
 use actix::prelude::*;
 
-use crate::domain::{AgentId, Author};
+use crate::domain::{AgentId, Author, RosterEntry};
 
 /// An agent's console (inbox socket `socket`) opened.
 #[derive(Message)]
@@ -40,3 +40,22 @@ pub struct Active {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Drain;
+
+/// With several nodes: this node's own roster, for the others (to the
+/// cluster, on every change).
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub struct LocalRoster(pub Vec<RosterEntry>);
+
+/// With several nodes: the agents whose consoles are on the other live
+/// nodes (from the cluster, on every change).
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub struct ElsewhereRoster(pub Vec<RosterEntry>);
+
+/// With several nodes: whether this node's router is the one that gives
+/// out the queue and requeues absent agents' conversations (the live node
+/// with the lowest id), so two routers do not give one conversation twice.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Leader(pub bool);

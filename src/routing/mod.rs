@@ -12,6 +12,8 @@ mod messages;
 mod router;
 mod strategy;
 
-pub use messages::{Active, ConsoleClosed, ConsoleOpened, Drain, SetAway};
+pub use messages::{
+    Active, ConsoleClosed, ConsoleOpened, Drain, ElsewhereRoster, Leader, LocalRoster, SetAway,
+};
 pub use router::{Router, RouterSettings};
 pub use strategy::Strategy;

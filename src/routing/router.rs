@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use super::availability::Presence;
-use super::messages::{Active, ConsoleClosed, ConsoleOpened, Drain, SetAway};
+use super::messages::{
+    Active, ConsoleClosed, ConsoleOpened, Drain, ElsewhereRoster, Leader, LocalRoster, SetAway,
+};
 use super::strategy::{pick, Candidate, Strategy};
 use crate::accounts::capacities;
 use crate::conversation::{
     lookup, Assign, AssigneeChanged, ConsolesOnline, QueueChanged, Registry,
 };
-use crate::domain::{AgentId, Availability, ConversationStatus};
+use crate::domain::{AgentId, Availability, ConversationStatus, RosterEntry};
 use crate::inbox::{Inbox, Roster};
 use crate::store::{Store, Who};
 
@@ -46,6 +48,14 @@ pub struct Router {
     draining: bool,
     /// A reason to drain came during a drain: drain again after it.
     drain_again: bool,
+    /// With several nodes: told this node's roster …
+    cluster: Option<Recipient<LocalRoster>>,
+    /// … what was last told …
+    published: Vec<RosterEntry>,
+    /// … the agents on the other nodes' consoles …
+    elsewhere: Vec<RosterEntry>,
+    /// … and whether this router gives out the queue (always, on one node).
+    leader: bool,
 }
 
 impl Router {
@@ -65,19 +75,61 @@ impl Router {
             last_given: None,
             draining: false,
             drain_again: false,
+            cluster: None,
+            published: Vec::new(),
+            elsewhere: Vec::new(),
+            leader: true,
         }
+    }
+
+    /// This node is one of several: availability is shared through
+    /// `cluster`, and this router gives out the queue only while the
+    /// cluster says it leads.
+    pub fn with_cluster(mut self, cluster: Recipient<LocalRoster>) -> Self {
+        self.cluster = Some(cluster);
+        self.leader = false;
+        self
+    }
+
+    /// Every agent with a console here or on another node, each at their
+    /// best availability anywhere.
+    fn roster(&self) -> Vec<RosterEntry> {
+        let mut all: HashMap<AgentId, RosterEntry> = HashMap::new();
+        let local = self.agents.iter().map(|(id, p)| p.entry(*id));
+        for entry in local.chain(self.elsewhere.iter().cloned()) {
+            match all.get(&entry.id) {
+                Some(known) if rank(known.status) <= rank(entry.status) => {}
+                _ => {
+                    all.insert(entry.id, entry);
+                }
+            }
+        }
+        let mut roster: Vec<RosterEntry> = all.into_values().collect();
+        roster.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        roster
+    }
+
+    /// Whether `agent` has a console open on another node.
+    fn elsewhere(&self, agent: AgentId) -> bool {
+        self.elsewhere
+            .iter()
+            .any(|e| e.id == agent && e.status != Availability::Offline)
     }
 
     /// After any change of availability: the roster to the consoles,
     /// "agent online" to customers, and the queue to whoever is free now.
     fn changed(&mut self, ctx: &mut Context<Self>) {
-        let mut roster: Vec<_> = self.agents.iter().map(|(id, p)| p.entry(*id)).collect();
-        roster.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        if let Some(cluster) = &self.cluster {
+            let mut local: Vec<_> = self.agents.iter().map(|(id, p)| p.entry(*id)).collect();
+            local.sort_by_key(|e| e.id);
+            if local != self.published {
+                self.published = local.clone();
+                cluster.do_send(LocalRoster(local));
+            }
+        }
+        let roster = self.roster();
+        let any_online = roster.iter().any(|e| e.status == Availability::Online);
         self.inbox.do_send(Roster(roster));
-        let any_online = self
-            .agents
-            .values()
-            .any(|p| p.availability() == Availability::Online);
         if any_online != self.any_online {
             self.any_online = any_online;
             self.registry.do_send(ConsolesOnline(any_online));
@@ -94,7 +146,7 @@ impl Router {
     /// Gives waiting conversations, oldest first, to online agents below
     /// their capacity. One drain at a time; it reads the store's truth.
     fn drain(&mut self, ctx: &mut Context<Self>) {
-        if self.settings.strategy == Strategy::Off {
+        if self.settings.strategy == Strategy::Off || !self.leader {
             return;
         }
         if self.draining {
@@ -102,10 +154,10 @@ impl Router {
             return;
         }
         let online: Vec<AgentId> = self
-            .agents
-            .iter()
-            .filter(|(id, p)| **id != AgentId::SERVICE && p.availability() == Availability::Online)
-            .map(|(id, _)| *id)
+            .roster()
+            .into_iter()
+            .filter(|e| e.id != AgentId::SERVICE && e.status == Availability::Online)
+            .map(|e| e.id)
             .collect();
         if online.is_empty() {
             return;
@@ -139,7 +191,7 @@ impl Router {
                 .agents
                 .get(&agent)
                 .is_some_and(|p| p.offline_since == Some(since));
-            if !still_gone || agent == AgentId::SERVICE {
+            if !still_gone || agent == AgentId::SERVICE || !act.leader || act.elsewhere(agent) {
                 return;
             }
             let (store, registry) = (act.store.clone(), act.registry.clone());
@@ -158,7 +210,11 @@ impl Router {
     /// console open since the start (those who left later have their own
     /// grace time).
     fn requeue_absent(&self) {
-        let seen: Vec<AgentId> = self.agents.keys().copied().collect();
+        if !self.leader {
+            return;
+        }
+        let elsewhere = self.elsewhere.iter().map(|e| e.id);
+        let seen: Vec<AgentId> = self.agents.keys().copied().chain(elsewhere).collect();
         let (store, registry) = (self.store.clone(), self.registry.clone());
         actix::spawn(async move {
             let counts = match store.assignee_counts(Some(ConversationStatus::Open)).await {
@@ -192,6 +248,15 @@ impl Router {
                 act.changed(ctx);
             }
         });
+    }
+}
+
+/// Which availability wins when an agent is on several nodes.
+fn rank(status: Availability) -> u8 {
+    match status {
+        Availability::Online => 0,
+        Availability::Away => 1,
+        Availability::Offline => 2,
     }
 }
 
@@ -369,5 +434,33 @@ impl Handler<AssigneeChanged> for Router {
         // For the alert. The queue is looked at again once the store has
         // the change (`QueueChanged` from the session, after the commit).
         self.inbox.do_send(msg);
+    }
+}
+
+impl Handler<ElsewhereRoster> for Router {
+    type Result = ();
+
+    fn handle(&mut self, ElsewhereRoster(roster): ElsewhereRoster, ctx: &mut Context<Self>) {
+        self.elsewhere = roster;
+        self.changed(ctx);
+    }
+}
+
+impl Handler<Leader> for Router {
+    type Result = ();
+
+    fn handle(&mut self, Leader(leader): Leader, ctx: &mut Context<Self>) {
+        if leader != self.leader {
+            log::info!(
+                "routing: this node {} the queue",
+                if leader {
+                    "now gives out"
+                } else {
+                    "no longer gives out"
+                }
+            );
+            self.leader = leader;
+            self.drain(ctx);
+        }
     }
 }

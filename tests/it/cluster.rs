@@ -24,12 +24,17 @@ struct TwoNodes {
 }
 
 fn two_nodes() -> TwoNodes {
+    two_nodes_with(&[])
+}
+
+fn two_nodes_with(extra: &[&str]) -> TwoNodes {
     let nats = NatsServer::start();
     let dir = TempDir::new().expect("temp dir");
     let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("store");
     let backend: Arc<dyn Backend> = Arc::new(backend);
     let url = nats.url();
-    let flags = ["--nats-url", &url, "--rate-limit", "0"];
+    let mut flags = vec!["--nats-url", &url, "--rate-limit", "0"];
+    flags.extend_from_slice(extra);
     let a = spawn_node(backend.clone(), &flags);
     let b = spawn_node(backend, &flags);
     TwoNodes {
@@ -284,4 +289,30 @@ async fn a_cluster_on_a_sqlite_file_is_refused_at_start_saying_what_to_give() {
         .err()
         .expect("does not start");
     assert!(refused.to_string().contains("--database-url"), "{refused}");
+}
+
+#[actix_web::test]
+async fn an_agent_online_on_one_node_is_online_everywhere_and_gets_conversations_from_another() {
+    let nodes = two_nodes_with(&["--auto-assign", "round-robin"]);
+    let team = crate::routing::team(&nodes.a, &["Bo"]).await;
+    let (ada, bo) = (&team[0], &team[1]);
+    let mut bos_console = crate::routing::console(&nodes.b, bo).await;
+    let mut adas_console = crate::routing::console(&nodes.a, ada).await;
+    adas_console.roster_says(bo.id, "online").await;
+    bos_console.roster_says(ada.id, "online").await;
+    adas_console
+        .ws
+        .send_json(json!({"type": "status", "value": "away"}))
+        .await;
+    bos_console.roster_says(ada.id, "away").await;
+
+    // Only Bo is online, on node B; the customer writes on node A.
+    let _customer = {
+        let (mut customer, _, _) = WsClient::join(&nodes.a.ws("/ws/customer/ivy")).await;
+        customer.say("hello, anyone?", None).await;
+        customer.wait_for("message").await;
+        customer
+    };
+    let summary = crate::routing::assigned(&nodes.a, "ivy", Some(bo.id)).await;
+    assert_eq!(summary["assignee"]["name"], "Bo");
 }

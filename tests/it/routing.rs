@@ -12,13 +12,13 @@ use crate::common::{eventually, http_client, spawn_app_with, TestApp, WsClient};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-struct Agent {
-    id: i64,
-    cookie: String,
+pub(crate) struct Agent {
+    pub(crate) id: i64,
+    pub(crate) cookie: String,
 }
 
 /// The admin (Ada) and `names` invited; agent ids and cookies, Ada first.
-async fn team(app: &TestApp, names: &[&str]) -> Vec<Agent> {
+pub(crate) async fn team(app: &TestApp, names: &[&str]) -> Vec<Agent> {
     let cookie = app.admin_cookie().await;
     let me: Value = http_client()
         .get(app.http("/api/me"))
@@ -44,14 +44,14 @@ async fn team(app: &TestApp, names: &[&str]) -> Vec<Agent> {
 }
 
 /// An agent's open console and the last roster it was sent.
-struct Console {
-    ws: WsClient,
+pub(crate) struct Console {
+    pub(crate) ws: WsClient,
     roster: Value,
 }
 
 impl Console {
     /// Waits until the roster shows `agent` with `status`.
-    async fn roster_says(&mut self, agent: i64, status: &str) {
+    pub(crate) async fn roster_says(&mut self, agent: i64, status: &str) {
         let shows = |roster: &Value| {
             roster["agents"]
                 .as_array()
@@ -76,7 +76,7 @@ impl Console {
 }
 
 /// An agent's open console; subscribed once its first roster came.
-async fn console(app: &TestApp, agent: &Agent) -> Console {
+pub(crate) async fn console(app: &TestApp, agent: &Agent) -> Console {
     let mut ws = WsClient::connect_with_cookie(&app.ws("/ws/inbox"), &agent.cookie).await;
     let roster = ws.expect("agents").await;
     Console { ws, roster }
@@ -106,7 +106,7 @@ async fn summary(app: &TestApp, id: &str) -> Value {
 }
 
 /// Waits until `id`'s assignee is `agent` (`None`: nobody).
-async fn assigned(app: &TestApp, id: &str, agent: Option<i64>) -> Value {
+pub(crate) async fn assigned(app: &TestApp, id: &str, agent: Option<i64>) -> Value {
     eventually(&format!("{id} assigned to {agent:?}"), WAIT, || async {
         let s = summary(app, id).await;
         (s["assignee"]["id"].as_i64() == agent).then_some(s)
