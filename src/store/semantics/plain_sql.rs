@@ -178,4 +178,16 @@ fn one_placeholder_serves_several_places_and_null_binds(engine: &Engine) {
         conn.query_row("SELECT min(id) FROM saved_replies", params![], |r| r.get(0))
     });
     assert_eq!(shortcuts(Some(first)), ["b", "c"]);
+    // A flag compared with a literal meets an INTEGER parameter on
+    // PostgreSQL (retention's "anonymise" switch).
+    let all = |flag: bool| {
+        engine_read(engine, |conn| {
+            conn.query_row(
+                "SELECT count(*) FROM saved_replies WHERE ?1 = 0 OR id = ?2",
+                params![flag, first],
+                |r| r.get::<i64>(0),
+            )
+        })
+    };
+    assert_eq!((all(false), all(true)), (3, 1));
 }
