@@ -33,6 +33,7 @@ mod identity;
 mod logs;
 mod metrics;
 mod notes;
+mod postgres_down;
 mod privacy;
 mod protocol_props;
 mod raw;
