@@ -55,17 +55,25 @@ impl TestDb {
 
     /// Runs one statement; how many rows it changed.
     pub async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> u64 {
+        self.try_execute(sql, args)
+            .await
+            .expect("the statement runs")
+    }
+
+    /// Runs one statement the database may refuse; the refusal's message.
+    pub async fn try_execute(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64, String> {
         match self {
-            TestDb::Sqlite { conn, .. } => {
-                let changed = conn
-                    .execute(sql, rusqlite::params_from_iter(args.iter().map(sqlite_arg)))
-                    .expect("the statement runs");
-                changed as u64
-            }
+            TestDb::Sqlite { conn, .. } => conn
+                .execute(sql, rusqlite::params_from_iter(args.iter().map(sqlite_arg)))
+                .map(|n| n as u64)
+                .map_err(|e| e.to_string()),
             TestDb::Postgres(client) => client
                 .execute(&dollars(sql), &pg_args(args))
                 .await
-                .expect("the statement runs"),
+                .map_err(|e| {
+                    e.as_db_error()
+                        .map_or(e.to_string(), |d| d.message().to_owned())
+                }),
         }
     }
 
