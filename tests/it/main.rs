@@ -33,7 +33,7 @@ mod identity;
 mod logs;
 mod metrics;
 mod notes;
-mod postgres_down;
+mod postgres;
 mod privacy;
 mod protocol_props;
 mod raw;

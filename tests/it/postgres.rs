@@ -1,4 +1,5 @@
-//! PostgreSQL going away under a running server (a private PostgreSQL
+//! Servers on PostgreSQL: two nodes sharing one database, and PostgreSQL
+//! going away under a running server (a private PostgreSQL
 //! server, so the other tests keep theirs): senders are told
 //! `store_unavailable` and nothing is acknowledged, `/healthz` says the
 //! store is failing, and once PostgreSQL is back the server recovers by
@@ -63,4 +64,44 @@ async fn while_postgresql_is_down_senders_are_told_and_the_server_recovers_by_it
         (stored["seq"].as_u64(), stored["text"].as_str()),
         (Some(2), Some("during"))
     );
+}
+
+/// Two servers on one database, as two nodes behind a load balancer: a
+/// customer who moves from one to the other finds their history, the
+/// numbering goes on, and a retry of a message the first node stored is
+/// acknowledged with its seq, not stored again. (Live delivery between
+/// nodes is the cluster layer's; here a node only reads the store.)
+#[actix_web::test]
+async fn a_customer_moving_between_two_nodes_keeps_one_gapless_history() {
+    let url = crate::test_cluster::fresh_database();
+    let node_a = spawn_app_with(&["--database-url", &url]).await;
+    let node_b = spawn_app_with(&["--database-url", &url]).await;
+    let (mut on_a, _, _) = WsClient::join(&node_a.ws("/ws/customer/mover")).await;
+    for i in 1..=3 {
+        on_a.say(&format!("on a {i}"), Some(&format!("a{i}"))).await;
+        assert_eq!(on_a.expect("message").await["seq"], i);
+    }
+    on_a.close().await;
+
+    let (mut on_b, welcome, history) = WsClient::join(&node_b.ws("/ws/customer/mover")).await;
+    assert_eq!(welcome["last_seq"], 3);
+    assert_eq!(crate::common::seqs(&history), [1, 2, 3]);
+    on_b.say("on a 1", Some("a1")).await;
+    let again = on_b.expect("message").await;
+    assert_eq!(
+        (again["seq"].as_u64(), again["id"].as_str()),
+        (Some(1), Some("a1"))
+    );
+    on_b.say("on b", Some("b1")).await;
+    assert_eq!(on_b.expect("message").await["seq"], 4);
+    on_b.close().await;
+
+    // A node that starts now reads it all from the store. (Node A's
+    // session still holds what it had: keeping it current is the cluster
+    // layer's work.)
+    let node_c = spawn_app_with(&["--database-url", &url]).await;
+    let (_agent, welcome, history) =
+        WsClient::join(&node_c.ws_as_agent("/ws/agent/mover?since=0")).await;
+    assert_eq!(welcome["last_seq"], 4);
+    assert_eq!(crate::common::seqs(&history), [1, 2, 3, 4]);
 }
