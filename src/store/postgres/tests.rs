@@ -288,7 +288,11 @@ fn tmp_throughput() {
     let mut n = 0;
     for round in 1..=50u64 {
         let ops: Vec<WriteOp> = (0..100).map(|_| message(round, Role::Customer)).collect();
-        let writes: Vec<Write<'_>> = clients.iter().zip(&ops).map(|(c, op)| Write { client: c, op }).collect();
+        let writes: Vec<Write<'_>> = clients
+            .iter()
+            .zip(&ops)
+            .map(|(c, op)| Write { client: c, op })
+            .collect();
         assert!(engine.commit_batch(&writes).expect("c").iter().all(|&x| x));
         n += 100;
     }
