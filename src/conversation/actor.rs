@@ -337,7 +337,7 @@ impl Handler<Attach> for SessionActor {
         }
         self.disarm_idle_timer(ctx);
         if self.window.is_loaded() {
-            self.attach(msg, ctx);
+            self.attach_caught_up(msg, ctx);
             return Ok(());
         }
         // `wait`: nothing else happens here until the window is back.
@@ -347,7 +347,7 @@ impl Handler<Attach> for SessionActor {
                 .map(move |result, act, ctx| match result {
                     Ok(snapshot) => {
                         act.load_window(snapshot);
-                        act.attach(msg, ctx);
+                        act.attach_caught_up(msg, ctx);
                     }
                     Err(e) => {
                         log::error!("{}: cannot load conversation: {e}", act.client);

@@ -66,7 +66,10 @@ impl Node {
     fn spawn(&mut self) {
         let child = Command::new(env!("CARGO_BIN_EXE_support-chat"))
             .args(&self.args)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("FAULT_LOG_LEVEL").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log_file(self.port))
             .spawn()
@@ -210,6 +213,7 @@ async fn side(
             _ => format!("/ws/agent/{conversation}?since={last}&token={AGENT_TOKEN}"),
         };
         let url = format!("ws://127.0.0.1:{}{path}", ports[node]);
+        let since = last;
         let connect = tokio::time::timeout(
             Duration::from_secs(2),
             tokio_tungstenite::connect_async(url),
@@ -279,6 +283,7 @@ async fn side(
                     .entry(code)
                     .or_default() += 1;
             }
+            let kind = frame["type"].as_str().unwrap_or_default().to_owned();
             let items: Vec<Value> = match frame["type"].as_str() {
                 Some("message") => vec![frame],
                 Some("history") => frame["messages"].as_array().cloned().unwrap_or_default(),
@@ -288,8 +293,10 @@ async fn side(
             for item in items {
                 let seq = item["seq"].as_u64().expect("a seq");
                 if seq != last + 1 {
-                    h.violations
-                        .push(format!("{conversation}/{role}: got seq {seq} after {last}"));
+                    h.violations.push(format!(
+                        "{conversation}/{role}: got seq {seq} after {last} ({kind} on port {}, since {since})",
+                        ports[node]
+                    ));
                 }
                 last = last.max(seq);
                 if item["from"] == role {

@@ -107,6 +107,17 @@ pub fn on_postgres() {
     ON_POSTGRES.with(|on| on.set(true));
 }
 
+/// The flags that put a server of this test on its backend: a fresh
+/// database on PostgreSQL (keep them for the server's restarts), none on
+/// SQLite.
+pub fn store_flags() -> Vec<String> {
+    if ON_POSTGRES.with(|on| on.get()) {
+        vec!["--database-url".to_string(), fresh_database()]
+    } else {
+        Vec::new()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -150,8 +161,8 @@ fn start_on(
 ) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     // Kept in `args`, so a restart finds the same database.
-    if ON_POSTGRES.with(|on| on.get()) && !args.iter().any(|a| a == "--database-url") {
-        args.extend(["--database-url".to_string(), fresh_database()]);
+    if !args.iter().any(|a| a == "--database-url") {
+        args.extend(store_flags());
     }
     let mut all = vec![
         "--bind".to_string(),

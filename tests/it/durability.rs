@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{eventually, spawn_app, spawn_app_with, TestApp, WsClient};
+use crate::common::{
+    eventually, on_each_backend, spawn_app, spawn_app_with, store_flags, TestApp, WsClient,
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -336,9 +338,11 @@ impl Drop for Process {
     }
 }
 
-/// Starts the binary on `data_dir` and waits until it listens.
-async fn start_server(data_dir: &Path) -> (Process, SocketAddr) {
-    let mut process = Process::spawn(data_dir);
+/// Starts the binary on `data_dir` with `extra` flags and waits until it
+/// listens.
+async fn start_server(data_dir: &Path, extra: &[String]) -> (Process, SocketAddr) {
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let mut process = Process::spawn_with(data_dir, &extra);
     let addr = process.listening().await;
     (process, addr)
 }
@@ -737,142 +741,147 @@ fn in_flight(seen: &[Live]) -> usize {
 // The tests
 // ---------------------------------------------------------------------------
 
-#[actix_web::test]
-async fn history_survives_a_restart_and_seqs_continue() {
-    let app = spawn_app().await;
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/restart-1")).await;
-    let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/restart-1")).await;
-    let mut before = Vec::new();
-    for i in 1..=6 {
-        let (text, id) = (format!("customer says {i}"), format!("c-{i}"));
-        before.push(say_and_ack(&mut customer, Some(&mut agent), &text, Some(&id)).await);
-        if i % 2 == 0 {
-            let text = format!("agent answers {i}");
-            before.push(say_and_ack(&mut agent, Some(&mut customer), &text, None).await);
+on_each_backend! {
+    async fn history_survives_a_restart_and_seqs_continue() {
+        let app = spawn_app().await;
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/restart-1")).await;
+        let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/restart-1")).await;
+        let mut before = Vec::new();
+        for i in 1..=6 {
+            let (text, id) = (format!("customer says {i}"), format!("c-{i}"));
+            before.push(say_and_ack(&mut customer, Some(&mut agent), &text, Some(&id)).await);
+            if i % 2 == 0 {
+                let text = format!("agent answers {i}");
+                before.push(say_and_ack(&mut agent, Some(&mut customer), &text, None).await);
+            }
         }
+        let seqs: Vec<u64> = before.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=9).collect::<Vec<u64>>());
+        customer.close().await;
+        agent.close().await;
+
+        let app = app.restart().await;
+        for url in [
+            app.ws("/ws/customer/restart-1?since=0"),
+            app.ws_as_agent("/ws/agent/restart-1?since=0"),
+        ] {
+            let (last, history) = full_history(&url).await;
+            assert_eq!(last, 9, "welcome of {url} after the restart");
+            assert_eq!(history, before, "history of {url} after the restart");
+        }
+
+        let (mut customer, _, gap) = WsClient::join(&app.ws("/ws/customer/restart-1?since=9")).await;
+        assert!(history_messages(&gap).is_empty());
+        let next = say_and_ack(&mut customer, None, "after the restart", Some("c-7")).await;
+        assert_eq!(next.seq, 10, "the numbering continues after the restart");
+        // A retry of a message from before the restart is not stored again.
+        customer.say("customer says 1", Some("c-1")).await;
+        assert_eq!(Msg::parse(&customer.wait_for("message").await), before[0]);
+        let last_one = say_and_ack(&mut customer, None, "one more", Some("c-8")).await;
+        assert_eq!(last_one.seq, 11);
+        before.extend([next, last_one]);
+        customer.close().await;
+
+        let app = app.restart().await;
+        let (last, history) = full_history(&app.ws_as_agent("/ws/agent/restart-1?since=0")).await;
+        assert_eq!(last, 11);
+        assert_eq!(history, before, "history after a second restart");
     }
-    let seqs: Vec<u64> = before.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, (1..=9).collect::<Vec<u64>>());
-    customer.close().await;
-    agent.close().await;
-
-    let app = app.restart().await;
-    for url in [
-        app.ws("/ws/customer/restart-1?since=0"),
-        app.ws_as_agent("/ws/agent/restart-1?since=0"),
-    ] {
-        let (last, history) = full_history(&url).await;
-        assert_eq!(last, 9, "welcome of {url} after the restart");
-        assert_eq!(history, before, "history of {url} after the restart");
-    }
-
-    let (mut customer, _, gap) = WsClient::join(&app.ws("/ws/customer/restart-1?since=9")).await;
-    assert!(history_messages(&gap).is_empty());
-    let next = say_and_ack(&mut customer, None, "after the restart", Some("c-7")).await;
-    assert_eq!(next.seq, 10, "the numbering continues after the restart");
-    // A retry of a message from before the restart is not stored again.
-    customer.say("customer says 1", Some("c-1")).await;
-    assert_eq!(Msg::parse(&customer.wait_for("message").await), before[0]);
-    let last_one = say_and_ack(&mut customer, None, "one more", Some("c-8")).await;
-    assert_eq!(last_one.seq, 11);
-    before.extend([next, last_one]);
-    customer.close().await;
-
-    let app = app.restart().await;
-    let (last, history) = full_history(&app.ws_as_agent("/ws/agent/restart-1?since=0")).await;
-    assert_eq!(last, 11);
-    assert_eq!(history, before, "history after a second restart");
 }
 
-#[actix_web::test]
-async fn every_acknowledged_message_survives_kill_9() {
-    let dir = TempDir::new().expect("temp dir");
-    let mut conversations: Vec<Conversation> = (0..CONVERSATIONS)
-        .map(|tag| Conversation::new("k9", tag))
-        .collect();
-    let (mut server, mut addr) = start_server(dir.path()).await;
-    for (cycle, kill_after) in [200, 600, 1000].into_iter().enumerate() {
-        let traffic = Traffic::start(addr, &conversations).await;
-        traffic.wait_for_acks(kill_after).await;
+on_each_backend! {
+    async fn every_acknowledged_message_survives_kill_9() {
+        let dir = TempDir::new().expect("temp dir");
+        let store = store_flags();
+        let mut conversations: Vec<Conversation> = (0..CONVERSATIONS)
+            .map(|tag| Conversation::new("k9", tag))
+            .collect();
+        let (mut server, mut addr) = start_server(dir.path(), &store).await;
+        for (cycle, kill_after) in [200, 600, 1000].into_iter().enumerate() {
+            let traffic = Traffic::start(addr, &conversations).await;
+            traffic.wait_for_acks(kill_after).await;
+            server.kill_9().await;
+            let seen = traffic.finish(&mut conversations).await;
+            for (live, conv) in seen.iter().zip(&conversations) {
+                assert!(
+                    live.errors.is_empty(),
+                    "{}: {} errors during traffic, the first: {:?}",
+                    conv.client,
+                    live.errors.len(),
+                    &live.errors[..live.errors.len().min(3)]
+                );
+            }
+            let acked: usize = seen.iter().map(|l| l.acks.len()).sum();
+            let sent: usize = seen.iter().map(|l| l.sent.len()).sum();
+            let unacked = in_flight(&seen);
+            eprintln!("cycle {cycle}: killed with {acked} of {sent} messages acknowledged");
+            assert!(
+                unacked > 0,
+                "the kill should land mid-stream, with messages unacknowledged"
+            );
+
+            (server, addr) = start_server(dir.path(), &store).await;
+            for conv in &mut conversations {
+                conv.verify_and_resend(&format!("ws://{addr}")).await;
+            }
+        }
+        let total: usize = conversations.iter().map(|c| c.stored.len()).sum();
+        eprintln!("{total} messages stored over {CONVERSATIONS} conversations, 3 kills");
         server.kill_9().await;
+    }
+}
+
+on_each_backend! {
+    async fn sigterm_during_traffic_keeps_every_acknowledged_message_and_exits_0() {
+        let dir = TempDir::new().expect("temp dir");
+        let store = store_flags();
+        let mut conversations: Vec<Conversation> = (0..CONVERSATIONS)
+            .map(|tag| Conversation::new("term", tag))
+            .collect();
+        let (mut server, addr) = start_server(dir.path(), &store).await;
+        let traffic = Traffic::start(addr, &conversations).await;
+        traffic.wait_for_acks(200).await;
+        server.sigterm();
+        let status = server
+            .wait_exit(EXIT_TIMEOUT, "SIGTERM should stop it gracefully")
+            .await;
+        assert!(
+            status.success(),
+            "SIGTERM: exit {status}, expected 0; stderr:\n{}",
+            server.stderr()
+        );
         let seen = traffic.finish(&mut conversations).await;
         for (live, conv) in seen.iter().zip(&conversations) {
-            assert!(
-                live.errors.is_empty(),
-                "{}: {} errors during traffic, the first: {:?}",
-                conv.client,
-                live.errors.len(),
-                &live.errors[..live.errors.len().min(3)]
+            assert_eq!(
+                live.close,
+                Some(Some(1001)),
+                "{}: the socket should be closed with 1001 (going away)",
+                conv.client
             );
+            for error in &live.errors {
+                assert_eq!(
+                    error["code"], "shutting_down",
+                    "{}: unexpected error during shutdown",
+                    conv.client
+                );
+            }
         }
-        let acked: usize = seen.iter().map(|l| l.acks.len()).sum();
-        let sent: usize = seen.iter().map(|l| l.sent.len()).sum();
-        let unacked = in_flight(&seen);
-        eprintln!("cycle {cycle}: killed with {acked} of {sent} messages acknowledged");
-        assert!(
-            unacked > 0,
-            "the kill should land mid-stream, with messages unacknowledged"
-        );
+        drop(server);
 
-        (server, addr) = start_server(dir.path()).await;
+        let (mut server, addr) = start_server(dir.path(), &store).await;
         for conv in &mut conversations {
             conv.verify_and_resend(&format!("ws://{addr}")).await;
         }
+        server.sigterm();
+        let status = server.wait_exit(EXIT_TIMEOUT, "idle SIGTERM").await;
+        assert!(status.success(), "idle SIGTERM: exit {status}");
     }
-    let total: usize = conversations.iter().map(|c| c.stored.len()).sum();
-    eprintln!("{total} messages stored over {CONVERSATIONS} conversations, 3 kills");
-    server.kill_9().await;
-}
-
-#[actix_web::test]
-async fn sigterm_during_traffic_keeps_every_acknowledged_message_and_exits_0() {
-    let dir = TempDir::new().expect("temp dir");
-    let mut conversations: Vec<Conversation> = (0..CONVERSATIONS)
-        .map(|tag| Conversation::new("term", tag))
-        .collect();
-    let (mut server, addr) = start_server(dir.path()).await;
-    let traffic = Traffic::start(addr, &conversations).await;
-    traffic.wait_for_acks(200).await;
-    server.sigterm();
-    let status = server
-        .wait_exit(EXIT_TIMEOUT, "SIGTERM should stop it gracefully")
-        .await;
-    assert!(
-        status.success(),
-        "SIGTERM: exit {status}, expected 0; stderr:\n{}",
-        server.stderr()
-    );
-    let seen = traffic.finish(&mut conversations).await;
-    for (live, conv) in seen.iter().zip(&conversations) {
-        assert_eq!(
-            live.close,
-            Some(Some(1001)),
-            "{}: the socket should be closed with 1001 (going away)",
-            conv.client
-        );
-        for error in &live.errors {
-            assert_eq!(
-                error["code"], "shutting_down",
-                "{}: unexpected error during shutdown",
-                conv.client
-            );
-        }
-    }
-    drop(server);
-
-    let (mut server, addr) = start_server(dir.path()).await;
-    for conv in &mut conversations {
-        conv.verify_and_resend(&format!("ws://{addr}")).await;
-    }
-    server.sigterm();
-    let status = server.wait_exit(EXIT_TIMEOUT, "idle SIGTERM").await;
-    assert!(status.success(), "idle SIGTERM: exit {status}");
 }
 
 #[actix_web::test]
 async fn startup_fails_when_another_instance_uses_the_data_dir() {
     let dir = TempDir::new().expect("temp dir");
-    let (mut first, addr) = start_server(dir.path()).await;
+    let (mut first, addr) = start_server(dir.path(), &[]).await;
     let stderr = start_expecting_refusal(dir.path()).await;
     assert_mentions(
         &stderr,
@@ -971,7 +980,7 @@ async fn startup_fails_on_a_database_of_another_application_and_leaves_it_untouc
 #[actix_web::test]
 async fn startup_fails_on_a_database_written_by_a_newer_version() {
     let dir = TempDir::new().expect("temp dir");
-    let (mut server, addr) = start_server(dir.path()).await;
+    let (mut server, addr) = start_server(dir.path(), &[]).await;
     let (mut customer, _, _) = WsClient::join(&format!("ws://{addr}/ws/customer/future-1")).await;
     say_and_ack(&mut customer, None, "kept", Some("c-1")).await;
     customer.close().await;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::common::on_each_backend;
 use crate::common::{
     http_client, seqs, spawn_app, spawn_app_with, texts, TestApp, WsClient, AGENT_TOKEN,
 };
@@ -63,139 +64,142 @@ async fn conversation_with_notes(app: &TestApp, id: &str) -> (WsClient, WsClient
     (customer, agent)
 }
 
-#[actix_web::test]
-async fn a_private_note_reaches_every_agent_and_never_the_customers_socket() {
-    let app = spawn_app().await;
-    let (mut customer, mut agent) = conversation_with_notes(&app, "note-live").await;
-    let admin = app.admin_cookie().await;
-    let mut colleague = WsClient::connect_with_cookie(&app.ws("/ws/agent/note-live"), &admin).await;
-    colleague.expect("welcome").await;
-    let history = colleague.expect("history").await;
-    assert_eq!(seqs(&history), [1, 2, 3, 4], "agents see every item");
-    assert_eq!(items(&history)[1]["text"], SECRET);
-    assert_eq!(items(&history)[1]["private"], true);
+on_each_backend! {
+    async fn a_private_note_reaches_every_agent_and_never_the_customers_socket() {
+        let app = spawn_app().await;
+        let (mut customer, mut agent) = conversation_with_notes(&app, "note-live").await;
+        let admin = app.admin_cookie().await;
+        let mut colleague = WsClient::connect_with_cookie(&app.ws("/ws/agent/note-live"), &admin).await;
+        colleague.expect("welcome").await;
+        let history = colleague.expect("history").await;
+        assert_eq!(seqs(&history), [1, 2, 3, 4], "agents see every item");
+        assert_eq!(items(&history)[1]["text"], SECRET);
+        assert_eq!(items(&history)[1]["private"], true);
 
-    agent.say("anything else?", None).await;
-    let live = customer.wait_for("message").await;
-    assert_eq!(
-        (live["seq"].as_u64(), live["prev"].as_u64()),
-        (Some(5), Some(3))
-    );
-    let mut seen = vec![live];
-    // Nothing else reached the customer: every frame up to their next
-    // message is checked.
-    customer.say("no, thanks", None).await;
-    let next = loop {
-        let frame = customer.next_json().await;
-        if frame["type"] == "message" {
-            break frame;
+        agent.say("anything else?", None).await;
+        let live = customer.wait_for("message").await;
+        assert_eq!(
+            (live["seq"].as_u64(), live["prev"].as_u64()),
+            (Some(5), Some(3))
+        );
+        let mut seen = vec![live];
+        // Nothing else reached the customer: every frame up to their next
+        // message is checked.
+        customer.say("no, thanks", None).await;
+        let next = loop {
+            let frame = customer.next_json().await;
+            if frame["type"] == "message" {
+                break frame;
+            }
+            seen.push(frame);
+        };
+        assert_eq!(next["seq"], 6);
+        assert!(next.get("prev").is_none(), "no hidden seq before it");
+        seen.push(next);
+        assert_no_secret(&seen);
+        drop(agent);
+    }
+}
+
+on_each_backend! {
+    async fn the_customers_history_resume_and_paging_skip_notes_without_a_false_gap() {
+        let app = spawn_app().await;
+        let (customer, agent) = conversation_with_notes(&app, "note-history").await;
+        customer.close().await;
+        agent.close().await;
+
+        let (_, welcome, history) = WsClient::join(&app.ws("/ws/customer/note-history")).await;
+        assert_eq!(
+            welcome["last_seq"], 3,
+            "the customer's newest item, not the note after it"
+        );
+        assert_eq!(seqs(&history), [1, 3]);
+        assert_eq!(
+            history["has_more"], false,
+            "nothing the customer sees is missing"
+        );
+        assert_no_secret(&[welcome, history.clone()]);
+
+        // Resuming after seq 1 and after seq 3.
+        let (_, _, resumed) = WsClient::join(&app.ws("/ws/customer/note-history?since=1")).await;
+        assert_eq!(seqs(&resumed), [3]);
+        assert_eq!(items(&resumed)[0]["prev"], 1);
+        assert_eq!(resumed["has_more"], false);
+        let (mut customer, _, resumed) =
+            WsClient::join(&app.ws("/ws/customer/note-history?since=3")).await;
+        assert_eq!(seqs(&resumed), Vec::<u64>::new());
+
+        // Paging back over the note.
+        customer
+            .send_json(json!({"type":"history_before","before":4,"limit":1}))
+            .await;
+        let page = customer.expect("history").await;
+        assert_eq!(seqs(&page), [3]);
+        assert_eq!(page["has_more"], true);
+        customer
+            .send_json(json!({"type":"history_before","before":3,"limit":5}))
+            .await;
+        let page = customer.expect("history").await;
+        assert_eq!(seqs(&page), [1]);
+        assert_eq!(page["has_more"], false);
+        assert_no_secret(&[resumed, page]);
+    }
+}
+
+on_each_backend! {
+    async fn a_customer_behind_many_notes_gets_their_history_from_the_store() {
+        let app = spawn_app_with(&["--rate-limit", "0"]).await;
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/note-many")).await;
+        customer.say("hello", None).await;
+        customer.expect("message").await;
+        customer.close().await;
+        let client = http_client();
+        // More notes than a session keeps in memory (256 items).
+        for i in 0..300 {
+            let response = client
+                .post(app.http("/api/conversations/note-many/messages"))
+                .bearer_auth(AGENT_TOKEN)
+                .json(&json!({"text": format!("{SECRET} #{i}"), "private": true}))
+                .send()
+                .await
+                .expect("POST a note");
+            assert_eq!(response.status(), 201);
+            let stored: Value = response.json().await.expect("the stored note");
+            assert_eq!(stored["private"], true);
         }
-        seen.push(frame);
-    };
-    assert_eq!(next["seq"], 6);
-    assert!(next.get("prev").is_none(), "no hidden seq before it");
-    seen.push(next);
-    assert_no_secret(&seen);
-    drop(agent);
-}
-
-#[actix_web::test]
-async fn the_customers_history_resume_and_paging_skip_notes_without_a_false_gap() {
-    let app = spawn_app().await;
-    let (customer, agent) = conversation_with_notes(&app, "note-history").await;
-    customer.close().await;
-    agent.close().await;
-
-    let (_, welcome, history) = WsClient::join(&app.ws("/ws/customer/note-history")).await;
-    assert_eq!(
-        welcome["last_seq"], 3,
-        "the customer's newest item, not the note after it"
-    );
-    assert_eq!(seqs(&history), [1, 3]);
-    assert_eq!(
-        history["has_more"], false,
-        "nothing the customer sees is missing"
-    );
-    assert_no_secret(&[welcome, history.clone()]);
-
-    // Resuming after seq 1 and after seq 3.
-    let (_, _, resumed) = WsClient::join(&app.ws("/ws/customer/note-history?since=1")).await;
-    assert_eq!(seqs(&resumed), [3]);
-    assert_eq!(items(&resumed)[0]["prev"], 1);
-    assert_eq!(resumed["has_more"], false);
-    let (mut customer, _, resumed) =
-        WsClient::join(&app.ws("/ws/customer/note-history?since=3")).await;
-    assert_eq!(seqs(&resumed), Vec::<u64>::new());
-
-    // Paging back over the note.
-    customer
-        .send_json(json!({"type":"history_before","before":4,"limit":1}))
-        .await;
-    let page = customer.expect("history").await;
-    assert_eq!(seqs(&page), [3]);
-    assert_eq!(page["has_more"], true);
-    customer
-        .send_json(json!({"type":"history_before","before":3,"limit":5}))
-        .await;
-    let page = customer.expect("history").await;
-    assert_eq!(seqs(&page), [1]);
-    assert_eq!(page["has_more"], false);
-    assert_no_secret(&[resumed, page]);
-}
-
-#[actix_web::test]
-async fn a_customer_behind_many_notes_gets_their_history_from_the_store() {
-    let app = spawn_app_with(&["--rate-limit", "0"]).await;
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/note-many")).await;
-    customer.say("hello", None).await;
-    customer.expect("message").await;
-    customer.close().await;
-    let client = http_client();
-    // More notes than a session keeps in memory (256 items).
-    for i in 0..300 {
-        let response = client
+        let reply = client
             .post(app.http("/api/conversations/note-many/messages"))
             .bearer_auth(AGENT_TOKEN)
-            .json(&json!({"text": format!("{SECRET} #{i}"), "private": true}))
+            .json(&json!({"text": "we are on it"}))
             .send()
             .await
-            .expect("POST a note");
-        assert_eq!(response.status(), 201);
-        let stored: Value = response.json().await.expect("the stored note");
-        assert_eq!(stored["private"], true);
+            .expect("POST a reply");
+        assert_eq!(reply.status(), 201);
+
+        let (mut customer, welcome, history) = WsClient::join(&app.ws("/ws/customer/note-many")).await;
+        assert_eq!(welcome["last_seq"], 302);
+        assert_eq!(texts(&history), ["hello", "we are on it"]);
+        assert_eq!(items(&history)[1]["prev"], 1);
+        assert_eq!(history["has_more"], false);
+        customer
+            .send_json(json!({"type":"history_before","before":302,"limit":50}))
+            .await;
+        let page = customer.expect("history").await;
+        assert_eq!(seqs(&page), [1]);
+        assert_no_secret(&[welcome, history, page]);
+
+        // The agents' API lists the notes, flagged.
+        let agents: Value = client
+            .get(app.http("/api/conversations/note-many/messages?after=1&limit=2"))
+            .bearer_auth(AGENT_TOKEN)
+            .send()
+            .await
+            .expect("GET messages")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(agents["messages"][0]["private"], true);
     }
-    let reply = client
-        .post(app.http("/api/conversations/note-many/messages"))
-        .bearer_auth(AGENT_TOKEN)
-        .json(&json!({"text": "we are on it"}))
-        .send()
-        .await
-        .expect("POST a reply");
-    assert_eq!(reply.status(), 201);
-
-    let (mut customer, welcome, history) = WsClient::join(&app.ws("/ws/customer/note-many")).await;
-    assert_eq!(welcome["last_seq"], 302);
-    assert_eq!(texts(&history), ["hello", "we are on it"]);
-    assert_eq!(items(&history)[1]["prev"], 1);
-    assert_eq!(history["has_more"], false);
-    customer
-        .send_json(json!({"type":"history_before","before":302,"limit":50}))
-        .await;
-    let page = customer.expect("history").await;
-    assert_eq!(seqs(&page), [1]);
-    assert_no_secret(&[welcome, history, page]);
-
-    // The agents' API lists the notes, flagged.
-    let agents: Value = client
-        .get(app.http("/api/conversations/note-many/messages?after=1&limit=2"))
-        .bearer_auth(AGENT_TOKEN)
-        .send()
-        .await
-        .expect("GET messages")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(agents["messages"][0]["private"], true);
 }
 
 #[actix_web::test]

@@ -2,100 +2,105 @@
 
 use std::time::Duration;
 
+use crate::common::on_each_backend;
 use crate::common::{seqs, spawn_app, spawn_app_with, texts, WsClient};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
-#[actix_web::test]
-async fn customer_and_agent_chat_both_ways() {
-    let app = spawn_app().await;
-    let (mut customer, welcome, history) = WsClient::join(&app.ws("/ws/customer/alice")).await;
-    assert_eq!(welcome["role"], "customer");
-    assert_eq!(welcome["client_id"], "alice");
-    assert_eq!(welcome["last_seq"], 0);
-    assert_eq!(welcome["peer_online"], false);
-    assert_eq!(history["messages"], json!([]));
-    assert_eq!(history["has_more"], false);
+on_each_backend! {
+    async fn customer_and_agent_chat_both_ways() {
+        let app = spawn_app().await;
+        let (mut customer, welcome, history) = WsClient::join(&app.ws("/ws/customer/alice")).await;
+        assert_eq!(welcome["role"], "customer");
+        assert_eq!(welcome["client_id"], "alice");
+        assert_eq!(welcome["last_seq"], 0);
+        assert_eq!(welcome["peer_online"], false);
+        assert_eq!(history["messages"], json!([]));
+        assert_eq!(history["has_more"], false);
 
-    let (mut agent, welcome, _) = WsClient::join(&app.ws_as_agent("/ws/agent/alice")).await;
-    assert_eq!(welcome["role"], "agent");
-    assert_eq!(welcome["peer_online"], true);
-    let presence = customer.expect("presence").await;
-    assert_eq!(
-        presence,
-        json!({"type":"presence","role":"agent","online":true})
-    );
+        let (mut agent, welcome, _) = WsClient::join(&app.ws_as_agent("/ws/agent/alice")).await;
+        assert_eq!(welcome["role"], "agent");
+        assert_eq!(welcome["peer_online"], true);
+        let presence = customer.expect("presence").await;
+        assert_eq!(
+            presence,
+            json!({"type":"presence","role":"agent","online":true})
+        );
 
-    customer.say("Hello, my order is late", Some("c1")).await;
-    let ack = customer.expect("message").await;
-    let seen = agent.expect("message").await;
-    assert_eq!(ack, seen, "both sides get the same stored message");
-    assert_eq!(ack["seq"], 1);
-    assert_eq!(ack["from"], "customer");
-    assert_eq!(ack["id"], "c1");
-    assert!(ack["ts"].as_str().unwrap().ends_with('Z'));
+        customer.say("Hello, my order is late", Some("c1")).await;
+        let ack = customer.expect("message").await;
+        let seen = agent.expect("message").await;
+        assert_eq!(ack, seen, "both sides get the same stored message");
+        assert_eq!(ack["seq"], 1);
+        assert_eq!(ack["from"], "customer");
+        assert_eq!(ack["id"], "c1");
+        assert!(ack["ts"].as_str().unwrap().ends_with('Z'));
 
-    agent.say("Let me check", None).await;
-    let reply = customer.expect("message").await;
-    assert_eq!(reply["seq"], 2);
-    assert_eq!(reply["from"], "agent");
-    assert_eq!(reply["text"], "Let me check");
-    assert!(reply.get("id").is_none());
-    assert_eq!(agent.expect("message").await, reply);
-}
-
-#[actix_web::test]
-async fn agent_sees_history_after_reconnect_and_since_sends_only_the_gap() {
-    let app = spawn_app().await;
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/bob")).await;
-    for i in 1..=5 {
-        customer.say(&format!("m{i}"), None).await;
-        customer.expect("message").await;
+        agent.say("Let me check", None).await;
+        let reply = customer.expect("message").await;
+        assert_eq!(reply["seq"], 2);
+        assert_eq!(reply["from"], "agent");
+        assert_eq!(reply["text"], "Let me check");
+        assert!(reply.get("id").is_none());
+        assert_eq!(agent.expect("message").await, reply);
     }
-    let (agent, welcome, history) = WsClient::join(&app.ws_as_agent("/ws/agent/bob")).await;
-    assert_eq!(welcome["last_seq"], 5);
-    assert_eq!(texts(&history), ["m1", "m2", "m3", "m4", "m5"]);
-    agent.close().await;
-
-    let (_, _, gap) = WsClient::join(&app.ws_as_agent("/ws/agent/bob?since=3")).await;
-    assert_eq!(seqs(&gap), [4, 5]);
-    assert_eq!(gap["has_more"], false);
 }
 
-#[actix_web::test]
-async fn messages_sent_while_the_other_side_was_away_are_there_when_it_comes_back() {
-    let app = spawn_app().await;
-    let (mut agent, welcome, _) = WsClient::join(&app.ws_as_agent("/ws/agent/carol")).await;
-    assert_eq!(welcome["peer_online"], false, "customer has not come yet");
-    agent.say("Hi Carol, we have an update", Some("a1")).await;
-    assert_eq!(agent.expect("message").await["seq"], 1);
+on_each_backend! {
+    async fn agent_sees_history_after_reconnect_and_since_sends_only_the_gap() {
+        let app = spawn_app().await;
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/bob")).await;
+        for i in 1..=5 {
+            customer.say(&format!("m{i}"), None).await;
+            customer.expect("message").await;
+        }
+        let (agent, welcome, history) = WsClient::join(&app.ws_as_agent("/ws/agent/bob")).await;
+        assert_eq!(welcome["last_seq"], 5);
+        assert_eq!(texts(&history), ["m1", "m2", "m3", "m4", "m5"]);
+        agent.close().await;
 
-    let (mut customer, welcome, history) = WsClient::join(&app.ws("/ws/customer/carol")).await;
-    assert_eq!(welcome["peer_online"], true);
-    assert_eq!(texts(&history), ["Hi Carol, we have an update"]);
-    customer.say("Thanks!", None).await;
-    assert_eq!(agent.wait_for("message").await["text"], "Thanks!");
+        let (_, _, gap) = WsClient::join(&app.ws_as_agent("/ws/agent/bob?since=3")).await;
+        assert_eq!(seqs(&gap), [4, 5]);
+        assert_eq!(gap["has_more"], false);
+    }
 }
 
-#[actix_web::test]
-async fn a_retried_message_id_is_stored_once_and_acknowledged_again() {
-    let app = spawn_app().await;
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/dave")).await;
-    customer.say("only once", Some("retry-1")).await;
-    let first = customer.expect("message").await;
-    customer.say("only once", Some("retry-1")).await;
-    let again = customer.expect("message").await;
-    assert_eq!(first, again);
-    customer.say("next", Some("retry-2")).await;
-    assert_eq!(customer.expect("message").await["seq"], 2);
+on_each_backend! {
+    async fn messages_sent_while_the_other_side_was_away_are_there_when_it_comes_back() {
+        let app = spawn_app().await;
+        let (mut agent, welcome, _) = WsClient::join(&app.ws_as_agent("/ws/agent/carol")).await;
+        assert_eq!(welcome["peer_online"], false, "customer has not come yet");
+        agent.say("Hi Carol, we have an update", Some("a1")).await;
+        assert_eq!(agent.expect("message").await["seq"], 1);
 
-    // The same id from the other role is a different message.
-    let (mut agent, _, history) = WsClient::join(&app.ws_as_agent("/ws/agent/dave")).await;
-    assert_eq!(texts(&history), ["only once", "next"]);
-    agent.say("agent's own", Some("retry-1")).await;
-    assert_eq!(agent.expect("message").await["seq"], 3);
+        let (mut customer, welcome, history) = WsClient::join(&app.ws("/ws/customer/carol")).await;
+        assert_eq!(welcome["peer_online"], true);
+        assert_eq!(texts(&history), ["Hi Carol, we have an update"]);
+        customer.say("Thanks!", None).await;
+        assert_eq!(agent.wait_for("message").await["text"], "Thanks!");
+    }
+}
+
+on_each_backend! {
+    async fn a_retried_message_id_is_stored_once_and_acknowledged_again() {
+        let app = spawn_app().await;
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/dave")).await;
+        customer.say("only once", Some("retry-1")).await;
+        let first = customer.expect("message").await;
+        customer.say("only once", Some("retry-1")).await;
+        let again = customer.expect("message").await;
+        assert_eq!(first, again);
+        customer.say("next", Some("retry-2")).await;
+        assert_eq!(customer.expect("message").await["seq"], 2);
+
+        // The same id from the other role is a different message.
+        let (mut agent, _, history) = WsClient::join(&app.ws_as_agent("/ws/agent/dave")).await;
+        assert_eq!(texts(&history), ["only once", "next"]);
+        agent.say("agent's own", Some("retry-1")).await;
+        assert_eq!(agent.expect("message").await["seq"], 3);
+    }
 }
 
 #[actix_web::test]
@@ -284,41 +289,42 @@ async fn healthz_reports_sessions_and_sockets() {
     assert_eq!(health["store"], "ok");
 }
 
-#[actix_web::test]
-async fn history_before_pages_back_to_the_very_first_message() {
-    let app = spawn_app_with(&["--rate-limit", "0"]).await;
-    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/kim")).await;
-    for i in 1..=450 {
-        customer.say(&format!("m{i}"), None).await;
-    }
-    for _ in 1..=450 {
-        customer.expect("message").await;
-    }
-    customer.close().await;
-    let (mut agent, _, history) = WsClient::join(&app.ws_as_agent("/ws/agent/kim")).await;
-    assert_eq!(seqs(&history), (251..=450).collect::<Vec<_>>());
-    assert_eq!(history["has_more"], true);
-    let mut all = seqs(&history);
-    let mut has_more = true;
-    while has_more {
-        let before = all[0];
+on_each_backend! {
+    async fn history_before_pages_back_to_the_very_first_message() {
+        let app = spawn_app_with(&["--rate-limit", "0"]).await;
+        let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/kim")).await;
+        for i in 1..=450 {
+            customer.say(&format!("m{i}"), None).await;
+        }
+        for _ in 1..=450 {
+            customer.expect("message").await;
+        }
+        customer.close().await;
+        let (mut agent, _, history) = WsClient::join(&app.ws_as_agent("/ws/agent/kim")).await;
+        assert_eq!(seqs(&history), (251..=450).collect::<Vec<_>>());
+        assert_eq!(history["has_more"], true);
+        let mut all = seqs(&history);
+        let mut has_more = true;
+        while has_more {
+            let before = all[0];
+            agent
+                .send_json(json!({"type":"history_before","before":before,"limit":120}))
+                .await;
+            let page = agent.expect("history").await;
+            has_more = page["has_more"].as_bool().unwrap();
+            let mut older = seqs(&page);
+            assert!(!older.is_empty());
+            older.extend(all);
+            all = older;
+        }
+        assert_eq!(all, (1..=450).collect::<Vec<_>>());
         agent
-            .send_json(json!({"type":"history_before","before":before,"limit":120}))
+            .send_json(json!({"type":"history_before","before":1}))
             .await;
-        let page = agent.expect("history").await;
-        has_more = page["has_more"].as_bool().unwrap();
-        let mut older = seqs(&page);
-        assert!(!older.is_empty());
-        older.extend(all);
-        all = older;
+        let empty = agent.expect("history").await;
+        assert_eq!(empty["messages"], json!([]));
+        assert_eq!(empty["has_more"], false);
     }
-    assert_eq!(all, (1..=450).collect::<Vec<_>>());
-    agent
-        .send_json(json!({"type":"history_before","before":1}))
-        .await;
-    let empty = agent.expect("history").await;
-    assert_eq!(empty["messages"], json!([]));
-    assert_eq!(empty["has_more"], false);
 }
 
 /// A history frame can be larger than what may wait for a socket (200
@@ -376,46 +382,47 @@ async fn pages_are_served_and_bad_ids_get_a_clear_page() {
     assert_eq!(app.get("/nowhere").await.status(), 404);
 }
 
-#[actix_web::test]
-async fn a_client_that_pipelines_thousands_of_messages_gets_each_acknowledged_once_in_order() {
-    let app = spawn_app_with(&["--rate-limit", "0"]).await;
-    let (customer, _, _) = WsClient::join(&app.ws("/ws/customer/piper")).await;
-    // Sent without reading anything back: more than the socket's in-flight
-    // window and read-ahead, so the server must slow the reading down.
-    let count = 3000;
-    let frames: Vec<Message> = (0..count)
-        .map(|i| {
-            Message::Text(
-                json!({"type":"message","text":format!("m{i}"),"id":format!("p{i}")}).to_string(),
+on_each_backend! {
+    async fn a_client_that_pipelines_thousands_of_messages_gets_each_acknowledged_once_in_order() {
+        let app = spawn_app_with(&["--rate-limit", "0"]).await;
+        let (customer, _, _) = WsClient::join(&app.ws("/ws/customer/piper")).await;
+        // Sent without reading anything back: more than the socket's in-flight
+        // window and read-ahead, so the server must slow the reading down.
+        let count = 3000;
+        let frames: Vec<Message> = (0..count)
+            .map(|i| {
+                Message::Text(
+                    json!({"type":"message","text":format!("m{i}"),"id":format!("p{i}")}).to_string(),
+                )
+            })
+            .collect();
+        let (mut sink, mut stream) = futures_util::StreamExt::split(customer.socket);
+        let send = tokio::spawn(async move {
+            for frame in frames {
+                futures_util::SinkExt::send(&mut sink, frame).await.unwrap();
+            }
+            sink
+        });
+        let mut seqs = Vec::new();
+        while seqs.len() < count {
+            let frame = tokio::time::timeout(
+                crate::common::FRAME_TIMEOUT,
+                futures_util::StreamExt::next(&mut stream),
             )
-        })
-        .collect();
-    let (mut sink, mut stream) = futures_util::StreamExt::split(customer.socket);
-    let send = tokio::spawn(async move {
-        for frame in frames {
-            futures_util::SinkExt::send(&mut sink, frame).await.unwrap();
+            .await
+            .expect("acks keep coming")
+            .unwrap()
+            .unwrap();
+            if let Message::Text(text) = frame {
+                let ack: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(ack["type"], "message", "{ack}");
+                assert_eq!(ack["id"], format!("p{}", seqs.len()));
+                seqs.push(ack["seq"].as_u64().unwrap());
+            }
         }
-        sink
-    });
-    let mut seqs = Vec::new();
-    while seqs.len() < count {
-        let frame = tokio::time::timeout(
-            crate::common::FRAME_TIMEOUT,
-            futures_util::StreamExt::next(&mut stream),
-        )
-        .await
-        .expect("acks keep coming")
-        .unwrap()
-        .unwrap();
-        if let Message::Text(text) = frame {
-            let ack: serde_json::Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(ack["type"], "message", "{ack}");
-            assert_eq!(ack["id"], format!("p{}", seqs.len()));
-            seqs.push(ack["seq"].as_u64().unwrap());
-        }
+        let _sink = send.await.unwrap();
+        assert_eq!(seqs, (1..=count as u64).collect::<Vec<_>>());
     }
-    let _sink = send.await.unwrap();
-    assert_eq!(seqs, (1..=count as u64).collect::<Vec<_>>());
 }
 
 #[actix_web::test]

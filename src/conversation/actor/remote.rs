@@ -11,8 +11,7 @@ use actix::prelude::*;
 
 use super::posting::Draft;
 use super::{Pending, SessionActor};
-use crate::conversation::link::ToSocket;
-use crate::conversation::messages::Poster;
+use crate::conversation::messages::{Attach, Poster};
 use crate::conversation::remote::{ClusterNotice, Outgoing};
 use crate::domain::{ChatMessage, ConversationStatus, Event};
 use crate::error::AppError;
@@ -115,6 +114,31 @@ impl SessionActor {
                 resync.caught_up = act.pending.is_empty();
                 act.advance_resync(ctx);
             }
+        }));
+    }
+
+    /// Attaches `msg`'s socket once this session has what the client has
+    /// seen: a client moving from another node may know seqs not read here
+    /// yet, and must not get them again.
+    pub(super) fn attach_caught_up(&mut self, msg: Attach, ctx: &mut Context<Self>) {
+        let behind = msg.since.saturating_sub(self.last_seen(msg.who.role()));
+        if behind == 0 {
+            return self.attach(msg, ctx);
+        }
+        let limit = usize::try_from(behind)
+            .unwrap_or(usize::MAX)
+            .max(FETCH_PAGE);
+        let read = self.store.after(self.client.clone(), self.last_seq, limit);
+        ctx.wait(read.into_actor(self).map(move |result, act, ctx| {
+            match result {
+                Ok(messages) => {
+                    for message in messages {
+                        act.apply_stored(message, ctx);
+                    }
+                }
+                Err(e) => log::warn!("{}: cannot read new messages: {e}", act.client),
+            }
+            act.attach(msg, ctx);
         }));
     }
 
@@ -226,8 +250,10 @@ impl SessionActor {
         }
     }
 
-    /// A refused message again: answered with the stored copy if another
-    /// node stored it (a retry sent there), else appended anew.
+    /// A refused message again: if it is stored after all (a retry sent to
+    /// another node, or a commit reported as failed that reached the disk),
+    /// the poster's socket has it already from the store's read, so only
+    /// API posters are answered; else it is appended anew.
     fn write_again(&mut self, pending: Pending, ctx: &mut Context<Self>) {
         let Pending {
             message,
@@ -245,14 +271,6 @@ impl SessionActor {
         {
             for ack in acks {
                 let _ = ack.send(Ok(stored.clone()));
-            }
-            if let Some(socket_id) = socket {
-                let frame = ServerEvent::Message(crate::protocol::Item {
-                    message: &stored,
-                    reader: role,
-                })
-                .encode();
-                self.deliver_to(role, socket_id, ToSocket::Frame(frame));
             }
             return;
         }

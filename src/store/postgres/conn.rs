@@ -180,6 +180,45 @@ impl Conn {
         self.client.execute(&statement, params).await
     }
 
+    /// Runs statements pipelined: every request is sent before the first
+    /// answer is awaited, so they cost one round trip, not one each. The
+    /// server runs them in the order sent (the protocol keeps it), which
+    /// is the order of `items`; an error aborts the transaction, so the
+    /// ones after it fail too. Returns each one's changed rows.
+    pub(super) async fn execute_pipelined(
+        &mut self,
+        items: &[(&str, Params<'_>)],
+    ) -> Result<Vec<u64>, tokio_postgres::Error> {
+        let mut statements = Vec::with_capacity(items.len());
+        for (sql, _) in items {
+            statements.push(self.statement(sql).await?);
+        }
+        let client = &self.client;
+        let mut calls: Vec<_> = items
+            .iter()
+            .zip(&statements)
+            .map(|((_, params), statement)| Box::pin(client.execute(statement, params)))
+            .collect();
+        // A call sends its request when first polled: poll them once each,
+        // in order, then wait for the answers.
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        let mut answers: Vec<Option<Result<u64, tokio_postgres::Error>>> = calls
+            .iter_mut()
+            .map(|call| match call.as_mut().poll(&mut cx) {
+                Poll::Ready(answer) => Some(answer),
+                Poll::Pending => None,
+            })
+            .collect();
+        let mut changed = Vec::with_capacity(calls.len());
+        for (call, answer) in calls.iter_mut().zip(&mut answers) {
+            changed.push(match answer.take() {
+                Some(answer) => answer?,
+                None => call.await?,
+            });
+        }
+        Ok(changed)
+    }
+
     /// Runs statements without parameters (transaction control, DDL).
     pub(super) async fn batch(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
         self.client.batch_execute(sql).await

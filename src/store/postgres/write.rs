@@ -16,6 +16,8 @@
 //! 4. a conversation row inserted in step 1 whose first message was
 //!    refused is removed again before the commit.
 
+use tokio_postgres::types::ToSql;
+
 use super::conn::Conn;
 use crate::domain::{
     now_millis, AgentId, ChatMessage, ClientId, Contact, ConversationStatus, Notice, Role,
@@ -80,18 +82,28 @@ async fn apply(conn: &mut Conn, writes: &[Write<'_>]) -> Result<Vec<bool>, Store
 
     let mut accepted = vec![false; writes.len()];
     // Once a message is refused, so are its conversation's later ones in
-    // the batch: they were written assuming it, and another node's message
-    // in its seq would let the next one through.
+    // the batch (see `store_run`).
     let mut refused: Vec<&ClientId> = Vec::new();
-    for i in order {
-        let Write { client, op } = writes[i];
-        let message = matches!(op, WriteOp::Message(_));
-        if message && refused.contains(&client) {
-            continue;
-        }
-        accepted[i] = apply_one(conn, client, op).await?;
-        if message && !accepted[i] {
-            refused.push(client);
+    let mut rest = &order[..];
+    while let Some(&first) = rest.first() {
+        // A run of plain messages (the bulk of any batch) goes pipelined.
+        let run = rest
+            .iter()
+            .position(|&i| plain_message(writes[i].op).is_none())
+            .unwrap_or(rest.len());
+        if run > 0 {
+            store_run(conn, writes, &rest[..run], &mut accepted, &mut refused).await?;
+            rest = &rest[run..];
+        } else {
+            let Write { client, op } = writes[first];
+            let message = matches!(op, WriteOp::Message(_));
+            if !(message && refused.contains(&client)) {
+                accepted[first] = apply_one(conn, client, op).await?;
+                if message && !accepted[first] {
+                    refused.push(client);
+                }
+            }
+            rest = &rest[1..];
         }
     }
     if !created.is_empty() {
@@ -102,6 +114,52 @@ async fn apply(conn: &mut Conn, writes: &[Write<'_>]) -> Result<Vec<bool>, Store
         .await?;
     }
     Ok(accepted)
+}
+
+/// Stores a run of plain messages, pipelined, one message per conversation
+/// at a time: once a message is refused, so are its conversation's later
+/// ones in the batch. They were written assuming it, and another node's
+/// message in its seq would let the next one through.
+async fn store_run<'a>(
+    conn: &mut Conn,
+    writes: &[Write<'a>],
+    run: &[usize],
+    accepted: &mut [bool],
+    refused: &mut Vec<&'a ClientId>,
+) -> Result<(), StoreError> {
+    let mut waiting: Vec<usize> = run
+        .iter()
+        .copied()
+        .filter(|&i| !refused.contains(&writes[i].client))
+        .collect();
+    while !waiting.is_empty() {
+        let mut round: Vec<usize> = Vec::new();
+        let mut later: Vec<usize> = Vec::new();
+        for &i in &waiting {
+            let client = writes[i].client;
+            if round.iter().any(|&r| writes[r].client == client) {
+                later.push(i);
+            } else {
+                round.push(i);
+            }
+        }
+        let messages: Vec<(&ClientId, &ChatMessage)> = round
+            .iter()
+            .filter_map(|&i| Some((writes[i].client, plain_message(writes[i].op)?)))
+            .collect();
+        let stored = store_messages(conn, &messages).await?;
+        for (&i, ok) in round.iter().zip(stored) {
+            accepted[i] = ok;
+            if !ok {
+                refused.push(writes[i].client);
+            }
+        }
+        waiting = later
+            .into_iter()
+            .filter(|&i| !refused.contains(&writes[i].client))
+            .collect();
+    }
+    Ok(())
 }
 
 async fn apply_one(conn: &mut Conn, client: &ClientId, op: &WriteOp) -> Result<bool, StoreError> {
@@ -165,51 +223,117 @@ const INSERT_MESSAGE: &str = "
            $8::text, $9::bigint, $10::text, $11::bigint, $12::text
     FROM moved";
 
-/// Stores one message if it directly follows the conversation's last seq
-/// and its client message id is new there; else changes nothing.
+/// A message that sends no file: one statement stores it, whatever came
+/// before it in the batch.
+fn plain_message(op: &WriteOp) -> Option<&ChatMessage> {
+    match op {
+        WriteOp::Message(m) if m.attachments.is_empty() => Some(m),
+        _ => None,
+    }
+}
+
+/// The parameters of [`INSERT_MESSAGE`] for `m`.
+struct MessageRow<'a> {
+    client: &'a str,
+    seq: i64,
+    from: i64,
+    text: &'a str,
+    ts: i64,
+    id: Option<&'a str>,
+    author_id: Option<i64>,
+    author_name: Option<&'a str>,
+    private: i64,
+    event: Option<String>,
+    prev_public: Option<i64>,
+    attachments: Option<String>,
+}
+
+impl<'a> MessageRow<'a> {
+    fn of(client: &'a ClientId, m: &'a ChatMessage) -> Result<MessageRow<'a>, StoreError> {
+        Ok(MessageRow {
+            client: client.as_str(),
+            seq: seq_of(m.seq),
+            from: m.from.code(),
+            text: &m.text,
+            ts: m.ts.timestamp_millis(),
+            id: m.id.as_deref(),
+            author_id: m.author.as_ref().map(|a| a.id.0),
+            author_name: m.author.as_ref().map(|a| a.name.as_str()),
+            private: i64::from(m.private),
+            event: m.event.as_ref().map(json).transpose()?,
+            prev_public: m.customer_sees().then_some(seq_of(m.prev_public)),
+            attachments: if m.attachments.is_empty() {
+                None
+            } else {
+                Some(json(&m.attachments)?)
+            },
+        })
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 12] {
+        [
+            &self.client,
+            &self.seq,
+            &self.from,
+            &self.text,
+            &self.ts,
+            &self.id,
+            &self.author_id,
+            &self.author_name,
+            &self.private,
+            &self.event,
+            &self.prev_public,
+            &self.attachments,
+        ]
+    }
+}
+
+/// The statement that stores `m` (a chat turn, or a note or event).
+fn insert_message(m: &ChatMessage) -> String {
+    let turn = if m.is_chat() { CHAT_TURN } else { NOTE_TURN };
+    INSERT_MESSAGE.replace("{turn}", turn)
+}
+
+/// Stores messages that send no file, in order, in one round trip; per
+/// message whether it was stored.
+async fn store_messages(
+    conn: &mut Conn,
+    messages: &[(&ClientId, &ChatMessage)],
+) -> Result<Vec<bool>, StoreError> {
+    let rows = messages
+        .iter()
+        .map(|(client, m)| MessageRow::of(client, m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sql: Vec<String> = messages.iter().map(|(_, m)| insert_message(m)).collect();
+    let params: Vec<[&(dyn ToSql + Sync); 12]> = rows.iter().map(MessageRow::params).collect();
+    let items: Vec<(&str, &[&(dyn ToSql + Sync)])> = sql
+        .iter()
+        .zip(&params)
+        .map(|(sql, params)| (sql.as_str(), &params[..]))
+        .collect();
+    let stored = conn.execute_pipelined(&items).await?;
+    Ok(stored.into_iter().map(|n| n == 1).collect())
+}
+
+/// Stores one message that sends files, if they are free to claim, it
+/// directly follows the conversation's last seq and its client message id
+/// is new there; else changes nothing.
 async fn store_message(
     conn: &mut Conn,
     client: &ClientId,
     m: &ChatMessage,
 ) -> Result<bool, StoreError> {
-    let id = client.as_str();
-    let seq = seq_of(m.seq);
     if !claimable(conn, client, m).await? {
         return Ok(false);
     }
-    let turn = if m.is_chat() { CHAT_TURN } else { NOTE_TURN };
-    let event = m.event.as_ref().map(json).transpose()?;
-    let attachments = if m.attachments.is_empty() {
-        None
-    } else {
-        Some(json(&m.attachments)?)
-    };
-    let stored = conn
-        .execute(
-            &INSERT_MESSAGE.replace("{turn}", turn),
-            &[
-                &id,
-                &seq,
-                &m.from.code(),
-                &m.text,
-                &m.ts.timestamp_millis(),
-                &m.id,
-                &m.author.as_ref().map(|a| a.id.0),
-                &m.author.as_ref().map(|a| a.name.as_str()),
-                &i64::from(m.private),
-                &event,
-                &m.customer_sees().then_some(seq_of(m.prev_public)),
-                &attachments,
-            ],
-        )
-        .await?;
-    if stored != 1 {
+    let row = MessageRow::of(client, m)?;
+    if conn.execute(&insert_message(m), &row.params()).await? != 1 {
         return Ok(false);
     }
     for a in &m.attachments {
         conn.execute(
             "UPDATE attachments SET seq = $3 WHERE id = $1 AND client_id = $2",
-            &[&a.id.as_str(), &id, &seq],
+            &[&a.id.as_str(), &row.client, &row.seq],
         )
         .await?;
     }

@@ -75,16 +75,24 @@ fn history_pages_go_back_and_forth_in_seq_order(engine: &Engine) {
 
 fn a_message_that_does_not_follow_the_last_seq_changes_nothing(engine: &Engine) {
     commit(&**engine, "gap", &[message(1, Role::Customer)]);
+    let accepted = try_commit(&**engine, "gap", &[message(3, Role::Customer)]);
+    assert_eq!(accepted, [false], "not the next seq");
     let accepted = try_commit(
         &**engine,
         "gap",
-        &[
-            message(3, Role::Customer),
-            message(2, Role::Agent),
-            message(2, Role::Customer),
-        ],
+        &[message(2, Role::Agent), message(2, Role::Customer)],
     );
-    assert_eq!(accepted, [false, true, false], "only the next seq, once");
+    assert_eq!(accepted, [true, false], "only the next seq, once");
+    let accepted = try_commit(
+        &**engine,
+        "gap",
+        &[message(4, Role::Customer), message(3, Role::Customer)],
+    );
+    assert_eq!(
+        accepted,
+        [false, false],
+        "after a refused message its conversation's later ones in the batch are refused too"
+    );
     let refused_start = try_commit(&**engine, "never", &[message(2, Role::Customer)]);
     assert_eq!(refused_start, [false]);
     assert!(engine

@@ -106,16 +106,15 @@ fn a_file_belongs_to_the_one_message_that_sends_it(engine: &Engine) {
     let theirs = upload(engine, "files", Role::Agent);
     let elsewhere = upload(engine, "other", Role::Customer);
     commit(&**engine, "files", &[message(1, Role::Customer)]);
-    let accepted = try_commit(
-        &**engine,
-        "files",
-        &[
-            with_file(2, Role::Customer, &theirs),
-            with_file(2, Role::Customer, &elsewhere),
-            with_file(2, Role::Customer, &file),
-            with_file(3, Role::Customer, &file),
-        ],
-    );
+    let accepted: Vec<bool> = [
+        with_file(2, Role::Customer, &theirs),
+        with_file(2, Role::Customer, &elsewhere),
+        with_file(2, Role::Customer, &file),
+        with_file(3, Role::Customer, &file),
+    ]
+    .into_iter()
+    .flat_map(|write| try_commit(&**engine, "files", &[write]))
+    .collect();
     assert_eq!(
         accepted,
         [false, false, true, false],

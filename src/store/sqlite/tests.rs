@@ -1,7 +1,9 @@
-//! The SQLite backend on its own: counters kept on write agree with a
-//! recount, the list costs the same at any size, the schema migrations;
-//! the shared helpers of the modules below (the file on disk, issue 13's
-//! notes and events, the search queue).
+//! The SQLite backend on its own: the list costs the same at any size, the
+//! schema migrations keep every conversation and its counters; the shared
+//! helpers of the modules below (the file on disk, issue 13's migration,
+//! the search queue). What both backends must do alike (counters, history,
+//! the list, search, the outbox, erase) is tested on both in
+//! `store/semantics/`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -36,10 +38,6 @@ pub(super) fn message(seq: u64, from: Role) -> WriteOp {
         attachments: Vec::new(),
         prev_public: seq - 1,
     })
-}
-
-fn read_mark(role: Role, seq: u64) -> WriteOp {
-    WriteOp::Read { role, seq }
 }
 
 /// Commits `ops` for `id` in one transaction; all must apply.
@@ -128,139 +126,6 @@ pub(super) fn assert_counters_agree(backend: &SqliteBackend) {
         .collect();
     unread.sort();
     assert_eq!(unread, per);
-}
-
-#[test]
-fn totals_and_unread_counts_follow_every_kind_of_write() {
-    let backend = SqliteBackend::open_in_memory().expect("in-memory");
-    let steps: &[(&str, &[WriteOp])] = &[
-        (
-            "a",
-            &[message(1, Role::Customer), message(2, Role::Customer)],
-        ),
-        ("b", &[message(1, Role::Customer)]),
-        ("c", &[message(1, Role::Customer)]),
-        ("a", &[read_mark(Role::Agent, 1)]),
-        ("a", &[read_mark(Role::Agent, 99)]),
-        ("a", &[message(3, Role::Customer)]),
-        ("b", &[WriteOp::Status(ConversationStatus::Resolved)]),
-        ("b", &[message(2, Role::Customer)]),
-        ("c", &[message(2, Role::Agent)]),
-        ("d", &[message(1, Role::Customer), message(2, Role::Agent)]),
-        ("a", &[read_mark(Role::Customer, 3)]),
-        ("c", &[WriteOp::Status(ConversationStatus::Resolved)]),
-        ("c", &[WriteOp::Status(ConversationStatus::Open)]),
-    ];
-    for (id, ops) in steps {
-        commit(&backend, id, ops);
-        assert_counters_agree(&backend);
-    }
-    assert_eq!(
-        backend.totals().expect("totals"),
-        Totals {
-            unread: 3,
-            waiting: 2
-        }
-    );
-}
-
-/// Every order of turns, reads and status changes, a few writes per
-/// transaction, keeps the counters and the list order: the fast path for a
-/// message that continues its side's turn and the full update for a change
-/// of turn must leave the same row.
-#[test]
-fn counters_agree_after_any_mix_of_turns_reads_and_status_changes() {
-    let backend = SqliteBackend::open_in_memory().expect("in-memory");
-    let ids = ["p", "q", "r", "s"];
-    let mut last_seq = [0u64; 4];
-    // A fixed xorshift sequence: the same mix on every run.
-    let mut state = 0x9e37_79b9_u32;
-    let mut next = move |n: u32| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state % n
-    };
-    for _ in 0..400 {
-        let c = next(4) as usize;
-        let mut ops = Vec::new();
-        for _ in 0..=next(3) {
-            ops.push(match next(8) {
-                0 if last_seq[c] > 0 => {
-                    read_mark(Role::Agent, u64::from(next(4)) + last_seq[c] - 1)
-                }
-                1 if last_seq[c] > 0 => WriteOp::Status(if next(2) == 0 {
-                    ConversationStatus::Resolved
-                } else {
-                    ConversationStatus::Open
-                }),
-                _ => {
-                    last_seq[c] += 1;
-                    let role = if next(2) == 0 {
-                        Role::Customer
-                    } else {
-                        Role::Agent
-                    };
-                    message(last_seq[c], role)
-                }
-            });
-        }
-        commit(&backend, ids[c], &ops);
-        assert_counters_agree(&backend);
-    }
-}
-
-#[test]
-fn an_agent_message_marks_what_came_before_it_read() {
-    let backend = SqliteBackend::open_in_memory().expect("in-memory");
-    commit(
-        &backend,
-        "rest-reply",
-        &[
-            message(1, Role::Customer),
-            message(2, Role::Customer),
-            message(3, Role::Agent),
-        ],
-    );
-    let summary = &backend
-        .summaries_of(&[client("rest-reply")])
-        .expect("summary")[0];
-    assert_eq!((summary.unread, summary.agent_read_seq), (0, 3));
-    assert_eq!(backend.totals().expect("totals").unread, 0);
-    let snapshot = backend.load(&client("rest-reply"), 10).expect("load");
-    assert_eq!(snapshot.agent_read_seq, 3);
-}
-
-#[test]
-fn search_ignores_case_but_ids_do_not() {
-    let backend = SqliteBackend::open_in_memory().expect("in-memory");
-    for id in ["load-12", "LOAD-120", "other"] {
-        commit(&backend, id, &[message(1, Role::Customer)]);
-    }
-    for search in ["LOAD-12", "load-12", "Load-12"] {
-        let query = ListQuery {
-            search: Some(search.into()),
-            ..ListQuery::default()
-        };
-        let mut found: Vec<String> = all_summaries(&backend, query)
-            .into_iter()
-            .map(|s| s.client_id.as_str().to_owned())
-            .collect();
-        found.sort();
-        assert_eq!(found, ["LOAD-120", "load-12"], "search {search:?}");
-    }
-    let exact = backend.summaries_of(&[client("LOAD-12")]).expect("summary");
-    assert!(exact.is_empty(), "LOAD-12 is not the id load-12");
-    // `_` is an id character, not a wildcard.
-    commit(&backend, "a_b", &[message(1, Role::Customer)]);
-    commit(&backend, "axb", &[message(1, Role::Customer)]);
-    let query = ListQuery {
-        search: Some("A_B".into()),
-        ..ListQuery::default()
-    };
-    let found = all_summaries(&backend, query);
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].client_id.as_str(), "a_b");
 }
 
 /// VM steps of one list query (a sort of every row, or a read of every
@@ -476,22 +341,6 @@ fn a_schema_3_database_gets_the_account_tables_with_every_conversation_intact() 
             Ok(())
         })
         .expect("accounts take writes");
-}
-
-#[test]
-fn an_agent_message_keeps_its_author_as_written() {
-    let backend = SqliteBackend::open_in_memory().expect("store");
-    let ana = Author {
-        id: AgentId(3),
-        name: "Ana".into(),
-    };
-    let WriteOp::Message(mut reply) = message(1, Role::Agent) else {
-        unreachable!("message() makes messages");
-    };
-    reply.author = Some(ana.clone());
-    commit(&backend, "delta", &[WriteOp::Message(reply)]);
-    let recent = backend.load(&client("delta"), 10).expect("load").recent;
-    assert_eq!(recent[0].author, Some(ana));
 }
 
 mod files;

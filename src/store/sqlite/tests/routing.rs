@@ -1,19 +1,7 @@
-//! Issue 13 in the store: private notes and events keep their seq but
-//! change nothing the customer's chat counts, and the customer's reads skip
-//! them; the schema 4 to 5 migration.
+//! Issue 13 in SQLite: the schema 4 to 5 migration. (Notes and events in
+//! the store are tested on both backends in `store/semantics/history.rs`.)
 
 use super::*;
-use crate::domain::Event;
-
-fn note(seq: u64, prev_public: u64) -> WriteOp {
-    let WriteOp::Message(mut m) = message(seq, Role::Agent) else {
-        unreachable!("message() makes messages")
-    };
-    m.private = true;
-    m.text = format!("note {seq}");
-    m.prev_public = prev_public;
-    WriteOp::Message(m)
-}
 
 fn public(seq: u64, from: Role, prev_public: u64) -> WriteOp {
     let WriteOp::Message(mut m) = message(seq, from) else {
@@ -21,62 +9,6 @@ fn public(seq: u64, from: Role, prev_public: u64) -> WriteOp {
     };
     m.prev_public = prev_public;
     WriteOp::Message(m)
-}
-
-#[test]
-fn a_note_keeps_the_wait_the_unread_count_and_the_preview() {
-    let backend = SqliteBackend::open_in_memory().expect("in memory");
-    commit(&backend, "n1", &[public(1, Role::Customer, 0), note(2, 1)]);
-    let summary = &backend.summaries_of(&[client("n1")]).expect("summary")[0];
-    assert!(summary.waiting, "a note answers nobody");
-    assert_eq!(summary.unread, 1);
-    assert_eq!(summary.preview, "message 1");
-    assert_eq!(summary.last_seq, 2, "the note has its own seq");
-    assert_counters_agree(&backend);
-
-    let snapshot = backend.load(&client("n1"), 10).expect("load");
-    assert_eq!(snapshot.last_seq, 2);
-    assert_eq!(snapshot.last_public_seq, 1);
-    assert!(snapshot.recent[1].private);
-
-    commit(&backend, "n1", &[public(3, Role::Agent, 1)]);
-    let customer = backend
-        .before(&client("n1"), 10, 10, Role::Customer)
-        .expect("customer page");
-    assert_eq!(customer.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 3]);
-    assert_eq!(
-        customer[1].prev_public, 1,
-        "the customer's chain skips the note"
-    );
-    let agents = backend
-        .before(&client("n1"), 10, 10, Role::Agent)
-        .expect("agent page");
-    assert_eq!(agents.len(), 3);
-}
-
-#[test]
-fn an_event_is_stored_with_its_fields() {
-    let backend = SqliteBackend::open_in_memory().expect("in memory");
-    let event = Event::Resolved {
-        by: Some(Author {
-            id: AgentId(4),
-            name: "Ana".into(),
-        }),
-    };
-    let WriteOp::Message(mut m) = message(2, Role::Agent) else {
-        unreachable!("message() makes messages")
-    };
-    m.text = event.agent_text();
-    m.private = true;
-    m.event = Some(Box::new(event.clone()));
-    commit(
-        &backend,
-        "e1",
-        &[public(1, Role::Customer, 0), WriteOp::Message(m)],
-    );
-    let snapshot = backend.load(&client("e1"), 10).expect("load");
-    assert_eq!(snapshot.recent[1].event.as_deref(), Some(&event));
-    assert_eq!(snapshot.recent[1].text, "Resolved by Ana");
 }
 
 #[test]
