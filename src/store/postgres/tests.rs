@@ -278,20 +278,3 @@ async fn a_burst_of_reads_waits_for_a_few_connections_instead_of_opening_more() 
     );
     writer.shutdown(&store);
 }
-
-#[test]
-#[ignore]
-fn tmp_throughput() {
-    let engine = Engine::postgres();
-    let clients: Vec<_> = (0..100).map(|i| client(&format!("b{i}"))).collect();
-    let start = std::time::Instant::now();
-    let mut n = 0;
-    for round in 1..=50u64 {
-        let ops: Vec<WriteOp> = (0..100).map(|_| message(round, Role::Customer)).collect();
-        let writes: Vec<Write<'_>> = clients.iter().zip(&ops).map(|(c, op)| Write { client: c, op }).collect();
-        assert!(engine.commit_batch(&writes).expect("c").iter().all(|&x| x));
-        n += 100;
-    }
-    let e = start.elapsed();
-    eprintln!("{n} msgs in {e:?}: {:.0}/s", n as f64 / e.as_secs_f64());
-}
