@@ -1,9 +1,10 @@
-//! Servers on PostgreSQL: a single node moved from SQLite, two nodes
-//! sharing one database, and PostgreSQL going away under a running server (a private PostgreSQL
-//! server, so the other tests keep theirs): senders are told
-//! `store_unavailable` and nothing is acknowledged, `/healthz` says the
-//! store is failing, and once PostgreSQL is back the server recovers by
-//! itself, storing what is sent again with the next seq.
+//! Servers on PostgreSQL: a single node moved from SQLite with the real
+//! binary; two nodes sharing one database; and PostgreSQL going away under
+//! a running server (a private PostgreSQL server, so the other tests keep
+//! theirs): senders are told `store_unavailable` and nothing is
+//! acknowledged, `/healthz` says the store is failing, and once PostgreSQL
+//! is back the server recovers by itself, storing what is sent again with
+//! the next seq.
 
 use std::time::Duration;
 
