@@ -213,30 +213,6 @@ fn no_sql() -> StoreError {
     StoreError::Backend("this store keeps no accounts".into())
 }
 
-/// Runs `f` once through the backend's SQL access and returns its result.
-fn run_sql<T>(
-    backend: &dyn Backend,
-    write: bool,
-    f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
-) -> Result<T, StoreError> {
-    let mut f = Some(f);
-    let mut out = None;
-    {
-        let mut call = |conn: &dyn SqlConn| {
-            if let Some(f) = f.take() {
-                out = Some(f(conn)?);
-            }
-            Ok(())
-        };
-        if write {
-            backend.sql_write(&mut call)?;
-        } else {
-            backend.sql_read(&mut call)?;
-        }
-    }
-    out.ok_or_else(|| StoreError::Backend("the store ran no SQL".into()))
-}
-
 /// A change to one conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
@@ -465,40 +441,6 @@ impl Store {
     /// Whether the database can still be read, asked of the file itself.
     pub fn probe(&self) -> impl Future<Output = Result<(), StoreError>> + 'static {
         self.blocking(|backend| backend.probe())
-    }
-
-    /// Plain SQL on a read connection, off the actor threads.
-    pub fn read_sql<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError> + Send + 'static,
-    ) -> impl Future<Output = Result<T, StoreError>> + 'static {
-        self.blocking(move |backend| run_sql(backend, false, f))
-    }
-
-    /// Plain SQL in a write transaction, off the actor threads.
-    pub fn write_sql<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError> + Send + 'static,
-    ) -> impl Future<Output = Result<T, StoreError>> + 'static {
-        self.blocking(move |backend| run_sql(backend, true, f))
-    }
-
-    /// Like [`Store::read_sql`], on the calling thread (for the mail
-    /// sender's own thread).
-    pub fn read_sql_now<T>(
-        &self,
-        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
-    ) -> Result<T, StoreError> {
-        run_sql(&*self.backend, false, f)
-    }
-
-    /// Like [`Store::write_sql`], on the calling thread (for start-up and
-    /// the mail sender's own thread).
-    pub fn write_sql_now<T>(
-        &self,
-        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
-    ) -> Result<T, StoreError> {
-        run_sql(&*self.backend, true, f)
     }
 
     /// Runs `f` on the blocking pool once a read slot is free.

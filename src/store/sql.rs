@@ -14,7 +14,9 @@
 //! PostgreSQL), so `=` and `ORDER BY` on them need nothing more. Flags are
 //! integers 0 and 1 in both schemas.
 //!
-//! A backend hands the SQL a [`SqlConn`]; parameters are typed [`Param`]s
+//! Callers run it through [`Store::read_sql`] and [`Store::write_sql`]
+//! (each write one transaction) or their `_now` forms on their own thread;
+//! a backend hands the SQL a [`SqlConn`]; parameters are typed [`Param`]s
 //! and rows come back as engine-neutral [`Row`]s, so a flag stored as an
 //! integer by one engine and a boolean by the other reads the same through
 //! [`Row::get`]. A placeholder used in several places must meet the same
@@ -23,7 +25,9 @@
 //! statement that truly cannot would get one here, on [`SqlConn`], not in
 //! its caller.
 
-use super::StoreError;
+use std::future::Future;
+
+use super::{Backend, Store, StoreError};
 
 /// A connection (for writes: inside the transaction `sql_write` opened).
 /// Methods take `&self` so helpers can share one connection freely.
@@ -69,6 +73,66 @@ impl dyn SqlConn + '_ {
 /// What [`Backend::sql_read`](super::Backend::sql_read) and
 /// [`Backend::sql_write`](super::Backend::sql_write) run.
 pub type SqlFn<'a> = dyn FnMut(&dyn SqlConn) -> Result<(), SqlError> + 'a;
+
+impl Store {
+    /// Plain SQL on a read connection, off the actor threads.
+    pub fn read_sql<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError> + Send + 'static,
+    ) -> impl Future<Output = Result<T, StoreError>> + 'static {
+        self.blocking(move |backend| run_sql(backend, false, f))
+    }
+
+    /// Plain SQL in a write transaction, off the actor threads.
+    pub fn write_sql<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError> + Send + 'static,
+    ) -> impl Future<Output = Result<T, StoreError>> + 'static {
+        self.blocking(move |backend| run_sql(backend, true, f))
+    }
+
+    /// Like [`Store::read_sql`], on the calling thread (for the mail
+    /// sender's own thread).
+    pub fn read_sql_now<T>(
+        &self,
+        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
+    ) -> Result<T, StoreError> {
+        run_sql(&*self.backend, false, f)
+    }
+
+    /// Like [`Store::write_sql`], on the calling thread (for start-up and
+    /// the mail sender's own thread).
+    pub fn write_sql_now<T>(
+        &self,
+        f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
+    ) -> Result<T, StoreError> {
+        run_sql(&*self.backend, true, f)
+    }
+}
+
+/// Runs `f` once through the backend's SQL access and returns its result.
+fn run_sql<T>(
+    backend: &dyn Backend,
+    write: bool,
+    f: impl FnOnce(&dyn SqlConn) -> Result<T, SqlError>,
+) -> Result<T, StoreError> {
+    let mut f = Some(f);
+    let mut out = None;
+    {
+        let mut call = |conn: &dyn SqlConn| {
+            if let Some(f) = f.take() {
+                out = Some(f(conn)?);
+            }
+            Ok(())
+        };
+        if write {
+            backend.sql_write(&mut call)?;
+        } else {
+            backend.sql_read(&mut call)?;
+        }
+    }
+    out.ok_or_else(|| StoreError::Backend("the store ran no SQL".into()))
+}
 
 /// Why SQL failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

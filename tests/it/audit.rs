@@ -12,8 +12,7 @@ use crate::common::{
     eventually, http_client, spawn_app, TestApp, WsClient, ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD,
     AGENT_TOKEN,
 };
-
-const DB_FILE: &str = "support-chat.db";
+use crate::db::TestDb;
 
 async fn audit(app: &TestApp, cookie: &str, query: &str) -> reqwest::Response {
     http_client()
@@ -197,74 +196,74 @@ fn session_of(response: &reqwest::Response) -> String {
     crate::common::session_cookie(response)
 }
 
-#[actix_web::test]
-async fn only_admins_read_the_audit_log_in_pages_and_nothing_edits_it() {
-    let app = spawn_app().await;
-    let admin = app.admin_cookie().await;
-    let (_, agent) = app
-        .invited_agent(&admin, "Cy Agent", "cy@example.com", "cy's password 1")
-        .await;
-    for _ in 0..3 {
-        assert_eq!(app.login("cy@example.com", "wrong").await.status(), 401);
-    }
-    assert_eq!(
-        audit(&app, &agent, "").await.status(),
-        403,
-        "agents may not"
-    );
-    assert_eq!(app.get("/api/audit").await.status(), 401);
-
-    let all = entries(&app, &admin).await;
-    assert_eq!(all.len(), 6, "setup, invite, accepted, three failures");
-    let first: Value = audit(&app, &admin, "?limit=4")
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let cursor = first["next_cursor"].as_str().expect("a next page");
-    let second: Value = audit(&app, &admin, &format!("?limit=4&cursor={cursor}"))
-        .await
-        .json()
-        .await
-        .expect("JSON");
-    let paged: Vec<Value> = [&first, &second]
-        .iter()
-        .flat_map(|p| p["items"].as_array().expect("items").clone())
-        .collect();
-    assert_eq!(paged, all, "two pages hold every entry once, in order");
-    assert_eq!(second["next_cursor"], Value::Null);
-    assert_eq!(audit(&app, &admin, "?cursor=x").await.status(), 400);
-
-    let client = http_client();
-    let id = all[0]["id"].as_i64().expect("an id");
-    for method in ["POST", "PUT", "PATCH", "DELETE"] {
-        for path in ["/api/audit".to_owned(), format!("/api/audit/{id}")] {
-            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-            let response = client
-                .request(method.clone(), app.http(&path))
-                .header("cookie", &admin)
-                .json(&json!({"action": "nothing happened"}))
-                .send()
-                .await
-                .expect("request");
-            assert!(
-                [404, 405].contains(&response.status().as_u16()),
-                "{method} {path} answers {}",
-                response.status()
-            );
+on_each_backend! {
+    async fn only_admins_read_the_audit_log_in_pages_and_nothing_edits_it() {
+        let app = spawn_app().await;
+        let admin = app.admin_cookie().await;
+        let (_, agent) = app
+            .invited_agent(&admin, "Cy Agent", "cy@example.com", "cy's password 1")
+            .await;
+        for _ in 0..3 {
+            assert_eq!(app.login("cy@example.com", "wrong").await.status(), 401);
         }
-    }
-    assert_eq!(entries(&app, &admin).await, all, "unchanged");
+        assert_eq!(
+            audit(&app, &agent, "").await.status(),
+            403,
+            "agents may not"
+        );
+        assert_eq!(app.get("/api/audit").await.status(), 401);
 
-    let conn = rusqlite::Connection::open(app.data_dir.path().join(DB_FILE)).expect("open");
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .expect("busy timeout");
-    let edited = conn.execute("UPDATE audit_log SET actor = 'someone else'", []);
-    let err = edited.expect_err("the database refuses to edit the audit log");
-    assert!(err.to_string().contains("append-only"), "{err}");
-    drop(conn);
-    assert_eq!(entries(&app, &admin).await, all, "still unchanged");
-    app.stop().await;
+        let all = entries(&app, &admin).await;
+        assert_eq!(all.len(), 6, "setup, invite, accepted, three failures");
+        let first: Value = audit(&app, &admin, "?limit=4")
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        let cursor = first["next_cursor"].as_str().expect("a next page");
+        let second: Value = audit(&app, &admin, &format!("?limit=4&cursor={cursor}"))
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        let paged: Vec<Value> = [&first, &second]
+            .iter()
+            .flat_map(|p| p["items"].as_array().expect("items").clone())
+            .collect();
+        assert_eq!(paged, all, "two pages hold every entry once, in order");
+        assert_eq!(second["next_cursor"], Value::Null);
+        assert_eq!(audit(&app, &admin, "?cursor=x").await.status(), 400);
+
+        let client = http_client();
+        let id = all[0]["id"].as_i64().expect("an id");
+        for method in ["POST", "PUT", "PATCH", "DELETE"] {
+            for path in ["/api/audit".to_owned(), format!("/api/audit/{id}")] {
+                let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+                let response = client
+                    .request(method.clone(), app.http(&path))
+                    .header("cookie", &admin)
+                    .json(&json!({"action": "nothing happened"}))
+                    .send()
+                    .await
+                    .expect("request");
+                assert!(
+                    [404, 405].contains(&response.status().as_u16()),
+                    "{method} {path} answers {}",
+                    response.status()
+                );
+            }
+        }
+        assert_eq!(entries(&app, &admin).await, all, "unchanged");
+
+        let edited = TestDb::open(&app)
+            .await
+            .try_execute("UPDATE audit_log SET actor = 'someone else'", &[])
+            .await;
+        let err = edited.expect_err("the database refuses to edit the audit log");
+        assert!(err.contains("append-only"), "{err}");
+        assert_eq!(entries(&app, &admin).await, all, "still unchanged");
+        app.stop().await;
+    }
 }
 
 /// The entries of `action`, checking there is exactly one, made by `actor`

@@ -18,6 +18,7 @@ mod browser_widget;
 mod common;
 mod conformance;
 mod console;
+mod db;
 mod db_file;
 mod desk;
 mod durability;

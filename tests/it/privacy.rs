@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::common::on_each_backend;
 use crate::common::{http_client, spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
+use crate::db::TestDb;
 use crate::security::signature;
 
 const DB_FILE: &str = "support-chat.db";
@@ -37,42 +38,8 @@ fn holds(bytes: &[u8], text: &str) -> bool {
     bytes.windows(text.len()).any(|w| w == text.as_bytes())
 }
 
-/// Whether the store still holds `text`: on SQLite anywhere in the bytes
-/// of the database file and its log (erased text must not linger in free
-/// pages); on PostgreSQL in any row of any table, search vectors included
-/// (its files are the server's, and VACUUM's, to clean).
 async fn stored(app: &TestApp, text: &str) -> bool {
-    let Some(url) = app.database_url() else {
-        return holds(&file_bytes(app), text);
-    };
-    let (db, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("the test database");
-    actix_web::rt::spawn(connection);
-    let tables = db
-        .query(
-            "SELECT quote_ident(table_name) FROM information_schema.tables
-             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
-            &[],
-        )
-        .await
-        .expect("the tables");
-    assert!(!tables.is_empty(), "the test sees the tables");
-    for table in tables {
-        let table: String = table.get(0);
-        let found: bool = db
-            .query_one(
-                &format!("SELECT EXISTS (SELECT 1 FROM {table} x WHERE strpos(x::text, $1) > 0)"),
-                &[&text],
-            )
-            .await
-            .expect("a table's rows")
-            .get(0);
-        if found {
-            return true;
-        }
-    }
-    false
+    TestDb::open(app).await.holds(text).await
 }
 
 async fn export(app: &TestApp, cookie: &str, id: &str) -> reqwest::Response {

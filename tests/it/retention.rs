@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{eventually, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
+use crate::common::{eventually, on_each_backend, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
+use crate::db::TestDb;
 
-const DB_FILE: &str = "support-chat.db";
-const WAL_FILE: &str = "support-chat.db-wal";
 const PATIENCE: Duration = Duration::from_secs(20);
 
 async fn say_all(app: &TestApp, id: &str, texts: &[&str]) -> WsClient {
@@ -25,45 +24,41 @@ async fn say_all(app: &TestApp, id: &str, texts: &[&str]) -> WsClient {
 }
 
 /// Makes the conversations' last activity (and messages) `days` old.
-fn age(app: &TestApp, ids: &[&str], days: i64) {
-    let conn = rusqlite::Connection::open(app.data_dir.path().join(DB_FILE)).expect("open");
-    conn.busy_timeout(Duration::from_secs(10))
-        .expect("busy timeout");
+async fn age(app: &TestApp, ids: &[&str], days: i64) {
+    let db = TestDb::open(app).await;
     let then = chrono::Utc::now().timestamp_millis() - days * 86_400_000;
     for id in ids {
-        conn.execute(
-            "UPDATE conversations SET last_activity_at = ?2, created_at = ?2 WHERE client_id = ?1",
-            rusqlite::params![id, then],
-        )
-        .expect("age the conversation");
-        conn.execute(
+        let aged = db
+            .execute(
+                "UPDATE conversations SET last_activity_at = ?2, created_at = ?2
+                 WHERE client_id = ?1",
+                &[(*id).into(), then.into()],
+            )
+            .await;
+        assert_eq!(aged, 1, "{id} is a conversation");
+        db.execute(
             "UPDATE messages SET ts = ?2 WHERE client_id = ?1",
-            rusqlite::params![id, then],
+            &[(*id).into(), then.into()],
         )
-        .expect("age its messages");
+        .await;
     }
 }
 
-fn count(app: &TestApp, sql: &str, id: &str) -> i64 {
-    let conn = rusqlite::Connection::open(app.data_dir.path().join(DB_FILE)).expect("open");
-    conn.busy_timeout(Duration::from_secs(10))
-        .expect("busy timeout");
-    conn.query_row(sql, [id], |r| r.get(0)).expect("count")
+async fn count(app: &TestApp, sql: &str, id: &str) -> i64 {
+    TestDb::open(app).await.count(sql, &[id.into()]).await
 }
 
-fn messages(app: &TestApp, id: &str) -> i64 {
+async fn messages(app: &TestApp, id: &str) -> i64 {
     count(
         app,
         "SELECT count(*) FROM messages WHERE client_id = ?1",
         id,
     )
+    .await
 }
 
-fn file_holds(app: &TestApp, text: &str) -> bool {
-    [DB_FILE, WAL_FILE].iter().any(|f| {
-        std::fs::read(app.data_dir.path().join(f))
-            .is_ok_and(|b| b.windows(text.len()).any(|w| w == text.as_bytes()))
-    })
+async fn stored(app: &TestApp, text: &str) -> bool {
+    TestDb::open(app).await.holds(text).await
 }
 
 /// The audit log's (action, target) pairs; an entry is written once its
@@ -89,150 +84,182 @@ async fn audit_actions(app: &TestApp, admin: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-#[actix_web::test]
-async fn retention_deletes_exactly_the_old_conversations_and_nothing_live() {
-    let app = spawn_app_with(&["--retention", "365d", "--retention-interval", "100ms"]).await;
-    let admin = app.admin_cookie().await;
-    for id in ["old-1", "old-2"] {
-        say_all(&app, id, &[&format!("hotel words of {id}")])
+on_each_backend! {
+    async fn retention_deletes_exactly_the_old_conversations_and_nothing_live() {
+        let app = spawn_app_with(&["--retention", "365d", "--retention-interval", "100ms"]).await;
+        let admin = app.admin_cookie().await;
+        for id in ["old-1", "old-2"] {
+            say_all(&app, id, &[&format!("hotel words of {id}")])
+                .await
+                .close()
+                .await;
+        }
+        let live = say_all(&app, "old-but-live", &["india words"]).await;
+        say_all(&app, "recent-1", &["juliet words"])
             .await
             .close()
             .await;
-    }
-    let live = say_all(&app, "old-but-live", &["india words"]).await;
-    say_all(&app, "recent-1", &["juliet words"])
-        .await
-        .close()
+        let just_young = say_all(&app, "just-young", &["kilo words"]).await;
+        just_young.close().await;
+        age(&app, &["old-1", "old-2", "old-but-live"], 400).await;
+        age(&app, &["just-young"], 300).await;
+
+        let audited = eventually("the old conversations to go", PATIENCE, || async {
+            let audited = audit_actions(&app, &admin).await;
+            let deleted = audited
+                .iter()
+                .filter(|(a, _)| a == "retention_delete")
+                .count();
+            (deleted >= 2).then_some(audited)
+        })
         .await;
-    let just_young = say_all(&app, "just-young", &["kilo words"]).await;
-    just_young.close().await;
-    age(&app, &["old-1", "old-2", "old-but-live"], 400);
-    age(&app, &["just-young"], 300);
+        assert_eq!(messages(&app, "old-1").await, 0);
+        assert_eq!(messages(&app, "old-2").await, 0);
+        let conversations = "SELECT count(*) FROM conversations WHERE client_id = ?1";
+        assert_eq!(count(&app, conversations, "old-1").await, 0);
+        assert_eq!(
+            messages(&app, "old-but-live").await,
+            1,
+            "someone is connected to it"
+        );
+        assert_eq!(messages(&app, "recent-1").await, 1);
+        assert_eq!(messages(&app, "just-young").await, 1, "300 days is within 365");
+        assert!(!stored(&app, "hotel words").await, "gone from the file too");
+        for id in ["old-1", "old-2"] {
+            let entry = ("retention_delete".to_owned(), format!("conversation:{id}"));
+            assert!(audited.contains(&entry), "{entry:?} in {audited:?}");
+        }
+        assert_eq!(
+            audited
+                .iter()
+                .filter(|(a, _)| a == "retention_delete")
+                .count(),
+            2
+        );
 
-    let audited = eventually("the old conversations to go", PATIENCE, || async {
-        let audited = audit_actions(&app, &admin).await;
-        let deleted = audited
-            .iter()
-            .filter(|(a, _)| a == "retention_delete")
-            .count();
-        (deleted >= 2).then_some(audited)
-    })
-    .await;
-    assert_eq!(messages(&app, "old-1"), 0);
-    assert_eq!(messages(&app, "old-2"), 0);
-    let conversations = "SELECT count(*) FROM conversations WHERE client_id = ?1";
-    assert_eq!(count(&app, conversations, "old-1"), 0);
-    assert_eq!(
-        messages(&app, "old-but-live"),
-        1,
-        "someone is connected to it"
-    );
-    assert_eq!(messages(&app, "recent-1"), 1);
-    assert_eq!(messages(&app, "just-young"), 1, "300 days is within 365");
-    assert!(!file_holds(&app, "hotel words"), "gone from the file too");
-    for id in ["old-1", "old-2"] {
-        let entry = ("retention_delete".to_owned(), format!("conversation:{id}"));
-        assert!(audited.contains(&entry), "{entry:?} in {audited:?}");
+        // Once nobody is connected, the old one goes too.
+        live.close().await;
+        eventually("the old conversation to go once idle", PATIENCE, || async {
+            (messages(&app, "old-but-live").await == 0).then_some(())
+        })
+        .await;
+        app.stop().await;
     }
-    assert_eq!(
-        audited
-            .iter()
-            .filter(|(a, _)| a == "retention_delete")
-            .count(),
-        2
-    );
-
-    // Once nobody is connected, the old one goes too.
-    live.close().await;
-    eventually("the old conversation to go once idle", PATIENCE, || async {
-        (messages(&app, "old-but-live") == 0).then_some(())
-    })
-    .await;
-    app.stop().await;
 }
 
-#[actix_web::test]
-async fn anonymise_replaces_the_texts_and_keeps_the_counts() {
-    let app = spawn_app_with(&[
-        "--retention",
-        "30d",
-        "--retention-mode",
-        "anonymise",
-        "--retention-interval",
-        "100ms",
-    ])
-    .await;
-    let admin = app.admin_cookie().await;
-    say_all(&app, "anon-1", &["lima secret one", "lima secret two"])
-        .await
-        .close()
+on_each_backend! {
+    async fn anonymise_replaces_the_texts_and_keeps_the_counts() {
+        let app = spawn_app_with(&[
+            "--retention",
+            "30d",
+            "--retention-mode",
+            "anonymise",
+            "--retention-interval",
+            "100ms",
+        ])
         .await;
-    let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/anon-1")).await;
-    let upload: serde_json::Value = reqwest::Client::new()
-        .post(app.http("/api/conversations/anon-1/attachments?name=mike.txt"))
-        .bearer_auth(AGENT_TOKEN)
-        .body("mike attachment")
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("JSON");
-    agent
-        .send_json(
-            serde_json::json!({"type":"message","text":"mike answer","attachments":[upload["id"]]}),
+        let admin = app.admin_cookie().await;
+        say_all(&app, "anon-1", &["lima secret one", "lima secret two"])
+            .await
+            .close()
+            .await;
+        let (mut agent, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/anon-1")).await;
+        let upload: serde_json::Value = reqwest::Client::new()
+            .post(app.http("/api/conversations/anon-1/attachments?name=mike.txt"))
+            .bearer_auth(AGENT_TOKEN)
+            .body("mike attachment")
+            .send()
+            .await
+            .expect("upload")
+            .json()
+            .await
+            .expect("JSON");
+        agent
+            .send_json(
+                serde_json::json!({"type":"message","text":"mike answer","attachments":[upload["id"]]}),
+            )
+            .await;
+        agent.wait_for("message").await;
+        agent.close().await;
+        say_all(&app, "anon-2", &["november stays"])
+            .await
+            .close()
+            .await;
+        age(&app, &["anon-1"], 40).await;
+
+        let entry = (
+            "retention_anonymise".to_owned(),
+            "conversation:anon-1".to_owned(),
+        );
+        eventually("anon-1 to be anonymised", PATIENCE, || async {
+            audit_actions(&app, &admin)
+                .await
+                .contains(&entry)
+                .then_some(())
+        })
+        .await;
+        let anonymised =
+            "SELECT count(*) FROM conversations WHERE client_id = ?1 AND anonymised_at IS NOT NULL";
+        assert_eq!(count(&app, anonymised, "anon-1").await, 1);
+        assert_eq!(messages(&app, "anon-1").await, 3, "every message is kept");
+        let texts = count(
+            &app,
+            "SELECT count(*) FROM messages WHERE client_id = ?1 AND text = '[removed]'",
+            "anon-1",
         )
         .await;
-    agent.wait_for("message").await;
-    agent.close().await;
-    say_all(&app, "anon-2", &["november stays"])
-        .await
-        .close()
+        assert_eq!(texts, 3, "every text is replaced");
+        let files = "SELECT (SELECT count(*) FROM attachments WHERE client_id = ?1)
+                          + (SELECT count(*) FROM messages WHERE client_id = ?1 AND attachments IS NOT NULL)";
+        assert_eq!(count(&app, files, "anon-1").await, 0, "and every file is deleted");
+        assert!(
+            !stored(&app, "lima secret").await,
+            "not even in the file's free space"
+        );
+        assert!(stored(&app, "november stays").await);
+        let (_, welcome, history) = WsClient::join(&format!(
+            "ws://{}/ws/agent/anon-1?since=0&token={AGENT_TOKEN}",
+            app.addr
+        ))
         .await;
-    age(&app, &["anon-1"], 40);
+        assert_eq!(welcome["last_seq"], 3, "the numbering stays");
+        assert_eq!(history["messages"][2]["from"], "agent");
+        assert_eq!(count(&app, anonymised, "anon-2").await, 0);
+        let audited = audit_actions(&app, &admin).await;
+        assert_eq!(
+            audited.iter().filter(|e| **e == entry).count(),
+            1,
+            "once: {audited:?}"
+        );
+        app.stop().await;
+    }
+}
 
-    let entry = (
-        "retention_anonymise".to_owned(),
-        "conversation:anon-1".to_owned(),
-    );
-    eventually("anon-1 to be anonymised", PATIENCE, || async {
-        audit_actions(&app, &admin)
-            .await
-            .contains(&entry)
-            .then_some(())
-    })
-    .await;
-    let anonymised =
-        "SELECT count(*) FROM conversations WHERE client_id = ?1 AND anonymised_at IS NOT NULL";
-    assert_eq!(count(&app, anonymised, "anon-1"), 1);
-    assert_eq!(messages(&app, "anon-1"), 3, "every message is kept");
-    let texts = count(
-        &app,
-        "SELECT count(*) FROM messages WHERE client_id = ?1 AND text = '[removed]'",
-        "anon-1",
-    );
-    assert_eq!(texts, 3, "every text is replaced");
-    let files = "SELECT (SELECT count(*) FROM attachments WHERE client_id = ?1)
-                      + (SELECT count(*) FROM messages WHERE client_id = ?1 AND attachments IS NOT NULL)";
-    assert_eq!(count(&app, files, "anon-1"), 0, "and every file is deleted");
-    assert!(
-        !file_holds(&app, "lima secret"),
-        "not even in the file's free space"
-    );
-    assert!(file_holds(&app, "november stays"));
-    let (_, welcome, history) = WsClient::join(&format!(
-        "ws://{}/ws/agent/anon-1?since=0&token={AGENT_TOKEN}",
-        app.addr
-    ))
-    .await;
-    assert_eq!(welcome["last_seq"], 3, "the numbering stays");
-    assert_eq!(history["messages"][2]["from"], "agent");
-    assert_eq!(count(&app, anonymised, "anon-2"), 0);
-    let audited = audit_actions(&app, &admin).await;
-    assert_eq!(
-        audited.iter().filter(|e| **e == entry).count(),
-        1,
-        "once: {audited:?}"
-    );
-    app.stop().await;
+on_each_backend! {
+    /// Audit entries past `--audit-retention` are deleted; newer ones stay.
+    async fn old_audit_entries_are_deleted_and_newer_ones_kept() {
+        let app = spawn_app_with(&["--audit-retention", "30d", "--retention-interval", "100ms"])
+            .await;
+        let admin = app.admin_cookie().await;
+        let old = chrono::Utc::now().timestamp_millis() - 40 * 86_400_000;
+        let db = TestDb::open(&app).await;
+        let added = db
+            .execute(
+                "INSERT INTO audit_log (at, actor, action) VALUES (?1, 'Olga Old', 'login')",
+                &[old.into()],
+            )
+            .await;
+        assert_eq!(added, 1);
+        let olds = "SELECT count(*) FROM audit_log WHERE actor = ?1";
+        eventually("the old entry to go", PATIENCE, || async {
+            (db.count(olds, &["Olga Old".into()]).await == 0).then_some(())
+        })
+        .await;
+        let kept = audit_actions(&app, &admin).await;
+        assert!(
+            kept.iter().any(|(action, _)| action == "setup"),
+            "today's entries stay: {kept:?}"
+        );
+        app.stop().await;
+    }
 }

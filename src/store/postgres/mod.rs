@@ -219,11 +219,6 @@ impl Backend for PostgresBackend {
         self.write(|conn| block_on(write::commit(conn, writes)))
     }
 
-    // `sql_read` and `sql_write` (the plain-SQL tables: accounts, desk,
-    // mail, attachments, audit, privacy) belong in `sql.rs`, with the
-    // portable SQL seam (`store/sql.rs`), on
-    // `self.read` (a pooled connection) and `self.write` (the writer's).
-
     fn read_slots(&self) -> usize {
         self.reads.size()
     }

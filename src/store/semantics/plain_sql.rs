@@ -11,6 +11,7 @@ on_both!(
     a_taken_name_is_a_unique_violation_whatever_its_case,
     values_come_back_as_they_went_in,
     one_placeholder_serves_several_places_and_null_binds,
+    writes_that_check_before_they_write_follow_one_another,
 );
 
 fn write<T>(
@@ -178,4 +179,46 @@ fn one_placeholder_serves_several_places_and_null_binds(engine: &Engine) {
         conn.query_row("SELECT min(id) FROM saved_replies", params![], |r| r.get(0))
     });
     assert_eq!(shortcuts(Some(first)), ["b", "c"]);
+    // A flag compared with a literal meets an INTEGER parameter on
+    // PostgreSQL (retention's "anonymise" switch).
+    let all = |flag: bool| {
+        engine_read(engine, |conn| {
+            conn.query_row(
+                "SELECT count(*) FROM saved_replies WHERE ?1 = 0 OR id = ?2",
+                params![flag, first],
+                |r| r.get::<i64>(0),
+            )
+        })
+    };
+    assert_eq!((all(false), all(true)), (3, 1));
+}
+
+/// Each write counts the replies, then adds the next one: were two to
+/// overlap (PostgreSQL's read committed, without the plain-SQL writes'
+/// lock), both would count alike and the second would hit the unique
+/// shortcut.
+fn writes_that_check_before_they_write_follow_one_another(engine: &Engine) {
+    const WRITERS: usize = 8;
+    std::thread::scope(|scope| {
+        for _ in 0..WRITERS {
+            scope.spawn(|| {
+                write(engine, |conn| {
+                    let n: i64 =
+                        conn.query_row("SELECT count(*) FROM saved_replies", params![], |r| {
+                            r.get(0)
+                        })?;
+                    conn.execute(
+                        "INSERT INTO saved_replies (shortcut, name, text, created_at)
+                         VALUES (?1, 'n', 't', 0)",
+                        params![&format!("s{n}")],
+                    )
+                })
+                .expect("no write sees another half done")
+            });
+        }
+    });
+    let shortcuts = engine.rows("SELECT shortcut FROM saved_replies ORDER BY id");
+    let expected: Vec<Vec<Option<String>>> =
+        (0..WRITERS).map(|n| vec![Some(format!("s{n}"))]).collect();
+    assert_eq!(shortcuts, expected);
 }
