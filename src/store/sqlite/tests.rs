@@ -6,9 +6,7 @@
 //! `store/semantics/`.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::DateTime;
 use rusqlite::{params_from_iter, Connection, StatementStatus};
 
 use super::read::ListPlan;
@@ -17,58 +15,8 @@ use super::*;
 use crate::domain::{AgentId, Author, ConversationStatus, Role};
 use crate::store::{ListQuery, WriteOp};
 
-pub(super) fn client(id: &str) -> ClientId {
-    ClientId::parse(id).expect("valid test id")
-}
-
-/// A message one second after the previous one of any test, so the list
-/// order depends on which conversation moved last.
-pub(super) fn message(seq: u64, from: Role) -> WriteOp {
-    static CLOCK: AtomicI64 = AtomicI64::new(1_700_000_000_000);
-    let ms = CLOCK.fetch_add(1000, Ordering::Relaxed);
-    WriteOp::Message(ChatMessage {
-        seq,
-        from,
-        text: format!("message {seq}"),
-        ts: DateTime::from_timestamp_millis(ms).expect("valid time"),
-        id: Some(format!("id-{seq}")),
-        author: None,
-        private: false,
-        event: None,
-        attachments: Vec::new(),
-        prev_public: seq - 1,
-    })
-}
-
-/// Commits `ops` for `id` in one transaction; all must apply.
-pub(super) fn commit(backend: &SqliteBackend, id: &str, ops: &[WriteOp]) {
-    let client = client(id);
-    let writes: Vec<Write<'_>> = ops
-        .iter()
-        .map(|op| Write {
-            client: &client,
-            op,
-        })
-        .collect();
-    let accepted = backend.commit_batch(&writes).expect("commit");
-    assert!(
-        accepted.iter().all(|&ok| ok),
-        "every write applies: {ops:?}"
-    );
-}
-
-pub(super) fn all_summaries(backend: &SqliteBackend, query: ListQuery) -> Vec<ConversationSummary> {
-    let mut query = ListQuery { limit: 7, ..query };
-    let mut out = Vec::new();
-    loop {
-        let page = backend.summaries(&query).expect("list page");
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => return out,
-        }
-    }
-}
+// The helpers every store test shares.
+pub(super) use crate::store::semantics::{all_summaries, client, commit, message};
 
 /// Totals and unread counts as the old schema computed them: by counting.
 fn recount(backend: &SqliteBackend) -> (Totals, Vec<(String, u64)>) {
