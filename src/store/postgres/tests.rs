@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 
 use super::test_cluster::{fresh_database, Cluster};
 use super::*;
-use crate::store::semantics::{client, message, try_commit, Engine};
+use crate::store::semantics::{client, exec, message, try_commit, Engine};
 use crate::store::WriteOp;
 
 /// A connection of the test's own, outside any backend.
@@ -57,7 +57,10 @@ fn nodes_migrating_an_empty_database_at_once_all_end_at_the_current_version() {
 fn a_newer_or_foreign_database_is_refused_and_left_as_it_was() {
     let url = fresh_database();
     let backend = PostgresBackend::open(&url).expect("opens");
-    backend.test_exec("INSERT INTO schema_migrations (version) VALUES (999)");
+    exec(
+        &backend,
+        "INSERT INTO schema_migrations (version) VALUES (999)",
+    );
     drop(backend);
     let refusal = PostgresBackend::open(&url).err().expect("refused");
     assert!(

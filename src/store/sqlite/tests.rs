@@ -16,65 +16,8 @@ use crate::domain::{AgentId, Author, ConversationStatus, Role};
 use crate::store::{ListQuery, WriteOp};
 
 // The helpers every store test shares.
+pub(super) use crate::store::semantics::counters::assert_counters_agree;
 pub(super) use crate::store::semantics::{all_summaries, client, commit, message};
-
-/// Totals and unread counts as the old schema computed them: by counting.
-fn recount(backend: &SqliteBackend) -> (Totals, Vec<(String, u64)>) {
-    backend
-        .read(|conn| {
-            let unread = conn
-                .prepare(
-                    "SELECT c.client_id, c.status, c.waiting_since IS NOT NULL,
-                            (SELECT count(*) FROM messages m WHERE m.client_id = c.client_id
-                               AND m.from_role = 0 AND m.seq > c.agent_read_seq)
-                     FROM conversations c ORDER BY c.client_id",
-                )?
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)? == "open",
-                        r.get::<_, bool>(2)?,
-                        r.get::<_, i64>(3)? as u64,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let open = unread.iter().filter(|(_, open, _, _)| *open);
-            let totals = Totals {
-                unread: open.clone().map(|(_, _, _, n)| n).sum(),
-                waiting: open.filter(|(_, _, waiting, _)| *waiting).count() as u64,
-            };
-            let per = unread.into_iter().map(|(id, _, _, n)| (id, n)).collect();
-            Ok((totals, per))
-        })
-        .expect("recount")
-}
-
-/// The list's order by its definition: waiting conversations first, longest
-/// wait first, then the rest by newest activity.
-fn order_of(s: &ConversationSummary) -> (i64, i64, String) {
-    let (group, key) = match s.waiting_since.filter(|_| s.waiting) {
-        Some(since) => (0, since.timestamp_millis()),
-        None => (1, -s.last_activity.timestamp_millis()),
-    };
-    (group, key, s.client_id.as_str().to_owned())
-}
-
-/// The kept counters and list order agree with a recount and a sort.
-pub(super) fn assert_counters_agree(backend: &SqliteBackend) {
-    let (totals, per) = recount(backend);
-    assert_eq!(backend.totals().expect("totals"), totals);
-    let listed = all_summaries(backend, ListQuery::default());
-    let order: Vec<_> = listed.iter().map(order_of).collect();
-    let mut sorted = order.clone();
-    sorted.sort();
-    assert_eq!(order, sorted, "the list is in its order");
-    let mut unread: Vec<(String, u64)> = listed
-        .into_iter()
-        .map(|s| (s.client_id.as_str().to_owned(), s.unread))
-        .collect();
-    unread.sort();
-    assert_eq!(unread, per);
-}
 
 /// VM steps of one list query (a sort of every row, or a read of every
 /// row walked, would make them grow with the number of conversations).
