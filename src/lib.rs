@@ -14,7 +14,7 @@
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
 //! | `metrics` | `Metrics`: the counters, gauges and lock-free histograms `/metrics` reports |
-//! | `store` | the `Backend` seam, SQLite, and `Store`: plain SQL that runs on every engine (`sql`); group-commit writer thread, off-thread reads; the search index fed in bulk from a queue; attachments as blobs; online backup and restore; the audit log; export, erase and retention's queries |
+//! | `store` | the `Backend` seam, SQLite (one node) and PostgreSQL (`postgres`: several nodes on one database, its schema and migrations, migrating from SQLite), and `Store`: plain SQL that runs on every engine (`sql`); group-commit writer thread, off-thread reads; the search index fed in bulk from a queue; attachments as blobs; online backup and restore; the audit log; export, erase and retention's queries |
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets, who may be given conversations and their capacity |
 //! | `desk` | the team's saved replies and labels, plain SQL on the store beside the accounts |
 //! | `mail` | email: `MailSettings` (SMTP through `lettre`), the outbox's SQL (unseen replies, waiting alerts, transcripts, reply tokens, unsubscribes), `ReopenKey` (signed reopen links), and `MailSender`, the thread that delivers the outbox with retries |

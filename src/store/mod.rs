@@ -11,6 +11,7 @@
 
 mod attachments;
 mod audit;
+mod cursor;
 mod postgres;
 mod privacy;
 mod search;

@@ -102,6 +102,16 @@ on_each_backend! {
             .await
             .expect("resolve");
         assert_eq!(resolved.status(), 200);
+        // Recorded after the answer, as the reopen below is: wait for it, or
+        // the two records may land in either order.
+        eventually("the resolve entry", Duration::from_secs(10), || async {
+            let entries = entries(&app, &admin).await;
+            entries
+                .iter()
+                .any(|e| e["action"] == "resolve")
+                .then_some(())
+        })
+        .await;
         let (mut console, _, _) = WsClient::join(&app.ws_as_agent("/ws/agent/audited-1")).await;
         console.send_json(json!({"type": "reopen"})).await;
         customer.wait_for("status").await;

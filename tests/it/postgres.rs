@@ -1,15 +1,16 @@
-//! Servers on PostgreSQL: two nodes sharing one database, and PostgreSQL
-//! going away under a running server (a private PostgreSQL
-//! server, so the other tests keep theirs): senders are told
-//! `store_unavailable` and nothing is acknowledged, `/healthz` says the
-//! store is failing, and once PostgreSQL is back the server recovers by
-//! itself, storing what is sent again with the next seq.
+//! Servers on PostgreSQL: a single node moved from SQLite with the real
+//! binary; two nodes sharing one database; and PostgreSQL going away under
+//! a running server (a private PostgreSQL server, so the other tests keep
+//! theirs): senders are told `store_unavailable` and nothing is
+//! acknowledged, `/healthz` says the store is failing, and once PostgreSQL
+//! is back the server recovers by itself, storing what is sent again with
+//! the next seq.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{eventually, spawn_app_with, TestApp, WsClient};
+use crate::common::{eventually, spawn_app_with, TestApp, WsClient, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::test_cluster::Cluster;
 
 /// How soon `/healthz` notices (it probes at most once a second).
@@ -104,4 +105,44 @@ async fn a_customer_moving_between_two_nodes_keeps_one_gapless_history() {
         WsClient::join(&node_c.ws_as_agent("/ws/agent/mover?since=0")).await;
     assert_eq!(welcome["last_seq"], 4);
     assert_eq!(crate::common::seqs(&history), [1, 2, 3, 4]);
+}
+
+/// `support-chat migrate-sqlite-to-postgres` moves a single node's data
+/// directory, and the server started on PostgreSQL afterwards has its
+/// conversations and its accounts.
+#[actix_web::test]
+async fn a_single_node_moves_to_postgresql_with_its_conversations_and_accounts() {
+    let app = spawn_app_with(&[]).await;
+    app.admin_cookie().await;
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/moved")).await;
+    for (i, text) in ["before the move", "still before"].iter().enumerate() {
+        customer.say(text, Some(&format!("m{i}"))).await;
+        customer.wait_for("message").await;
+    }
+    customer.close().await;
+    let stopped = app.stop().await;
+
+    let url = crate::test_cluster::fresh_database();
+    let moved = std::process::Command::new(env!("CARGO_BIN_EXE_support-chat"))
+        .arg("migrate-sqlite-to-postgres")
+        .arg("--from")
+        .arg(stopped.data_dir.path())
+        .args(["--to", &url])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run the migration");
+    let log = String::from_utf8_lossy(&moved.stderr);
+    assert!(moved.status.success(), "the migration fails: {log}");
+    assert!(log.contains("copied messages: 2 rows"), "{log}");
+
+    let app = spawn_app_with(&["--database-url", &url]).await;
+    assert_eq!(app.setup_url, None, "the admin came along: no setup link");
+    let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(login.status().is_success(), "{}", login.status());
+    let (_customer, welcome, history) = WsClient::join(&app.ws("/ws/customer/moved")).await;
+    assert_eq!(welcome["last_seq"], 2);
+    assert_eq!(
+        crate::common::texts(&history),
+        ["before the move", "still before"]
+    );
 }

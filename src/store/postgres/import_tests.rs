@@ -5,7 +5,7 @@
 use super::test_cluster::fresh_database;
 use super::*;
 use crate::domain::{AgentId, ConversationStatus};
-use crate::store::semantics::{client, message, saying, Engine};
+use crate::store::semantics::{client, exec, message, rows, saying, Engine};
 use crate::store::{Durability, SearchQuery, SqliteBackend, WriteOp};
 
 /// A data directory with a row in every table the import copies.
@@ -86,16 +86,20 @@ fn every_table_of_a_sqlite_installation_arrives_in_postgresql() {
         })
         .expect("search");
     assert_eq!(found.hits.len(), 1, "the search index is built");
-    let blob = engine.rows("SELECT encode(data, 'hex') FROM attachments WHERE id = 'f1'");
+    let blob = rows(
+        &*engine,
+        "SELECT encode(data, 'hex') FROM attachments WHERE id = 'f1'",
+    );
     assert_eq!(
         blob,
         [vec![Some("00ff10".to_owned())]],
         "files byte for byte"
     );
-    engine.exec(
+    exec(
+        &*engine,
         "INSERT INTO agents (name, email, role, created_at) VALUES ('Bo', 'bo@x.com', 'agent', 2)",
     );
-    let ids = engine.rows("SELECT CAST(id AS TEXT) FROM agents ORDER BY id");
+    let ids = rows(&*engine, "SELECT CAST(id AS TEXT) FROM agents ORDER BY id");
     assert_eq!(
         ids,
         [vec![Some("5".to_owned())], vec![Some("6".to_owned())]],
@@ -104,6 +108,6 @@ fn every_table_of_a_sqlite_installation_arrives_in_postgresql() {
 
     let again = migrate_sqlite_to_postgres(dir.path(), &url).expect_err("refused");
     assert!(matches!(again, ImportError::NotEmpty(_)), "{again}");
-    let messages = engine.rows("SELECT CAST(count(*) AS TEXT) FROM messages");
+    let messages = rows(&*engine, "SELECT CAST(count(*) AS TEXT) FROM messages");
     assert_eq!(messages, [vec![Some("2".to_owned())]], "nothing doubled");
 }

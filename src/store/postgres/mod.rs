@@ -106,27 +106,6 @@ impl PostgresBackend {
     }
 }
 
-#[cfg(test)]
-impl PostgresBackend {
-    /// Runs statements without parameters on the write connection.
-    pub(crate) fn test_exec(&self, sql: &str) {
-        self.write(|conn| Ok(block_on(conn.batch(sql))?))
-            .expect("SQL runs");
-    }
-
-    /// The rows of a query whose columns are all text (or NULL).
-    pub(crate) fn test_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        self.read(async |conn| {
-            let rows = conn.query(sql, &[]).await?;
-            Ok(rows
-                .iter()
-                .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
-                .collect())
-        })
-        .expect("SQL runs")
-    }
-}
-
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
         StoreError::Backend(format!("PostgreSQL: {}", describe(&e)))

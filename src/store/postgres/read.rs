@@ -11,6 +11,7 @@ use crate::domain::{
     preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
     ConversationStatus, ConversationSummary, Label, Lang, Role, Totals, View,
 };
+use crate::store::cursor::Cursor;
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
 
 /// Largest page of the list.
@@ -422,42 +423,4 @@ fn author_at(row: &Row, i: usize) -> Result<Option<Author>, StoreError> {
         }),
         None => None,
     })
-}
-
-/// Position in the list: after (group, key, client id). The same encoding
-/// as SQLite's, so a cursor means the same on either backend.
-struct Cursor {
-    group: i64,
-    key: i64,
-    client: String,
-}
-
-impl Cursor {
-    fn of(summary: &ConversationSummary) -> Cursor {
-        let (group, key) = match summary.waiting_since.filter(|_| summary.waiting) {
-            Some(since) => (0, since.timestamp_millis()),
-            None => (1, -summary.last_activity.timestamp_millis()),
-        };
-        Cursor {
-            group,
-            key,
-            client: summary.client_id.as_str().to_owned(),
-        }
-    }
-
-    fn encode(&self) -> String {
-        format!("{}.{}.{}", self.group, self.key, self.client)
-    }
-
-    fn parse(raw: &str) -> Option<Cursor> {
-        let mut parts = raw.splitn(3, '.');
-        let group = parts.next()?.parse().ok()?;
-        let key = parts.next()?.parse().ok()?;
-        let client = ClientId::parse(parts.next()?).ok()?;
-        Some(Cursor {
-            group,
-            key,
-            client: client.as_str().to_owned(),
-        })
-    }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 
 use super::test_cluster::{fresh_database, Cluster};
 use super::*;
-use crate::store::semantics::{client, message, try_commit, Engine};
+use crate::store::semantics::{client, exec, message, try_commit, Engine};
 use crate::store::WriteOp;
 
 /// A connection of the test's own, outside any backend.
@@ -57,7 +57,10 @@ fn nodes_migrating_an_empty_database_at_once_all_end_at_the_current_version() {
 fn a_newer_or_foreign_database_is_refused_and_left_as_it_was() {
     let url = fresh_database();
     let backend = PostgresBackend::open(&url).expect("opens");
-    backend.test_exec("INSERT INTO schema_migrations (version) VALUES (999)");
+    exec(
+        &backend,
+        "INSERT INTO schema_migrations (version) VALUES (999)",
+    );
     drop(backend);
     let refusal = PostgresBackend::open(&url).err().expect("refused");
     assert!(
@@ -271,25 +274,4 @@ async fn a_burst_of_reads_waits_for_a_few_connections_instead_of_opening_more() 
         "one writer and {slots} readers at most, found {open}"
     );
     writer.shutdown(&store);
-}
-
-#[test]
-#[ignore]
-fn tmp_throughput() {
-    let engine = Engine::postgres();
-    let clients: Vec<_> = (0..100).map(|i| client(&format!("b{i}"))).collect();
-    let start = std::time::Instant::now();
-    let mut n = 0;
-    for round in 1..=50u64 {
-        let ops: Vec<WriteOp> = (0..100).map(|_| message(round, Role::Customer)).collect();
-        let writes: Vec<Write<'_>> = clients
-            .iter()
-            .zip(&ops)
-            .map(|(c, op)| Write { client: c, op })
-            .collect();
-        assert!(engine.commit_batch(&writes).expect("c").iter().all(|&x| x));
-        n += 100;
-    }
-    let e = start.elapsed();
-    eprintln!("{n} msgs in {e:?}: {:.0}/s", n as f64 / e.as_secs_f64());
 }

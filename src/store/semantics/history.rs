@@ -130,7 +130,7 @@ fn a_note_keeps_the_wait_the_unread_count_and_the_preview(engine: &Engine) {
     assert_eq!(summary.unread, 1);
     assert_eq!(summary.preview, "message 1");
     assert_eq!(summary.last_seq, 2, "the note has its own seq");
-    super::counters::assert_counters_agree(engine);
+    super::counters::assert_counters_agree(&**engine);
 
     let snapshot = engine.load(&client("n1"), 10).expect("load");
     assert_eq!(snapshot.last_seq, 2);

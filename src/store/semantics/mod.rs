@@ -4,7 +4,7 @@
 //! by [`on_both!`]. What only one engine has (SQLite's file, PostgreSQL's
 //! concurrent writers) is tested in that backend's own modules.
 
-mod counters;
+pub(super) mod counters;
 mod history;
 mod plain_sql;
 mod routing;
@@ -19,8 +19,9 @@ use chrono::DateTime;
 use super::{Backend, ListQuery, PostgresBackend, SqliteBackend, Write, WriteOp};
 use crate::domain::{ChatMessage, ClientId, ConversationSummary, Role};
 
-/// A backend under test, with plain SQL for what the seam does not show
-/// (rows of the outbox, an agent to assign). The SQL must run on both.
+/// A backend under test. What the seam does not show (rows of the
+/// outbox, an agent to assign) is read and written with [`rows`] and
+/// [`exec`]: SQL that must run on both.
 pub(super) enum Engine {
     Sqlite(Box<SqliteBackend>),
     Postgres(Box<PostgresBackend>),
@@ -54,21 +55,6 @@ impl Engine {
         ))
     }
 
-    /// Runs statements without parameters.
-    pub(super) fn exec(&self, sql: &str) {
-        match self {
-            Engine::Sqlite(b) => b
-                .sql_write(&mut |conn| {
-                    for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
-                        conn.execute(statement, &[])?;
-                    }
-                    Ok(())
-                })
-                .expect("SQL runs"),
-            Engine::Postgres(b) => b.test_exec(sql),
-        }
-    }
-
     /// A blob literal of `hex` in the engine's SQL.
     pub(super) fn blob(&self, hex: &str) -> String {
         match self {
@@ -76,28 +62,36 @@ impl Engine {
             Engine::Postgres(_) => format!("decode('{hex}', 'hex')"),
         }
     }
+}
 
-    /// The rows of a query whose columns are all text (or NULL).
-    pub(super) fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        match self {
-            Engine::Sqlite(b) => {
-                let mut out = Vec::new();
-                b.sql_read(&mut |conn| {
-                    for row in conn.query(sql, &[])? {
-                        out.push(
-                            (0..row.0.len())
-                                .map(|i| row.get(i))
-                                .collect::<Result<_, _>>()?,
-                        );
-                    }
-                    Ok(())
-                })
-                .expect("SQL runs");
-                out
+/// Runs statements without parameters, through the plain-SQL seam.
+pub(super) fn exec(backend: &dyn Backend, sql: &str) {
+    backend
+        .sql_write(&mut |conn| {
+            for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
+                conn.execute(statement, &[])?;
             }
-            Engine::Postgres(b) => b.test_rows(sql),
-        }
-    }
+            Ok(())
+        })
+        .expect("SQL runs");
+}
+
+/// The rows of a query whose columns are all text (or NULL).
+pub(super) fn rows(backend: &dyn Backend, sql: &str) -> Vec<Vec<Option<String>>> {
+    let mut out = Vec::new();
+    backend
+        .sql_read(&mut |conn| {
+            for row in conn.query(sql, &[])? {
+                out.push(
+                    (0..row.0.len())
+                        .map(|i| row.get(i))
+                        .collect::<Result<_, _>>()?,
+                );
+            }
+            Ok(())
+        })
+        .expect("SQL runs");
+    out
 }
 
 /// Generates, for each named test function of an [`Engine`], a test on

@@ -30,7 +30,7 @@ fn write<T>(
 }
 
 fn labels(engine: &Engine) -> Vec<Vec<Option<String>>> {
-    engine.rows("SELECT name FROM labels ORDER BY name")
+    rows(&**engine, "SELECT name FROM labels ORDER BY name")
 }
 
 fn a_failed_write_leaves_nothing_of_what_it_did(engine: &Engine) {
@@ -217,7 +217,7 @@ fn writes_that_check_before_they_write_follow_one_another(engine: &Engine) {
             });
         }
     });
-    let shortcuts = engine.rows("SELECT shortcut FROM saved_replies ORDER BY id");
+    let shortcuts = rows(&**engine, "SELECT shortcut FROM saved_replies ORDER BY id");
     let expected: Vec<Vec<Option<String>>> =
         (0..WRITERS).map(|n| vec![Some(format!("s{n}"))]).collect();
     assert_eq!(shortcuts, expected);

@@ -57,7 +57,8 @@ fn the_list_pages_through_every_conversation_in_its_order(engine: &Engine) {
 }
 
 fn views_labels_and_the_queue_follow_assignment(engine: &Engine) {
-    engine.exec(
+    exec(
+        &**engine,
         "INSERT INTO agents (id, name, email, role, created_at) VALUES
              (7, 'Ana', 'ana@example.com', 'agent', 0), (8, 'Bo', 'bo@example.com', 'agent', 0);
          INSERT INTO labels (id, name, color) VALUES (3, 'Refund', '#f00'), (4, 'bug', '#0f0');

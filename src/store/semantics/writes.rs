@@ -24,17 +24,20 @@ fn transcript(seq: u64) -> WriteOp {
 }
 
 fn count(engine: &Engine, table: &str, id: &str) -> usize {
-    engine
-        .rows(&format!(
-            "SELECT client_id FROM {table} WHERE client_id = '{id}'"
-        ))
-        .len()
+    rows(
+        &**engine,
+        &format!("SELECT client_id FROM {table} WHERE client_id = '{id}'"),
+    )
+    .len()
 }
 
 fn outbox_rows(engine: &Engine, id: &str) -> Vec<Vec<Option<String>>> {
-    engine.rows(&format!(
+    rows(
+        &**engine,
+        &format!(
         "SELECT kind, CAST(seq AS TEXT), recipient FROM outbox WHERE client_id = '{id}' ORDER BY id"
-    ))
+    ),
+    )
 }
 
 fn a_resolve_queues_its_transcript_once_in_the_same_transaction(engine: &Engine) {
@@ -65,7 +68,8 @@ fn a_resolve_queues_its_transcript_once_in_the_same_transaction(engine: &Engine)
 
 fn a_customer_who_unsubscribed_gets_no_transcript(engine: &Engine) {
     commit(&**engine, "optout", &[message(1, Role::Customer)]);
-    engine.exec(
+    exec(
+        &**engine,
         "INSERT INTO contacts (client_id, email, updated_at, email_optout)
          VALUES ('optout', 'ana@example.com', 0, 1)",
     );
@@ -76,13 +80,16 @@ fn a_customer_who_unsubscribed_gets_no_transcript(engine: &Engine) {
 /// An uploaded, not yet sent file of `client`, by `uploader`.
 fn upload(engine: &Engine, client: &str, uploader: Role) -> Attachment {
     let id = AttachmentId::random();
-    engine.exec(&format!(
-        "INSERT INTO attachments (id, client_id, uploader, name, mime, size, created_at, data)
+    exec(
+        &**engine,
+        &format!(
+            "INSERT INTO attachments (id, client_id, uploader, name, mime, size, created_at, data)
          VALUES ('{}', '{client}', {}, 'a.txt', 'text/plain', 2, 0, {})",
-        id.as_str(),
-        uploader.code(),
-        engine.blob("6869")
-    ));
+            id.as_str(),
+            uploader.code(),
+            engine.blob("6869")
+        ),
+    );
     Attachment {
         id,
         name: FileName::sanitise("a.txt", "file"),
@@ -127,10 +134,13 @@ fn a_file_belongs_to_the_one_message_that_sends_it(engine: &Engine) {
         summary.preview, "📎 a.txt",
         "a file without text shows its name"
     );
-    let claimed = engine.rows(&format!(
-        "SELECT CAST(seq AS TEXT) FROM attachments WHERE id = '{}'",
-        file.id.as_str()
-    ));
+    let claimed = rows(
+        &**engine,
+        &format!(
+            "SELECT CAST(seq AS TEXT) FROM attachments WHERE id = '{}'",
+            file.id.as_str()
+        ),
+    );
     assert_eq!(claimed, [vec![Some("2".to_owned())]]);
 }
 
@@ -151,10 +161,13 @@ fn full_conversation(engine: &Engine, id: &str) {
             transcript(2),
         ],
     );
-    engine.exec(&format!(
-        "INSERT INTO reply_tokens (token, client_id, expires_at) VALUES ('{id}', '{id}', 0);
+    exec(
+        &**engine,
+        &format!(
+            "INSERT INTO reply_tokens (token, client_id, expires_at) VALUES ('{id}', '{id}', 0);
          INSERT INTO conversation_labels (client_id, label_id) VALUES ('{id}', 1);"
-    ));
+        ),
+    );
 }
 
 const PERSONAL: [&str; 4] = ["contacts", "attachments", "outbox", "reply_tokens"];

@@ -6,9 +6,7 @@
 //! `store/semantics/`.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::DateTime;
 use rusqlite::{params_from_iter, Connection, StatementStatus};
 
 use super::read::ListPlan;
@@ -17,116 +15,9 @@ use super::*;
 use crate::domain::{AgentId, Author, ConversationStatus, Role};
 use crate::store::{ListQuery, WriteOp};
 
-pub(super) fn client(id: &str) -> ClientId {
-    ClientId::parse(id).expect("valid test id")
-}
-
-/// A message one second after the previous one of any test, so the list
-/// order depends on which conversation moved last.
-pub(super) fn message(seq: u64, from: Role) -> WriteOp {
-    static CLOCK: AtomicI64 = AtomicI64::new(1_700_000_000_000);
-    let ms = CLOCK.fetch_add(1000, Ordering::Relaxed);
-    WriteOp::Message(ChatMessage {
-        seq,
-        from,
-        text: format!("message {seq}"),
-        ts: DateTime::from_timestamp_millis(ms).expect("valid time"),
-        id: Some(format!("id-{seq}")),
-        author: None,
-        private: false,
-        event: None,
-        attachments: Vec::new(),
-        prev_public: seq - 1,
-    })
-}
-
-/// Commits `ops` for `id` in one transaction; all must apply.
-pub(super) fn commit(backend: &SqliteBackend, id: &str, ops: &[WriteOp]) {
-    let client = client(id);
-    let writes: Vec<Write<'_>> = ops
-        .iter()
-        .map(|op| Write {
-            client: &client,
-            op,
-        })
-        .collect();
-    let accepted = backend.commit_batch(&writes).expect("commit");
-    assert!(
-        accepted.iter().all(|&ok| ok),
-        "every write applies: {ops:?}"
-    );
-}
-
-pub(super) fn all_summaries(backend: &SqliteBackend, query: ListQuery) -> Vec<ConversationSummary> {
-    let mut query = ListQuery { limit: 7, ..query };
-    let mut out = Vec::new();
-    loop {
-        let page = backend.summaries(&query).expect("list page");
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => return out,
-        }
-    }
-}
-
-/// Totals and unread counts as the old schema computed them: by counting.
-fn recount(backend: &SqliteBackend) -> (Totals, Vec<(String, u64)>) {
-    backend
-        .read(|conn| {
-            let unread = conn
-                .prepare(
-                    "SELECT c.client_id, c.status, c.waiting_since IS NOT NULL,
-                            (SELECT count(*) FROM messages m WHERE m.client_id = c.client_id
-                               AND m.from_role = 0 AND m.seq > c.agent_read_seq)
-                     FROM conversations c ORDER BY c.client_id",
-                )?
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)? == "open",
-                        r.get::<_, bool>(2)?,
-                        r.get::<_, i64>(3)? as u64,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let open = unread.iter().filter(|(_, open, _, _)| *open);
-            let totals = Totals {
-                unread: open.clone().map(|(_, _, _, n)| n).sum(),
-                waiting: open.filter(|(_, _, waiting, _)| *waiting).count() as u64,
-            };
-            let per = unread.into_iter().map(|(id, _, _, n)| (id, n)).collect();
-            Ok((totals, per))
-        })
-        .expect("recount")
-}
-
-/// The list's order by its definition: waiting conversations first, longest
-/// wait first, then the rest by newest activity.
-fn order_of(s: &ConversationSummary) -> (i64, i64, String) {
-    let (group, key) = match s.waiting_since.filter(|_| s.waiting) {
-        Some(since) => (0, since.timestamp_millis()),
-        None => (1, -s.last_activity.timestamp_millis()),
-    };
-    (group, key, s.client_id.as_str().to_owned())
-}
-
-/// The kept counters and list order agree with a recount and a sort.
-pub(super) fn assert_counters_agree(backend: &SqliteBackend) {
-    let (totals, per) = recount(backend);
-    assert_eq!(backend.totals().expect("totals"), totals);
-    let listed = all_summaries(backend, ListQuery::default());
-    let order: Vec<_> = listed.iter().map(order_of).collect();
-    let mut sorted = order.clone();
-    sorted.sort();
-    assert_eq!(order, sorted, "the list is in its order");
-    let mut unread: Vec<(String, u64)> = listed
-        .into_iter()
-        .map(|s| (s.client_id.as_str().to_owned(), s.unread))
-        .collect();
-    unread.sort();
-    assert_eq!(unread, per);
-}
+// The helpers every store test shares.
+pub(super) use crate::store::semantics::counters::assert_counters_agree;
+pub(super) use crate::store::semantics::{all_summaries, client, commit, message};
 
 /// VM steps of one list query (a sort of every row, or a read of every
 /// row walked, would make them grow with the number of conversations).
