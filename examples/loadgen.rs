@@ -133,6 +133,11 @@ struct HoldArgs {
     /// Seconds to hold the idle sessions (server CPU is measured meanwhile).
     #[arg(long, default_value_t = 5.0)]
     hold: f64,
+    /// Messages each conversation holds before its sockets connect (written
+    /// by a customer socket, closed again before the baseline RSS is read):
+    /// what a connected conversation with a long history costs.
+    #[arg(long, default_value_t = 0)]
+    history: u64,
     /// RSS readings while connecting (at every sessions/steps).
     #[arg(long, default_value_t = 4)]
     steps: usize,
@@ -654,6 +659,35 @@ async fn connect_sessions(
 // ---------------------------------------------------------------------------
 // hold
 
+/// Fills every hold conversation with `args.history` messages from a
+/// customer socket of its own, closed afterwards.
+async fn write_histories(ctx: &Arc<Ctx>, args: &HoldArgs) -> Result<(), String> {
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let pad = "x".repeat(40);
+    let tasks: Vec<_> = (0..args.sessions)
+        .map(|i| {
+            let (ctx, gate, pad, count) = (
+                Arc::clone(ctx),
+                Arc::clone(&gate),
+                pad.clone(),
+                args.history,
+            );
+            tokio::spawn(async move {
+                let _permit = gate.acquire().await.expect("semaphore open");
+                let client = format!("{}-hold-{i}", ctx.prefix);
+                let mut ws = ctx.connect(&ctx.customer_path(&client, 0)).await?;
+                fill(&mut ws, count, "h", &pad).await?;
+                close(ws).await;
+                Ok::<_, String>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.map_err(|e| e.to_string())??;
+    }
+    Ok(())
+}
+
 async fn hold(ctx: Arc<Ctx>, args: HoldArgs) -> (Value, Notes) {
     let mut notes = Notes::default();
     if args.warmup > 0 {
@@ -666,6 +700,16 @@ async fn hold(ctx: Arc<Ctx>, args: HoldArgs) -> (Value, Notes) {
                 }
             }
             Err(e) => notes.fail(format!("warm-up failed: {e}")),
+        }
+        sleep(Duration::from_secs(1)).await;
+    }
+    if args.history > 0 {
+        eprintln!(
+            "hold: writing {} messages into each of {} conversations",
+            args.history, args.sessions
+        );
+        if let Err(e) = write_histories(&ctx, &args).await {
+            notes.fail(format!("writing the histories failed: {e}"));
         }
         sleep(Duration::from_secs(1)).await;
     }
@@ -782,6 +826,7 @@ async fn hold(ctx: Arc<Ctx>, args: HoldArgs) -> (Value, Notes) {
     let figures = json!({
         "scenario": "hold",
         "sessions": args.sessions,
+        "history": args.history,
         "connected": connected,
         "failed": failed_n,
         "dropped": dropped_n,
@@ -1708,7 +1753,13 @@ fn table_row(r: &Value) -> String {
     let (name, load, figures) = match r["scenario"].as_str().unwrap_or("?") {
         "hold" => (
             "hold".to_string(),
-            format!("{} idle sessions", f(&r["connected"])),
+            match r["history"].as_u64() {
+                Some(h) if h > 0 => format!(
+                    "{} idle sessions, {h} messages of history each",
+                    f(&r["connected"])
+                ),
+                _ => format!("{} idle sessions", f(&r["connected"])),
+            },
             format!(
                 "{} KiB RSS/session ({} → {}); connect {} s; idle CPU {} %",
                 f(&r["rss_per_session_kb"]),
