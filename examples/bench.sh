@@ -304,6 +304,10 @@ table="$OUT/table.md"
         "$(date -u +%Y-%m-%dT%H:%MZ); generator on the same machine ($THREADS threads)"
     echo
     "$LOADGEN" table "$results"
+    if [[ " $SCENARIOS " == *" floor "* && $floor == 0 ]]; then
+        echo
+        echo "No framework floor at $FLOOR_DIR: the comparison was skipped."
+    fi
     if [[ -n ${compared:-} ]]; then
         echo
         echo "Against the framework floor ($FLOOR_DIR), $RELAY_SESSIONS sessions, $RELAY_SECONDS s" \

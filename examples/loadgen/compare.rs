@@ -136,14 +136,17 @@ fn median(runs: &[&Value], figure: impl Fn(&Value) -> Option<f64>) -> Option<f64
 fn row(what: &str, ours: Option<f64>, floor: Option<f64>, unit: &str) {
     let show = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{} {unit}", tidy(x)));
     let ratio = match (ours, floor) {
-        (Some(o), Some(f)) if f > 0.0 => format!("{:.2}×", o / f),
+        (Some(o), Some(f)) if f > 0.0 => format!("{}×", tidy(o / f)),
         _ => "–".to_string(),
     };
     println!("| {what} | {} | {} | {ratio} |", show(ours), show(floor));
 }
 
+/// Three significant digits or so (a ratio of 0.002 stays visible).
 fn tidy(x: f64) -> String {
-    if x >= 100.0 {
+    if x != 0.0 && x.abs() < 0.1 {
+        format!("{x:.1e}")
+    } else if x >= 100.0 {
         format!("{x:.0}")
     } else if x >= 10.0 {
         format!("{x:.1}")
