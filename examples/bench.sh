@@ -161,6 +161,9 @@ trap 'stop_server; exit 130' INT TERM
 start_server() {
     local log="$OUT/server-$1.log"
     shift
+    # Emptied here, not by the redirection below: that happens in the
+    # background and could let the loop read an earlier run's address.
+    : >"$log"
     data_dir=$(mktemp -d)
     "$SERVER" --bind "127.0.0.1:$PORT" --data-dir "$data_dir" --rate-limit 0 \
         --max-connections-per-ip 0 --agent-token bench "$@" >"$log" 2>&1 &
