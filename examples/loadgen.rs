@@ -4,6 +4,8 @@
 //! cargo run --release --example loadgen -- [COMMON FLAGS] <SCENARIO> [FLAGS]
 //!
 //!   hold    S idle sessions (a customer and an agent socket each): server RSS per session
+//!           (--history H: each conversation first gets H messages, so it is measured
+//!           connected with a long history)
 //!   relay   S sessions, R msg/s in all for D s: latency, lost/duplicated/reordered, CPU/msg
 //!           (--no-ids: messages without a client message id; --raw: the server is a
 //!           raw-text relay such as ../shared/bench/actix-floor, the frame is the token)
