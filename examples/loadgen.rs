@@ -4,14 +4,19 @@
 //! cargo run --release --example loadgen -- [COMMON FLAGS] <SCENARIO> [FLAGS]
 //!
 //!   hold    S idle sessions (a customer and an agent socket each): server RSS per session
+//!           (--history H: each conversation first gets H messages, so it is measured
+//!           connected with a long history)
 //!   relay   S sessions, R msg/s in all for D s: latency, lost/duplicated/reordered, CPU/msg
-//!           (--no-ids: messages without a client message id)
+//!           (--no-ids: messages without a client message id; --raw: the server is a
+//!           raw-text relay such as ../shared/bench/actix-floor, the frame is the token)
 //!   replay  a conversation of H messages, reconnected N times with since=0 (the whole
 //!           history, paging with history_before) and with since=H-10 (only the gap)
 //!   flood   one customer sends K messages as fast as it can (--window W: at most W
 //!           unanswered), to a reading or a never-reading (--agent-not-reading) agent:
 //!           acks, acknowledged-but-not-stored (via the REST API), server RSS growth
 //!   table   turns the JSON lines of earlier runs into a Markdown table
+//!   compare support-chat against the floor from relay runs labelled (--label)
+//!           `ours`, `floor` and `ours-full`: medians, ratios, highest rate
 //! ```
 //!
 //! Common flags: `--url http://127.0.0.1:8000`, `--agent-token`, `--server-pid`
@@ -43,12 +48,16 @@ use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::time::{sleep, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+
+#[path = "loadgen/compare.rs"]
+mod compare;
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -87,6 +96,10 @@ struct Common {
     /// Client ids start with this (default: a random run prefix).
     #[arg(long, global = true)]
     prefix: Option<String>,
+    /// Copied into the JSON figures as `label` (the `compare` table groups
+    /// runs by it).
+    #[arg(long, global = true)]
+    label: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -101,6 +114,8 @@ enum Scenario {
     Flood(FloodArgs),
     /// Markdown table of JSON result lines (files, or stdin without any).
     Table(TableArgs),
+    /// support-chat against the framework floor, from labelled relay runs.
+    Compare(CompareArgs),
 }
 
 #[derive(Args)]
@@ -120,6 +135,11 @@ struct HoldArgs {
     /// Seconds to hold the idle sessions (server CPU is measured meanwhile).
     #[arg(long, default_value_t = 5.0)]
     hold: f64,
+    /// Messages each conversation holds before its sockets connect (written
+    /// by a customer socket, closed again before the baseline RSS is read):
+    /// what a connected conversation with a long history costs.
+    #[arg(long, default_value_t = 0)]
+    history: u64,
     /// RSS readings while connecting (at every sessions/steps).
     #[arg(long, default_value_t = 4)]
     steps: usize,
@@ -151,6 +171,13 @@ struct RelayArgs {
     /// carries one, as the web pages do, for idempotent retries).
     #[arg(long)]
     no_ids: bool,
+    /// Drive a raw-text relay (the framework floor of
+    /// ../shared/bench/actix-floor) instead of support-chat: sockets at
+    /// /ws/customer/{id} and /ws/agent/{id} with no welcome or history, each
+    /// frame is the bare message text (the token), the sender gets it back as
+    /// its acknowledgement and the other side gets a copy.
+    #[arg(long)]
+    raw: bool,
 }
 
 #[derive(Args)]
@@ -193,6 +220,19 @@ struct FloodArgs {
 #[derive(Args)]
 struct TableArgs {
     files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// JSON result lines (stdin without any).
+    files: Vec<PathBuf>,
+    /// The rates (msg/s) to compare at, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "5000,14000")]
+    rates: Vec<f64>,
+    /// Print nothing; exit 0 when every run given sustained its rate (sent
+    /// it, lost nothing, p99 under 50 ms), else 1. For a climb through rates.
+    #[arg(long)]
+    passes: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -347,6 +387,24 @@ struct Frame<'a> {
     has_more: Option<bool>,
 }
 
+impl<'a> Frame<'a> {
+    /// A raw relay's frame read as a message: the text is the token, and
+    /// its number stands in for the sequence number so that order and
+    /// duplicates are still checked.
+    fn raw(text: &'a str) -> Frame<'a> {
+        Frame {
+            kind: Cow::Borrowed("message"),
+            seq: number_in_text(text).map(|n| n as u64 + 1),
+            from: None,
+            text: Some(Cow::Borrowed(text)),
+            id: None,
+            code: None,
+            messages: Vec::new(),
+            has_more: None,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct HistoryItem {
     seq: u64,
@@ -420,6 +478,26 @@ async fn expect(ws: &mut Ws, kind: &str, within: Duration) -> Result<String, Str
 /// Sends a close frame and forgets the socket.
 async fn close(mut ws: Ws) {
     let _ = timeout(Duration::from_secs(1), ws.close(None)).await;
+}
+
+/// Closes `ws` as a client does and waits until the server has answered
+/// and ended the TCP connection: how long that took (None: not within 5 s).
+async fn timed_close(mut ws: Ws) -> Option<Duration> {
+    let started = Instant::now();
+    let drained = async {
+        ws.close(None).await.ok()?;
+        // The WebSocket ends with the server's close frame; the connection
+        // only when the server has shut down its side of the TCP stream.
+        while let Some(Ok(_)) = ws.next().await {}
+        let tcp = ws.get_mut();
+        let mut buf = [0u8; 256];
+        while let Ok(1..) = tcp.read(&mut buf).await {}
+        Some(started.elapsed())
+    };
+    timeout(Duration::from_secs(5), drained)
+        .await
+        .ok()
+        .flatten()
 }
 
 fn describe_close(close: &Option<CloseFrame<'_>>) -> String {
@@ -537,8 +615,13 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Connects a customer and then an agent socket to `client` and waits for
-/// both welcomes and histories.
-async fn connect_session(ctx: &Ctx, client: &str) -> Result<(Ws, Ws), String> {
+/// both welcomes and histories (a raw relay sends neither).
+async fn connect_session(ctx: &Ctx, client: &str, raw: bool) -> Result<(Ws, Ws), String> {
+    if raw {
+        let customer = ctx.connect(&format!("/ws/customer/{client}")).await?;
+        let agent = ctx.connect(&format!("/ws/agent/{client}")).await?;
+        return Ok((customer, agent));
+    }
     let wait = Duration::from_secs(30);
     let mut customer = ctx.connect(&ctx.customer_path(client, 0)).await?;
     expect(&mut customer, "welcome", wait).await?;
@@ -555,6 +638,7 @@ async fn connect_sessions(
     tag: &str,
     n: usize,
     concurrency: usize,
+    raw: bool,
 ) -> Result<Vec<(String, Ws, Ws)>, String> {
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = Vec::with_capacity(n);
@@ -563,7 +647,7 @@ async fn connect_sessions(
         let client = format!("{}-{tag}-{i}", ctx.prefix);
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.expect("semaphore open");
-            let (c, a) = connect_session(&ctx, &client).await?;
+            let (c, a) = connect_session(&ctx, &client, raw).await?;
             Ok::<_, String>((client, c, a))
         }));
     }
@@ -577,11 +661,40 @@ async fn connect_sessions(
 // ---------------------------------------------------------------------------
 // hold
 
+/// Fills every hold conversation with `args.history` messages from a
+/// customer socket of its own, closed afterwards.
+async fn write_histories(ctx: &Arc<Ctx>, args: &HoldArgs) -> Result<(), String> {
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let pad = "x".repeat(40);
+    let tasks: Vec<_> = (0..args.sessions)
+        .map(|i| {
+            let (ctx, gate, pad, count) = (
+                Arc::clone(ctx),
+                Arc::clone(&gate),
+                pad.clone(),
+                args.history,
+            );
+            tokio::spawn(async move {
+                let _permit = gate.acquire().await.expect("semaphore open");
+                let client = format!("{}-hold-{i}", ctx.prefix);
+                let mut ws = ctx.connect(&ctx.customer_path(&client, 0)).await?;
+                fill(&mut ws, count, "h", &pad).await?;
+                close(ws).await;
+                Ok::<_, String>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.map_err(|e| e.to_string())??;
+    }
+    Ok(())
+}
+
 async fn hold(ctx: Arc<Ctx>, args: HoldArgs) -> (Value, Notes) {
     let mut notes = Notes::default();
     if args.warmup > 0 {
         eprintln!("hold: warm-up with {} sessions", args.warmup);
-        match connect_sessions(&ctx, "warm", args.warmup, args.concurrency).await {
+        match connect_sessions(&ctx, "warm", args.warmup, args.concurrency, false).await {
             Ok(sessions) => {
                 for (_, c, a) in sessions {
                     close(c).await;
@@ -589,6 +702,16 @@ async fn hold(ctx: Arc<Ctx>, args: HoldArgs) -> (Value, Notes) {
                 }
             }
             Err(e) => notes.fail(format!("warm-up failed: {e}")),
+        }
+        sleep(Duration::from_secs(1)).await;
+    }
+    if args.history > 0 {
+        eprintln!(
+            "hold: writing {} messages into each of {} conversations",
+            args.history, args.sessions
+        );
+        if let Err(e) = write_histories(&ctx, &args).await {
+            notes.fail(format!("writing the histories failed: {e}"));
         }
         sleep(Duration::from_secs(1)).await;
     }
@@ -614,7 +737,7 @@ async fn hold(ctx: Arc<Ctx>, args: HoldArgs) -> (Value, Notes) {
         tasks.push(tokio::spawn(async move {
             let client = format!("{}-hold-{i}", ctx.prefix);
             let permit = gate.acquire().await.expect("semaphore open");
-            let (mut customer, mut agent) = match connect_session(&ctx, &client).await {
+            let (mut customer, mut agent) = match connect_session(&ctx, &client, false).await {
                 Ok(pair) => pair,
                 Err(e) => {
                     failed.fetch_add(1, Ordering::Relaxed);
@@ -705,6 +828,7 @@ async fn hold(ctx: Arc<Ctx>, args: HoldArgs) -> (Value, Notes) {
     let figures = json!({
         "scenario": "hold",
         "sessions": args.sessions,
+        "history": args.history,
         "connected": connected,
         "failed": failed_n,
         "dropped": dropped_n,
@@ -735,6 +859,8 @@ struct RelayResult {
     latency: Histogram<u64>,
     ack_latency: Histogram<u64>,
     max_send_lag_us: u64,
+    /// From the customer's close frame to the end of its TCP connection.
+    close_us: Option<u64>,
     /// When the last new acknowledgement or delivery arrived.
     last_receipt: Option<tokio::time::Instant>,
 }
@@ -747,6 +873,28 @@ struct RelayPlan {
     hard_stop: tokio::time::Instant,
     pad: String,
     ids: bool,
+    raw: bool,
+}
+
+impl RelayPlan {
+    fn frame(&self, n: usize) -> Message {
+        let text = numbered_text(n, &self.pad);
+        if self.raw {
+            Message::Text(text)
+        } else if self.ids {
+            message_frame(text, &format!("m{n}"))
+        } else {
+            anonymous_message_frame(text)
+        }
+    }
+
+    fn parse<'a>(&self, text: &'a str) -> Result<Frame<'a>, String> {
+        if self.raw {
+            Ok(Frame::raw(text))
+        } else {
+            parse(text)
+        }
+    }
 }
 
 async fn relay_session(
@@ -767,6 +915,7 @@ async fn relay_session(
         latency: new_histogram(),
         ack_latency: new_histogram(),
         max_send_lag_us: 0,
+        close_us: None,
         last_receipt: None,
     };
     let (mut acked, mut delivered) = (Vec::<bool>::new(), Vec::<bool>::new());
@@ -786,13 +935,7 @@ async fn relay_session(
             () = &mut tick, if sending => {
                 let lag = tokio::time::Instant::now().saturating_duration_since(next_send);
                 r.max_send_lag_us = r.max_send_lag_us.max(lag.as_micros() as u64);
-                let text = numbered_text(r.sent, &plan.pad);
-                let frame = if plan.ids {
-                    message_frame(text, &format!("m{}", r.sent))
-                } else {
-                    anonymous_message_frame(text)
-                };
-                if let Err(e) = customer.send(frame).await {
+                if let Err(e) = customer.send(plan.frame(r.sent)).await {
                     r.closed.push(format!("customer send failed: {e}"));
                     customer_open = false;
                 } else {
@@ -806,7 +949,7 @@ async fn relay_session(
             f = customer.next(), if customer_open => match f {
                 Some(Ok(Message::Text(text))) => {
                     let now = now_us();
-                    let Ok(frame) = parse(&text) else { continue };
+                    let Ok(frame) = plan.parse(&text) else { continue };
                     match &*frame.kind {
                         "message" => {
                             if let Some(seq) = frame.seq {
@@ -844,7 +987,7 @@ async fn relay_session(
             f = agent.next(), if agent_open => match f {
                 Some(Ok(Message::Text(text))) => {
                     let now = now_us();
-                    let Ok(frame) = parse(&text) else { continue };
+                    let Ok(frame) = plan.parse(&text) else { continue };
                     if frame.kind == "message" {
                         if let Some(seq) = frame.seq {
                             agent_seqs.see(seq);
@@ -897,7 +1040,7 @@ async fn relay_session(
         .count();
     r.duplicated = cust_seqs.duplicated + agent_seqs.duplicated;
     r.reordered = cust_seqs.reordered + agent_seqs.reordered;
-    close(customer).await;
+    r.close_us = timed_close(customer).await.map(|d| d.as_micros() as u64);
     close(agent).await;
     r
 }
@@ -906,7 +1049,7 @@ async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), String>
     let mut notes = Notes::default();
     let sessions = args.sessions.max(1);
     eprintln!("relay: connecting {sessions} sessions");
-    let pairs = connect_sessions(&ctx, "relay", sessions, args.concurrency).await?;
+    let pairs = connect_sessions(&ctx, "relay", sessions, args.concurrency, args.raw).await?;
     let period = Duration::from_secs_f64(sessions as f64 / args.rate);
     let first_send = tokio::time::Instant::now() + Duration::from_millis(500);
     let plan = Arc::new(RelayPlan {
@@ -916,7 +1059,8 @@ async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), String>
         grace: Duration::from_secs_f64(args.grace),
         hard_stop: first_send + Duration::from_secs_f64(args.duration + args.max_drain),
         pad: "x".repeat(args.text_bytes),
-        ids: !args.no_ids,
+        ids: !args.no_ids && !args.raw,
+        raw: args.raw,
     });
     eprintln!(
         "relay: {} msg/s in all ({:.1} per session, every {:?}) for {} s",
@@ -948,6 +1092,7 @@ async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), String>
     let disk = diff(ctx.server_disk_writes(), disk_before);
     let mut latency = new_histogram();
     let mut ack_latency = new_histogram();
+    let mut close_time = new_histogram();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let (mut sent, mut acked, mut delivered, mut lost, mut dup, mut reord, mut lag) =
         (0, 0, 0, 0, 0, 0, 0);
@@ -968,6 +1113,9 @@ async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), String>
         dup += r.duplicated;
         reord += r.reordered;
         lag = lag.max(r.max_send_lag_us);
+        if let Some(us) = r.close_us {
+            close_time.saturating_record(us);
+        }
         for (code, n) in &r.errors {
             *errors.entry(code.clone()).or_default() += n;
         }
@@ -977,6 +1125,12 @@ async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), String>
     }
     for (what, n) in &closes {
         notes.warn(format!("{n} × {what}"));
+    }
+    let unclosed = all.len() - close_time.len() as usize;
+    if unclosed > 0 {
+        notes.warn(format!(
+            "{unclosed} customer sockets still open 5 s after their close frame"
+        ));
     }
     let cpu = diff(cpu_after, cpu_before);
     let cpu_per_msg = cpu.map(|c| round2(c as f64 / (acked.max(1)) as f64));
@@ -996,7 +1150,8 @@ async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), String>
         "sessions": sessions,
         "rate": whole(args.rate),
         "duration_secs": whole(args.duration),
-        "ids": !args.no_ids,
+        "ids": !args.no_ids && !args.raw,
+        "raw": args.raw,
         "sent": sent,
         "achieved_rate": round2(sent as f64 / args.duration),
         "delivered_per_sec": round2(delivered as f64 / busy.max(1e-6)),
@@ -1011,6 +1166,7 @@ async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), String>
         "latency": s,
         "ack_latency": summary(&ack_latency),
         "max_send_lag_ms": ms(lag),
+        "client_close": summary(&close_time),
         "server_cpu_us_per_msg": cpu_per_msg,
         "server_cpu_pct": cpu.map(|c| round2(c as f64 / (elapsed * 1e4))),
         "server_disk_bytes_per_msg": disk.map(|d| d / acked.max(1) as i64),
@@ -1599,7 +1755,13 @@ fn table_row(r: &Value) -> String {
     let (name, load, figures) = match r["scenario"].as_str().unwrap_or("?") {
         "hold" => (
             "hold".to_string(),
-            format!("{} idle sessions", f(&r["connected"])),
+            match r["history"].as_u64() {
+                Some(h) if h > 0 => format!(
+                    "{} idle sessions, {h} messages of history each",
+                    f(&r["connected"])
+                ),
+                _ => format!("{} idle sessions", f(&r["connected"])),
+            },
             format!(
                 "{} KiB RSS/session ({} → {}); connect {} s; idle CPU {} %",
                 f(&r["rss_per_session_kb"]),
@@ -1612,7 +1774,11 @@ fn table_row(r: &Value) -> String {
         "relay" => {
             let l = &r["latency"];
             (
-                "relay".to_string(),
+                if r["raw"].as_bool().unwrap_or(false) {
+                    "relay (raw-text floor)".to_string()
+                } else {
+                    "relay".to_string()
+                },
                 format!(
                     "{} msg/s × {} s over {} sessions (sent {}/s, delivered {}/s, {} s to drain)",
                     f(&r["rate"]),
@@ -1623,7 +1789,7 @@ fn table_row(r: &Value) -> String {
                     f(&r["drain_secs"])
                 ),
                 format!(
-                    "p50 {} / p90 {} / p99 {} / p99.9 {} / max {} ms; server CPU {} µs/msg ({} % of a core), {} B/msg to disk; lost {}, dup {}, reordered {}, sockets closed {}",
+                    "p50 {} / p90 {} / p99 {} / p99.9 {} / max {} ms; server CPU {} µs/msg ({} % of a core), {} B/msg to disk; client close p50 {} / max {} ms; lost {}, dup {}, reordered {}, sockets closed {}",
                     f(&l["p50_ms"]),
                     f(&l["p90_ms"]),
                     f(&l["p99_ms"]),
@@ -1632,6 +1798,8 @@ fn table_row(r: &Value) -> String {
                     f(&r["server_cpu_us_per_msg"]),
                     f(&r["server_cpu_pct"]),
                     f(&r["server_disk_bytes_per_msg"]),
+                    f(&r["client_close"]["p50_ms"]),
+                    f(&r["client_close"]["max_ms"]),
                     f(&r["lost"]),
                     f(&r["duplicated"]),
                     f(&r["reordered"]),
@@ -1692,20 +1860,27 @@ fn table_row(r: &Value) -> String {
     format!("| {name} | {load} | {figures} | {ok} |")
 }
 
-fn table(args: TableArgs) -> Result<(), String> {
+/// The JSON result lines of `files` (stdin without any).
+fn read_results(files: &[PathBuf]) -> Result<Vec<Value>, String> {
     let mut text = String::new();
-    if args.files.is_empty() {
+    if files.is_empty() {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
             .map_err(|e| e.to_string())?;
     }
-    for file in &args.files {
+    for file in files {
         text += &std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
         text.push('\n');
     }
+    text.lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .map(|line| serde_json::from_str(line).map_err(|e| format!("{line}: {e}")))
+        .collect()
+}
+
+fn table(args: &TableArgs) -> Result<(), String> {
     println!("| scenario | load | figures | correctness |");
     println!("|---|---|---|---|");
-    for line in text.lines().filter(|l| l.trim_start().starts_with('{')) {
-        let r: Value = serde_json::from_str(line).map_err(|e| format!("{line}: {e}"))?;
+    for r in read_results(&args.files)? {
         println!("{}", table_row(&r));
     }
     Ok(())
@@ -1744,18 +1919,33 @@ async fn run(common: Common, scenario: Scenario) -> Result<(Value, Notes), Strin
         Scenario::Relay(a) => relay(ctx, a).await,
         Scenario::Replay(a) => replay(ctx, a).await,
         Scenario::Flood(a) => flood(ctx, a).await,
-        Scenario::Table(_) => unreachable!("handled before the runtime starts"),
+        Scenario::Table(_) | Scenario::Compare(_) => {
+            unreachable!("handled before the runtime starts")
+        }
     }
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     EPOCH.get_or_init(Instant::now);
-    if let Scenario::Table(args) = cli.scenario {
-        return match table(args) {
+    let offline = match &cli.scenario {
+        Scenario::Table(args) => Some(table(args)),
+        Scenario::Compare(args) => Some(read_results(&args.files).and_then(|results| {
+            if args.passes {
+                compare::sustained(&results)
+                    .then_some(())
+                    .ok_or_else(|| "not sustained".to_string())
+            } else {
+                compare::run(&results, &args.rates)
+            }
+        })),
+        _ => None,
+    };
+    if let Some(result) = offline {
+        return match result {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("loadgen table: {e}");
+                eprintln!("loadgen: {e}");
                 std::process::ExitCode::FAILURE
             }
         };
@@ -1774,8 +1964,9 @@ fn main() -> std::process::ExitCode {
         Scenario::Relay(_) => "relay",
         Scenario::Replay(_) => "replay",
         Scenario::Flood(_) => "flood",
-        Scenario::Table(_) => "table",
+        Scenario::Table(_) | Scenario::Compare(_) => "table",
     };
+    let label = cli.common.label.clone();
     let outcome = runtime.block_on(run(cli.common, cli.scenario));
     let (mut figures, notes) = match outcome {
         Ok(result) => result,
@@ -1796,6 +1987,9 @@ fn main() -> std::process::ExitCode {
     figures["failures"] = json!(notes.failures);
     figures["warnings"] = json!(notes.warnings);
     figures["generator_threads"] = json!(threads);
+    if let Some(label) = label {
+        figures["label"] = json!(label);
+    }
     println!("{figures}");
     runtime.shutdown_timeout(Duration::from_secs(1));
     if strict && !ok {

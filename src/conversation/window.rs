@@ -2,7 +2,7 @@
 //! message ids: what a session keeps in memory so that (re)connects, retries
 //! and recent history are answered without the store. Plain data, no actors.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::domain::{ChatMessage, Role};
@@ -10,9 +10,12 @@ use crate::protocol::HISTORY_PAGE_MAX;
 use crate::store::MAX_KNOWN_IDS;
 
 /// Newest messages a session keeps in memory; older pages come from the
-/// store. At least one history page, so a (re)connect is served from memory.
-pub const RECENT_WINDOW: usize = 256;
-const _: () = assert!(RECENT_WINDOW >= HISTORY_PAGE_MAX);
+/// store. Enough for retries, live reads and a reconnect after a short
+/// gap; a reconnect that wants a whole page of a longer history reads it
+/// from the store (about 0.3 ms). A whole page (200) in memory made a
+/// connected conversation with a long history cost three times an idle
+/// one.
+pub const RECENT_WINDOW: usize = 64;
 
 /// The newest committed messages and the ids a retry may name.
 #[derive(Debug)]
@@ -30,7 +33,7 @@ pub struct Window {
     /// Hashes of every client message id of the conversation, so a new id
     /// is known to be new without asking the store; a hit (a retry of an
     /// old message, or a rare collision) is checked against the store.
-    known_ids: HashSet<u64>,
+    known_ids: IdHashes,
     /// Whether `known_ids` covers the whole conversation.
     known_ids_complete: bool,
 }
@@ -41,7 +44,7 @@ impl Default for Window {
             recent: VecDeque::new(),
             loaded: false,
             ids: HashMap::new(),
-            known_ids: HashSet::new(),
+            known_ids: IdHashes::default(),
             known_ids_complete: true,
         }
     }
@@ -76,10 +79,7 @@ impl Window {
                 self.ids.insert((m.from, id.clone()), m.seq);
             }
         }
-        self.known_ids = known_ids
-            .iter()
-            .map(|(role, id)| id_hash(*role, id))
-            .collect();
+        self.known_ids = IdHashes::of(known_ids.iter().map(|(role, id)| id_hash(*role, id)));
         self.known_ids_complete = known_ids_complete;
         self.loaded = true;
     }
@@ -88,7 +88,7 @@ impl Window {
     pub fn unload(&mut self) {
         self.recent = VecDeque::new();
         self.ids = HashMap::new();
-        self.known_ids = HashSet::new();
+        self.known_ids = IdHashes::default();
         self.known_ids_complete = false;
         self.loaded = false;
     }
@@ -112,7 +112,7 @@ impl Window {
             if self.known_ids.len() > MAX_KNOWN_IDS {
                 // Bound the memory of huge conversations; from now on
                 // unknown ids are checked against the store.
-                self.known_ids = HashSet::new();
+                self.known_ids = IdHashes::default();
                 self.known_ids_complete = false;
             }
         }
@@ -148,9 +148,10 @@ impl Window {
     }
 
     /// The newest page after `since` that `reader` sees, and whether older
-    /// ones are missing; `None` when memory cannot tell (the customer's
-    /// items are sparse among notes and events: the store must answer).
-    /// `last_seen` is the newest seq `reader` sees.
+    /// ones are missing; `None` when memory cannot tell (it does not reach
+    /// back a whole page, or the customer's items are sparse among notes
+    /// and events: the store must answer). `last_seen` is the newest seq
+    /// `reader` sees.
     pub fn after(
         &self,
         since: u64,
@@ -168,7 +169,7 @@ impl Window {
             .collect();
         let has_more = page.first().is_some_and(|m| m.prev_for(reader) > since);
         let complete = match page.first() {
-            Some(_) => page.len() == HISTORY_PAGE_MAX || !has_more || reader == Role::Agent,
+            Some(_) => page.len() == HISTORY_PAGE_MAX || !has_more,
             None => last_seen <= since || reader == Role::Agent,
         };
         complete.then_some((page, has_more))
@@ -206,6 +207,37 @@ impl Window {
                 .cloned()
                 .collect()
         })
+    }
+}
+
+/// A set of id hashes as a sorted vector: 8 bytes an id, where a hash set
+/// takes twice that and more (this is most of a long conversation's memory).
+/// New ids land anywhere in the order, but moving a few kilobytes per new
+/// message costs less than a microsecond.
+#[derive(Debug, Default)]
+struct IdHashes(Vec<u64>);
+
+impl IdHashes {
+    fn of(hashes: impl Iterator<Item = u64>) -> IdHashes {
+        let mut v: Vec<u64> = hashes.collect();
+        v.sort_unstable();
+        v.dedup();
+        v.shrink_to_fit();
+        IdHashes(v)
+    }
+
+    fn contains(&self, hash: &u64) -> bool {
+        self.0.binary_search(hash).is_ok()
+    }
+
+    fn insert(&mut self, hash: u64) {
+        if let Err(at) = self.0.binary_search(&hash) {
+            self.0.insert(at, hash);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
     }
 }
 
@@ -276,9 +308,15 @@ mod tests {
     #[test]
     fn pages_after_a_seq_say_when_older_messages_are_missing() {
         let window = loaded(300);
-        let (page, has_more) = window.after(0, Role::Agent, 300).unwrap();
-        assert_eq!(page.len(), HISTORY_PAGE_MAX);
-        assert!(has_more);
+        assert_eq!(
+            window.after(0, Role::Agent, 300),
+            None,
+            "a whole page reaches back beyond memory: the store answers"
+        );
+        let since = 300 - RECENT_WINDOW as u64;
+        let (page, has_more) = window.after(since, Role::Agent, 300).unwrap();
+        assert_eq!(page.len(), RECENT_WINDOW);
+        assert!(!has_more);
         let (page, has_more) = window.after(295, Role::Agent, 300).unwrap();
         assert_eq!(
             page.iter().map(|m| m.seq).collect::<Vec<_>>(),
@@ -292,10 +330,15 @@ mod tests {
         let window = loaded(300);
         let first_in_memory = 300 - RECENT_WINDOW as u64 + 1;
         assert_eq!(
-            window.between(first_in_memory, 60).map(|p| p.len()),
+            window
+                .between(first_in_memory, first_in_memory + 15)
+                .map(|p| p.len()),
             Some(15)
         );
-        assert_eq!(window.between(1, 50), None);
+        assert_eq!(
+            window.between(first_in_memory - 1, first_in_memory + 15),
+            None
+        );
     }
 
     /// Seqs 1..=count where every third item is a private note; the
@@ -335,18 +378,19 @@ mod tests {
     #[test]
     fn memory_sends_the_customer_to_the_store_when_it_cannot_tell() {
         let window = with_notes(600);
-        // Memory starts at 345: fewer than a page of the customer's items,
+        // Memory starts at 537: fewer than a page of the customer's items,
         // and older ones only in the store.
+        assert_eq!(600 - RECENT_WINDOW as u64 + 1, 537);
         assert_eq!(window.after(0, Role::Customer, 599), None);
-        assert_eq!(window.after(340, Role::Customer, 599), None);
-        let (page, has_more) = window.after(500, Role::Customer, 599).unwrap();
-        assert_eq!(page.first().map(|m| m.seq), Some(502), "501 is a note");
+        assert_eq!(window.after(530, Role::Customer, 599), None);
+        let (page, has_more) = window.after(560, Role::Customer, 599).unwrap();
+        assert_eq!(page.first().map(|m| m.seq), Some(562), "561 is a note");
         assert!(!has_more);
         assert_eq!(
             window.page_before(600, 10, Role::Customer).map(|p| p.len()),
             Some(10)
         );
-        assert!(window.page_before(346, 10, Role::Customer).is_none());
+        assert!(window.page_before(538, 10, Role::Customer).is_none());
     }
 
     #[test]

@@ -32,8 +32,8 @@ async fn a_burst_of_reads_waits_for_a_few_connections_instead_of_opening_more() 
     }
     let db = dir.path().join("support-chat.db");
     assert!(
-        open_descriptors(&db) <= 1 + slots,
-        "one writer and {slots} readers at most, found {}",
+        open_descriptors(&db) <= 2 + slots,
+        "one writer, one checkpointer and {slots} readers at most, found {}",
         open_descriptors(&db)
     );
     writer.shutdown(&store);

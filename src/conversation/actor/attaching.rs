@@ -59,11 +59,12 @@ impl SessionActor {
         if let Some((messages, has_more)) = self.window.after(since, role, self.last_seen(role)) {
             return self.send_history(role, socket_id, &messages, has_more);
         }
-        // The customer's items are sparse in memory: ask the store, and
-        // handle nothing else (no live item) until the history is out.
+        // Memory does not reach back a whole page (or the customer's items
+        // are sparse in it): ask the store, and handle nothing else (no
+        // live item) until the history is out.
         let read = self.store.before(
             self.client.clone(),
-            self.last_public_seq + 1,
+            self.last_seen(role) + 1,
             HISTORY_PAGE_MAX,
             role,
         );

@@ -10,6 +10,7 @@
 //! server runs, or after a crash, the `-wal` file is part of the database.
 
 mod backup;
+mod checkpoint;
 mod pool;
 mod queue;
 mod read;
@@ -46,6 +47,7 @@ use crate::domain::{
     AgentId, AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
     Totals,
 };
+use checkpoint::{Checkpointer, Pacing};
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
 use search_queue::SearchQueue;
@@ -60,11 +62,6 @@ const LOCK_FILE: &str = "support-chat.lock";
 /// touches, and a batch of chat messages touches a few pages per
 /// conversation, so small pages mean far fewer bytes written per message.
 const PAGE_SIZE: u32 = 1024;
-/// WAL pages before the writer copies them into the database (4 MiB, as
-/// SQLite's default with its default page size). The checkpoint runs on the
-/// writer's own connection between commits: done concurrently, it could never
-/// catch up with a busy writer and the WAL would grow without end.
-const WAL_CHECKPOINT_PAGES: u32 = 4 * 1024;
 /// Read connections. Reads are short index walks; more connections than
 /// cores would only make them wait on each other for the CPU.
 const READ_CONNECTIONS: usize = 4;
@@ -126,6 +123,11 @@ pub struct DataDirLock {
 }
 
 pub struct SqliteBackend {
+    /// Copies the log into the file beside the writer; `None` in memory.
+    /// First, so that it is dropped first: the last read-write connection
+    /// to close removes the log, and that must stay the writer's (a backend
+    /// dropped without `close` is left as a crash leaves it).
+    checkpointer: Option<Checkpointer>,
     /// `None` once closed.
     writer: Mutex<Option<Connection>>,
     /// Messages not yet in the search index; used under the `writer` lock.
@@ -183,10 +185,13 @@ impl SqliteBackend {
             Durability::Full => "FULL",
         };
         // secure_delete: an erased or anonymised text is overwritten with
-        // zeros, not left in a free page of the file.
+        // zeros, not left in a free page of the file. No automatic
+        // checkpoints: the checkpointer copies the log on its own thread.
+        let pacing = Pacing::default();
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = {sync}; PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES};
-             PRAGMA secure_delete = ON;"
+            "PRAGMA synchronous = {sync}; PRAGMA wal_autocheckpoint = 0;
+             PRAGMA journal_size_limit = {}; PRAGMA secure_delete = ON;",
+            pacing.log_size_limit(PAGE_SIZE)
         ))
         .map_err(sqlite_err)?;
         mark_in_use(&conn, true).map_err(sqlite_err)?;
@@ -197,10 +202,12 @@ impl SqliteBackend {
             .query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0))
             .map_err(sqlite_err)?;
         search.add(usize::try_from(left).unwrap_or(0));
+        let checkpointer = Checkpointer::start(&path, sync, pacing).map_err(sqlite_err)?;
         let backend = SqliteBackend {
             writer: Mutex::new(Some(conn)),
             search: Mutex::new(search),
             readers: Some(readers),
+            checkpointer: Some(checkpointer),
         };
         Ok((backend, lock))
     }
@@ -215,6 +222,7 @@ impl SqliteBackend {
             writer: Mutex::new(Some(conn)),
             search: Mutex::default(),
             readers: None,
+            checkpointer: None,
         })
     }
 
@@ -224,7 +232,7 @@ impl SqliteBackend {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` on the write connection.
+    /// Runs `f` on the write connection, and tells the checkpointer.
     fn write<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -236,7 +244,14 @@ impl SqliteBackend {
         let conn = conn
             .as_ref()
             .ok_or_else(|| StoreError::Backend("store is closed".into()))?;
-        f(conn)
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.before_commit();
+        }
+        let result = f(conn);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed();
+        }
+        result
     }
 
     /// Runs `f` on a read connection (the write connection for in-memory).
@@ -449,14 +464,18 @@ impl Backend for SqliteBackend {
         })
     }
 
-    /// Closes the readers first, so the checkpoint can copy the whole log
-    /// into the database file and empty it; then clears the in-use mark and
-    /// closes the writer, the last connection, which removes the log.
+    /// Closes the readers and the checkpointer first, so the checkpoint can
+    /// copy the whole log into the database file and empty it; then clears
+    /// the in-use mark and closes the writer, the last connection, which
+    /// removes the log.
     fn close(&self) -> Result<(), StoreError> {
         let Some(pool) = &self.readers else {
             return Ok(());
         };
         pool.close(CLOSE_PATIENCE);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop();
+        }
         let mut writer = self
             .writer
             .lock()
