@@ -75,6 +75,10 @@ struct Common {
     /// Base address of the server.
     #[arg(long, global = true, default_value = "http://127.0.0.1:8000")]
     url: String,
+    /// Agents connect here instead of `--url`: another node of a cluster,
+    /// so every message crosses nodes (relay).
+    #[arg(long, global = true)]
+    agent_url: Option<String>,
     /// The server's agent token (agent sockets send it as `?token=`).
     #[arg(long, global = true, default_value = "bench")]
     agent_token: String,
@@ -311,6 +315,9 @@ struct Ctx {
     /// `host:port` as written in the URLs.
     host: String,
     addr: SocketAddr,
+    /// Where agent sockets of a relay go (`--agent-url`, else the above).
+    agent_host: String,
+    agent_addr: SocketAddr,
     prefix: String,
     next_source: AtomicU32,
 }
@@ -341,12 +348,22 @@ impl Ctx {
 
     /// Opens a WebSocket to `path`, from the next loopback source address.
     async fn connect(&self, path: &str) -> Result<Ws, String> {
-        let socket = match self.addr {
+        self.connect_to(self.addr, &self.host, path).await
+    }
+
+    /// An agent's socket of a relay (on `--agent-url` if given).
+    async fn connect_agent(&self, path: &str) -> Result<Ws, String> {
+        self.connect_to(self.agent_addr, &self.agent_host, path)
+            .await
+    }
+
+    async fn connect_to(&self, addr: SocketAddr, host: &str, path: &str) -> Result<Ws, String> {
+        let socket = match addr {
             SocketAddr::V4(_) => TcpSocket::new_v4(),
             SocketAddr::V6(_) => TcpSocket::new_v6(),
         }
         .map_err(|e| format!("socket: {e}"))?;
-        if self.common.sources > 0 && self.addr.is_ipv4() {
+        if self.common.sources > 0 && addr.is_ipv4() {
             let k = self.next_source.fetch_add(1, Ordering::Relaxed) % self.common.sources;
             let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 0, 0, 2)) + k);
             socket
@@ -354,13 +371,13 @@ impl Ctx {
                 .map_err(|e| format!("bind {ip}: {e}"))?;
         }
         let stream = socket
-            .connect(self.addr)
+            .connect(addr)
             .await
-            .map_err(|e| format!("connect {}: {e}", self.addr))?;
+            .map_err(|e| format!("connect {addr}: {e}"))?;
         stream
             .set_nodelay(true)
             .map_err(|e| format!("nodelay: {e}"))?;
-        let url = format!("ws://{}{}", self.host, path);
+        let url = format!("ws://{host}{path}");
         let (ws, _) = tokio_tungstenite::client_async(url, stream)
             .await
             .map_err(|e| format!("handshake {path}: {e}"))?;
@@ -619,14 +636,14 @@ fn round2(x: f64) -> f64 {
 async fn connect_session(ctx: &Ctx, client: &str, raw: bool) -> Result<(Ws, Ws), String> {
     if raw {
         let customer = ctx.connect(&format!("/ws/customer/{client}")).await?;
-        let agent = ctx.connect(&format!("/ws/agent/{client}")).await?;
+        let agent = ctx.connect_agent(&format!("/ws/agent/{client}")).await?;
         return Ok((customer, agent));
     }
     let wait = Duration::from_secs(30);
     let mut customer = ctx.connect(&ctx.customer_path(client, 0)).await?;
     expect(&mut customer, "welcome", wait).await?;
     expect(&mut customer, "history", wait).await?;
-    let mut agent = ctx.connect(&ctx.agent_path(client, 0)).await?;
+    let mut agent = ctx.connect_agent(&ctx.agent_path(client, 0)).await?;
     expect(&mut agent, "welcome", wait).await?;
     expect(&mut agent, "history", wait).await?;
     Ok((customer, agent))
@@ -1888,17 +1905,24 @@ fn table(args: &TableArgs) -> Result<(), String> {
 
 // ---------------------------------------------------------------------------
 
-async fn run(common: Common, scenario: Scenario) -> Result<(Value, Notes), String> {
-    let rest = common
-        .url
-        .split_once("://")
-        .map_or(common.url.as_str(), |(_, r)| r);
+/// `host:port` of a base URL, and its address.
+async fn resolve(url: &str) -> Result<(String, SocketAddr), String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let host = rest.split('/').next().unwrap_or(rest).to_string();
     let addr = tokio::net::lookup_host(&host)
         .await
         .map_err(|e| format!("{host}: {e}"))?
         .next()
         .ok_or_else(|| format!("{host}: no address"))?;
+    Ok((host, addr))
+}
+
+async fn run(common: Common, scenario: Scenario) -> Result<(Value, Notes), String> {
+    let (host, addr) = resolve(&common.url).await?;
+    let (agent_host, agent_addr) = match &common.agent_url {
+        Some(url) => resolve(url).await?,
+        None => (host.clone(), addr),
+    };
     let prefix = common
         .prefix
         .clone()
@@ -1907,6 +1931,8 @@ async fn run(common: Common, scenario: Scenario) -> Result<(Value, Notes), Strin
         common,
         host,
         addr,
+        agent_host,
+        agent_addr,
         prefix,
         next_source: AtomicU32::new(0),
     });

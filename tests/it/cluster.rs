@@ -316,3 +316,24 @@ async fn an_agent_online_on_one_node_is_online_everywhere_and_gets_conversations
     let summary = crate::routing::assigned(&nodes.a, "ivy", Some(bo.id)).await;
     assert_eq!(summary["assignee"]["name"], "Bo");
 }
+
+#[actix_web::test]
+async fn an_assignment_on_one_node_reaches_agents_on_another() {
+    let nodes = two_nodes();
+    let team = crate::routing::team(&nodes.a, &["Bo"]).await;
+    let (ada, bo) = (&team[0], &team[1]);
+    let (mut customer, _, _) = WsClient::join(&nodes.a.ws("/ws/customer/jo")).await;
+    customer.say("Who can help?", None).await;
+    customer.wait_for("message").await;
+    let path = "/ws/agent/jo";
+    let mut on_a = WsClient::connect_with_cookie(&nodes.a.ws(path), &ada.cookie).await;
+    let mut on_b = WsClient::connect_with_cookie(&nodes.b.ws(path), &bo.cookie).await;
+    on_b.wait_for("history").await;
+    on_a.send_json(json!({"type": "assign", "agent_id": bo.id}))
+        .await;
+    // The event comes with the history it is part of, then what it changed.
+    let event = on_b.wait_for("message").await;
+    assert_eq!(event["event"]["kind"], "assigned", "{event}");
+    let told = on_b.wait_for("assignee").await;
+    assert_eq!(told["assignee"]["name"], "Bo", "{told}");
+}
