@@ -18,11 +18,11 @@
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets, who may be given conversations and their capacity |
 //! | `desk` | the team's saved replies and labels, plain SQL on the store beside the accounts |
 //! | `mail` | email: `MailSettings` (SMTP through `lettre`), the outbox's SQL (unseen replies, waiting alerts, transcripts, reply tokens, unsubscribes), `ReopenKey` (signed reopen links), and `MailSender`, the thread that delivers the outbox with retries |
-//! | `conversation` | `SessionActor` (one per conversation: messages, notes, events, the assignee), `Registry`, their messages, the recent `Window`, and `SocketLink`, the port sessions reach sockets through |
+//! | `conversation` | `SessionActor` (one per conversation: messages, notes, events, the assignee), `Registry`, their messages, the recent `Window`, `SocketLink`, the port sessions reach sockets through, and what sessions of one conversation on different nodes tell each other (`remote`) |
 //! | `inbox` | `Inbox`, the actor behind the agents' live conversation list (views and their counts, alerts, the roster) |
 //! | `routing` | `Router`: agents' availability from their consoles, automatic assignment from the queue, the offline grace time |
 //! | `retention` | `Retention`, the actor that deletes or anonymises conversations past `--retention` and old audit entries |
-//! | `cluster` | `Cluster`: several nodes on one PostgreSQL database, linked by NATS: doorbells for committed messages, read marks, typing, presence (with node timeouts), the inboxes' changes |
+//! | `cluster` | `Cluster`: several nodes on one PostgreSQL database, linked by NATS: doorbells for committed messages, read marks, typing, presence (with node timeouts), the inboxes' changes, the agents' rosters, and which node gives out the queue |
 //! | `inbound` | the inbound SMTP listener: customers' email replies, parsed (`mail-parser`), quotes and signatures dropped, posted in their conversation |
 //! | `transport` | one actor per WebSocket (`ChatSocket`, `InboxSocket`, `EchoSocket`) over shared frame plumbing |
 //! | `web` | routes, pages, REST API, login, setup and invites, the team, the website widget (`widget.js`, its config and frame), upgrades, security checks; the only module that knows HTTP |
