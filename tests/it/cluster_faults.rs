@@ -223,10 +223,9 @@ async fn side(
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        for (id, text) in &unacked {
-            let frame = json!({"type":"message","text":text,"id":id}).to_string();
-            let _ = socket.send(Message::Text(frame)).await;
-        }
+        // What is still unacknowledged is sent again (same ids) once the
+        // history is in: what it shows needs no retry.
+        let mut resent: Option<Vec<String>> = None;
         let mut next_send = Instant::now() + every;
         let mut oldest_unacked = unacked.first().map(|_| Instant::now());
         loop {
@@ -289,33 +288,63 @@ async fn side(
                 Some("history") => frame["messages"].as_array().cloned().unwrap_or_default(),
                 _ => Vec::new(),
             };
-            let mut h = history.lock().expect("history");
-            for item in items {
-                let seq = item["seq"].as_u64().expect("a seq");
-                if seq != last + 1 {
-                    h.violations.push(format!(
-                        "{conversation}/{role}: got seq {seq} after {last} ({kind} on port {}, since {since})",
-                        ports[node]
-                    ));
-                }
-                last = last.max(seq);
-                if item["from"] == role {
-                    if let Some(id) = item["id"].as_str() {
-                        if let Some(i) = unacked.iter().position(|(u, _)| u == id) {
-                            unacked.remove(i);
-                            oldest_unacked = unacked.first().map(|_| Instant::now());
-                        }
-                        if let Some(op) =
-                            h.ops.get_mut(&(conversation.clone(), role, id.to_owned()))
-                        {
-                            op.1 = Outcome::Ok(seq);
+            {
+                let mut h = history.lock().expect("history");
+                for item in items {
+                    let seq = item["seq"].as_u64().expect("a seq");
+                    // A retry is answered with the stored copy (PROTOCOL.md):
+                    // the same message again, to its sender only.
+                    let retried = resent.as_ref().is_some_and(|ids| {
+                        item["id"]
+                            .as_str()
+                            .is_some_and(|id| ids.iter().any(|r| r == id))
+                    });
+                    let seen_before = h
+                        .seen
+                        .get(&(conversation.clone(), role))
+                        .and_then(|s| s.get(&seq))
+                        .cloned();
+                    if seq <= last
+                        && item["from"] == role
+                        && retried
+                        && seen_before.as_ref() == Some(&item)
+                    {
+                        continue;
+                    }
+                    if seq != last + 1 {
+                        h.violations.push(format!(
+                            "{conversation}/{role}: got seq {seq} after {last} ({kind} on port {}, since {since}): {item} (before: {seen_before:?}, retried {retried})",
+                            ports[node]
+                        ));
+                    }
+                    last = last.max(seq);
+                    if item["from"] == role {
+                        if let Some(id) = item["id"].as_str() {
+                            if let Some(i) = unacked.iter().position(|(u, _)| u == id) {
+                                unacked.remove(i);
+                                oldest_unacked = unacked.first().map(|_| Instant::now());
+                            }
+                            if let Some(op) =
+                                h.ops.get_mut(&(conversation.clone(), role, id.to_owned()))
+                            {
+                                op.1 = Outcome::Ok(seq);
+                            }
                         }
                     }
+                    h.seen
+                        .entry((conversation.clone(), role))
+                        .or_default()
+                        .insert(seq, item);
                 }
-                h.seen
-                    .entry((conversation.clone(), role))
-                    .or_default()
-                    .insert(seq, item);
+            }
+            if kind == "history" && resent.is_none() {
+                for (id, text) in &unacked {
+                    let frame = json!({"type":"message","text":text,"id":id}).to_string();
+                    if socket.send(Message::Text(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                resent = Some(unacked.iter().map(|(id, _)| id.clone()).collect());
             }
         }
         history.lock().expect("history").reconnects += 1;

@@ -275,6 +275,14 @@ impl SessionActor {
             return;
         };
         match result {
+            Ok(()) if pending.message.seq <= self.last_seq => {
+                // Read back from the store and shown before its outcome came
+                // (with several nodes): only posters without a socket wait.
+                log::debug!("{}: seq {seq} was shown from the store", self.client);
+                for ack in pending.acks {
+                    let _ = ack.send(Ok(pending.message.clone()));
+                }
+            }
             Ok(()) => self.committed(pending, ctx),
             Err(e) => self.not_stored(pending, &e),
         }
