@@ -3,7 +3,8 @@
 //! and recent history are answered without the store. Plain data, no actors.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{DefaultHasher, Hash, Hasher};
+
+use growable_bloom_filter::GrowableBloom;
 
 use crate::domain::{ChatMessage, Role};
 use crate::protocol::HISTORY_PAGE_MAX;
@@ -30,10 +31,10 @@ pub struct Window {
     /// Client message ids of `recent` and of messages in flight, to answer
     /// retries.
     ids: HashMap<(Role, String), u64>,
-    /// Hashes of every client message id of the conversation, so a new id
-    /// is known to be new without asking the store; a hit (a retry of an
-    /// old message, or a rare collision) is checked against the store.
-    known_ids: IdHashes,
+    /// Every client message id of the conversation, so a new id is known
+    /// to be new without asking the store; a hit (a retry of an old
+    /// message, or a false positive) is checked against the store.
+    known_ids: KnownIds,
     /// Whether `known_ids` covers the whole conversation.
     known_ids_complete: bool,
 }
@@ -44,7 +45,7 @@ impl Default for Window {
             recent: VecDeque::new(),
             loaded: false,
             ids: HashMap::new(),
-            known_ids: IdHashes::default(),
+            known_ids: KnownIds::default(),
             known_ids_complete: true,
         }
     }
@@ -79,7 +80,7 @@ impl Window {
                 self.ids.insert((m.from, id.clone()), m.seq);
             }
         }
-        self.known_ids = IdHashes::of(known_ids.iter().map(|(role, id)| id_hash(*role, id)));
+        self.known_ids = KnownIds::of(known_ids.iter().map(|(role, id)| (*role, id.as_str())));
         self.known_ids_complete = known_ids_complete;
         self.loaded = true;
     }
@@ -88,7 +89,7 @@ impl Window {
     pub fn unload(&mut self) {
         self.recent = VecDeque::new();
         self.ids = HashMap::new();
-        self.known_ids = IdHashes::default();
+        self.known_ids = KnownIds::default();
         self.known_ids_complete = false;
         self.loaded = false;
     }
@@ -101,18 +102,18 @@ impl Window {
     /// Whether `(role, id)` may name a stored message older than memory.
     pub fn maybe_stored(&self, role: Role, id: &str) -> bool {
         let complete = self.loaded && self.recent.front().is_none_or(|m| m.seq == 1);
-        !complete && (!self.known_ids_complete || self.known_ids.contains(&id_hash(role, id)))
+        !complete && (!self.known_ids_complete || self.known_ids.contains(role, id))
     }
 
     /// A new message `(role, id)` got `seq`.
     pub fn remember_id(&mut self, role: Role, id: &str, seq: u64) {
         self.ids.insert((role, id.to_owned()), seq);
         if self.known_ids_complete {
-            self.known_ids.insert(id_hash(role, id));
+            self.known_ids.insert(role, id);
             if self.known_ids.len() > MAX_KNOWN_IDS {
                 // Bound the memory of huge conversations; from now on
                 // unknown ids are checked against the store.
-                self.known_ids = IdHashes::default();
+                self.known_ids = KnownIds::default();
                 self.known_ids_complete = false;
             }
         }
@@ -210,30 +211,42 @@ impl Window {
     }
 }
 
-/// A set of id hashes as a sorted vector: 8 bytes an id, where a hash set
-/// takes twice that and more (this is most of a long conversation's memory).
-/// New ids land anywhere in the order, but moving a few kilobytes per new
-/// message costs less than a microsecond.
-#[derive(Debug, Default)]
-struct IdHashes(Vec<u64>);
+/// The client message ids of a whole conversation as a growable Bloom
+/// filter: about two bytes an id, and a constant-time insert, where a sorted
+/// vector of 8-byte hashes took 0.8 MB and moved 400 KB per new message in a
+/// conversation of 100,000 messages. A false positive costs one indexed
+/// lookup in the store.
+#[derive(Debug)]
+struct KnownIds(GrowableBloom);
 
-impl IdHashes {
-    fn of(hashes: impl Iterator<Item = u64>) -> IdHashes {
-        let mut v: Vec<u64> = hashes.collect();
-        v.sort_unstable();
-        v.dedup();
-        v.shrink_to_fit();
-        IdHashes(v)
+/// The false-positive rate of the filter's first layer; each layer it grows
+/// by gets 0.85 times its predecessor's, so the whole stays under 0.7 %
+/// (measured: 0.4 % at 99,000 ids).
+const KNOWN_IDS_ERROR_RATE: f64 = 0.001;
+
+/// The filter's first size, in ids; it grows in layers past it.
+const KNOWN_IDS_FIRST_CAPACITY: usize = 256;
+
+impl KnownIds {
+    fn with_room_for(ids: usize) -> KnownIds {
+        let capacity = ids.max(KNOWN_IDS_FIRST_CAPACITY);
+        KnownIds(GrowableBloom::new(KNOWN_IDS_ERROR_RATE, capacity))
     }
 
-    fn contains(&self, hash: &u64) -> bool {
-        self.0.binary_search(hash).is_ok()
-    }
-
-    fn insert(&mut self, hash: u64) {
-        if let Err(at) = self.0.binary_search(&hash) {
-            self.0.insert(at, hash);
+    fn of<'a>(ids: impl ExactSizeIterator<Item = (Role, &'a str)>) -> KnownIds {
+        let mut known = KnownIds::with_room_for(ids.len());
+        for (role, id) in ids {
+            known.insert(role, id);
         }
+        known
+    }
+
+    fn contains(&self, role: Role, id: &str) -> bool {
+        self.0.contains((role, id))
+    }
+
+    fn insert(&mut self, role: Role, id: &str) {
+        self.0.insert((role, id));
     }
 
     fn len(&self) -> usize {
@@ -241,11 +254,10 @@ impl IdHashes {
     }
 }
 
-/// A fixed-key hash of a client message id (deterministic in the process).
-fn id_hash(role: Role, id: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    (role, id).hash(&mut hasher);
-    hasher.finish()
+impl Default for KnownIds {
+    fn default() -> Self {
+        KnownIds::with_room_for(0)
+    }
 }
 
 #[cfg(test)]
@@ -412,5 +424,25 @@ mod tests {
         assert!(!window.is_loaded());
         assert_eq!(window.by_seq(4), None);
         assert_eq!(window.seq_of(Role::Customer, "c4"), None);
+    }
+
+    #[test]
+    fn every_id_of_a_long_conversation_is_known_and_few_new_ones_go_to_the_store() {
+        let mut window = loaded(300);
+        for n in 0..99_000u64 {
+            window.remember_id(Role::Customer, &format!("id-{n}"), 301 + n);
+        }
+        for n in (0..99_000u64).step_by(997) {
+            assert!(window.maybe_stored(Role::Customer, &format!("id-{n}")));
+        }
+        assert!(
+            window.maybe_stored(Role::Customer, "id-5")
+                && !window.maybe_stored(Role::Agent, "fresh")
+        );
+        let sent_to_store = (0..20_000)
+            .filter(|n| window.maybe_stored(Role::Customer, &format!("fresh-{n}")))
+            .count();
+        // Under the filter's bound (0.7 %, see KNOWN_IDS_ERROR_RATE).
+        assert!(sent_to_store <= 140, "{sent_to_store} of 20,000 new ids");
     }
 }
