@@ -121,6 +121,7 @@ export class ChatView {
     if (this.ownsPage) this.clearUnread();
   }
 
+  /** Every listener of the view (destroy() removes them all). */
   wire() {
     const opts = { signal: this.listeners.signal };
     const passive = { signal: this.listeners.signal, passive: true };
