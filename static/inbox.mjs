@@ -1,6 +1,11 @@
-// The console list's rules, DOM-free (the server's order and filter,
-// PROTOCOL.md "The inbox socket"), so pushed changes land where a fresh
-// page from the server would put them. Tested in tests/js/.
+// The console's rules, DOM-free: the list's (the server's order and
+// filter, PROTOCOL.md "The inbox socket", so pushed changes land where a
+// fresh page from the server would put them; its requests and its state
+// line), the inbox connection badge, counts, and which change is news.
+// Tested in tests/js/.
+
+const VALID_ID = /^[A-Za-z0-9_-]{1,64}$/; // the server's client id rule
+const FRESH_MS = 15000; // a never-seen conversation this recent is news
 
 const time = (ts) => (ts ? Date.parse(ts) : 0);
 
@@ -49,4 +54,82 @@ export function previewOf(summary, t) {
   if (!summary.last_seq) return t('noMessages');
   const text = typeof summary.preview === 'string' ? summary.preview : '';
   return summary.last_from === 'agent' ? t('previewMine', { text }) : text;
+}
+
+/** Whether a pushed or listed summary names a conversation the server could have. */
+export function validSummary(s) {
+  return Boolean(s) && typeof s.client_id === 'string' && VALID_ID.test(s.client_id);
+}
+
+/** The conversation in the console's address (`#<client id>`), or null. */
+export function idFromHash(hash) {
+  let id = '';
+  try {
+    id = decodeURIComponent(hash.slice(1));
+  } catch (e) {
+    id = '';
+  }
+  return VALID_ID.test(id) ? id : null;
+}
+
+/** A count from the server: a positive safe integer, else 0. */
+export function countOf(n) {
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+/** A count on a small badge. */
+export function badgeText(n) {
+  return n > 99 ? '99+' : String(n);
+}
+
+/** The `list` frame asking `query`'s page after `cursor` (null: the first). */
+export function listFrame(query, cursor, limit, request) {
+  const frame = {
+    type: 'list',
+    status: query.status,
+    view: query.view,
+    label: query.label,
+    cursor,
+    limit,
+    request,
+  };
+  if (query.search) frame.search = query.search;
+  return frame;
+}
+
+/**
+ * Whether a pushed summary sorts past the loaded pages (`boundary`, the
+ * last row loaded, while `nextCursor` says more pages exist): the page
+ * that brings it will show it, so the list never shows a row after
+ * unloaded ones.
+ */
+export function beyondLoaded(summary, nextCursor, boundary) {
+  return Boolean(nextCursor && boundary) && compare(summary, boundary) > 0;
+}
+
+/** The list's state line: 'loading', 'nomatch', 'empty' or 'idle'. */
+export function listState({ loading, rows, search }) {
+  if (loading) return 'loading';
+  if (rows) return 'idle';
+  return search ? 'nomatch' : 'empty';
+}
+
+/** The inbox connection badge: `[state, key]` from the socket. */
+export function inboxState({ open, halted, offline, waiting }) {
+  if (open) return ['connected', 'connected'];
+  if (halted === 'logged-out') return ['offline', 'loggedOutShort'];
+  if (offline) return ['offline', 'offline'];
+  return ['reconnecting', waiting ? 'reconnecting' : 'connecting'];
+}
+
+/**
+ * A customer wrote: the last message is theirs and last_seq grew past
+ * `known` (the last_seq seen before, or undefined). For a conversation
+ * never seen (past the loaded pages, or new) only a recent last activity
+ * (at `now`) tells a new message from a presence or read change.
+ */
+export function isNewCustomerMessage(summary, known, now) {
+  if (summary.last_from !== 'customer' || !Number.isSafeInteger(summary.last_seq)) return false;
+  if (known !== undefined) return summary.last_seq > known;
+  return now - Date.parse(summary.last_activity || '') < FRESH_MS;
 }
