@@ -126,7 +126,7 @@ if [[ -z ${NO_BUILD:-} ]]; then
         (cd "$FLOOR_DIR" && CARGO_TARGET_DIR=$target cargo build --release) >&2
     fi
 fi
-SERVER=target/release/support-chat
+SERVER=${SERVER:-target/release/support-chat}
 LOADGEN=target/release/examples/loadgen
 FLOOR=$FLOOR_TARGET/release/actix-floor
 
