@@ -6,7 +6,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::conn::Conn;
-use super::corrupt;
+use super::{corrupt, i64_of};
 use crate::domain::{
     preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
     ConversationStatus, ConversationSummary, Label, Lang, Role, Totals, View,
@@ -22,10 +22,6 @@ pub(super) const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_i
 
 fn u64_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
-}
-
-fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 fn time_of(ms: i64) -> Result<DateTime<Utc>, StoreError> {
