@@ -27,7 +27,7 @@ fn cost(backend: &SqliteBackend, query: &ListQuery) -> i32 {
         .read(|conn| {
             let mut stmt = conn.prepare(&plan.sql)?;
             let rows = stmt
-                .query_map(params_from_iter(&plan.values), |_| Ok(()))?
+                .query_map(params_from_iter(&plan.filter.values), |_| Ok(()))?
                 .count();
             assert!(rows > 0, "the query finds rows");
             Ok(stmt.get_status(StatementStatus::VmStep))
