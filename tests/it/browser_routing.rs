@@ -6,8 +6,8 @@ use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use crate::browser::{
-    click, screenshot, set_viewport, wait_for, wait_for_console, Browser, Chromedriver, DESKTOP,
-    WAIT,
+    click, fill_login_form_as, screenshot, set_viewport, wait_for, wait_for_console, Browser,
+    Chromedriver, DESKTOP, WAIT,
 };
 use crate::common::{spawn_app_with, TestApp, WsClient, ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD};
 
@@ -20,16 +20,7 @@ async fn open_console(app: &TestApp, browser: &Browser, email: &str, password: &
         .goto(&app.http("/agent/login?next=%2Fagent"))
         .await
         .expect("login page");
-    for (id, keys) in [("email", email), ("password", password)] {
-        browser
-            .find(Locator::Id(id))
-            .await
-            .expect("the login form")
-            .send_keys(keys)
-            .await
-            .expect("type into the login form");
-    }
-    click(browser, "#login").await;
+    fill_login_form_as(browser, email, password).await;
     wait_for_console(browser).await;
 }
 
