@@ -31,7 +31,8 @@ pub(super) trait ListSql {
 /// A list query's filter: `WHERE …` (or nothing), then the row limit, one
 /// more than the page (which tells whether there is a next page).
 pub(super) struct ListFilter<V> {
-    pub(super) filter: String,
+    /// `WHERE …`, or nothing when the query filters on nothing.
+    pub(super) where_sql: String,
     /// The placeholder of the row limit.
     pub(super) limit: String,
     /// Every parameter, in the order of their placeholders.
@@ -85,13 +86,13 @@ impl<V> ListFilter<V> {
             ));
         }
         let limit = arg(S::int((page + 1) as i64));
-        let filter = if clauses.is_empty() {
+        let where_sql = if clauses.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
         Ok(ListFilter {
-            filter,
+            where_sql,
             limit,
             values,
             page,

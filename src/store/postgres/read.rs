@@ -277,11 +277,7 @@ pub(super) struct ListPlan {
 impl ListPlan {
     pub(super) fn new(query: &ListQuery) -> Result<ListPlan, StoreError> {
         let filter = ListFilter::new::<Pg>(query)?;
-        let ListFilter {
-            filter: filter_sql,
-            limit,
-            ..
-        } = &filter;
+        let (filter_sql, limit) = (&filter.where_sql, &filter.limit);
         Ok(ListPlan {
             sql: format!(
                 "{SUMMARY_COLUMNS} {SUMMARY_FROM} {filter_sql}

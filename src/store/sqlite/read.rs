@@ -275,11 +275,7 @@ impl ListSql for Sqlite {
 impl ListPlan {
     pub(super) fn new(query: &ListQuery) -> Result<ListPlan, StoreError> {
         let filter = ListFilter::new::<Sqlite>(query)?;
-        let ListFilter {
-            filter: filter_sql,
-            limit,
-            ..
-        } = &filter;
+        let (filter_sql, limit) = (&filter.where_sql, &filter.limit);
         Ok(ListPlan {
             sql: format!(
                 "{SUMMARY_COLUMNS}
