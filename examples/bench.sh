@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks support-chat with examples/loadgen.rs and prints a Markdown table.
+# Benchmarks support-chat with examples/loadgen/ and prints a Markdown table.
 #
 #   examples/bench.sh            the standard set and the comparison with the
 #                                framework floor (takes about ten minutes)

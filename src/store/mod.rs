@@ -12,6 +12,7 @@
 mod attachments;
 mod audit;
 mod cursor;
+mod list_filter;
 mod postgres;
 mod privacy;
 mod search;

@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::api::{read_body, require_json};
 use super::audit::record;
-use super::team::require_admin;
 use super::AppState;
 use crate::accounts::{set_capacity, MAX_CAPACITY};
 use crate::conversation::{lookup, Assign};
@@ -83,8 +82,7 @@ pub async fn capacity(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let admin = state.security.require_agent_write(&req).await?;
-    require_admin(&admin)?;
+    let admin = state.security.require_admin_write(&req).await?;
     require_json(&req)?;
     let body = read_body(body).await?;
     let CapacityBody { capacity } =

@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::api::{read_body, require_json};
 use super::audit::record;
-use super::team::require_admin;
 use super::AppState;
 use crate::desk::{self, LabelRef, NewLabel, NewReply};
 use crate::domain::ClientId;
@@ -112,8 +111,7 @@ pub async fn add_label(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let admin = state.security.require_agent_write(&req).await?;
-    require_admin(&admin)?;
+    let admin = state.security.require_admin_write(&req).await?;
     let LabelBody { name, color } = json(&req, body).await?;
     let label = desk::add_label(&state.store, NewLabel::parse(&name, &color)?).await?;
     let target = Some(label_target(label.id));
@@ -136,8 +134,7 @@ pub async fn delete_label(
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let admin = state.security.require_agent_write(&req).await?;
-    require_admin(&admin)?;
+    let admin = state.security.require_admin_write(&req).await?;
     let clients = desk::delete_label(&state.store, *id).await?;
     let target = Some(label_target(*id));
     record(

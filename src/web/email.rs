@@ -6,7 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::render::render_error_page;
-use super::team::{json_body, require_admin};
+use super::team::json_body;
 use super::AppState;
 use crate::domain::{now_millis, ClientId, Lang};
 use crate::error::AppError;
@@ -23,8 +23,7 @@ pub async fn status(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let agent = state.security.require_agent(&req).await?;
-    require_admin(&agent)?;
+    state.security.require_admin(&req).await?;
     let failed = failed_emails(&state.store, FAILED_SHOWN)
         .await
         .map_err(|_| AppError::StoreUnavailable)?;

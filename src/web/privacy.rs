@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::SecondsFormat;
 
-use super::audit::{record, require_admin};
+use super::audit::record;
 use super::AppState;
 use crate::conversation::{Remove, Removed};
 use crate::domain::{now_millis, ClientId};
@@ -22,8 +22,7 @@ pub async fn export(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let admin = state.security.require_agent(&req).await?;
-    require_admin(&admin)?;
+    let admin = state.security.require_admin(&req).await?;
     let client = ClientId::parse(&id)?;
     let export = state
         .store
@@ -57,8 +56,7 @@ pub async fn erase(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let admin = state.security.require_agent_write(&req).await?;
-    require_admin(&admin)?;
+    let admin = state.security.require_admin_write(&req).await?;
     let client = ClientId::parse(&id)?;
     remove(&state, &client).await?;
     let target = Some(conversation_target(&client));

@@ -185,6 +185,18 @@ impl Security {
         self.authenticate_write(req).await.map(|who| who.agent)
     }
 
+    /// The admin a request that changes something acts as; 403 for any
+    /// other agent.
+    pub async fn require_admin_write(&self, req: &HttpRequest) -> Result<Agent, AppError> {
+        admin(self.require_agent_write(req).await?)
+    }
+
+    /// The admin the request acts as; 401 without one, 403 for any other
+    /// agent.
+    pub async fn require_admin(&self, req: &HttpRequest) -> Result<Agent, AppError> {
+        admin(self.require_agent(req).await?)
+    }
+
     /// The agent the request acts as, or 401.
     pub async fn require_agent(&self, req: &HttpRequest) -> Result<Agent, AppError> {
         self.authenticate(req).await.map(|who| who.agent)
@@ -279,6 +291,15 @@ pub fn query_param(req: &HttpRequest, name: &str) -> Result<Option<String>, AppE
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
         .map_err(|e| AppError::BadRequest(format!("malformed query string: {e}")))?;
     Ok(pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
+}
+
+/// `agent` if an admin, else 403.
+fn admin(agent: Agent) -> Result<Agent, AppError> {
+    if agent.is_admin() {
+        Ok(agent)
+    } else {
+        Err(AppError::Forbidden("only an admin may do this".into()))
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::render::{html, login_redirect, page_lang};
 use super::security::Security;
 use super::AppState;
 use crate::accounts::{AgentChange, DisplayName, Email, NewAgent, Secret};
-use crate::domain::{Agent, AgentId, AgentRole};
+use crate::domain::{AgentId, AgentRole};
 use crate::error::AppError;
 use crate::store::{agent_target, token_target, AuditAction};
 
@@ -69,8 +69,7 @@ pub async fn add_agent(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let admin = state.security.require_agent_write(&req).await?;
-    require_admin(&admin)?;
+    let admin = state.security.require_admin_write(&req).await?;
     let new: NewAgentBody = json_body(&req, body).await?;
     let new = NewAgent {
         name: DisplayName::parse(&new.name)?,
@@ -162,8 +161,7 @@ pub async fn reinvite(
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let admin = state.security.require_agent_write(&req).await?;
-    require_admin(&admin)?;
+    let admin = state.security.require_admin_write(&req).await?;
     let invite = state.security.accounts.reinvite(AgentId(*id)).await?;
     let target = Some(agent_target(*id));
     record(&state, &req, &admin, AuditAction::Reinvite, target, None).await;
@@ -239,14 +237,6 @@ pub async fn delete_token(
     )
     .await;
     Ok(HttpResponse::NoContent().finish())
-}
-
-pub(super) fn require_admin(agent: &Agent) -> Result<(), AppError> {
-    if agent.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("only an admin manages the team".into()))
-    }
 }
 
 pub(super) async fn json_body<T: serde::de::DeserializeOwned>(

@@ -15,23 +15,13 @@ struct Team {
 }
 
 async fn team(app: &TestApp) -> Team {
-    let ada_cookie = app.admin_cookie().await;
-    let ben = app
-        .invited_agent(&ada_cookie, "Ben", "ben@example.com", "ben password 1")
-        .await;
-    let me: Value = http_client()
-        .get(app.http("/api/me"))
-        .header("cookie", &ada_cookie)
-        .send()
+    let mut agents = crate::routing::team(app, &["Ben"])
         .await
-        .expect("GET /api/me")
-        .json()
-        .await
-        .expect("JSON");
-    let ada_id = me["id"].as_i64().expect("an id");
+        .into_iter()
+        .map(|a| (a.id, a.cookie));
     Team {
-        ada: (ada_id, ada_cookie),
-        ben,
+        ada: agents.next().expect("Ada"),
+        ben: agents.next().expect("Ben"),
     }
 }
 

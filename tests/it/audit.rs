@@ -23,13 +23,29 @@ async fn audit(app: &TestApp, cookie: &str, query: &str) -> reqwest::Response {
         .expect("GET /api/audit")
 }
 
-async fn entries(app: &TestApp, cookie: &str) -> Vec<Value> {
+/// The audit log's entries as `cookie`'s admin reads them, newest first.
+pub(crate) async fn entries(app: &TestApp, cookie: &str) -> Vec<Value> {
     let page: Value = audit(app, cookie, "?limit=1000")
         .await
         .json()
         .await
         .expect("JSON");
     page["items"].as_array().expect("items").clone()
+}
+
+/// Each entry's action and its `field` (empty when it has none), newest
+/// first.
+pub(crate) async fn actions_with(
+    app: &TestApp,
+    cookie: &str,
+    field: &str,
+) -> Vec<(String, String)> {
+    let text = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_owned();
+    entries(app, cookie)
+        .await
+        .iter()
+        .map(|e| (text(e, "action"), text(e, field)))
+        .collect()
 }
 
 /// The entry of `action`, checking there is exactly one.

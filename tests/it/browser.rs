@@ -791,7 +791,12 @@ impl Chat {
 
 /// Types the admin's email and password into the login form and submits.
 pub(crate) async fn fill_login_form(browser: &Browser) {
-    for (id, keys) in [("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)] {
+    fill_login_form_as(browser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+}
+
+/// Types `email` and `password` into the login form and submits.
+pub(crate) async fn fill_login_form_as(browser: &Browser, email: &str, password: &str) {
+    for (id, keys) in [("email", email), ("password", password)] {
         browser
             .find(Locator::Id(id))
             .await

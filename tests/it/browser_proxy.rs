@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::audit::actions_with;
 use crate::browser::{
     fill_login_form, send_message, wait_for_state, wait_for_stored, Browser, Chromedriver, Via,
     WAIT,
@@ -156,27 +157,6 @@ async fn start_nginx(app: &TestApp, ip: IpAddr, port: u16) -> Nginx {
     nginx
 }
 
-async fn admin_audit_ips(app: &TestApp, admin: &str) -> Vec<(String, String)> {
-    let page: Value = http_client()
-        .get(app.http("/api/audit"))
-        .header("cookie", admin)
-        .send()
-        .await
-        .expect("audit")
-        .json()
-        .await
-        .expect("JSON");
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|e| {
-            let field = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
-            (field("action"), field("ip"))
-        })
-        .collect()
-}
-
 async fn metric(app: &TestApp, series: &str) -> f64 {
     let body = http_client()
         .get(app.http("/metrics"))
@@ -250,7 +230,7 @@ async fn a_chat_runs_through_nginx_over_https_with_secure_cookies_and_real_clien
     send_message(&agent, "answered through nginx", Via::Enter).await;
     wait_for_stored(&customer, &["hello over https", "answered through nginx"]).await;
 
-    let ips = admin_audit_ips(&app, &admin).await;
+    let ips = actions_with(&app, &admin, "ip").await;
     let login = ips
         .iter()
         .find(|(a, _)| a == "login")

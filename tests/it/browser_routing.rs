@@ -6,8 +6,8 @@ use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use crate::browser::{
-    click, screenshot, set_viewport, wait_for, wait_for_console, Browser, Chromedriver, DESKTOP,
-    WAIT,
+    click, fill_login_form_as, screenshot, set_viewport, wait_for, wait_for_console, Browser,
+    Chromedriver, DESKTOP, WAIT,
 };
 use crate::common::{spawn_app_with, TestApp, WsClient, ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD};
 
@@ -20,16 +20,7 @@ async fn open_console(app: &TestApp, browser: &Browser, email: &str, password: &
         .goto(&app.http("/agent/login?next=%2Fagent"))
         .await
         .expect("login page");
-    for (id, keys) in [("email", email), ("password", password)] {
-        browser
-            .find(Locator::Id(id))
-            .await
-            .expect("the login form")
-            .send_keys(keys)
-            .await
-            .expect("type into the login form");
-    }
-    click(browser, "#login").await;
+    fill_login_form_as(browser, email, password).await;
     wait_for_console(browser).await;
 }
 
@@ -76,6 +67,38 @@ async fn wait_for_view_count(browser: &Browser, view: &str, want: u64) {
         },
     )
     .await;
+}
+
+/// Waits until `script` returns `want` in `browser`.
+async fn wait_for_js(browser: &Browser, what: &str, script: &str, want: Value) {
+    wait_for(&format!("{}: {what}", browser.name), WAIT, || async {
+        let now = browser.js(script).await;
+        if now == want {
+            Ok(())
+        } else {
+            Err(now)
+        }
+    })
+    .await;
+}
+
+/// Chooses `value` in the `<select id={select}>` once it offers it (its
+/// options come from the server after the page loads).
+async fn choose(browser: &Browser, select: &str, value: &str) {
+    wait_for_js(
+        browser,
+        &format!("{value} among the choices of #{select}"),
+        &format!("return Boolean(document.querySelector('#{select} option[value=\"{value}\"]'));"),
+        json!(true),
+    )
+    .await;
+    browser
+        .find(Locator::Id(select))
+        .await
+        .expect("the select")
+        .select_by_value(value)
+        .await
+        .expect("choose an option");
 }
 
 async fn customer_writes(app: &TestApp, id: &str) -> WsClient {
@@ -143,34 +166,15 @@ async fn each_agent_gets_one_and_a_transfer_lands_under_mine_with_an_alert() {
         &format!("#conv-list a.conv-row[data-client-id='{transferred}']"),
     )
     .await;
-    wait_for(&format!("ada: {transferred} is hers"), WAIT, || async {
-        let label = ada
-            .js("const a = document.getElementById('assignee'); return a && a.textContent;")
-            .await;
-        if label == json!("Assigned to Me") {
-            Ok(())
-        } else {
-            Err(label)
-        }
-    })
+    wait_for_js(
+        &ada,
+        &format!("{transferred} is hers"),
+        "const a = document.getElementById('assignee'); return a && a.textContent;",
+        json!("Assigned to Me"),
+    )
     .await;
-    wait_for("ada: Ben among the choices", WAIT, || async {
-        let has = ada
-            .js("return Boolean(document.querySelector('#assign option[value=\"2\"]'));")
-            .await;
-        if has == json!(true) {
-            Ok(())
-        } else {
-            Err(has)
-        }
-    })
-    .await;
-    ada.find(Locator::Id("assign"))
-        .await
-        .expect("#assign")
-        .select_by_value("2")
-        .await
-        .expect("choose Ben");
+    // Ben is agent 2.
+    choose(&ada, "assign", "2").await;
     ada.find(Locator::Id("assign-note"))
         .await
         .expect("the note field")
@@ -272,17 +276,7 @@ async fn a_saved_reply_is_typed_with_a_slash_and_a_label_shows_in_the_list() {
     click(&ada, "#conv-list a.conv-row[data-client-id='slash-1']").await;
     let input = ada.find(Locator::Id("input")).await.expect("the composer");
     input.send_keys("/ref").await.expect("type /ref");
-    wait_for("ada: the refund reply offered", WAIT, || async {
-        let offered = ada
-            .js("return Array.from(document.querySelectorAll('#reply-suggestions .reply-option'), (o) => o.dataset.shortcut);")
-            .await;
-        if offered == json!(["refund"]) {
-            Ok(())
-        } else {
-            Err(offered)
-        }
-    })
-    .await;
+    wait_for_js(&ada, "the refund reply offered", "return Array.from(document.querySelectorAll('#reply-suggestions .reply-option'), (o) => o.dataset.shortcut);", json!(["refund"])).await;
     input.send_keys("\u{E007}").await.expect("Enter picks it");
     let value = ada
         .js("return document.getElementById('input').value;")
@@ -293,33 +287,14 @@ async fn a_saved_reply_is_typed_with_a_slash_and_a_label_shows_in_the_list() {
     assert_eq!(sent["text"], "Refunds take 5 working days.");
 
     // The label, from the conversation header, shows on the row.
-    wait_for("ada: VIP among the labels", WAIT, || async {
-        let has = ada
-            .js("return Boolean(document.querySelector('#add-label option[value=\"1\"]'));")
-            .await;
-        if has == json!(true) {
-            Ok(())
-        } else {
-            Err(has)
-        }
-    })
-    .await;
-    ada.find(Locator::Id("add-label"))
-        .await
-        .expect("#add-label")
-        .select_by_value("1")
-        .await
-        .expect("choose VIP");
-    wait_for("ada: the VIP chip on the row", WAIT, || async {
-        let chip = ada
-            .js("const c = document.querySelector(\"a.conv-row[data-client-id='slash-1'] .label-chip\"); return c && c.textContent;")
-            .await;
-        if chip == json!("VIP") {
-            Ok(())
-        } else {
-            Err(chip)
-        }
-    })
+    // VIP is label 1.
+    choose(&ada, "add-label", "1").await;
+    wait_for_js(
+        &ada,
+        "the VIP chip on the row",
+        "const c = document.querySelector(\"a.conv-row[data-client-id='slash-1'] .label-chip\"); return c && c.textContent;",
+        json!("VIP"),
+    )
     .await;
     // The search box finds words of messages, not only ids.
     ada.find(Locator::Id("search"))
@@ -328,17 +303,7 @@ async fn a_saved_reply_is_typed_with_a_slash_and_a_label_shows_in_the_list() {
         .send_keys("parcel")
         .await
         .expect("type a word");
-    wait_for("ada: the conversation found by its text", WAIT, || async {
-        let found = ada
-            .js("return Array.from(document.querySelectorAll('#message-results .search-hit'), (h) => [h.dataset.clientId, h.querySelector('mark') && h.querySelector('mark').textContent]);")
-            .await;
-        if found == json!([["slash-1", "parcel"]]) {
-            Ok(())
-        } else {
-            Err(found)
-        }
-    })
-    .await;
+    wait_for_js(&ada, "the conversation found by its text", "return Array.from(document.querySelectorAll('#message-results .search-hit'), (h) => [h.dataset.clientId, h.querySelector('mark') && h.querySelector('mark').textContent]);", json!([["slash-1", "parcel"]])).await;
     ada.assert_no_script_errors().await;
     ada.quit().await;
     app.stop().await;

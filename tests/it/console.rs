@@ -53,6 +53,15 @@ fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Sends `request` with the agent token: the status and the JSON body.
+async fn as_agent(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.bearer_auth(AGENT_TOKEN).send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.json::<Value>().await.unwrap(),
+    )
+}
+
 #[actix_web::test]
 async fn typing_reaches_only_the_other_side() {
     let app = spawn_app().await;
@@ -148,21 +157,8 @@ async fn agents_reopen_a_resolved_conversation_by_frame_or_api() {
     customer.send_json(json!({"type":"reopen"})).await;
     assert_eq!(customer.expect("error").await["code"], "forbidden");
 
-    let post = |path: &'static str| {
-        let url = api(&app, &format!("/conversations/r1/{path}"));
-        async move {
-            let response = http()
-                .post(url)
-                .bearer_auth(AGENT_TOKEN)
-                .send()
-                .await
-                .unwrap();
-            (
-                response.status().as_u16(),
-                response.json::<Value>().await.unwrap(),
-            )
-        }
-    };
+    let post =
+        |path: &'static str| as_agent(http().post(api(&app, &format!("/conversations/r1/{path}"))));
     assert_eq!(post("resolve").await.1["status"], "resolved");
     assert_eq!(customer.wait_for("status").await["status"], "resolved");
     let (status, body) = post("reopen").await;
@@ -310,47 +306,18 @@ async fn the_api_lists_conversations_and_pages_their_messages() {
     customer_says(&app, "api-1", &refs).await;
     customer_says(&app, "api-2", &["hello"]).await;
 
-    let list: Value = http()
-        .get(api(&app, "/conversations?status=open&limit=1"))
-        .bearer_auth(AGENT_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, list) = as_agent(http().get(api(&app, "/conversations?status=open&limit=1"))).await;
     assert_eq!(ids(&list), ["api-1"]);
     let cursor = list["next_cursor"].as_str().unwrap();
-    let next: Value = http()
-        .get(api(
-            &app,
-            &format!("/conversations?limit=5&cursor={cursor}"),
-        ))
-        .bearer_auth(AGENT_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, next) = as_agent(http().get(api(
+        &app,
+        &format!("/conversations?limit=5&cursor={cursor}"),
+    )))
+    .await;
     assert_eq!(ids(&next), ["api-2"]);
     assert!(next["next_cursor"].is_null());
 
-    let get = |path: String| {
-        let url = api(&app, &path);
-        async move {
-            let response = http()
-                .get(url)
-                .bearer_auth(AGENT_TOKEN)
-                .send()
-                .await
-                .unwrap();
-            (
-                response.status().as_u16(),
-                response.json::<Value>().await.unwrap(),
-            )
-        }
-    };
+    let get = |path: String| as_agent(http().get(api(&app, &path)));
     let (status, newest) = get("/conversations/api-1/messages?limit=10".into()).await;
     assert_eq!(status, 200);
     let seqs: Vec<u64> = newest["messages"]
@@ -389,20 +356,11 @@ async fn messages_posted_through_the_api_reach_live_sockets_once() {
     let app = spawn_app_with(&["--max-text-chars", "50"]).await;
     let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/bot-target")).await;
     let post = |body: Value| {
-        let url = api(&app, "/conversations/bot-target/messages");
-        async move {
-            let response = http()
-                .post(url)
-                .bearer_auth(AGENT_TOKEN)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (
-                response.status().as_u16(),
-                response.json::<Value>().await.unwrap(),
-            )
-        }
+        as_agent(
+            http()
+                .post(api(&app, "/conversations/bot-target/messages"))
+                .json(&body),
+        )
     };
     let (status, stored) = post(json!({"text":"Hello from the bot","id":"bot-1"})).await;
     assert_eq!(status, 201);
@@ -464,20 +422,11 @@ async fn messages_posted_through_the_api_reach_live_sockets_once() {
 async fn api_writes_over_the_rate_limit_get_429_then_pass_again() {
     let app = spawn_app_with(&["--rate-limit", "2", "--rate-burst", "2"]).await;
     let post = |n: u32| {
-        let url = api(&app, "/conversations/api-rate/messages");
-        async move {
-            let response = http()
-                .post(url)
-                .bearer_auth(AGENT_TOKEN)
-                .json(&json!({"text": format!("m{n}"), "id": format!("r{n}")}))
-                .send()
-                .await
-                .unwrap();
-            (
-                response.status().as_u16(),
-                response.json::<Value>().await.unwrap(),
-            )
-        }
+        as_agent(
+            http()
+                .post(api(&app, "/conversations/api-rate/messages"))
+                .json(&json!({"text": format!("m{n}"), "id": format!("r{n}")})),
+        )
     };
     assert_eq!(post(1).await.0, 201);
     assert_eq!(post(2).await.0, 201);

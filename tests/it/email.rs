@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::common::on_each_backend;
-use crate::common::{eventually, http_client, spawn_app, spawn_app_with, WsClient, AGENT_TOKEN};
+use crate::common::{
+    eventually, http_client, spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN,
+};
 use crate::durability::Process;
 use crate::metrics::{scrape_at, value};
 use crate::smtp::{free_port, smtp_url, MailCatcher};
@@ -58,6 +60,24 @@ fn metrics_flag(port: u16) -> String {
     format!("127.0.0.1:{port}")
 }
 
+/// A server that mails through the SMTP server at `smtp_url` as [`FROM`],
+/// its metrics on a free port; `extra` flags added.
+async fn mailing_app(smtp_url: &str, extra: &[&str]) -> TestApp {
+    let metrics = metrics_flag(free_port());
+    let flags: Vec<&str> = [
+        "--smtp-url",
+        smtp_url,
+        "--mail-from",
+        FROM,
+        "--metrics-bind",
+        &metrics,
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .collect();
+    spawn_app_with(&flags).await
+}
+
 /// Waits until the server at `metrics` has sent `sent` emails and has none
 /// left to send.
 pub(crate) async fn outbox_settles(metrics: SocketAddr, sent: f64) {
@@ -79,16 +99,7 @@ pub(crate) async fn outbox_settles(metrics: SocketAddr, sent: f64) {
 on_each_backend! {
     async fn a_resolved_conversation_emails_its_transcript_once_without_private_notes() {
         let smtp = MailCatcher::start(free_port()).await;
-        let metrics_port = free_port();
-        let app = spawn_app_with(&[
-            "--smtp-url",
-            &smtp.url(),
-            "--mail-from",
-            FROM,
-            "--metrics-bind",
-            &metrics_flag(metrics_port),
-        ])
-        .await;
+        let app = mailing_app(&smtp.url(), &[]).await;
         resolve_with_transcript(app.addr, "transcript-1").await;
         let mail = smtp.wait_for(1).await;
         outbox_settles(app.metrics_addr.expect("metrics"), 1.0).await;
@@ -120,15 +131,7 @@ on_each_backend! {
 #[actix_web::test]
 async fn a_resolve_emails_a_transcript_only_to_a_customer_who_asked_for_one() {
     let smtp = MailCatcher::start(free_port()).await;
-    let app = spawn_app_with(&[
-        "--smtp-url",
-        &smtp.url(),
-        "--mail-from",
-        FROM,
-        "--metrics-bind",
-        &metrics_flag(free_port()),
-    ])
-    .await;
+    let app = mailing_app(&smtp.url(), &[]).await;
     let address = |who: &str| json!({"type": "contact", "email": format!("{who}@example.com")});
     resolve(app.addr, "not-asked", address("quiet")).await;
     let mut asked = address("asked");
@@ -171,17 +174,7 @@ async fn a_resolve_emails_a_transcript_only_to_a_customer_who_asked_for_one() {
 on_each_backend! {
     async fn while_the_mail_server_is_down_the_email_is_retried_then_delivered() {
         let port = free_port();
-        let app = spawn_app_with(&[
-            "--smtp-url",
-            &smtp_url(port),
-            "--mail-from",
-            FROM,
-            "--mail-retry-after",
-            "300ms",
-            "--metrics-bind",
-            &metrics_flag(free_port()),
-        ])
-        .await;
+        let app = mailing_app(&smtp_url(port), &["--mail-retry-after", "300ms"]).await;
         let metrics = app.metrics_addr.expect("metrics");
         resolve_with_transcript(app.addr, "down-1").await;
         eventually(
@@ -203,7 +196,7 @@ on_each_backend! {
     }
 }
 
-async fn email_status(app: &crate::common::TestApp, cookie: &str) -> Value {
+async fn email_status(app: &TestApp, cookie: &str) -> Value {
     let response = http_client()
         .get(app.http("/api/email"))
         .header("cookie", cookie)
@@ -315,15 +308,7 @@ async fn the_outbox_survives_kill_9_and_sends_exactly_once_after_the_restart() {
 on_each_backend! {
     async fn an_agent_asks_for_a_transcript_sent_once_until_the_customer_unsubscribes() {
         let smtp = MailCatcher::start(free_port()).await;
-        let app = spawn_app_with(&[
-            "--smtp-url",
-            &smtp.url(),
-            "--mail-from",
-            FROM,
-            "--metrics-bind",
-            &metrics_flag(free_port()),
-        ])
-        .await;
+        let app = mailing_app(&smtp.url(), &[]).await;
         let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/asked-1")).await;
         customer
             .send_json(json!({"type": "contact", "email": "ana@example.com"}))

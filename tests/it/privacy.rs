@@ -7,6 +7,7 @@
 
 use serde_json::{json, Value};
 
+use crate::audit::entries;
 use crate::common::on_each_backend;
 use crate::common::{http_client, spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
 use crate::db::TestDb;
@@ -179,17 +180,9 @@ async fn an_erased_conversation_is_gone_from_the_file_and_its_sockets_close() {
         "coming back starts an empty conversation"
     );
 
-    let audit: Value = client
-        .get(app.http("/api/audit"))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .expect("audit")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(audit["items"][0]["action"], "erase");
-    assert_eq!(audit["items"][0]["target"], "conversation:erase-a");
+    let audit = entries(&app, &admin).await;
+    assert_eq!(audit[0]["action"], "erase");
+    assert_eq!(audit[0]["target"], "conversation:erase-a");
     fresh.close().await;
     other.close().await;
     console.close().await;

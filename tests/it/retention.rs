@@ -7,8 +7,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
+use crate::audit::actions_with;
 use crate::common::{eventually, on_each_backend, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
 use crate::db::TestDb;
 
@@ -64,24 +63,7 @@ async fn stored(app: &TestApp, text: &str) -> bool {
 /// The audit log's (action, target) pairs; an entry is written once its
 /// removal is committed and scrubbed from the file.
 async fn audit_actions(app: &TestApp, admin: &str) -> Vec<(String, String)> {
-    let page: Value = crate::common::http_client()
-        .get(app.http("/api/audit"))
-        .header("cookie", admin)
-        .send()
-        .await
-        .expect("audit")
-        .json()
-        .await
-        .expect("JSON");
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|e| {
-            let field = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
-            (field("action"), field("target"))
-        })
-        .collect()
+    actions_with(app, admin, "target").await
 }
 
 on_each_backend! {

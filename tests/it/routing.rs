@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::audit::entries;
 use crate::common::on_each_backend;
 use crate::common::{eventually, http_client, spawn_app_with, TestApp, WsClient};
 
@@ -162,22 +163,12 @@ async fn round_robin_gives_each_online_agent_one_and_the_customer_sees_who_joine
     );
     assert_eq!(history["messages"][1]["event"]["by"], Value::Null);
     // The audit log says so too: the server assigned it, from nowhere.
-    let audit: Value = http_client()
-        .get(app.http("/api/audit"))
-        .header("cookie", &agents[0].cookie)
-        .send()
-        .await
-        .expect("GET /api/audit")
-        .json()
-        .await
-        .expect("JSON");
-    let assigned: Vec<&Value> = audit["items"]
-        .as_array()
-        .expect("items")
+    let audit = entries(&app, &agents[0].cookie).await;
+    let assigned: Vec<&Value> = audit
         .iter()
         .filter(|e| e["action"] == "assign" && e["target"] == "conversation:rr-2")
         .collect();
-    assert_eq!(assigned.len(), 1, "{audit:#}");
+    assert_eq!(assigned.len(), 1, "{audit:#?}");
     assert_eq!(assigned[0]["actor"], "server");
     assert_eq!(assigned[0]["ip"], Value::Null);
     assert_eq!(assigned[0]["detail"], format!("to agent:{}", agents[1].id));

@@ -2,8 +2,8 @@
 //! nodes sharing one database: the same tables and semantics as the SQLite
 //! backend (`schema.rs` says where and why they differ), a fixed pool of
 //! read connections and one write connection (`pool.rs`), reads in
-//! `read.rs` and `queue.rs`, the writer's transaction in `write.rs`,
-//! full-text search in `search.rs`.
+//! `read.rs` and `queue.rs`, the writer's transaction in `write.rs` (the
+//! messages it stores in `messages.rs`), full-text search in `search.rs`.
 //!
 //! Every node writes. What keeps each conversation's seqs gapless and
 //! unique across nodes is the writer's transaction: it locks the batch's
@@ -14,6 +14,7 @@
 
 mod conn;
 mod import;
+mod messages;
 mod pool;
 mod queue;
 mod read;
@@ -127,6 +128,12 @@ fn describe(e: &tokio_postgres::Error) -> String {
 /// A stored value this build cannot read back.
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("PostgreSQL holds an unreadable value: {what}"))
+}
+
+/// A seq or count as a BIGINT parameter; past `i64::MAX` it saturates (no
+/// stored seq comes near it).
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 impl Backend for PostgresBackend {

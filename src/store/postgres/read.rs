@@ -6,26 +6,19 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::conn::Conn;
-use super::corrupt;
+use super::{corrupt, i64_of};
 use crate::domain::{
     preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
-    ConversationStatus, ConversationSummary, Label, Lang, Role, Totals, View,
+    ConversationStatus, ConversationSummary, Label, Lang, Role, Totals,
 };
-use crate::store::cursor::Cursor;
+use crate::store::list_filter::{ListFilter, ListSql};
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
-
-/// Largest page of the list.
-pub(super) const MAX_PAGE: usize = 200;
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_id, author_id, \
      author_name, private, event, prev_public, attachments";
 
 fn u64_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
-}
-
-fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 fn time_of(ms: i64) -> Result<DateTime<Utc>, StoreError> {
@@ -247,106 +240,66 @@ pub(super) const SUMMARY_COLUMNS: &str = "
 const SUMMARY_FROM: &str =
     "FROM conversations c LEFT JOIN contacts ct ON ct.client_id = c.client_id";
 
-/// A list query as SQL: the list's index walked in its order, filtered,
-/// one row more than the page (which tells whether there is a next page).
+/// How PostgreSQL spells the list's filter: `$n` parameters, columns of
+/// `conversations c`, the contact joined in.
+struct Pg;
+
+impl ListSql for Pg {
+    type Value = Box<dyn ToSql + Sync + Send>;
+    const COLUMNS: &'static str = "c.";
+
+    fn text(value: String) -> Self::Value {
+        Box::new(value)
+    }
+
+    fn int(value: i64) -> Self::Value {
+        Box::new(value)
+    }
+
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+
+    fn search(p: &str) -> String {
+        format!(
+            r"(c.client_id ILIKE {p} ESCAPE '\' OR ct.name ILIKE {p} ESCAPE '\'
+               OR ct.email ILIKE {p} ESCAPE '\')"
+        )
+    }
+}
+
+/// A list query as SQL: the list's index walked in its order, filtered.
 pub(super) struct ListPlan {
     sql: String,
-    values: Vec<Box<dyn ToSql + Sync + Send>>,
-    limit: usize,
+    filter: ListFilter<Box<dyn ToSql + Sync + Send>>,
 }
 
 impl ListPlan {
     pub(super) fn new(query: &ListQuery) -> Result<ListPlan, StoreError> {
-        let cursor = match query.cursor.as_deref() {
-            Some(raw) => Some(Cursor::parse(raw).ok_or(StoreError::InvalidCursor)?),
-            None => None,
-        };
-        let limit = query.limit.clamp(1, MAX_PAGE);
-        let mut clauses: Vec<String> = Vec::new();
-        let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-        let arg = |values: &mut Vec<Box<dyn ToSql + Sync + Send>>,
-                   v: Box<dyn ToSql + Sync + Send>| {
-            values.push(v);
-            format!("${}", values.len())
-        };
-        if let Some(status) = query.status {
-            let p = arg(&mut values, Box::new(status.as_str().to_owned()));
-            clauses.push(format!("c.status = {p}"));
-        }
-        match query.view {
-            View::All => {}
-            View::Mine => {
-                let p = arg(&mut values, Box::new(query.me.0));
-                clauses.push(format!("c.assignee_id = {p}"));
-            }
-            View::Unassigned => clauses.push("c.assignee_id IS NULL".into()),
-        }
-        if let Some(label) = query.label {
-            let p = arg(&mut values, Box::new(label));
-            clauses.push(format!(
-                "c.client_id IN (SELECT client_id FROM conversation_labels WHERE label_id = {p})"
-            ));
-        }
-        if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
-            // The id, or the name or email the customer gave, ignoring case;
-            // `_` (allowed in ids) and `%` match only themselves.
-            let mut pattern = String::with_capacity(search.len() + 2);
-            pattern.push('%');
-            for ch in search.chars() {
-                if matches!(ch, '%' | '_' | '\\') {
-                    pattern.push('\\');
-                }
-                pattern.push(ch);
-            }
-            pattern.push('%');
-            let p = arg(&mut values, Box::new(pattern));
-            clauses.push(format!(
-                r"(c.client_id ILIKE {p} ESCAPE '\' OR ct.name ILIKE {p} ESCAPE '\'
-                   OR ct.email ILIKE {p} ESCAPE '\')"
-            ));
-        }
-        if let Some(cursor) = cursor {
-            let g = arg(&mut values, Box::new(cursor.group));
-            let k = arg(&mut values, Box::new(cursor.key));
-            let c = arg(&mut values, Box::new(cursor.client));
-            clauses.push(format!(
-                "(c.list_group, c.list_key, c.client_id) > ({g}, {k}, {c})"
-            ));
-        }
-        let l = arg(&mut values, Box::new((limit + 1) as i64));
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let filter = ListFilter::new::<Pg>(query)?;
+        let (filter_sql, limit) = (&filter.where_sql, &filter.limit);
         Ok(ListPlan {
             sql: format!(
-                "{SUMMARY_COLUMNS} {SUMMARY_FROM} {filter}
-                 ORDER BY c.list_group, c.list_key, c.client_id LIMIT {l}"
+                "{SUMMARY_COLUMNS} {SUMMARY_FROM} {filter_sql}
+                 ORDER BY c.list_group, c.list_key, c.client_id LIMIT {limit}"
             ),
-            values,
-            limit,
+            filter,
         })
     }
 
     pub(super) async fn run(&self, conn: &mut Conn) -> Result<ListPage, StoreError> {
         let params: Vec<&(dyn ToSql + Sync)> = self
+            .filter
             .values
             .iter()
             .map(|v| &**v as &(dyn ToSql + Sync))
             .collect();
         let rows = conn.query(&self.sql, &params).await?;
-        let mut items = rows
+        let items = rows
             .iter()
             .map(summary_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > self.limit {
-            items.truncate(self.limit);
-            items.last().map(|last| Cursor::of(last).encode())
-        } else {
-            None
-        };
-        Ok(ListPage { items, next_cursor })
+        Ok(self.filter.page(items))
     }
 }
 

@@ -9,8 +9,9 @@
 //! but ranks and highlights differently; not used).
 
 use super::conn::Conn;
-use super::read::{message_from_row, summaries_of, MAX_PAGE, MESSAGE_COLUMNS};
+use super::read::{message_from_row, summaries_of, MESSAGE_COLUMNS};
 use crate::domain::ClientId;
+use crate::store::list_filter::MAX_PAGE;
 use crate::store::search::{fragments, MATCH_END, MATCH_START};
 use crate::store::{SearchHit, SearchPage, SearchQuery, StoreError};
 

@@ -2,8 +2,7 @@
 //! schema-9 columns. (Writes and reads of contacts are tested on both
 //! backends in `store/semantics/`.)
 
-use super::schema::migrate;
-use super::tests::{client, commit, schema_1_database};
+use super::tests::{client, commit, open_migrated, schema_database};
 use super::*;
 use crate::domain::{Contact, ContactEmail, ContactName, Lang};
 use crate::store::WriteOp;
@@ -20,14 +19,8 @@ fn contact(name: Option<&str>, email: Option<&str>) -> Contact {
 #[test]
 fn a_schema_4_database_gets_contacts_with_every_conversation_intact() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema_1_database(dir.path());
-    migrate(&conn, &dir.path().join(DB_FILE), 1, 4).expect("schema 4");
-    drop(conn);
-    let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("opens");
-    let version: i64 = backend
-        .read(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
-        .expect("version");
-    assert_eq!(version, SCHEMA_VERSION);
+    drop(schema_database(dir.path(), 4));
+    let (backend, _lock) = open_migrated(dir.path());
     let alpha = backend.load(&client("alpha"), 10).expect("load");
     assert_eq!(alpha.last_seq, 4, "conversations are untouched");
     assert_eq!(alpha.contact, Contact::default(), "and have no contact yet");
@@ -42,8 +35,7 @@ fn a_schema_4_database_gets_contacts_with_every_conversation_intact() {
 #[test]
 fn a_schema_9_contact_has_no_language_nor_opt_in_until_the_customer_gives_them() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema_1_database(dir.path());
-    migrate(&conn, &dir.path().join(DB_FILE), 1, 9).expect("schema 9");
+    let conn = schema_database(dir.path(), 9);
     conn.execute(
         "INSERT INTO contacts (client_id, email, updated_at) VALUES ('alpha', 'a@example.com', 1)",
         [],

@@ -8,13 +8,10 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
     preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
-    ConversationStatus, ConversationSummary, Label, Lang, Role, Totals, View,
+    ConversationStatus, ConversationSummary, Label, Lang, Role, Totals,
 };
-use crate::store::cursor::Cursor;
+use crate::store::list_filter::{ListFilter, ListSql};
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
-
-/// Largest page of the list.
-pub(super) const MAX_PAGE: usize = 200;
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, from_role, text, ts, client_msg_id, author_id, \
      author_name, private, event, prev_public, attachments";
@@ -240,100 +237,63 @@ const SUMMARY_COLUMNS: &str = "
 /// when used: `?n IS NULL OR …` would keep SQLite from seeking the index.
 pub(super) struct ListPlan {
     pub(super) sql: String,
-    pub(super) values: Vec<Value>,
-    limit: usize,
+    pub(super) filter: ListFilter<Value>,
+}
+
+/// How SQLite spells the list's filter: numbered parameters, the columns of
+/// `conversations` (the inner query reads no other table).
+struct Sqlite;
+
+impl ListSql for Sqlite {
+    type Value = Value;
+    const COLUMNS: &'static str = "";
+
+    fn text(value: String) -> Value {
+        Value::Text(value)
+    }
+
+    fn int(value: i64) -> Value {
+        Value::Integer(value)
+    }
+
+    fn placeholder(n: usize) -> String {
+        format!("?{n}")
+    }
+
+    /// LIKE ignores ASCII case. A correlated EXISTS (one key lookup per
+    /// row walked) keeps the walk of the list's index; `IN (SELECT …)` made
+    /// SQLite drop it and sort.
+    fn search(p: &str) -> String {
+        format!(
+            r"(client_id LIKE {p} ESCAPE '\' OR EXISTS
+               (SELECT 1 FROM contacts ct WHERE ct.client_id = conversations.client_id
+                AND (ct.name LIKE {p} ESCAPE '\' OR ct.email LIKE {p} ESCAPE '\')))"
+        )
+    }
 }
 
 impl ListPlan {
     pub(super) fn new(query: &ListQuery) -> Result<ListPlan, StoreError> {
-        let cursor = match query.cursor.as_deref() {
-            Some(raw) => Some(Cursor::parse(raw).ok_or(StoreError::InvalidCursor)?),
-            None => None,
-        };
-        let limit = query.limit.clamp(1, MAX_PAGE);
-        let mut clauses: Vec<&str> = Vec::new();
-        let mut values: Vec<Value> = Vec::new();
-        if let Some(status) = query.status {
-            clauses.push("status = ?");
-            values.push(Value::Text(status.as_str().to_owned()));
-        }
-        match query.view {
-            View::All => {}
-            View::Mine => {
-                clauses.push("assignee_id = ?");
-                values.push(Value::Integer(query.me.0));
-            }
-            View::Unassigned => clauses.push("assignee_id IS NULL"),
-        }
-        if let Some(label) = query.label {
-            clauses.push(
-                "client_id IN (SELECT client_id FROM conversation_labels WHERE label_id = ?)",
-            );
-            values.push(Value::Integer(label));
-        }
-        if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
-            // The id, or the name or email the customer gave. LIKE ignores
-            // ASCII case. `_` (allowed in ids) and `%` are escaped to match
-            // only themselves.
-            // A correlated EXISTS (one key lookup per row walked) keeps
-            // the walk of the list's index; `IN (SELECT …)` made SQLite
-            // drop it and sort.
-            clauses.push(
-                r"(client_id LIKE ? ESCAPE '\' OR EXISTS
-                   (SELECT 1 FROM contacts ct WHERE ct.client_id = conversations.client_id
-                    AND (ct.name LIKE ? ESCAPE '\' OR ct.email LIKE ? ESCAPE '\')))",
-            );
-            let mut pattern = String::with_capacity(search.len() + 2);
-            pattern.push('%');
-            for ch in search.chars() {
-                if matches!(ch, '%' | '_' | '\\') {
-                    pattern.push('\\');
-                }
-                pattern.push(ch);
-            }
-            pattern.push('%');
-            values.extend(std::iter::repeat_n(Value::Text(pattern), 3));
-        }
-        if let Some(cursor) = cursor {
-            clauses.push("(list_group, list_key, client_id) > (?, ?, ?)");
-            values.extend([
-                Value::Integer(cursor.group),
-                Value::Integer(cursor.key),
-                Value::Text(cursor.client),
-            ]);
-        }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        // One row more than the page tells whether there is a next page.
-        values.push(Value::Integer((limit + 1) as i64));
+        let filter = ListFilter::new::<Sqlite>(query)?;
+        let (filter_sql, limit) = (&filter.where_sql, &filter.limit);
         Ok(ListPlan {
             sql: format!(
                 "{SUMMARY_COLUMNS}
-                 FROM (SELECT client_id, list_group, list_key FROM conversations {filter}
-                       ORDER BY list_group, list_key, client_id LIMIT ?) p
+                 FROM (SELECT client_id, list_group, list_key FROM conversations {filter_sql}
+                       ORDER BY list_group, list_key, client_id LIMIT {limit}) p
                  JOIN conversations c ON c.client_id = p.client_id
                  ORDER BY p.list_group, p.list_key, p.client_id"
             ),
-            values,
-            limit,
+            filter,
         })
     }
 
     pub(super) fn run(&self, conn: &Connection) -> rusqlite::Result<ListPage> {
-        let mut items = conn
+        let items = conn
             .prepare_cached(&self.sql)?
-            .query_map(params_from_iter(&self.values), summary_from_row)?
+            .query_map(params_from_iter(&self.filter.values), summary_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let next_cursor = if items.len() > self.limit {
-            items.truncate(self.limit);
-            items.last().map(|last| Cursor::of(last).encode())
-        } else {
-            None
-        };
-        Ok(ListPage { items, next_cursor })
+        Ok(self.filter.page(items))
     }
 }
 

@@ -2,8 +2,9 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::read::{message_from_row, summaries_of, MAX_PAGE, MESSAGE_COLUMNS};
+use super::read::{message_from_row, summaries_of, MESSAGE_COLUMNS};
 use crate::domain::ClientId;
+use crate::store::list_filter::MAX_PAGE;
 use crate::store::search::{fragments, MATCH_END, MATCH_START};
 use crate::store::{SearchHit, SearchPage, SearchQuery};
 

@@ -27,7 +27,7 @@ fn cost(backend: &SqliteBackend, query: &ListQuery) -> i32 {
         .read(|conn| {
             let mut stmt = conn.prepare(&plan.sql)?;
             let rows = stmt
-                .query_map(params_from_iter(&plan.values), |_| Ok(()))?
+                .query_map(params_from_iter(&plan.filter.values), |_| Ok(()))?
                 .count();
             assert!(rows > 0, "the query finds rows");
             Ok(stmt.get_status(StatementStatus::VmStep))
@@ -86,6 +86,25 @@ fn a_list_page_costs_the_same_at_any_number_of_conversations() {
             "ten times the conversations, {small_steps} -> {large_steps} steps: {query:?}"
         );
     }
+}
+
+/// A data directory at `schema` (a schema-1 database migrated that far),
+/// with its connection still open, to add rows as that schema kept them.
+pub(super) fn schema_database(dir: &Path, schema: i64) -> Connection {
+    let conn = schema_1_database(dir);
+    migrate(&conn, &dir.join(DB_FILE), 1, schema).expect("the old schema");
+    conn
+}
+
+/// Opens the data directory `dir` with this build, which migrates it to
+/// [`SCHEMA_VERSION`] (checked).
+pub(super) fn open_migrated(dir: &Path) -> (SqliteBackend, DataDirLock) {
+    let (backend, lock) = SqliteBackend::open(dir, Durability::Normal).expect("opens");
+    let version: i64 = backend
+        .read(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    (backend, lock)
 }
 
 /// A data directory as schema 1 (the previous release) writes it, with its
@@ -167,8 +186,7 @@ fn a_schema_1_database_keeps_every_conversation_and_gets_its_counters() {
 #[test]
 fn a_schema_3_database_gets_the_account_tables_with_every_conversation_intact() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema_1_database(dir.path());
-    migrate(&conn, &dir.path().join(DB_FILE), 1, 3).expect("schema 3");
+    let conn = schema_database(dir.path(), 3);
     conn.execute(
         "INSERT INTO messages (client_id, seq, from_role, text, ts, author_id, author_name)
          VALUES ('gamma', 3, 1, 'g3', 3000, 7, 'Ana')",
@@ -182,11 +200,7 @@ fn a_schema_3_database_gets_the_account_tables_with_every_conversation_intact() 
     .expect("its conversation");
     drop(conn);
     let before = {
-        let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("opens");
-        let version: i64 = backend
-            .read(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
-            .expect("version");
-        assert_eq!(version, SCHEMA_VERSION);
+        let (backend, _lock) = open_migrated(dir.path());
         all_summaries(&backend, ListQuery::default())
     };
     assert_eq!(before.len(), 203, "every conversation is still there");

@@ -1,17 +1,14 @@
 //! Schema 4 to 5: the audit log (append-only) and the anonymised mark
 //! arrive; every conversation and its counters stay as they were.
 
-use super::schema::migrate;
-use super::tests::{all_summaries, assert_counters_agree, schema_1_database};
+use super::tests::{all_summaries, assert_counters_agree, schema_database};
 use super::*;
 use crate::store::ListQuery;
 
 #[test]
 fn a_schema_4_database_gets_an_append_only_audit_log_with_every_conversation_intact() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema_1_database(dir.path());
-    migrate(&conn, &dir.path().join(DB_FILE), 1, 4).expect("schema 4");
-    drop(conn);
+    drop(schema_database(dir.path(), 4));
     let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("opens");
     assert_eq!(all_summaries(&backend, ListQuery::default()).len(), 203);
     assert_counters_agree(&backend);

@@ -1,17 +1,14 @@
 //! Schema 7 to 8: the attachments table arrives empty and every stored
 //! message reads as before, with no attachments.
 
-use super::schema::migrate;
-use super::tests::{all_summaries, assert_counters_agree, schema_1_database};
+use super::tests::{all_summaries, assert_counters_agree, schema_database};
 use super::*;
 use crate::store::ListQuery;
 
 #[test]
 fn a_schema_7_database_gets_an_empty_attachments_table_and_reads_as_before() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema_1_database(dir.path());
-    migrate(&conn, &dir.path().join(DB_FILE), 1, 7).expect("schema 7");
-    drop(conn);
+    drop(schema_database(dir.path(), 7));
     let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("opens");
     let summaries = all_summaries(&backend, ListQuery::default());
     assert_eq!(summaries.len(), 203);

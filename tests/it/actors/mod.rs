@@ -309,6 +309,20 @@ fn range(from: u64, to: u64) -> Vec<u64> {
 // The chat under test
 // ---------------------------------------------------------------------------
 
+/// A public message of `text` by `role`, without files or an author,
+/// answered to `poster`.
+fn plain_post(role: Role, text: String, id: Option<&str>, poster: Poster) -> Post {
+    Post {
+        role,
+        author: None,
+        text,
+        id: id.map(str::to_owned),
+        private: false,
+        attachments: Vec::new(),
+        poster,
+    }
+}
+
 fn settings() -> SessionSettings {
     SessionSettings {
         idle_timeout: Duration::from_secs(60),
@@ -409,15 +423,7 @@ impl Chat {
     async fn send_post(&self, role: Role, text: &str, id: Option<&str>) {
         self.session()
             .await
-            .send(Post {
-                role,
-                author: None,
-                text: text.to_owned(),
-                id: id.map(str::to_owned),
-                private: false,
-                attachments: Vec::new(),
-                poster: self.poster(role),
-            })
+            .send(plain_post(role, text.to_owned(), id, self.poster(role)))
             .await
             .expect("the session takes the post");
     }
@@ -426,15 +432,12 @@ impl Chat {
     async fn post_many(&self, role: Role, numbers: std::ops::RangeInclusive<u64>) {
         let session = self.session().await;
         for i in numbers {
-            session.do_send(Post {
+            session.do_send(plain_post(
                 role,
-                author: None,
-                text: format!("message {i}"),
-                id: None,
-                private: false,
-                attachments: Vec::new(),
-                poster: self.poster(role),
-            });
+                format!("message {i}"),
+                None,
+                self.poster(role),
+            ));
         }
     }
 
@@ -477,15 +480,7 @@ impl Chat {
         let (ack, outcome) = tokio::sync::oneshot::channel();
         self.session()
             .await
-            .send(Post {
-                role,
-                author: None,
-                text: text.to_owned(),
-                id: id.map(str::to_owned),
-                private: false,
-                attachments: Vec::new(),
-                poster: Poster::Api(ack),
-            })
+            .send(plain_post(role, text.to_owned(), id, Poster::Api(ack)))
             .await
             .expect("the session takes the post");
         tokio::time::timeout(WAIT, outcome)
@@ -861,15 +856,12 @@ async fn a_retry_sent_before_the_original_is_acknowledged_is_stored_once() {
     let agent = chat.connect(Role::Agent).await;
     let session = chat.session().await;
     for _ in 0..3 {
-        session.do_send(Post {
-            role: Role::Customer,
-            author: None,
-            text: "quick".into(),
-            id: Some("fast".into()),
-            private: false,
-            attachments: Vec::new(),
-            poster: chat.poster(Role::Customer),
-        });
+        session.do_send(plain_post(
+            Role::Customer,
+            "quick".into(),
+            Some("fast"),
+            chat.poster(Role::Customer),
+        ));
     }
     chat.post(Role::Customer, "marker").await;
     customer.message(2).await;
@@ -1301,15 +1293,12 @@ async fn a_failing_store_refuses_messages_and_numbering_resumes_without_a_gap() 
     // A burst while failing: every one refused, none acknowledged.
     let session = chat.session().await;
     for i in 3..=7 {
-        session.do_send(Post {
-            role: Role::Customer,
-            author: None,
-            text: format!("burst {i}"),
-            id: Some(format!("c-{i}")),
-            private: false,
-            attachments: Vec::new(),
-            poster: chat.poster(Role::Customer),
-        });
+        session.do_send(plain_post(
+            Role::Customer,
+            format!("burst {i}"),
+            Some(&format!("c-{i}")),
+            chat.poster(Role::Customer),
+        ));
     }
     customer.error(6).await;
     let ids: Vec<Value> = customer.errors().iter().map(|e| e["id"].clone()).collect();

@@ -35,13 +35,13 @@ impl Chat {
         self.session()
             .await
             .send(Post {
-                role: Role::Agent,
                 author: Some(who.author()),
-                text: text.to_owned(),
-                id: Some(format!("{}-{text}", who.name)),
-                private: false,
-                attachments: Vec::new(),
-                poster: socket_poster(socket.link.id),
+                ..plain_post(
+                    Role::Agent,
+                    text.to_owned(),
+                    Some(&format!("{}-{text}", who.name)),
+                    socket_poster(socket.link.id),
+                )
             })
             .await
             .expect("the session takes the post");

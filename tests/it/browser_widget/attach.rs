@@ -4,10 +4,10 @@
 
 use serde_json::Value;
 
-use super::host::{conversation_id, enter_chat, wait_for_widget};
+use super::host::{conversation_id, enter_chat, open_widget};
 use super::shop::Shop;
 use crate::browser::{click, wait_for, Chromedriver, WAIT};
-use crate::common::{http_client, spawn_app_with, WsClient, AGENT_TOKEN};
+use crate::common::{http_client, WsClient, AGENT_TOKEN};
 
 const PICK_FILE: &str = "const dt = new DataTransfer();
     dt.items.add(new File(['order 1234 receipt'], 'receipt.txt', { type: 'text/plain' }));
@@ -19,14 +19,10 @@ const PICK_FILE: &str = "const dt = new DataTransfer();
 #[actix_web::test]
 #[ignore = "needs chromium"]
 async fn a_file_attached_in_the_widget_reaches_the_agent() {
-    let shop = Shop::start().await;
-    let app = spawn_app_with(&["--allowed-origin", &shop.origin()]).await;
-    shop.serve_chat_of(&app);
+    let (shop, app) = Shop::with_app(&[]).await;
     let driver = Chromedriver::start().await;
     let browser = driver.browser("visitor").await;
-    browser.goto(&shop.url("/page1")).await.expect("shop page");
-    wait_for_widget(&browser, "the launcher", |w| w["present"] == true).await;
-    browser.js("SupportChat.open(); return null;").await;
+    open_widget(&browser, &shop.url("/page1")).await;
     enter_chat(&browser).await;
     let id = conversation_id(&browser).await;
 

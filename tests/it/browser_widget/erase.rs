@@ -4,13 +4,13 @@
 //! same id, empty, for an identified one (whose signature the DELETE
 //! carries, so only their own can go).
 
-use super::host::{conversation_id, enter_chat, wait_for_widget};
+use super::host::{conversation_id, enter_chat, open_widget};
 use super::shop::{sign, Shop, SECRET};
 use crate::browser::{
     click, send_message, wait_for, wait_for_shown, wait_for_state, wait_for_stored, Browser,
     Chromedriver, Via, WAIT,
 };
-use crate::common::{http_client, spawn_app_with, TestApp, WsClient};
+use crate::common::{http_client, TestApp, WsClient};
 
 /// What `GET /api/conversations/{id}/export` answers an admin.
 async fn export_status(app: &TestApp, admin: &str, id: &str) -> u16 {
@@ -63,14 +63,10 @@ async fn say_then_delete(browser: &Browser, app: &TestApp, id: &str) {
 #[actix_web::test]
 #[ignore = "needs chromium"]
 async fn an_anonymous_visitor_deletes_the_conversation_in_the_widget_and_starts_a_new_one() {
-    let shop = Shop::start().await;
-    let app = spawn_app_with(&["--allowed-origin", &shop.origin()]).await;
-    shop.serve_chat_of(&app);
+    let (shop, app) = Shop::with_app(&[]).await;
     let driver = Chromedriver::start().await;
     let browser = driver.browser("visitor").await;
-    browser.goto(&shop.url("/page1")).await.expect("shop page");
-    wait_for_widget(&browser, "the launcher", |w| w["present"] == true).await;
-    browser.js("SupportChat.open(); return null;").await;
+    open_widget(&browser, &shop.url("/page1")).await;
     enter_chat(&browser).await;
     let first = conversation_id(&browser).await;
 
@@ -87,24 +83,15 @@ async fn an_anonymous_visitor_deletes_the_conversation_in_the_widget_and_starts_
 #[actix_web::test]
 #[ignore = "needs chromium"]
 async fn an_identified_visitor_deletes_their_own_conversation_in_the_widget() {
-    let shop = Shop::start().await;
-    let app = spawn_app_with(&[
-        "--allowed-origin",
-        &shop.origin(),
-        "--identity-secret",
-        SECRET,
-    ])
-    .await;
-    shop.serve_chat_of(&app);
+    let (shop, app) = Shop::with_app(&["--identity-secret", SECRET]).await;
     let driver = Chromedriver::start().await;
     let browser = driver.browser("visitor").await;
     let sig = sign("user-7");
-    browser
-        .goto(&shop.url(&format!("/page1?identify=user-7:{sig}")))
-        .await
-        .expect("shop page");
-    wait_for_widget(&browser, "the launcher", |w| w["present"] == true).await;
-    browser.js("SupportChat.open(); return null;").await;
+    open_widget(
+        &browser,
+        &shop.url(&format!("/page1?identify=user-7:{sig}")),
+    )
+    .await;
     enter_chat(&browser).await;
 
     say_then_delete(&browser, &app, "user-7").await;

@@ -58,6 +58,14 @@ pub(super) async fn wait_for_widget(
     .await
 }
 
+/// Goes to the shop page at `url` and, once its launcher is there, opens
+/// the widget from the page's script (`SupportChat.open()`).
+pub(super) async fn open_widget(browser: &Browser, url: &str) {
+    browser.goto(url).await.expect("shop page");
+    wait_for_widget(browser, "the launcher", |w| w["present"] == true).await;
+    browser.js("SupportChat.open(); return null;").await;
+}
+
 /// Presses `key` wherever the focus is.
 pub(super) async fn press(browser: &Browser, key: Key) {
     let keys = KeyActions::new("keyboard".into())

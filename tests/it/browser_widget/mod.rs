@@ -20,17 +20,14 @@ use crate::browser::{
     assert_all_labels_in, screenshot, send_message, set_viewport, wait_for, wait_for_state,
     wait_for_stored, Chromedriver, Via, DESKTOP, PHONE, WAIT,
 };
-use crate::common::{spawn_app_with, WsClient, AGENT_TOKEN};
+use crate::common::{WsClient, AGENT_TOKEN};
 
 const AWAY: &str = "Nobody is here right now: leave your email and we write back.";
 
 #[actix_web::test]
 #[ignore = "needs chromium"]
 async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conversation() {
-    let shop = Shop::start().await;
-    let app = spawn_app_with(&[
-        "--allowed-origin",
-        &shop.origin(),
+    let (shop, app) = Shop::with_app(&[
         "--away-en",
         AWAY,
         "--business-hours",
@@ -39,7 +36,6 @@ async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conver
         "Asia/Shanghai",
     ])
     .await;
-    shop.serve_chat_of(&app);
     let driver = Chromedriver::start().await;
     let customer = driver.browser("customer").await;
 
@@ -267,10 +263,7 @@ async fn a_visitor_of_another_site_chats_through_the_widget_and_keeps_the_conver
 #[actix_web::test]
 #[ignore = "needs chromium"]
 async fn the_pre_chat_form_comes_first_in_either_language_and_a_site_not_allowed_gets_no_chat() {
-    let shop = Shop::start().await;
-    let app = spawn_app_with(&[
-        "--allowed-origin",
-        &shop.origin(),
+    let (shop, app) = Shop::with_app(&[
         "--prechat-name",
         "required",
         "--prechat-email",
@@ -279,7 +272,6 @@ async fn the_pre_chat_form_comes_first_in_either_language_and_a_site_not_allowed
         "Questions about your order? Ask us.",
     ])
     .await;
-    shop.serve_chat_of(&app);
     let driver = Chromedriver::start().await;
     let customer = driver.browser("customer").await;
 
@@ -364,12 +356,7 @@ async fn the_pre_chat_form_comes_first_in_either_language_and_a_site_not_allowed
     .await;
 
     // In Chinese (`data-lang="zh"`): the launcher and the whole chat.
-    customer
-        .goto(&shop.url("/page2?lang=zh"))
-        .await
-        .expect("shop page in Chinese");
-    wait_for_widget(&customer, "the launcher", |w| w["present"] == true).await;
-    customer.js("SupportChat.open(); return null;").await;
+    open_widget(&customer, &shop.url("/page2?lang=zh")).await;
     let label = customer
         .js(
             "return document.getElementById('support-chat-widget').shadowRoot
@@ -445,25 +432,16 @@ async fn the_pre_chat_form_comes_first_in_either_language_and_a_site_not_allowed
 #[actix_web::test]
 #[ignore = "needs chromium"]
 async fn identified_visitors_find_their_conversation_anywhere_and_bad_signatures_are_refused() {
-    let shop = Shop::start().await;
-    let app = spawn_app_with(&[
-        "--allowed-origin",
-        &shop.origin(),
-        "--identity-secret",
-        SECRET,
-    ])
-    .await;
-    shop.serve_chat_of(&app);
+    let (shop, app) = Shop::with_app(&["--identity-secret", SECRET]).await;
     let driver = Chromedriver::start().await;
     let laptop = driver.browser("laptop").await;
 
     let sig = sign("user-42");
-    laptop
-        .goto(&shop.url(&format!("/page1?identify=user-42:{sig}")))
-        .await
-        .expect("shop page");
-    wait_for_widget(&laptop, "the launcher", |w| w["present"] == true).await;
-    laptop.js("SupportChat.open(); return null;").await;
+    open_widget(
+        &laptop,
+        &shop.url(&format!("/page1?identify=user-42:{sig}")),
+    )
+    .await;
     enter_chat(&laptop).await;
     send_message(&laptop, "Where is my order?", Via::Enter).await;
     wait_for_stored(&laptop, &["Where is my order?"]).await;
@@ -480,23 +458,17 @@ async fn identified_visitors_find_their_conversation_anywhere_and_bad_signatures
 
     // Another device: a fresh browser, identified by the script tag.
     let phone = driver.browser("phone").await;
-    phone
-        .goto(&shop.url(&format!("/page2?attrs=user-42:{sig}")))
-        .await
-        .expect("shop page");
-    wait_for_widget(&phone, "the launcher", |w| w["present"] == true).await;
-    phone.js("SupportChat.open(); return null;").await;
+    open_widget(&phone, &shop.url(&format!("/page2?attrs=user-42:{sig}"))).await;
     enter_chat(&phone).await;
     wait_for_stored(&phone, &["Where is my order?"]).await;
     phone.quit().await;
 
     // A signature of someone else is refused: no chat, and the page is told why.
-    laptop
-        .goto(&shop.url(&format!("/page1?identify=user-43:{sig}")))
-        .await
-        .expect("shop page");
-    wait_for_widget(&laptop, "the launcher", |w| w["present"] == true).await;
-    laptop.js("SupportChat.open(); return null;").await;
+    open_widget(
+        &laptop,
+        &shop.url(&format!("/page1?identify=user-43:{sig}")),
+    )
+    .await;
     wait_for_widget(&laptop, "the panel", |w| w["frame"] == true).await;
     enter_chat_frame(&laptop).await;
     wait_shown(&laptop, "#widget-notice", true).await;

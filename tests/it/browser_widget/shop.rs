@@ -8,7 +8,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::common::TestApp;
+use crate::common::{spawn_app_with, TestApp};
 
 /// The identity secret of the identify test's server.
 pub(super) const SECRET: &str = "widget-test-secret";
@@ -23,7 +23,21 @@ pub(super) struct Shop {
 }
 
 impl Shop {
-    pub(super) async fn start() -> Shop {
+    /// A shop, and a chat server that lets it embed the widget (with
+    /// `args` added to its flags) and whose widget its pages embed.
+    pub(super) async fn with_app(args: &[&str]) -> (Shop, TestApp) {
+        let shop = Shop::start().await;
+        let origin = shop.origin();
+        let flags: Vec<&str> = ["--allowed-origin", &origin]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let app = spawn_app_with(&flags).await;
+        *shop.chat.lock().expect("chat origin") = format!("http://{}", app.addr);
+        (shop, app)
+    }
+
+    async fn start() -> Shop {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let port = listener.local_addr().expect("address").port();
         let chat = Arc::new(std::sync::Mutex::new(String::new()));
@@ -65,10 +79,6 @@ impl Shop {
 
     pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin())
-    }
-
-    pub(super) fn serve_chat_of(&self, app: &TestApp) {
-        *self.chat.lock().expect("chat origin") = format!("http://{}", app.addr);
     }
 }
 

@@ -14,9 +14,7 @@ fn public(seq: u64, from: Role, prev_public: u64) -> WriteOp {
 #[test]
 fn a_schema_4_database_gets_notes_and_events_with_every_message_visible() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema_1_database(dir.path());
-    migrate(&conn, &dir.path().join(DB_FILE), 1, 4).expect("schema 4");
-    drop(conn);
+    drop(schema_database(dir.path(), 4));
     let (backend, _lock) = SqliteBackend::open(dir.path(), Durability::Normal).expect("migrates");
     assert_eq!(all_summaries(&backend, ListQuery::default()).len(), 203);
     let old = backend
