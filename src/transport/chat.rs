@@ -13,6 +13,7 @@ use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, Heartbeat, SocketCore, CLOSE_REPLACED};
+use super::fragments::send_text;
 use super::CLOSE_ERASED;
 use crate::conversation::{
     join, Assign, Detach, HistoryBefore, InFlight, MarkRead, Post, Poster, Registry, SessionActor,
@@ -255,7 +256,7 @@ impl ChatSocket {
                     request
                         .into_actor(self)
                         .map(|result, act, ctx| match result {
-                            Ok(Ok(frame)) => ctx.text(frame),
+                            Ok(Ok(frame)) => send_text(ctx, frame),
                             Ok(Err(e)) => act.send_error(ctx, &e),
                             Err(_) => act.send_error(ctx, &AppError::ShuttingDown),
                         }),
@@ -313,7 +314,7 @@ impl Handler<ToSocket> for ChatSocket {
             return;
         }
         match msg {
-            ToSocket::Frame(frame) => ctx.text(frame),
+            ToSocket::Frame(frame) => send_text(ctx, frame),
             ToSocket::Replaced => {
                 self.session = None;
                 ctx.text(ServerEvent::Replaced.encode());

@@ -6,6 +6,7 @@ use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, ProtocolError, WebsocketContext};
 
 use super::core::{reason, Data, SocketCore};
+use super::fragments::send_text;
 use crate::conversation::ToSocket;
 use crate::domain::Author;
 use crate::error::AppError;
@@ -74,7 +75,8 @@ impl InboxSocket {
         let answer = self.inbox.send(List { query, socket_id });
         ctx.wait(answer.into_actor(self).map(move |result, act, ctx| {
             match result {
-                Ok(Ok(answer)) => ctx.text(
+                Ok(Ok(answer)) => send_text(
+                    ctx,
                     ServerEvent::Conversations {
                         request: id,
                         items: &answer.page.items,
@@ -127,7 +129,7 @@ impl Handler<ToSocket> for InboxSocket {
             return;
         }
         match msg {
-            ToSocket::Frame(frame) => ctx.text(frame),
+            ToSocket::Frame(frame) => send_text(ctx, frame),
             ToSocket::Replaced | ToSocket::Shutdown | ToSocket::Unavailable | ToSocket::Erased => {
                 ctx.close(Some(reason(CloseCode::Away, "server shutting down")));
                 ctx.stop();

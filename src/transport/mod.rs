@@ -6,6 +6,7 @@ mod chat;
 mod core;
 mod declared;
 mod echo;
+mod fragments;
 mod inbox;
 mod revoke;
 
@@ -15,6 +16,7 @@ pub use self::core::{
 };
 pub use chat::{ChatSocket, MessageRates, SocketLimits, MAX_IN_FLIGHT};
 pub use echo::EchoSocket;
+pub use fragments::FRAGMENT_BYTES;
 pub use inbox::{InboxSocket, LIST_BURST, LIST_RATE};
 pub use revoke::CLOSE_REVOKED;
 

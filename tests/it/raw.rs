@@ -124,6 +124,45 @@ pub async fn close_code(tcp: &mut TcpStream, already: Vec<u8>, wait: Duration) -
     }
 }
 
+/// A server frame as it came on the wire.
+#[derive(Debug)]
+pub struct WireFrame {
+    pub fin: bool,
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+}
+
+/// Reads server frames (after `already` received bytes) until `enough`
+/// says so of what came so far.
+pub async fn frames_until(
+    tcp: &mut TcpStream,
+    already: Vec<u8>,
+    enough: impl Fn(&[WireFrame]) -> bool,
+) -> Vec<WireFrame> {
+    let mut received = already;
+    let mut frames = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        while let Some((opcode, payload, len)) = server_frame(&received) {
+            frames.push(WireFrame {
+                fin: received[0] & 0x80 != 0,
+                opcode,
+                payload: payload.to_vec(),
+            });
+            received.drain(..len);
+        }
+        if enough(&frames) {
+            return frames;
+        }
+        let n = tokio::time::timeout(ANSWER_TIMEOUT, tcp.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no more frames after {frames:?}"))
+            .expect("read");
+        assert!(n > 0, "connection closed after {frames:?}");
+        received.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// One unmasked server frame at the start of `bytes`: opcode, payload, and
 /// the frame's whole length.
 fn server_frame(bytes: &[u8]) -> Option<(u8, &[u8], usize)> {

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use crate::common::on_each_backend;
 use crate::common::{seqs, spawn_app, spawn_app_with, texts, WsClient};
+use crate::raw::{frames_until, Handshake, WireFrame};
 use serde_json::json;
+use support_chat::FRAGMENT_BYTES;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
@@ -342,6 +344,50 @@ async fn a_history_of_long_messages_reaches_a_socket_that_just_connected() {
     let (mut agent, _, history) = WsClient::join(&app.ws_as_agent("/ws/agent/essay")).await;
     assert_eq!(seqs(&history), (1..=200).collect::<Vec<_>>());
     agent.expect_silence(Duration::from_millis(300)).await;
+}
+
+/// A frame larger than `FRAGMENT_BYTES` leaves in pieces, each written out
+/// before the next is encoded (so no connection keeps a buffer the size of
+/// its largest frame), that every client reads as one message; nothing
+/// else lands between the pieces.
+#[actix_web::test]
+async fn a_large_history_goes_out_in_pieces_of_one_message() {
+    let app = spawn_app_with(&["--rate-limit", "0"]).await;
+    let (mut customer, _, _) = WsClient::join(&app.ws("/ws/customer/pieces")).await;
+    for n in 0..40 {
+        customer
+            .say(&format!("{n} {}", "y".repeat(500)), None)
+            .await;
+        customer.expect("message").await;
+    }
+    let path = format!("/ws/agent/pieces?token={}", crate::common::AGENT_TOKEN);
+    let (mut tcp, answer) = Handshake {
+        path: &path,
+        ..Handshake::default()
+    }
+    .send(app.addr)
+    .await;
+    assert_eq!(answer.status, 101);
+    let history_done = |frames: &[WireFrame]| frames.iter().filter(|f| f.fin).count() >= 2;
+    let frames = frames_until(&mut tcp, answer.rest, history_done).await;
+    let data: Vec<&WireFrame> = frames.iter().filter(|f| f.opcode != 9).collect();
+    let (welcome, pieces) = data.split_first().expect("a welcome");
+    assert!(
+        welcome.fin && welcome.opcode == 1,
+        "the welcome is small and whole"
+    );
+    assert!(pieces.len() > 2, "{} pieces", pieces.len());
+    assert_eq!(pieces[0].opcode, 1, "a text message");
+    assert!(
+        pieces[1..].iter().all(|f| f.opcode == 0),
+        "continuations only"
+    );
+    assert!(pieces.iter().all(|f| f.payload.len() <= FRAGMENT_BYTES));
+    assert!(pieces[..pieces.len() - 1].iter().all(|f| !f.fin));
+    let whole: Vec<u8> = pieces.iter().flat_map(|f| f.payload.clone()).collect();
+    let history: serde_json::Value = serde_json::from_slice(&whole).expect("one JSON frame");
+    assert_eq!(history["type"], "history");
+    assert_eq!(seqs(&history), (1..=40).collect::<Vec<_>>());
 }
 
 #[actix_web::test]
