@@ -103,15 +103,19 @@ impl SessionActor {
         };
         if let Some(seq) = self.window.seq_of(role, &client_msg_id) {
             // Committed: send the stored copy again to the poster only.
-            // Pending: its acknowledgement is on its way.
             if let Some(stored) = self.window.by_seq(seq).cloned() {
-                self.resend(role, &stored, poster);
-            } else if let Some(waiting) = self.pending.iter_mut().find(|p| p.message.seq == seq) {
+                return self.resend(role, &stored, poster);
+            }
+            // Pending: its acknowledgement is on its way.
+            let same = |p: &&mut Pending| {
+                p.message.seq == seq && p.message.id.as_deref() == Some(client_msg_id.as_str())
+            };
+            if let Some(waiting) = self.pending.iter_mut().find(same) {
                 if let Poster::Api(ack) = poster {
                     waiting.acks.push(ack);
                 }
+                return;
             }
-            return;
         }
         if !self.window.maybe_stored(role, &client_msg_id) {
             return self.claim(draft, poster, ctx);
