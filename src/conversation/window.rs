@@ -29,10 +29,9 @@ pub struct Window {
     /// conversations cost memory for their metadata only, and is read again
     /// from the store on the next attach.
     loaded: bool,
-    /// Client message ids of `recent` and of messages in flight, to answer
-    /// retries.
-    /// Keyed by a hash of (role, id), not a copy of the id: the message at
-    /// that seq tells whether it is really that id.
+    /// The seqs of `recent`'s and the in-flight messages' client ids, to
+    /// answer retries: keyed by a hash of (role, id), not a copy of the id;
+    /// the message at that seq tells whether it really is that id.
     ids: HashMap<u64, u64>,
     /// Every client message id of the conversation, so a new id is known
     /// to be new without asking the store; a hit (a retry of an old
