@@ -276,6 +276,17 @@ pub(super) fn require_json(req: &HttpRequest) -> Result<(), AppError> {
     }
 }
 
+/// A JSON body of type `T`: declared as JSON, within the size limit, and
+/// well formed (`invalid_json` otherwise, whatever is wrong with it).
+pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<T, AppError> {
+    require_json(req)?;
+    let body = read_body(body).await?;
+    serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))
+}
+
 pub(super) async fn read_body(mut body: web::Payload) -> Result<web::BytesMut, AppError> {
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = body.next().await {
@@ -310,7 +321,7 @@ fn limit_param(req: &HttpRequest, default: usize) -> Result<usize, AppError> {
 }
 
 /// A token from the client's API bucket, counting a refusal.
-fn take_api_token(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+pub(super) fn take_api_token(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
     state
         .security
         .take_api_token(req)

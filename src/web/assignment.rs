@@ -8,7 +8,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::api::{read_body, require_json};
+use super::api::{json_body, read_body, require_json, take_api_token};
 use super::audit::record;
 use super::AppState;
 use crate::accounts::{set_capacity, MAX_CAPACITY};
@@ -36,7 +36,7 @@ pub async fn assign(
 ) -> Result<HttpResponse, AppError> {
     let agent = state.security.require_agent_write(&req).await?;
     require_json(&req)?;
-    state.security.take_api_token(&req)?;
+    take_api_token(&req, &state)?;
     let client = ClientId::parse(&id)?;
     let body = read_body(body).await?;
     let raw: serde_json::Value =
@@ -83,10 +83,7 @@ pub async fn capacity(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let admin = state.security.require_admin_write(&req).await?;
-    require_json(&req)?;
-    let body = read_body(body).await?;
-    let CapacityBody { capacity } =
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let CapacityBody { capacity } = json_body(&req, body).await?;
     if capacity > MAX_CAPACITY {
         return Err(AppError::BadRequest(format!(
             "capacity must be 0 to {MAX_CAPACITY}"

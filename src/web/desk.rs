@@ -4,22 +4,15 @@
 //! are pushed to every open console.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::api::{read_body, require_json};
+use super::api::json_body;
 use super::audit::record;
 use super::AppState;
 use crate::desk::{self, LabelRef, NewLabel, NewReply};
 use crate::domain::ClientId;
 use crate::error::AppError;
 use crate::store::{conversation_target, label_target, reply_target, AuditAction, StoreChanged};
-
-async fn json<T: DeserializeOwned>(req: &HttpRequest, body: web::Payload) -> Result<T, AppError> {
-    require_json(req)?;
-    let body = read_body(body).await?;
-    serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(e.to_string()))
-}
 
 /// `GET /api/replies` → `{"replies":[{"id","shortcut","name","text"}]}`
 pub async fn replies(
@@ -51,7 +44,7 @@ pub async fn add_reply(
         shortcut,
         name,
         text,
-    } = json(&req, body).await?;
+    } = json_body(&req, body).await?;
     let new = NewReply::parse(&shortcut, &name, text, state.limits.max_text_chars)?;
     let reply = desk::add_reply(&state.store, new).await?;
     let target = Some(reply_target(reply.id));
@@ -112,7 +105,7 @@ pub async fn add_label(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let admin = state.security.require_admin_write(&req).await?;
-    let LabelBody { name, color } = json(&req, body).await?;
+    let LabelBody { name, color } = json_body(&req, body).await?;
     let label = desk::add_label(&state.store, NewLabel::parse(&name, &color)?).await?;
     let target = Some(label_target(label.id));
     record(
@@ -169,7 +162,7 @@ pub async fn change_labels(
 ) -> Result<HttpResponse, AppError> {
     let agent = state.security.require_agent_write(&req).await?;
     let client = ClientId::parse(&id)?;
-    let ChangeBody { add, remove } = json(&req, body).await?;
+    let ChangeBody { add, remove } = json_body(&req, body).await?;
     let mut ids = (Vec::new(), Vec::new());
     for label in add {
         ids.0.push(desk::label_id(&state.store, label).await?);

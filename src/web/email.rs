@@ -5,8 +5,8 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::api::json_body;
 use super::render::render_error_page;
-use super::team::json_body;
 use super::AppState;
 use crate::domain::{now_millis, ClientId, Lang};
 use crate::error::AppError;

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::api::{read_body, require_json};
+use super::api::json_body;
 use super::audit::record;
 use super::login::TEAM_PAGE;
 use super::render::{html, login_redirect, page_lang};
@@ -237,15 +237,6 @@ pub async fn delete_token(
     )
     .await;
     Ok(HttpResponse::NoContent().finish())
-}
-
-pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
-    req: &HttpRequest,
-    body: web::Payload,
-) -> Result<T, AppError> {
-    require_json(req)?;
-    let body = read_body(body).await?;
-    serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))
 }
 
 /// The link an invited agent opens, on this server as the admin reached it.

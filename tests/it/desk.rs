@@ -286,3 +286,47 @@ on_each_backend! {
         );
     }
 }
+
+/// Every endpoint that takes JSON answers a malformed body the same way:
+/// 400 with the code `invalid_json`, and nothing changes.
+#[actix_web::test]
+async fn a_malformed_json_body_gets_invalid_json_everywhere() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let (_, _, _) = WsClient::join(&app.ws("/ws/customer/malformed")).await;
+    let endpoints = [
+        (Method::POST, "/api/replies"),
+        (Method::POST, "/api/labels"),
+        (Method::POST, "/api/conversations/malformed/labels"),
+        (Method::POST, "/api/conversations/malformed/messages"),
+        (Method::POST, "/api/conversations/malformed/assign"),
+        (Method::PATCH, "/api/conversations/malformed/contact"),
+        (Method::POST, "/api/agents"),
+        (Method::PUT, "/api/agents/1/capacity"),
+        (Method::POST, "/api/tokens"),
+        (Method::PUT, "/api/me/alerts"),
+    ];
+    for (method, path) in endpoints {
+        let response = http_client()
+            .request(method.clone(), app.http(path))
+            .header("cookie", &admin)
+            .header("origin", app.http(""))
+            .header("content-type", "application/json")
+            .body("{\"name\": ")
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_json")),
+            "{method} {path}: {text}"
+        );
+    }
+    let (_, replies) = call(&app, Method::GET, "/api/replies", None).await;
+    assert_eq!(replies["replies"], json!([]));
+    let (_, labels) = call(&app, Method::GET, "/api/labels", None).await;
+    assert_eq!(labels["labels"], json!([]));
+}
