@@ -232,15 +232,7 @@ on_each_backend! {
 #[actix_web::test]
 async fn the_service_token_still_acts_as_the_api_agent_for_the_api_and_sockets() {
     let app = spawn_app().await;
-    let who: Value = http_client()
-        .get(app.http("/api/me"))
-        .bearer_auth(AGENT_TOKEN)
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("JSON");
+    let who: Value = app.agent_json("/api/me").await;
     assert_eq!(
         (who["id"].clone(), who["name"].clone()),
         (json!(0), json!("API"))

@@ -254,15 +254,7 @@ async fn a_chat_runs_through_nginx_over_https_with_secure_cookies_and_real_clien
         || async { (metric(&app, refused).await >= 1.0).then_some(()) },
     )
     .await;
-    let listed: Value = http_client()
-        .get(app.http("/api/conversations"))
-        .bearer_auth(AGENT_TOKEN)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("JSON");
+    let listed: Value = app.agent_json("/api/conversations").await;
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
 
     // A page of another origin (the server itself, over plain http) cannot

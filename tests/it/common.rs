@@ -216,6 +216,19 @@ impl TestApp {
         format!("ws://{}{}", self.addr, path)
     }
 
+    /// `GET path` as the service agent, read as JSON.
+    pub async fn agent_json(&self, path: &str) -> Value {
+        http_client()
+            .get(self.http(path))
+            .bearer_auth(AGENT_TOKEN)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     /// A WebSocket URL carrying the agent token.
     pub fn ws_as_agent(&self, path: &str) -> String {
         let separator = if path.contains('?') { '&' } else { '?' };

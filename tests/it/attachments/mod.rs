@@ -139,15 +139,7 @@ on_each_backend! {
             assert_eq!(message["attachments"][0]["size"], upload["size"]);
             assert_eq!(message["text"], "", "the caption is optional");
         }
-        let list: Value = http_client()
-            .get(app.http("/api/conversations?search=shot-1"))
-            .bearer_auth(AGENT_TOKEN)
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("JSON");
+        let list: Value = app.agent_json("/api/conversations?search=shot-1").await;
         assert_eq!(
             list["items"][0]["preview"], "📎 screenshot.png",
             "a message without text previews its files"
@@ -181,15 +173,7 @@ on_each_backend! {
             attachment_ids(&agent_history["messages"][0]),
             vec![id.clone()]
         );
-        let rest: Value = http_client()
-            .get(app.http("/api/conversations/shot-1/messages"))
-            .bearer_auth(AGENT_TOKEN)
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("JSON");
+        let rest: Value = app.agent_json("/api/conversations/shot-1/messages").await;
         assert_eq!(attachment_ids(&rest["messages"][0]), vec![id]);
     }
 }

@@ -8,7 +8,7 @@ use fantoccini::key::Key;
 use serde_json::Value;
 
 use crate::browser::{wait_for, wait_for_state, Browser, WAIT};
-use crate::common::{http_client, TestApp, AGENT_TOKEN};
+use crate::common::TestApp;
 
 /// What the host page shows of the widget.
 const WIDGET_STATE: &str = r#"
@@ -152,13 +152,5 @@ pub(super) async fn host_hooks(browser: &Browser) -> Value {
 }
 
 pub(super) async fn summaries(app: &TestApp) -> Value {
-    http_client()
-        .get(app.http("/api/conversations"))
-        .bearer_auth(AGENT_TOKEN)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("JSON")
+    app.agent_json("/api/conversations").await
 }
