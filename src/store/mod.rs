@@ -20,11 +20,12 @@ mod search;
 mod semantics;
 pub mod sql;
 mod sqlite;
+mod write_queue;
 mod writer;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
@@ -51,6 +52,7 @@ pub use sqlite::{
     backup, restore, BackupError, Copied, DataDirLock, Durability, SqliteBackend, StartupError,
     SCHEMA_VERSION,
 };
+use write_queue::{QueueError, QueueSender};
 pub use writer::Writer;
 use writer::{Reporting, WriterCommand};
 
@@ -293,7 +295,7 @@ pub struct WriteOutcome {
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
-    writes: SyncSender<WriterCommand>,
+    writes: QueueSender<WriterCommand>,
     healthy: Arc<AtomicBool>,
     watcher: Arc<OnceLock<Recipient<StoreChanged>>>,
     /// One permit per read slot of the backend: a burst of reads queues
@@ -351,11 +353,11 @@ impl Store {
             .map_err(|e| {
                 self.metrics.write_queue_depth.dec();
                 match e {
-                    TrySendError::Full(_) => {
+                    QueueError::Full => {
                         self.metrics.store_failed(StoreFailure::QueueFull);
                         StoreError::Overloaded
                     }
-                    TrySendError::Disconnected(_) => StoreError::WriterGone,
+                    QueueError::Closed => StoreError::WriterGone,
                 }
             })
     }
@@ -363,7 +365,7 @@ impl Store {
     /// Waits (blocking) until every write queued so far has been committed.
     pub fn flush_blocking(&self) {
         let (tx, rx) = mpsc::channel();
-        if self.writes.send(WriterCommand::Flush(tx)).is_ok() {
+        if self.writes.send_control(WriterCommand::Flush(tx)).is_ok() {
             let _ = rx.recv();
         }
     }

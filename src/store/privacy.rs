@@ -67,7 +67,7 @@ impl Store {
         let writes = self.writes.clone();
         actix_rt::task::spawn_blocking(move || {
             let (tx, rx) = mpsc::channel();
-            if writes.send(WriterCommand::Flush(tx)).is_ok() {
+            if writes.send_control(WriterCommand::Flush(tx)).is_ok() {
                 let _ = rx.recv();
             }
         })

@@ -6,19 +6,21 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
+use super::write_queue::{self, QueueReceiver, QueueSender};
 use super::{Backend, Store, StoreChanged, StoreError, Write, WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::ClientId;
 use crate::metrics::{Metrics, StoreFailure};
 
 /// Writes waiting for the writer thread; beyond this senders get
-/// `store_unavailable` instead of queueing without bound.
+/// `store_unavailable` instead of queueing without bound. The queue takes
+/// memory only for the writes it holds (`write_queue`).
 pub const WRITE_QUEUE_CAPACITY: usize = 65_536;
 /// Most writes committed in one transaction.
 pub const MAX_BATCH: usize = 8_192;
@@ -57,8 +59,8 @@ pub(super) struct Reporting {
 pub(super) fn spawn(
     backend: Arc<dyn Backend>,
     reporting: Reporting,
-) -> (SyncSender<WriterCommand>, Writer) {
-    let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE_CAPACITY);
+) -> (QueueSender<WriterCommand>, Writer) {
+    let (tx, rx) = write_queue::queue(WRITE_QUEUE_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("store-writer".into())
         .spawn(move || run(&*backend, &rx, &reporting))
@@ -76,7 +78,7 @@ impl Writer {
     /// thread. Writes submitted afterwards fail with
     /// [`StoreError::WriterGone`].
     pub fn shutdown(mut self, store: &Store) {
-        let _ = store.writes.send(WriterCommand::Stop);
+        let _ = store.writes.send_control(WriterCommand::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -91,7 +93,7 @@ struct Round {
     stop: bool,
 }
 
-fn run(backend: &dyn Backend, rx: &Receiver<WriterCommand>, reporting: &Reporting) {
+fn run(backend: &dyn Backend, rx: &QueueReceiver<WriterCommand>, reporting: &Reporting) {
     let mut last_commit: Option<Instant> = None;
     let mut fences = Fences::default();
     loop {
@@ -119,6 +121,7 @@ fn run(backend: &dyn Backend, rx: &Receiver<WriterCommand>, reporting: &Reportin
         let round = collect(first, rx);
         if !round.writes.is_empty() {
             let metrics = &reporting.metrics;
+            rx.taken(round.writes.len());
             metrics.write_queue_depth.dec_by(round.writes.len() as i64);
             let started = Instant::now();
             let outcome = commit(backend, &round.writes, &fences, &reporting.healthy);
@@ -149,7 +152,7 @@ fn catch_up(backend: &dyn Backend) {
 
 /// `first` and whatever else is already waiting, up to `MAX_BATCH` writes
 /// or a stop.
-fn collect(first: WriterCommand, rx: &Receiver<WriterCommand>) -> Round {
+fn collect(first: WriterCommand, rx: &QueueReceiver<WriterCommand>) -> Round {
     let mut round = Round::default();
     let mut next = Some(first);
     while let Some(command) = next.take() {
@@ -162,7 +165,7 @@ fn collect(first: WriterCommand, rx: &Receiver<WriterCommand>) -> Round {
             }
         }
         if round.writes.len() < MAX_BATCH {
-            next = rx.try_recv().ok();
+            next = rx.try_recv();
         }
     }
     round
