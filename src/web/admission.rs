@@ -5,7 +5,8 @@
 //! nothing held a connection and its buffers each for as long as they liked,
 //! until the server ran out of file descriptors and nobody else got in.
 //! And a deadline on data a client leaves unread (`TCP_USER_TIMEOUT`): a
-//! client that floods and never reads is dropped after the client timeout.
+//! client that floods and never reads is dropped after the client timeout;
+//! and no Nagle delay on what the server sends (`TCP_NODELAY`).
 
 use std::any::Any;
 use std::future::Future;
@@ -92,6 +93,13 @@ impl Admission {
             let timeout = Some(self.unread_timeout).filter(|t| !t.is_zero());
             if let Err(e) = SockRef::from(tcp).set_tcp_user_timeout(timeout) {
                 log::warn!("cannot set TCP_USER_TIMEOUT: {e}");
+            }
+            // Chat frames are small and wanted at once. actix leaves Nagle's
+            // algorithm on, which held a customer's acknowledgement until the
+            // TCP ack of the frame before came back: 7 ms at the median under
+            // load, instead of 1.3 (README, Performance).
+            if let Err(e) = tcp.set_nodelay(true) {
+                log::warn!("cannot set TCP_NODELAY: {e}");
             }
         }
         let open = self.open.fetch_add(1, Ordering::Relaxed) + 1;
@@ -220,5 +228,38 @@ impl Stream for Deadline {
             }
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_new_connection_gets_no_nagle_delay_and_the_unread_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = std::net::TcpStream::connect(listener.local_addr().expect("addr"));
+        let (accepted, _) = listener.accept().expect("accept");
+        accepted.set_nonblocking(true).expect("nonblocking");
+        let server_side = TcpStream::from_std(accepted).expect("tokio stream");
+        assert!(!server_side.nodelay().expect("nodelay"), "the OS default");
+        let admission = Admission::new(0, Duration::from_secs(5), 0, Duration::from_secs(30));
+
+        let mut extensions = Extensions::new();
+        admission.on_connect(&server_side, &mut extensions);
+
+        assert!(server_side.nodelay().expect("nodelay"));
+        let deadline = SockRef::from(&server_side)
+            .tcp_user_timeout()
+            .expect("timeout");
+        assert_eq!(deadline, Some(Duration::from_secs(30)));
+        assert_eq!(
+            admission.open.load(Ordering::Relaxed),
+            1,
+            "counted while open"
+        );
+        drop(extensions);
+        assert_eq!(admission.open.load(Ordering::Relaxed), 0);
+        drop(client);
     }
 }
