@@ -2,7 +2,9 @@
 //! inbox, "an agent is online" for customers, automatic assignment from the
 //! queue and the offline grace time.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -48,6 +50,9 @@ pub struct Router {
     draining: bool,
     /// A reason to drain came during a drain: drain again after it.
     drain_again: bool,
+    /// Counts changes of the roster; a drain gives nothing more once it
+    /// moved (see `give_out`).
+    roster_changes: Rc<Cell<u64>>,
     /// With several nodes: told this node's roster …
     cluster: Option<Recipient<LocalRoster>>,
     /// … what was last told …
@@ -75,6 +80,7 @@ impl Router {
             last_given: None,
             draining: false,
             drain_again: false,
+            roster_changes: Rc::default(),
             cluster: None,
             published: Vec::new(),
             elsewhere: Vec::new(),
@@ -119,6 +125,7 @@ impl Router {
     /// After any change of availability: the roster to the consoles,
     /// "agent online" to customers, and the queue to whoever is free now.
     fn changed(&mut self, ctx: &mut Context<Self>) {
+        self.roster_changes.set(self.roster_changes.get() + 1);
         if let Some(cluster) = &self.cluster {
             let mut local: Vec<_> = self.agents.iter().map(|(id, p)| p.entry(*id)).collect();
             local.sort_by_key(|e| e.id);
@@ -167,7 +174,11 @@ impl Router {
             self.store.clone(),
             self.registry.clone(),
             self.settings.strategy,
-            online,
+            OnlineAtStart {
+                online,
+                changes: Rc::clone(&self.roster_changes),
+                seen: self.roster_changes.get(),
+            },
             self.last_given,
         );
         ctx.spawn(job.into_actor(self).map(|result, act, ctx| {
@@ -263,13 +274,31 @@ fn rank(status: Availability) -> u8 {
 /// One drain: the capacities, the open conversations per agent and the
 /// queue, read from the store; each conversation then to the agent the
 /// strategy picks, only if still unassigned. Returns who was given one last.
+/// Who was online when a drain began, and how to tell that it changed.
+struct OnlineAtStart {
+    online: Vec<AgentId>,
+    changes: Rc<Cell<u64>>,
+    seen: u64,
+}
+
+impl OnlineAtStart {
+    /// Whether `online` is still what the router knows. A drain's reads
+    /// take a while: an agent who turned away meanwhile (or a conversation
+    /// that came in meanwhile, for an agent no longer there) must not be
+    /// given one from the old list; the change drains again anyway.
+    fn current(&self) -> bool {
+        self.changes.get() == self.seen
+    }
+}
+
 async fn give_out(
     store: Store,
     registry: Addr<Registry>,
     strategy: Strategy,
-    online: Vec<AgentId>,
+    roster: OnlineAtStart,
     mut last: Option<AgentId>,
 ) -> Result<Option<AgentId>, String> {
+    let online = &roster.online;
     let team = capacities(&store).await.map_err(|e| e.to_string())?;
     let counts = store
         .assignee_counts(Some(ConversationStatus::Open))
@@ -296,6 +325,9 @@ async fn give_out(
         .await
         .map_err(|e| e.to_string())?;
     for client in queue {
+        if !roster.current() {
+            break;
+        }
         let Some(agent) = pick(strategy, &candidates, last) else {
             break;
         };
