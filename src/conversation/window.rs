@@ -138,6 +138,16 @@ impl Window {
             .get(usize::try_from(seq.checked_sub(first)?).ok()?)
     }
 
+    /// Who wrote the newest chat message (not a note or an event) in
+    /// memory; `None` when memory holds none.
+    pub fn newest_chat_from(&self) -> Option<Role> {
+        self.recent
+            .iter()
+            .rev()
+            .find(|m| m.is_chat())
+            .map(|m| m.from)
+    }
+
     /// A message was committed: the newest of the window.
     pub fn push(&mut self, message: ChatMessage) {
         if !self.loaded {

@@ -345,9 +345,15 @@ impl SessionActor {
     /// to the queue, puts it in the queue; resolving or a transfer moves an
     /// agent's load: the router looks again, once the store has it (it
     /// reads the store; the event commits after the change it records).
+    /// Called before `message` joins the window.
     fn tell_router(&self, message: &ChatMessage) {
         let routable = match message.event.as_deref() {
-            None => message.is_chat() && message.from == Role::Customer && self.assignee.is_none(),
+            None => {
+                message.is_chat()
+                    && message.from == Role::Customer
+                    && self.assignee.is_none()
+                    && !self.waiting_in_queue()
+            }
             Some(Event::Resolved { .. }) => self.assignee.is_some(),
             Some(Event::Unassigned { .. } | Event::Transferred { .. }) => true,
             Some(Event::Assigned { .. } | Event::Reopened { .. }) => false,
@@ -357,6 +363,15 @@ impl SessionActor {
                 client: self.client.clone(),
             });
         }
+    }
+
+    /// Whether the conversation is in the queue already (open, and its
+    /// newest chat message the customer's): a customer's next message
+    /// changes nothing there, and telling the router of each one woke its
+    /// thread once per message.
+    fn waiting_in_queue(&self) -> bool {
+        self.status == ConversationStatus::Open
+            && self.window.newest_chat_from() == Some(Role::Customer)
     }
 
     /// Records `event` in the history (nobody waits for it).

@@ -348,9 +348,18 @@ impl Chat {
     }
 
     fn start_with(backend: Arc<dyn Backend>, settings: SessionSettings) -> Chat {
+        Chat::start_linked(backend, settings, |registry| registry)
+    }
+
+    /// A chat whose Registry `link` connects to more actors first.
+    fn start_linked(
+        backend: Arc<dyn Backend>,
+        settings: SessionSettings,
+        link: impl FnOnce(Registry) -> Registry,
+    ) -> Chat {
         let _ = env_logger::builder().is_test(true).try_init();
         let (store, writer) = Store::start(backend);
-        let registry = Registry::new(store.clone(), settings).start();
+        let registry = link(Registry::new(store.clone(), settings)).start();
         Chat {
             registry,
             store,
@@ -701,6 +710,7 @@ mod marks;
 mod paging;
 mod presence;
 mod relay;
+mod routing;
 mod shutdown;
 mod stalled;
 mod team;
