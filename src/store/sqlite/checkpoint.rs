@@ -80,6 +80,10 @@ struct State {
     log_frames: u64,
     restart: Restart,
     stop: bool,
+    /// The checkpointer waits without a deadline: only then must a commit
+    /// wake it. Otherwise it wakes at its own time and sees the commits
+    /// then; waking it on every commit cost a context switch per commit.
+    asleep: bool,
 }
 
 struct Shared {
@@ -129,6 +133,7 @@ impl Checkpointer {
                 log_frames: 0,
                 restart: Restart::No,
                 stop: false,
+                asleep: false,
             }),
             wake: Condvar::new(),
             copied: Condvar::new(),
@@ -186,7 +191,9 @@ impl Checkpointer {
         let mut state = self.shared.lock();
         state.commits += 1;
         state.last_commit = Instant::now();
-        self.shared.wake.notify_one();
+        if state.asleep {
+            self.shared.wake.notify_one();
+        }
     }
 
     /// Stops the thread (after the copy it may be running) and closes its
@@ -263,10 +270,15 @@ fn run(conn: &Connection, shared: &Shared) {
                             .unwrap_or_else(|poisoned| poisoned.into_inner())
                             .0
                     }
-                    None => shared
-                        .wake
-                        .wait(state)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                    None => {
+                        state.asleep = true;
+                        let mut state = shared
+                            .wake
+                            .wait(state)
+                            .unwrap_or_else(|poisoned| poisoned.into_inner());
+                        state.asleep = false;
+                        state
+                    }
                 };
             }
         };
