@@ -262,13 +262,7 @@ async fn erasing_on_one_node_closes_the_conversation_on_the_other() {
     let (mut customer, _, _) = WsClient::join(&nodes.b.ws("/ws/customer/hal")).await;
     customer.say("Please forget me", None).await;
     customer.wait_for("message").await;
-    let erased = crate::common::http_client()
-        .delete(nodes.a.http("/api/conversations/hal"))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(erased.status(), 204);
+    assert_eq!(nodes.a.erase("hal", &admin).await, 204);
     assert_eq!(customer.expect_close().await, Some(4004));
 }
 

@@ -229,6 +229,18 @@ impl TestApp {
             .expect("a JSON answer")
     }
 
+    /// Erases a conversation as whoever `cookie` signs in; the answer's
+    /// status.
+    pub async fn erase(&self, client: &str, cookie: &str) -> reqwest::StatusCode {
+        http_client()
+            .delete(self.http(&format!("/api/conversations/{client}")))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("DELETE")
+            .status()
+    }
+
     /// A WebSocket URL carrying the agent token.
     pub fn ws_as_agent(&self, path: &str) -> String {
         let separator = if path.contains('?') { '&' } else { '?' };

@@ -146,13 +146,7 @@ async fn an_erased_conversation_is_gone_from_the_file_and_its_sockets_close() {
         .await
         .expect("DELETE");
     assert_eq!(refused.status(), 403, "the service token is no admin");
-    let erased = client
-        .delete(app.http("/api/conversations/erase-a"))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(erased.status(), 204);
+    assert_eq!(app.erase("erase-a", &admin).await, 204);
     assert_eq!(customer.expect_close().await, Some(4004));
     let removed = console.wait_for("removed").await;
     assert_eq!(removed["client_id"], "erase-a", "the console drops its row");
@@ -167,13 +161,7 @@ async fn an_erased_conversation_is_gone_from_the_file_and_its_sockets_close() {
         "the other conversation stays"
     );
     assert_eq!(export(&app, &admin, "erase-a").await.status(), 404);
-    let again = client
-        .delete(app.http("/api/conversations/erase-a"))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(again.status(), 404);
+    assert_eq!(app.erase("erase-a", &admin).await, 404, "erased already");
     let (fresh, welcome, _) = WsClient::join(&app.ws("/ws/customer/erase-a?since=0")).await;
     assert_eq!(
         welcome["last_seq"], 0,

@@ -265,13 +265,7 @@ async fn erasing_a_conversation_deletes_its_files_and_the_export_lists_them() {
         .expect("JSON");
     assert_eq!(export["attachments"][0]["id"], id.as_str());
     assert_eq!(export["messages"][0]["attachments"][0]["id"], id.as_str());
-    let erased = http_client()
-        .delete(app.http("/api/conversations/erase-files"))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(erased.status(), 204);
+    assert_eq!(app.erase("erase-files", &admin).await, 204);
     let gone = http_client()
         .get(app.http(&format!("/api/conversations/erase-files/attachments/{id}")))
         .bearer_auth(AGENT_TOKEN)
