@@ -98,6 +98,17 @@ impl Contact {
         self.name.is_none() && self.email.is_none() && self.lang.is_none() && !self.transcript
     }
 
+    /// A name and an email as stored: they were validated when written,
+    /// so one that no longer parses (stricter rules since) is left out.
+    pub fn from_stored(name: Option<String>, email: Option<String>) -> Contact {
+        Contact {
+            name: name.and_then(|n| ContactName::parse(&n).ok()),
+            email: email.and_then(|e| ContactEmail::parse(&e).ok()),
+            lang: None,
+            transcript: false,
+        }
+    }
+
     /// The details after `update`; fields it does not mention stay.
     pub fn updated(&self, update: &ContactUpdate) -> Contact {
         Contact {

@@ -8,8 +8,8 @@ use tokio_postgres::Row;
 use super::conn::Conn;
 use super::{corrupt, i64_of};
 use crate::domain::{
-    preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
-    ConversationStatus, ConversationSummary, Label, Lang, Role, Totals,
+    preview, AgentId, Author, ChatMessage, ClientId, Contact, ConversationStatus,
+    ConversationSummary, Label, Lang, Role, Totals,
 };
 use crate::store::list_filter::{ListFilter, ListSql};
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
@@ -204,18 +204,8 @@ async fn contact(conn: &mut Conn, client: &ClientId) -> Result<Contact, StoreErr
     Ok(Contact {
         lang: lang.as_deref().and_then(Lang::parse),
         transcript: row.try_get::<_, i64>(3)? != 0,
-        ..contact_of(row.try_get(0)?, row.try_get(1)?)
+        ..Contact::from_stored(row.try_get(0)?, row.try_get(1)?)
     })
-}
-
-/// Contact details from their columns; they were validated when written.
-fn contact_of(name: Option<String>, email: Option<String>) -> Contact {
-    Contact {
-        name: name.and_then(|n| ContactName::parse(&n).ok()),
-        email: email.and_then(|e| ContactEmail::parse(&e).ok()),
-        lang: None,
-        transcript: false,
-    }
 }
 
 /// Summary columns of `conversations c`; the preview is the newest
@@ -363,7 +353,8 @@ pub(super) fn summary_from_row(row: &Row) -> Result<ConversationSummary, StoreEr
         customer_online: false,
         assignee: author_at(row, 11)?,
         labels,
-        contact: Some(contact_of(row.try_get(14)?, row.try_get(15)?)).filter(|c| !c.is_empty()),
+        contact: Some(Contact::from_stored(row.try_get(14)?, row.try_get(15)?))
+            .filter(|c| !c.is_empty()),
     })
 }
 

@@ -7,8 +7,8 @@ use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::domain::{
-    preview, AgentId, Author, ChatMessage, ClientId, Contact, ContactEmail, ContactName,
-    ConversationStatus, ConversationSummary, Label, Lang, Role, Totals,
+    preview, AgentId, Author, ChatMessage, ClientId, Contact, ConversationStatus,
+    ConversationSummary, Label, Lang, Role, Totals,
 };
 use crate::store::list_filter::{ListFilter, ListSql};
 use crate::store::{ListPage, ListQuery, Snapshot, StoreError, MAX_KNOWN_IDS};
@@ -192,21 +192,11 @@ fn contact(conn: &Connection, client: &ClientId) -> rusqlite::Result<Contact> {
             Ok(Contact {
                 lang: lang.as_deref().and_then(Lang::parse),
                 transcript: r.get(3)?,
-                ..contact_of(r.get::<_, Option<String>>(0)?, r.get(1)?)
+                ..Contact::from_stored(r.get::<_, Option<String>>(0)?, r.get(1)?)
             })
         })
         .optional()?;
     Ok(row.unwrap_or_default())
-}
-
-/// Contact details from their columns; they were validated when written.
-fn contact_of(name: Option<String>, email: Option<String>) -> Contact {
-    Contact {
-        name: name.and_then(|n| ContactName::parse(&n).ok()),
-        email: email.and_then(|e| ContactEmail::parse(&e).ok()),
-        lang: None,
-        transcript: false,
-    }
 }
 
 /// Summary columns of `conversations c`; the preview is the newest
@@ -367,7 +357,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSum
             labels.sort_by_key(|l| l.name.to_lowercase());
             labels
         },
-        contact: Some(contact_of(row.get(14)?, row.get(15)?)).filter(|c| !c.is_empty()),
+        contact: Some(Contact::from_stored(row.get(14)?, row.get(15)?)).filter(|c| !c.is_empty()),
     })
 }
 
