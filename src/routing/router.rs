@@ -50,9 +50,11 @@ pub struct Router {
     draining: bool,
     /// A reason to drain came during a drain: drain again after it.
     drain_again: bool,
-    /// Counts changes of the roster; a drain gives nothing more once it
-    /// moved (see `give_out`).
-    roster_changes: Rc<Cell<u64>>,
+    /// Who automatic assignment could give to at the last change, and how
+    /// often that changed: a drain gives nothing more once it moved (see
+    /// `give_out`).
+    online: Vec<AgentId>,
+    online_changes: Rc<Cell<u64>>,
     /// With several nodes: told this node's roster …
     cluster: Option<Recipient<LocalRoster>>,
     /// … what was last told …
@@ -80,7 +82,8 @@ impl Router {
             last_given: None,
             draining: false,
             drain_again: false,
-            roster_changes: Rc::default(),
+            online: Vec::new(),
+            online_changes: Rc::default(),
             cluster: None,
             published: Vec::new(),
             elsewhere: Vec::new(),
@@ -125,7 +128,11 @@ impl Router {
     /// After any change of availability: the roster to the consoles,
     /// "agent online" to customers, and the queue to whoever is free now.
     fn changed(&mut self, ctx: &mut Context<Self>) {
-        self.roster_changes.set(self.roster_changes.get() + 1);
+        let online = self.online();
+        if online != self.online {
+            self.online = online;
+            self.online_changes.set(self.online_changes.get() + 1);
+        }
         if let Some(cluster) = &self.cluster {
             let mut local: Vec<_> = self.agents.iter().map(|(id, p)| p.entry(*id)).collect();
             local.sort_by_key(|e| e.id);
@@ -144,6 +151,18 @@ impl Router {
         self.drain(ctx);
     }
 
+    /// The agents automatic assignment may give conversations to now, by id.
+    fn online(&self) -> Vec<AgentId> {
+        let mut online: Vec<AgentId> = self
+            .roster()
+            .into_iter()
+            .filter(|e| e.id != AgentId::SERVICE && e.status == Availability::Online)
+            .map(|e| e.id)
+            .collect();
+        online.sort();
+        online
+    }
+
     fn availability(&self, agent: AgentId) -> Availability {
         self.agents
             .get(&agent)
@@ -160,12 +179,7 @@ impl Router {
             self.drain_again = true;
             return;
         }
-        let online: Vec<AgentId> = self
-            .roster()
-            .into_iter()
-            .filter(|e| e.id != AgentId::SERVICE && e.status == Availability::Online)
-            .map(|e| e.id)
-            .collect();
+        let online = self.online();
         if online.is_empty() {
             return;
         }
@@ -176,8 +190,8 @@ impl Router {
             self.settings.strategy,
             OnlineAtStart {
                 online,
-                changes: Rc::clone(&self.roster_changes),
-                seen: self.roster_changes.get(),
+                changes: Rc::clone(&self.online_changes),
+                seen: self.online_changes.get(),
             },
             self.last_given,
         );
@@ -282,10 +296,10 @@ struct OnlineAtStart {
 }
 
 impl OnlineAtStart {
-    /// Whether `online` is still what the router knows. A drain's reads
-    /// take a while: an agent who turned away meanwhile (or a conversation
-    /// that came in meanwhile, for an agent no longer there) must not be
-    /// given one from the old list; the change drains again anyway.
+    /// Whether `online` is still who the router knows to be online. A
+    /// drain's reads take a while: an agent who turned away meanwhile must
+    /// not be given a conversation from the old list (one that came in
+    /// meanwhile, say); the change drains again anyway.
     fn current(&self) -> bool {
         self.changes.get() == self.seen
     }
@@ -496,3 +510,6 @@ impl Handler<Leader> for Router {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
