@@ -189,7 +189,7 @@ impl Router {
             self.registry.clone(),
             self.settings.strategy,
             OnlineAtStart {
-                online,
+                agents: online,
                 changes: Rc::clone(&self.online_changes),
                 seen: self.online_changes.get(),
             },
@@ -285,18 +285,15 @@ fn rank(status: Availability) -> u8 {
     }
 }
 
-/// One drain: the capacities, the open conversations per agent and the
-/// queue, read from the store; each conversation then to the agent the
-/// strategy picks, only if still unassigned. Returns who was given one last.
 /// Who was online when a drain began, and how to tell that it changed.
 struct OnlineAtStart {
-    online: Vec<AgentId>,
+    agents: Vec<AgentId>,
     changes: Rc<Cell<u64>>,
     seen: u64,
 }
 
 impl OnlineAtStart {
-    /// Whether `online` is still who the router knows to be online. A
+    /// Whether `agents` are still who the router knows to be online. A
     /// drain's reads take a while: an agent who turned away meanwhile must
     /// not be given a conversation from the old list (one that came in
     /// meanwhile, say); the change drains again anyway.
@@ -305,14 +302,17 @@ impl OnlineAtStart {
     }
 }
 
+/// One drain: the capacities, the open conversations per agent and the
+/// queue, read from the store; each conversation then to the agent the
+/// strategy picks, only if still unassigned and while `online` is current.
+/// Returns who was given one last.
 async fn give_out(
     store: Store,
     registry: Addr<Registry>,
     strategy: Strategy,
-    roster: OnlineAtStart,
+    online: OnlineAtStart,
     mut last: Option<AgentId>,
 ) -> Result<Option<AgentId>, String> {
-    let online = &roster.online;
     let team = capacities(&store).await.map_err(|e| e.to_string())?;
     let counts = store
         .assignee_counts(Some(ConversationStatus::Open))
@@ -320,7 +320,7 @@ async fn give_out(
         .map_err(|e| e.to_string())?;
     let mut candidates: Vec<Candidate> = team
         .into_iter()
-        .filter(|(agent, _)| online.contains(&agent.id))
+        .filter(|(agent, _)| online.agents.contains(&agent.id))
         .map(|(agent, capacity)| Candidate {
             agent: agent.id,
             load: counts.by_agent.get(&agent.id).copied().unwrap_or(0) as u32,
@@ -339,7 +339,7 @@ async fn give_out(
         .await
         .map_err(|e| e.to_string())?;
     for client in queue {
-        if !roster.current() {
+        if !online.current() {
             break;
         }
         let Some(agent) = pick(strategy, &candidates, last) else {

@@ -17,7 +17,7 @@ fn settings() -> SessionSettings {
 /// learned of a change since.
 fn online_at_start(agent: AgentId, changed: bool) -> OnlineAtStart {
     OnlineAtStart {
-        online: vec![agent],
+        agents: vec![agent],
         changes: Rc::new(Cell::new(u64::from(changed))),
         seen: 0,
     }
