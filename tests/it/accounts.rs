@@ -15,15 +15,6 @@ use crate::common::{
 /// How soon an open socket must close after its credential is revoked.
 pub(crate) const REVOCATION_DEADLINE: Duration = Duration::from_secs(1);
 
-pub(crate) async fn get_with(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
-    http_client()
-        .get(app.http(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("GET")
-}
-
 /// A JSON request as this server's own pages send it (same origin).
 pub(crate) async fn send_json(
     app: &TestApp,
@@ -43,7 +34,7 @@ pub(crate) async fn send_json(
 }
 
 pub(crate) async fn me(app: &TestApp, cookie: &str) -> Value {
-    let response = get_with(app, "/api/me", cookie).await;
+    let response = app.get_with("/api/me", cookie).await;
     assert_eq!(response.status(), 200);
     response.json().await.expect("JSON")
 }
@@ -277,7 +268,7 @@ on_each_backend! {
             .await
             .expect("accept");
         assert_eq!(accepted.status(), 200);
-        assert_eq!(get_with(&app, "/api/me", &old).await.status(), 401);
+        assert_eq!(app.get_with("/api/me", &old).await.status(), 401);
         assert_eq!(
             app.login("bea@example.com", "bea password!").await.status(),
             401

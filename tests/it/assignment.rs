@@ -58,12 +58,8 @@ async fn post_assign(app: &TestApp, id: &str, cookie: &str, body: Value) -> (u16
 }
 
 async fn listed(app: &TestApp, cookie: &str, query: &str) -> Value {
-    http_client()
-        .get(app.http(&format!("/api/conversations?{query}")))
-        .header("cookie", cookie)
-        .send()
+    app.get_with(&format!("/api/conversations?{query}"), cookie)
         .await
-        .expect("GET conversations")
         .json()
         .await
         .expect("JSON")

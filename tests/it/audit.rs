@@ -15,12 +15,7 @@ use crate::common::{
 use crate::db::TestDb;
 
 async fn audit(app: &TestApp, cookie: &str, query: &str) -> reqwest::Response {
-    http_client()
-        .get(app.http(&format!("/api/audit{query}")))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("GET /api/audit")
+    app.get_with(&format!("/api/audit{query}"), cookie).await
 }
 
 /// The audit log's entries as `cookie`'s admin reads them, newest first.

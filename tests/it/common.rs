@@ -282,6 +282,16 @@ impl TestApp {
             .expect("HTTP request")
     }
 
+    /// A GET as whoever `cookie` signs in.
+    pub async fn get_with(&self, path: &str, cookie: &str) -> reqwest::Response {
+        http_client()
+            .get(self.http(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("GET")
+    }
+
     /// The code of this start's setup link.
     pub fn setup_code(&self) -> String {
         let url = self

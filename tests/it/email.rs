@@ -197,12 +197,7 @@ on_each_backend! {
 }
 
 async fn email_status(app: &TestApp, cookie: &str) -> Value {
-    let response = http_client()
-        .get(app.http("/api/email"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("GET /api/email");
+    let response = app.get_with("/api/email", cookie).await;
     assert_eq!(response.status(), 200);
     response.json().await.expect("JSON")
 }

@@ -44,12 +44,8 @@ async fn stored(app: &TestApp, text: &str) -> bool {
 }
 
 async fn export(app: &TestApp, cookie: &str, id: &str) -> reqwest::Response {
-    http_client()
-        .get(app.http(&format!("/api/conversations/{id}/export")))
-        .header("cookie", cookie)
-        .send()
+    app.get_with(&format!("/api/conversations/{id}/export"), cookie)
         .await
-        .expect("GET export")
 }
 
 on_each_backend! {

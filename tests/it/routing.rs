@@ -21,12 +21,9 @@ pub(crate) struct Agent {
 /// The admin (Ada) and `names` invited; agent ids and cookies, Ada first.
 pub(crate) async fn team(app: &TestApp, names: &[&str]) -> Vec<Agent> {
     let cookie = app.admin_cookie().await;
-    let me: Value = http_client()
-        .get(app.http("/api/me"))
-        .header("cookie", &cookie)
-        .send()
+    let me: Value = app
+        .get_with("/api/me", &cookie)
         .await
-        .expect("GET /api/me")
         .json()
         .await
         .expect("JSON");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::accounts::{closed_within, get_with, me, send_json, REVOCATION_DEADLINE};
+use crate::accounts::{closed_within, me, send_json, REVOCATION_DEADLINE};
 use crate::common::on_each_backend;
 use crate::common::{
     eventually, http_client, session_cookie, spawn_app, spawn_app_with, WsClient, ADMIN_EMAIL,
@@ -36,7 +36,7 @@ on_each_backend! {
             closed_within(&mut inbox, REVOCATION_DEADLINE).await,
             Some(4003)
         );
-        assert_eq!(get_with(&app, "/api/me", &cookie).await.status(), 401);
+        assert_eq!(app.get_with("/api/me", &cookie).await.status(), 401);
         assert_eq!(
             app.login("bea@example.com", "bea password!").await.status(),
             401,
@@ -70,13 +70,13 @@ on_each_backend! {
             Some(4003)
         );
         assert_eq!(
-            get_with(&app, "/api/me", &cookie).await.status(),
+            app.get_with("/api/me", &cookie).await.status(),
             401,
             "replayed"
         );
-        assert_eq!(get_with(&app, "/agent", &cookie).await.status(), 303);
+        assert_eq!(app.get_with("/agent", &cookie).await.status(), 303);
         assert_eq!(
-            get_with(&app, "/api/me", &other_session).await.status(),
+            app.get_with("/api/me", &other_session).await.status(),
             200,
             "only this one"
         );
@@ -106,9 +106,9 @@ on_each_backend! {
             Some(4003)
         );
         for cookie in [&admin, &phone] {
-            assert_eq!(get_with(&app, "/api/me", cookie).await.status(), 401);
+            assert_eq!(app.get_with("/api/me", cookie).await.status(), 401);
         }
-        assert_eq!(get_with(&app, "/api/me", &bea).await.status(), 200);
+        assert_eq!(app.get_with("/api/me", &bea).await.status(), 200);
     }
 }
 
@@ -151,7 +151,7 @@ on_each_backend! {
         assert_eq!(reply["author"]["name"], ADMIN_NAME);
         let mut socket = WsClient::connect(&app.ws(&format!("/ws/inbox?token={token}"))).await;
 
-        let listed: Value = get_with(&app, "/api/tokens", &admin)
+        let listed: Value = app.get_with("/api/tokens", &admin)
             .await
             .json()
             .await
@@ -254,7 +254,8 @@ async fn cross_site_writes_with_a_valid_cookie_are_refused() {
         .await
         .expect("request");
     assert_eq!(cross_site.status(), 403);
-    let team: Value = get_with(&app, "/api/agents", &admin)
+    let team: Value = app
+        .get_with("/api/agents", &admin)
         .await
         .json()
         .await
@@ -284,7 +285,7 @@ on_each_backend! {
             Duration::from_secs(10),
             || async {
                 assert_eq!(
-                    get_with(&app, "/api/me", &busy).await.status(),
+                    app.get_with("/api/me", &busy).await.status(),
                     200,
                     "in use"
                 );
@@ -292,7 +293,7 @@ on_each_backend! {
             },
         )
         .await;
-        assert_eq!(get_with(&app, "/api/me", &idle).await.status(), 401, "idle");
+        assert_eq!(app.get_with("/api/me", &idle).await.status(), 401, "idle");
     }
 }
 
@@ -300,9 +301,9 @@ on_each_backend! {
 async fn a_session_ends_at_its_absolute_expiry_however_much_it_is_used() {
     let app = spawn_app_with(&["--session-max-age", "2s"]).await;
     let cookie = app.admin_cookie().await;
-    assert_eq!(get_with(&app, "/api/me", &cookie).await.status(), 200);
+    assert_eq!(app.get_with("/api/me", &cookie).await.status(), 200);
     eventually("the session to expire", Duration::from_secs(10), || async {
-        (get_with(&app, "/api/me", &cookie).await.status() == 401).then_some(())
+        (app.get_with("/api/me", &cookie).await.status() == 401).then_some(())
     })
     .await;
     let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;

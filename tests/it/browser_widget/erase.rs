@@ -10,16 +10,12 @@ use crate::browser::{
     click, send_message, wait_for, wait_for_shown, wait_for_state, wait_for_stored, Browser,
     Chromedriver, Via, WAIT,
 };
-use crate::common::{http_client, TestApp, WsClient};
+use crate::common::{TestApp, WsClient};
 
 /// What `GET /api/conversations/{id}/export` answers an admin.
 async fn export_status(app: &TestApp, admin: &str, id: &str) -> u16 {
-    http_client()
-        .get(app.http(&format!("/api/conversations/{id}/export")))
-        .header("cookie", admin)
-        .send()
+    app.get_with(&format!("/api/conversations/{id}/export"), admin)
         .await
-        .expect("GET export")
         .status()
         .as_u16()
 }
