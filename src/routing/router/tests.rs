@@ -74,5 +74,7 @@ async fn a_drain_gives_nothing_once_who_is_online_changed_under_it() {
     )
     .await;
     assert_eq!(current, Ok(Some(ben)));
+    // The session answered once it queued the change; wait for the commit.
+    store.flush_blocking();
     assert!(waiting().await.is_empty(), "Ben has it");
 }
