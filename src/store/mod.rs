@@ -187,6 +187,12 @@ pub trait Backend: Send + Sync + 'static {
     fn probe(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Commits what earlier commits only journaled, once it has waited
+    /// long enough (SQLite keeps a transaction open between them); the
+    /// writer calls it after each round, once its outcomes are out.
+    fn settle(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Does now what commits may leave for later (the search index): the
     /// writer calls it when idle, and a search before it reads.
     fn catch_up(&self) -> Result<(), StoreError> {

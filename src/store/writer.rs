@@ -1,8 +1,10 @@
 //! The writer thread: group commit. Each round takes everything waiting (up
-//! to [`MAX_BATCH`]), commits it in one transaction, and tells each
-//! SessionActor the outcome of its messages and the watcher which
-//! conversations changed. When it stops it closes the backend, so a clean
-//! stop leaves the data in the database file alone.
+//! to [`MAX_BATCH`]), hands it to the backend in one go (which commits it,
+//! or makes it durable in its journal and commits later: see
+//! `sqlite/journal.rs`), and tells each SessionActor the outcome of its
+//! messages and the watcher which conversations changed. When it stops it
+//! closes the backend, so a clean stop leaves the data in the database file
+//! alone.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,10 +26,12 @@ use crate::metrics::{Metrics, StoreFailure};
 pub const WRITE_QUEUE_CAPACITY: usize = 65_536;
 /// Most writes committed in one transaction.
 pub const MAX_BATCH: usize = 8_192;
-/// Shortest time between the starts of two commits. Each commit rewrites
-/// whole pages, so committing every message alone under load would cost
-/// several kilobytes of disk writes per message; waiting this long adds at
-/// most this much latency and only when messages are already arriving.
+/// Shortest time between the starts of two rounds. Each round costs the
+/// backend a write to the disk (a commit, or a journal append with an
+/// fsync under `--durability full`), so a round for every message alone
+/// would cost a syscall or an fsync per message under load; waiting this
+/// long adds at most this much latency and only when messages are already
+/// arriving.
 pub const COMMIT_SPACING: Duration = Duration::from_micros(500);
 /// After this long without a write the backend catches up with what
 /// commits left for later (new messages for the search index).
@@ -129,6 +133,9 @@ fn run(backend: &dyn Backend, rx: &QueueReceiver<WriterCommand>, reporting: &Rep
             metrics.commit(round.writes.len(), started.elapsed());
             count_stored(metrics, &round.writes, &outcome);
             report(round.writes, &outcome, reporting.watcher.get());
+            if let Err(e) = backend.settle() {
+                log::error!("store commit failed: {e}");
+            }
         }
         for done in round.flushes {
             let _ = done.send(());

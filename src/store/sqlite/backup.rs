@@ -6,7 +6,8 @@
 //! writer never waits for it), copied whole into `FILE.partial`, made
 //! self-contained (rollback journal instead of WAL, in-use mark cleared),
 //! checked, and only then renamed over `FILE`: a failed backup leaves the
-//! previous one untouched.
+//! previous one untouched. What the server has acknowledged but not yet
+//! committed is in its journal, read before the copy and replayed into it.
 //!
 //! A restore takes the data directory's lock (so it refuses while a server
 //! runs there), checks the copy (a support-chat database, not newer than
@@ -22,6 +23,7 @@ use std::time::Duration;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
+use super::journal::{Pending, JOURNAL_FILE};
 use super::schema::{check_log_present, check_schema};
 use super::{in_wal_mode, lock_data_dir, StartupError, DB_FILE, WAL_FILE};
 
@@ -77,6 +79,9 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<Copied, BackupError> {
     // (an empty -wal would hide a log lost by copying, see
     // `check_log_present`), and a file that lost its log is refused.
     let log_present = data_dir.join(WAL_FILE).exists();
+    // Read before the copy: records the server commits meanwhile are then
+    // in the copy, which says so by its journal epoch.
+    let journal = Pending::read(data_dir).map_err(io(&source_path))?;
     let source = if log_present {
         // Read-only: this connection never checkpoints or removes the log.
         open(&source_path, OpenFlags::SQLITE_OPEN_READ_ONLY)?
@@ -87,7 +92,7 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<Copied, BackupError> {
     if !log_present {
         check_log_present(&source, &source_path, version, in_wal_mode(&source_path))?;
     }
-    copy_checked(&source, &source_path, to, None)
+    copy_checked(&source, &source_path, to, Some(&journal), None)
 }
 
 /// Puts the backup `from` in place as the database of `data_dir`.
@@ -109,6 +114,12 @@ pub fn restore(from: &Path, data_dir: &Path, force: bool) -> Result<Copied, Back
     // in its log); a backup made by `support-chat backup` is never marked.
     check_log_present(&source, from, version, false).map_err(|e| bad(e.to_string()))?;
     let target = data_dir.join(DB_FILE);
+    // A journal left beside the old database belongs to it, never to the
+    // backup: replayed into it, it would bring back what the backup lacks.
+    let journal = data_dir.join(JOURNAL_FILE);
+    if journal.exists() && !target.exists() {
+        std::fs::remove_file(&journal).map_err(io(&journal))?;
+    }
     let moved_aside = if target.exists() {
         if !force {
             return Err(BackupError::WouldReplace { path: target });
@@ -117,7 +128,7 @@ pub fn restore(from: &Path, data_dir: &Path, force: bool) -> Result<Copied, Back
     } else {
         None
     };
-    copy_checked(&source, from, &target, moved_aside)
+    copy_checked(&source, from, &target, None, moved_aside)
 }
 
 fn open(path: &Path, flags: OpenFlags) -> Result<Connection, BackupError> {
@@ -160,12 +171,13 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Copies `source` into `to` through `to.partial`, checks the copy and
-/// renames it into place.
+/// Copies `source` into `to` through `to.partial`, with what `journal`
+/// holds for it, checks the copy and renames it into place.
 fn copy_checked(
     source: &Connection,
     source_path: &Path,
     to: &Path,
+    journal: Option<&Pending>,
     moved_aside: Option<PathBuf>,
 ) -> Result<Copied, BackupError> {
     let mut partial = to.as_os_str().to_owned();
@@ -174,7 +186,7 @@ fn copy_checked(
     if partial.exists() {
         std::fs::remove_file(&partial).map_err(io(&partial))?;
     }
-    let copied = copy_into(source, source_path, &partial);
+    let copied = copy_into(source, source_path, &partial, journal);
     let copied = match copied {
         Ok(copied) => copied,
         Err(e) => {
@@ -198,7 +210,12 @@ fn copy_checked(
     })
 }
 
-fn copy_into(source: &Connection, source_path: &Path, to: &Path) -> Result<Copied, BackupError> {
+fn copy_into(
+    source: &Connection,
+    source_path: &Path,
+    to: &Path,
+    journal: Option<&Pending>,
+) -> Result<Copied, BackupError> {
     let mut copy = Connection::open(to).map_err(sqlite(to))?;
     {
         let backup = Backup::new(source, &mut copy).map_err(sqlite(to))?;
@@ -221,6 +238,9 @@ fn copy_into(source: &Connection, source_path: &Path, to: &Path) -> Result<Copie
         }
     }
     let version = check_schema(&copy, to)?;
+    if let Some(journal) = journal {
+        journal.replay(&copy).map_err(sqlite(to))?;
+    }
     if version >= 2 {
         // The source was marked in use by its running server; the copy is
         // complete on its own.
@@ -256,15 +276,19 @@ fn copy_into(source: &Connection, source_path: &Path, to: &Path) -> Result<Copie
     Ok(copied)
 }
 
-/// Renames the database of `data_dir` (with its log) to
+/// Renames the database of `data_dir` (with its log and journal) to
 /// `support-chat.db.replaced-<time>`, and returns that path.
 fn move_aside(data_dir: &Path) -> Result<PathBuf, BackupError> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let aside = data_dir.join(format!("{DB_FILE}.replaced-{stamp}"));
     let db = data_dir.join(DB_FILE);
     std::fs::rename(&db, &aside).map_err(io(&db))?;
-    for suffix in ["-wal", "-shm"] {
-        let from = data_dir.join(format!("{DB_FILE}{suffix}"));
+    for (from, suffix) in [
+        (format!("{DB_FILE}-wal"), "-wal"),
+        (format!("{DB_FILE}-shm"), "-shm"),
+        (JOURNAL_FILE.to_owned(), ".journal"),
+    ] {
+        let from = data_dir.join(from);
         if from.exists() {
             let mut to = aside.as_os_str().to_owned();
             to.push(suffix);

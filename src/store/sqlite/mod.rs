@@ -5,12 +5,18 @@
 //! (`pool.rs`, `read.rs`; routing's reads in `queue.rs`, full-text search
 //! in `search.rs`).
 //!
-//! A clean stop copies the whole log into the database file and closes every
-//! connection, so `support-chat.db` alone then holds all the data. While the
-//! server runs, or after a crash, the `-wal` file is part of the database.
+//! The writer keeps a transaction open between commits, journaling what it
+//! acknowledges meanwhile (`transaction.rs`, `journal.rs`); readers commit
+//! it first.
+//!
+//! A clean stop commits, copies the whole log into the database file and
+//! closes every connection, so `support-chat.db` alone then holds all the
+//! data. While the server runs, or after a crash, the `-wal` file and the
+//! journal are part of the database.
 
 mod backup;
 mod checkpoint;
+mod journal;
 mod pool;
 mod queue;
 mod read;
@@ -18,6 +24,7 @@ mod schema;
 mod search;
 mod search_queue;
 mod sql;
+mod transaction;
 mod write;
 
 #[cfg(test)]
@@ -34,23 +41,24 @@ mod tests_schema8;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
     Backend, ListPage, ListQuery, SearchPage, SearchQuery, Snapshot, SqlFn, StoreError, Write,
-    WriteOp,
 };
 use crate::domain::{
     AgentId, AssigneeCounts, ChatMessage, ClientId, ConversationStatus, ConversationSummary, Role,
     Totals,
 };
 use checkpoint::{Checkpointer, Pacing};
+use journal::{Journal, Pending};
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
-use search_queue::SearchQueue;
+use transaction::WriteSide;
 
 pub use backup::{backup, restore, BackupError, Copied};
 pub use schema::SCHEMA_VERSION;
@@ -129,9 +137,9 @@ pub struct SqliteBackend {
     /// dropped without `close` is left as a crash leaves it).
     checkpointer: Option<Checkpointer>,
     /// `None` once closed.
-    writer: Mutex<Option<Connection>>,
-    /// Messages not yet in the search index; used under the `writer` lock.
-    search: Mutex<SearchQueue>,
+    writer: Mutex<Option<WriteSide>>,
+    /// Whether the writer has a transaction open: readers commit it first.
+    open: Arc<AtomicBool>,
     /// `None` for an in-memory database, whose only connection is `writer`.
     readers: Option<ReadPool>,
 }
@@ -195,17 +203,13 @@ impl SqliteBackend {
         ))
         .map_err(sqlite_err)?;
         mark_in_use(&conn, true).map_err(sqlite_err)?;
+        let journal = replay_journal(&conn, data_dir, durability)?;
         let readers = ReadPool::open(&path, READ_CONNECTIONS).map_err(sqlite_err)?;
-        // What a previous run queued for the search index and left.
-        let mut search = SearchQueue::default();
-        let left: i64 = conn
-            .query_row("SELECT count(*) FROM search_pending", [], |r| r.get(0))
-            .map_err(sqlite_err)?;
-        search.add(usize::try_from(left).unwrap_or(0));
         let checkpointer = Checkpointer::start(&path, sync, pacing).map_err(sqlite_err)?;
+        let side = WriteSide::new(conn, Some(journal)).map_err(sqlite_err)?;
         let backend = SqliteBackend {
-            writer: Mutex::new(Some(conn)),
-            search: Mutex::new(search),
+            open: side.open_flag(),
+            writer: Mutex::new(Some(side)),
             readers: Some(readers),
             checkpointer: Some(checkpointer),
         };
@@ -218,49 +222,75 @@ impl SqliteBackend {
         let conn = Connection::open_in_memory().map_err(|e| classify(&path, e))?;
         let version = check_schema(&conn, &path)?;
         migrate(&conn, &path, version, SCHEMA_VERSION)?;
+        let side = WriteSide::new(conn, None).map_err(|e| classify(&path, e))?;
         Ok(SqliteBackend {
-            writer: Mutex::new(Some(conn)),
-            search: Mutex::default(),
+            open: side.open_flag(),
+            writer: Mutex::new(Some(side)),
             readers: None,
             checkpointer: None,
         })
     }
 
-    fn search_queue(&self) -> std::sync::MutexGuard<'_, SearchQueue> {
-        self.search
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Runs `f` on the write connection, and tells the checkpointer.
+    /// Runs `f` on the writer's side under its lock.
     fn write<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut WriteSide, Option<&Checkpointer>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self
+        let mut side = self
             .writer
             .lock()
             .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
-        let conn = conn
-            .as_ref()
+        let side = side
+            .as_mut()
             .ok_or_else(|| StoreError::Backend("store is closed".into()))?;
-        if let Some(checkpointer) = &self.checkpointer {
-            checkpointer.before_commit();
-        }
-        let result = f(conn);
-        if let Some(checkpointer) = &self.checkpointer {
-            checkpointer.committed();
-        }
-        result
+        f(side, self.checkpointer.as_ref())
     }
 
-    /// Runs `f` on a read connection (the write connection for in-memory).
+    /// Runs `f` on a read connection (the write connection for in-memory),
+    /// once everything acknowledged is committed.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
         match &self.readers {
-            Some(pool) => pool.with(f),
-            None => self.write(|conn| f(conn).map_err(backend_err)),
+            Some(pool) => {
+                if self.open.load(Ordering::Acquire) {
+                    self.write(|side, checkpointer| side.settle(checkpointer))?;
+                }
+                pool.with(f)
+            }
+            None => self.write(|side, checkpointer| {
+                f(side.settled_conn(checkpointer)?).map_err(backend_err)
+            }),
         }
     }
+}
+
+/// Replays what the journal of `data_dir` holds for a transaction a crash
+/// lost, and opens it anew for the next epoch.
+fn replay_journal(
+    conn: &Connection,
+    data_dir: &Path,
+    durability: Durability,
+) -> Result<Journal, StartupError> {
+    let path = data_dir.join(journal::JOURNAL_FILE);
+    let io_err = |source| StartupError::DataDir {
+        path: path.clone(),
+        source,
+    };
+    let sqlite_err = |source| StartupError::Sqlite {
+        path: path.clone(),
+        source,
+    };
+    let pending = Pending::read(data_dir).map_err(io_err)?;
+    let replayed = pending.replay(conn).map_err(sqlite_err)?;
+    if replayed > 0 {
+        log::info!("replayed {replayed} journaled writes a stop left uncommitted");
+    }
+    let epoch = journal::committed_epoch(conn).map_err(sqlite_err)?;
+    Journal::open(
+        data_dir,
+        epoch.max(pending.epoch) + 1,
+        durability == Durability::Full,
+    )
+    .map_err(io_err)
 }
 
 fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, StartupError> {
@@ -385,52 +415,22 @@ impl Backend for SqliteBackend {
     }
 
     fn commit_batch(&self, writes: &[Write<'_>]) -> Result<Vec<bool>, StoreError> {
-        self.write(|conn| {
-            // Cached BEGIN/COMMIT: parsing them anew for every transaction
-            // is a measurable share of a small batch.
-            conn.prepare_cached("BEGIN")
-                .and_then(|mut begin| begin.execute([]))
-                .map_err(backend_err)?;
-            let mut search = self.search_queue();
-            let applied = write::apply(conn, writes).and_then(|accepted| {
-                search.add(queued_for_search(writes, &accepted));
-                let index_now = search.due();
-                if index_now {
-                    write::index_pending(conn)?;
-                }
-                conn.prepare_cached("COMMIT")?.execute([])?;
-                if index_now {
-                    search.clear();
-                }
-                Ok(accepted)
-            });
-            if applied.is_err() && !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            let accepted = applied.map_err(backend_err)?;
+        self.write(|side, checkpointer| {
+            let accepted = side.commit_batch(writes, checkpointer)?;
             if writes.iter().any(|w| w.op.removes_data()) {
-                scrub(conn);
+                // Such a write committed the transaction (it is not journaled).
+                scrub(side.settled_conn(checkpointer)?);
             }
             Ok(accepted)
         })
     }
 
+    fn settle(&self) -> Result<(), StoreError> {
+        self.write(|side, checkpointer| side.settle_if_due(checkpointer))
+    }
+
     fn catch_up(&self) -> Result<(), StoreError> {
-        self.write(|conn| {
-            let mut search = self.search_queue();
-            if search.is_empty() {
-                return Ok(());
-            }
-            conn.execute_batch("BEGIN")
-                .and_then(|()| write::index_pending(conn))
-                .and_then(|_| conn.execute_batch("COMMIT"))
-                .map_err(|e| {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    backend_err(e)
-                })?;
-            search.clear();
-            Ok(())
-        })
+        self.write(|side, checkpointer| side.catch_up(checkpointer))
     }
 
     fn sql_read(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
@@ -445,7 +445,17 @@ impl Backend for SqliteBackend {
     /// commit by its own short transaction (password hashing is done before,
     /// outside the lock).
     fn sql_write(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
-        self.write(|conn| sql::in_transaction(conn, |c| f(c)).map_err(StoreError::from))
+        self.write(|side, checkpointer| {
+            let conn = side.settled_conn(checkpointer)?;
+            if let Some(checkpointer) = checkpointer {
+                checkpointer.before_commit();
+            }
+            let result = sql::in_transaction(conn, |c| f(c)).map_err(StoreError::from);
+            if let Some(checkpointer) = checkpointer {
+                checkpointer.committed();
+            }
+            result
+        })
     }
 
     fn read_slots(&self) -> usize {
@@ -480,20 +490,11 @@ impl Backend for SqliteBackend {
             .writer
             .lock()
             .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
-        let Some(conn) = writer.take() else {
+        let Some(side) = writer.take() else {
             return Ok(());
         };
+        let conn = side.close(None)?;
         mark_in_use(&conn, false).map_err(backend_err)?;
         conn.close().map_err(|(_, e)| backend_err(e))
     }
-}
-
-/// Messages of the batch that the schema's trigger queued for the index:
-/// those stored, but not events.
-fn queued_for_search(writes: &[Write<'_>], accepted: &[bool]) -> usize {
-    writes
-        .iter()
-        .zip(accepted)
-        .filter(|(w, ok)| **ok && matches!(w.op, WriteOp::Message(m) if m.event.is_none()))
-        .count()
 }

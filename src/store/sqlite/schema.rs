@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use super::StartupError;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// The list's order of a conversation from its own columns, as a SET
 /// clause: one definition for the trigger and the migration.
@@ -339,6 +339,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE contacts ADD COLUMN lang TEXT;
     ALTER TABLE contacts ADD COLUMN transcript INTEGER NOT NULL DEFAULT 0;
+"#,
+    // The epoch of the last transaction that committed the writer's journal
+    // (`journal.rs`): a journal of that epoch or older is not replayed.
+    r#"
+    ALTER TABLE store_state ADD COLUMN journal_epoch INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 
