@@ -28,6 +28,7 @@ use chrono::{TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use super::StartupError;
 use crate::domain::{Attachment, Author, ChatMessage, ClientId, Event, Role};
 use crate::store::{Write, WriteOp};
 
@@ -205,6 +206,31 @@ fn next_record(bytes: &[u8]) -> Option<((ClientId, WriteOp), &[u8])> {
     let record: Record<'_> = serde_json::from_slice(payload).ok()?;
     let client = ClientId::parse(record.client).ok()?;
     Some(((client, record.op.into_op()?), rest))
+}
+
+/// At start: replays what the journal of `data_dir` holds for a
+/// transaction a crash lost, and opens it anew for the next epoch.
+pub(super) fn recover(
+    conn: &Connection,
+    data_dir: &Path,
+    sync: bool,
+) -> Result<Journal, StartupError> {
+    let path = data_dir.join(JOURNAL_FILE);
+    let io_err = |source| StartupError::DataDir {
+        path: path.clone(),
+        source,
+    };
+    let sqlite_err = |source| StartupError::Sqlite {
+        path: path.clone(),
+        source,
+    };
+    let pending = Pending::read(data_dir).map_err(io_err)?;
+    let replayed = pending.replay(conn).map_err(sqlite_err)?;
+    if replayed > 0 {
+        log::info!("replayed {replayed} journaled writes a stop left uncommitted");
+    }
+    let epoch = committed_epoch(conn).map_err(sqlite_err)?;
+    Journal::open(data_dir, epoch.max(pending.epoch) + 1, sync).map_err(io_err)
 }
 
 /// The epoch of the last transaction that committed a journal.

@@ -55,7 +55,6 @@ use crate::domain::{
     Totals,
 };
 use checkpoint::{Checkpointer, Pacing};
-use journal::{Journal, Pending};
 use pool::ReadPool;
 use schema::{check_log_present, check_schema, classify, mark_in_use, migrate};
 use transaction::WriteSide;
@@ -203,7 +202,7 @@ impl SqliteBackend {
         ))
         .map_err(sqlite_err)?;
         mark_in_use(&conn, true).map_err(sqlite_err)?;
-        let journal = replay_journal(&conn, data_dir, durability)?;
+        let journal = journal::recover(&conn, data_dir, durability == Durability::Full)?;
         let readers = ReadPool::open(&path, READ_CONNECTIONS).map_err(sqlite_err)?;
         let checkpointer = Checkpointer::start(&path, sync, pacing).map_err(sqlite_err)?;
         let side = WriteSide::new(conn, Some(journal)).map_err(sqlite_err)?;
@@ -246,51 +245,32 @@ impl SqliteBackend {
         f(side, self.checkpointer.as_ref())
     }
 
-    /// Runs `f` on a read connection (the write connection for in-memory),
-    /// once everything acknowledged is committed.
+    /// Runs a short read: on a read connection, or on the writer's while it
+    /// has a transaction open, which holds acknowledged writes that readers
+    /// must see (committing it for every read would undo its purpose: the
+    /// inbox reads every 100 ms while agents have the console open).
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
         match &self.readers {
-            Some(pool) => {
-                if self.open.load(Ordering::Acquire) {
-                    self.write(|side, checkpointer| side.settle(checkpointer))?;
-                }
-                pool.with(f)
-            }
-            None => self.write(|side, checkpointer| {
-                f(side.settled_conn(checkpointer)?).map_err(backend_err)
-            }),
+            Some(pool) if !self.open.load(Ordering::Acquire) => pool.with(f),
+            _ => self.write(|side, _| f(side.conn()).map_err(backend_err)),
         }
     }
-}
 
-/// Replays what the journal of `data_dir` holds for a transaction a crash
-/// lost, and opens it anew for the next epoch.
-fn replay_journal(
-    conn: &Connection,
-    data_dir: &Path,
-    durability: Durability,
-) -> Result<Journal, StartupError> {
-    let path = data_dir.join(journal::JOURNAL_FILE);
-    let io_err = |source| StartupError::DataDir {
-        path: path.clone(),
-        source,
-    };
-    let sqlite_err = |source| StartupError::Sqlite {
-        path: path.clone(),
-        source,
-    };
-    let pending = Pending::read(data_dir).map_err(io_err)?;
-    let replayed = pending.replay(conn).map_err(sqlite_err)?;
-    if replayed > 0 {
-        log::info!("replayed {replayed} journaled writes a stop left uncommitted");
+    /// Runs a long read (a list page, a search, plain SQL) on a read
+    /// connection, committing the open transaction first: it must not hold
+    /// up the writer.
+    fn read_settled<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let Some(pool) = &self.readers else {
+            return self.read(f);
+        };
+        if self.open.load(Ordering::Acquire) {
+            self.write(|side, checkpointer| side.settle(checkpointer))?;
+        }
+        pool.with(f)
     }
-    let epoch = journal::committed_epoch(conn).map_err(sqlite_err)?;
-    Journal::open(
-        data_dir,
-        epoch.max(pending.epoch) + 1,
-        durability == Durability::Full,
-    )
-    .map_err(io_err)
 }
 
 fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, StartupError> {
@@ -375,7 +355,7 @@ impl Backend for SqliteBackend {
 
     fn summaries(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
         let plan = read::ListPlan::new(query)?;
-        self.read(|conn| plan.run(conn))
+        self.read_settled(|conn| plan.run(conn))
     }
 
     fn summaries_of(&self, clients: &[ClientId]) -> Result<Vec<ConversationSummary>, StoreError> {
@@ -391,7 +371,7 @@ impl Backend for SqliteBackend {
     }
 
     fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
-        self.read(|conn| search::search(conn, query))
+        self.read_settled(|conn| search::search(conn, query))
     }
 
     fn assigned_to(&self, agent: AgentId) -> Result<Vec<ClientId>, StoreError> {
@@ -434,7 +414,7 @@ impl Backend for SqliteBackend {
     }
 
     fn sql_read(&self, f: &mut SqlFn<'_>) -> Result<(), StoreError> {
-        self.read(|conn| Ok(f(&sql::SqliteConn(conn))))?
+        self.read_settled(|conn| Ok(f(&sql::SqliteConn(conn))))?
             .map_err(StoreError::from)
     }
 

@@ -26,6 +26,9 @@ use crate::store::{StoreError, Write, WriteOp};
 /// a second, 28,000 records: well under a second).
 pub const SETTLE_AFTER: Duration = Duration::from_secs(2);
 
+/// Prepared statements the write connection keeps.
+const WRITER_STATEMENTS: usize = 64;
+
 /// The write connection and what it has not committed yet.
 pub(super) struct WriteSide {
     conn: Connection,
@@ -49,6 +52,9 @@ fn backend_err(e: impl std::fmt::Display) -> StoreError {
 
 impl WriteSide {
     pub(super) fn new(conn: Connection, journal: Option<Journal>) -> rusqlite::Result<WriteSide> {
+        // The writer's statements and the short reads it serves while a
+        // transaction is open, all kept prepared.
+        conn.set_prepared_statement_cache_capacity(WRITER_STATEMENTS);
         let mut side = WriteSide {
             conn,
             journal,
@@ -64,6 +70,11 @@ impl WriteSide {
     /// The flag readers check before they read (see [`WriteSide::settle`]).
     pub(super) fn open_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.open)
+    }
+
+    /// The connection, for a short read that must see what is open.
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// The connection, with nothing left uncommitted on it.

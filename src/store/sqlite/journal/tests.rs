@@ -189,3 +189,39 @@ fn refused_writes_and_other_kinds_are_not_journaled() {
     assert_eq!(pending.writes, vec![(id, ops[0].clone())]);
     assert!(!journaled(&WriteOp::Erase));
 }
+
+#[test]
+fn a_short_read_sees_journaled_writes_without_committing_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (backend, _lock) = open(dir.path());
+    let ops: Vec<WriteOp> = (1..=4).map(|seq| message(seq, Role::Customer)).collect();
+    commit(&backend, "fresh", &ops);
+    let journaled = journal_bytes(dir.path()).len();
+
+    assert_eq!(history_len(&backend, "fresh"), 4);
+    let summary = &backend.summaries_of(&[client("fresh")]).expect("summary")[0];
+    assert_eq!(summary.last_seq, 4);
+    assert_eq!(
+        journal_bytes(dir.path()).len(),
+        journaled,
+        "the transaction stays open"
+    );
+}
+
+#[test]
+fn a_list_page_commits_the_open_transaction_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (backend, _lock) = open(dir.path());
+    commit(&backend, "listed", &[message(1, Role::Customer)]);
+    assert!(journal_bytes(dir.path()).len() > 8);
+
+    let page = backend
+        .summaries(&crate::store::ListQuery::default())
+        .expect("list");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(
+        journal_bytes(dir.path()).len(),
+        8,
+        "committed, so the journal started over"
+    );
+}
