@@ -8,7 +8,19 @@ use std::time::Duration;
 use crate::common::TestApp;
 
 const DB_FILE: &str = "support-chat.db";
-const WAL_FILE: &str = "support-chat.db-wal";
+
+/// The bytes of every file in `dir` (the database, its log, the writer's
+/// journal …), one after the other.
+pub fn data_dir_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("the data directory") {
+        let path = entry.expect("an entry").path();
+        if path.is_file() {
+            bytes.extend(std::fs::read(&path).unwrap_or_default());
+        }
+    }
+    bytes
+}
 
 pub enum TestDb {
     Sqlite {
@@ -96,16 +108,16 @@ impl TestDb {
     }
 
     /// Whether the store still holds `text`: on SQLite anywhere in the
-    /// bytes of the database file and its log (erased text must not linger
-    /// in free pages); on PostgreSQL in any row of any table, search
+    /// bytes of the data directory's files, the database, its log and the
+    /// writer's journal (erased text must not linger in free pages); on
+    /// PostgreSQL in any row of any table, search
     /// vectors included (its files are the server's, and VACUUM's).
     pub async fn holds(&self, text: &str) -> bool {
         let client = match self {
             TestDb::Sqlite { dir, .. } => {
-                return [DB_FILE, WAL_FILE].iter().any(|f| {
-                    std::fs::read(dir.join(f))
-                        .is_ok_and(|b| b.windows(text.len()).any(|w| w == text.as_bytes()))
-                })
+                return data_dir_bytes(dir)
+                    .windows(text.len())
+                    .any(|w| w == text.as_bytes());
             }
             TestDb::Postgres(client) => client,
         };

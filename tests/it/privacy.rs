@@ -10,11 +10,10 @@ use serde_json::{json, Value};
 use crate::audit::entries;
 use crate::common::on_each_backend;
 use crate::common::{http_client, spawn_app, spawn_app_with, TestApp, WsClient, AGENT_TOKEN};
-use crate::db::TestDb;
+use crate::db::{data_dir_bytes, TestDb};
 use crate::security::signature;
 
 const DB_FILE: &str = "support-chat.db";
-const WAL_FILE: &str = "support-chat.db-wal";
 
 /// Says each text as the customer of `id`, each acknowledged.
 async fn say_all(app: &TestApp, id: &str, texts: &[&str]) -> WsClient {
@@ -28,11 +27,7 @@ async fn say_all(app: &TestApp, id: &str, texts: &[&str]) -> WsClient {
 
 /// The database file and its log, as bytes on disk.
 fn file_bytes(app: &TestApp) -> Vec<u8> {
-    let mut bytes = std::fs::read(app.data_dir.path().join(DB_FILE)).expect("the database file");
-    if let Ok(wal) = std::fs::read(app.data_dir.path().join(WAL_FILE)) {
-        bytes.extend(wal);
-    }
-    bytes
+    data_dir_bytes(app.data_dir.path())
 }
 
 fn holds(bytes: &[u8], text: &str) -> bool {
