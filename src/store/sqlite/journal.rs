@@ -57,21 +57,37 @@ struct Record<'a> {
 #[serde(tag = "k")]
 enum RecordOp {
     #[serde(rename = "m")]
+    // Short names, and nothing for what is absent: every byte is written
+    // for every message.
     Message {
+        #[serde(rename = "s")]
         seq: u64,
+        #[serde(rename = "f")]
         from: Role,
+        #[serde(rename = "t")]
         text: String,
         /// Unix ms, as the database keeps it.
         ts: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         author: Option<Author>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         private: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         event: Option<Box<Event>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<Attachment>,
+        #[serde(rename = "p")]
         prev_public: u64,
     },
     #[serde(rename = "r")]
-    Read { role: Role, seq: u64 },
+    Read {
+        #[serde(rename = "f")]
+        role: Role,
+        #[serde(rename = "s")]
+        seq: u64,
+    },
 }
 
 impl RecordOp {
