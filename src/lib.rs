@@ -14,7 +14,7 @@
 //! | `protocol` | wire protocol v1 (PROTOCOL.md): client frames decoded, server events encoded once |
 //! | `auth`, `limits` | the service token, identity signatures; token buckets, per-IP counters |
 //! | `metrics` | `Metrics`: the counters, gauges and lock-free histograms `/metrics` reports |
-//! | `store` | the `Backend` seam, SQLite (one node) and PostgreSQL (`postgres`: several nodes on one database, its schema and migrations, migrating from SQLite), and `Store`: plain SQL that runs on every engine (`sql`); group-commit writer thread, off-thread reads; the search index fed in bulk from a queue; attachments as blobs; online backup and restore; the audit log; export, erase and retention's queries |
+//! | `store` | the `Backend` seam, SQLite (one node) and PostgreSQL (`postgres`: several nodes on one database, its schema and migrations, migrating from SQLite), and `Store`: plain SQL that runs on every engine (`sql`); group-commit writer thread (on SQLite, one transaction open for up to 2 s behind a redo journal), off-thread reads; the search index fed in bulk from a queue; attachments as blobs; online backup and restore; the audit log; export, erase and retention's queries |
 //! | `accounts` | agent accounts on the store: passwords, sessions, API tokens, invites and the setup code, login limits, revocation of open sockets, who may be given conversations and their capacity |
 //! | `desk` | the team's saved replies and labels, plain SQL on the store beside the accounts |
 //! | `mail` | email: `MailSettings` (SMTP through `lettre`), the outbox's SQL (unseen replies, waiting alerts, transcripts, reply tokens, unsubscribes), `ReopenKey` (signed reopen links), and `MailSender`, the thread that delivers the outbox with retries |
@@ -30,8 +30,8 @@
 //!
 //! A message's path: the customer's `ChatSocket` decodes a frame into a
 //! `Post` for the `SessionActor`, which gives it the next seq and submits it
-//! to the store writer; once the transaction commits, the writer sends a
-//! `WriteOutcome` back, and the session encodes the message once and
+//! to the store writer; once the write is durable (committed, or on SQLite
+//! in the writer's journal), the writer sends a `WriteOutcome` back, and the session encodes the message once and
 //! `try_send`s it to both sockets through their `SocketLink`s (the sender's
 //! copy is its acknowledgement). Nothing ever waits on a socket: one that
 //! stops reading is detached as stalled.

@@ -225,3 +225,41 @@ fn a_list_page_commits_the_open_transaction_first() {
         "committed, so the journal started over"
     );
 }
+
+#[test]
+fn a_restore_puts_the_old_journal_aside_with_the_old_database() {
+    let kept = tempfile::tempdir().expect("temp dir");
+    let (backend, lock) = open(kept.path());
+    commit(&backend, "kept", &[message(1, Role::Customer)]);
+    backend.close().expect("close");
+    drop((backend, lock));
+    let copies = tempfile::tempdir().expect("temp dir");
+    let file = copies.path().join("kept.db");
+    crate::store::sqlite::backup(kept.path(), &file).expect("backup");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let running = open(dir.path());
+    for seq in 1..=3 {
+        // Each commit moves the journal to a later epoch than the backup's.
+        commit(&running.0, "earlier", &[message(seq, Role::Customer)]);
+        running.0.catch_up().expect("commit");
+    }
+    commit(&running.0, "stale", &[message(1, Role::Customer)]);
+    let crashed = crash(running, dir.path());
+    crate::store::sqlite::restore(&file, crashed.path(), true).expect("restore");
+
+    let aside = std::fs::read_dir(crashed.path())
+        .expect("the directory")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".replaced-") && name.ends_with(".journal"))
+        .count();
+    assert_eq!(aside, 1, "the old journal is kept aside");
+    let (backend, _lock) = open(crashed.path());
+    assert_eq!(history_len(&backend, "kept"), 1);
+    assert_eq!(
+        history_len(&backend, "stale"),
+        0,
+        "nothing of the old journal went into the restored database"
+    );
+}
