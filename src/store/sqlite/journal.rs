@@ -301,6 +301,10 @@ impl Journal {
             buffer: Vec::new(),
         };
         journal.start_over(epoch)?;
+        if sync {
+            // The file's name must survive a power loss as well as its bytes.
+            File::open(data_dir)?.sync_all()?;
+        }
         Ok(journal)
     }
 
