@@ -8,6 +8,11 @@
 //! its outcome), and reads on the blocking thread pool, at most as many at
 //! once as the backend has read slots, so no actor thread waits on disk and
 //! a burst of reads cannot take a thread each.
+//!
+//! "Committed", here and in the actors, means durable and seen by every
+//! read. SQLite gets there two ways: by a commit, or by the writer's journal
+//! while its transaction stays open (`sqlite/transaction.rs`), whose
+//! uncommitted writes reads are given too.
 
 mod attachments;
 mod audit;
