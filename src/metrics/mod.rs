@@ -197,12 +197,12 @@ impl Metrics {
         );
         r.register(
             "commit_batch_writes",
-            "Writes per store transaction (group commit)",
+            "Writes per round of the store writer (group commit)",
             self.commit_batch_writes.clone(),
         );
         r.register(
             "commit_seconds",
-            "Time per store transaction",
+            "Time per round of the store writer: its writes made durable (committed, or journaled on SQLite) and any commit it was due",
             self.commit_seconds.clone(),
         );
         r.register(

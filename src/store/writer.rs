@@ -129,13 +129,18 @@ fn run(backend: &dyn Backend, rx: &QueueReceiver<WriterCommand>, reporting: &Rep
             metrics.write_queue_depth.dec_by(round.writes.len() as i64);
             let started = Instant::now();
             let outcome = commit(backend, &round.writes, &fences, &reporting.healthy);
+            let durable = started.elapsed();
             fences.update(&round.writes, &outcome);
-            metrics.commit(round.writes.len(), started.elapsed());
             count_stored(metrics, &round.writes, &outcome);
+            let writes = round.writes.len();
             report(round.writes, &outcome, reporting.watcher.get());
+            // After the outcomes are out: a commit the journal let wait
+            // holds up the next round, not this one's acknowledgements.
+            let settling = Instant::now();
             if let Err(e) = backend.settle() {
                 log::error!("store commit failed: {e}");
             }
+            metrics.commit(writes, durable + settling.elapsed());
         }
         for done in round.flushes {
             let _ = done.send(());
