@@ -125,6 +125,10 @@ pub struct RelayArgs {
     /// its acknowledgement and the other side gets a copy.
     #[arg(long)]
     pub raw: bool,
+    /// Agents' consoles (/ws/inbox) open through the run, reading every
+    /// update, as a staffed desk has them.
+    #[arg(long, default_value_t = 0)]
+    pub consoles: usize,
 }
 
 #[derive(Args)]

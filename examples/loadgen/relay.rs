@@ -243,6 +243,7 @@ pub async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), Str
         period,
         args.duration
     );
+    let consoles = open_consoles(&ctx, args.consoles).await?;
     sleep_until(first_send).await;
     let (cpu_before, own_cpu_before) = (ctx.server_cpu(), cpu_us("self"));
     let rss_before = ctx.server_rss();
@@ -262,6 +263,7 @@ pub async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), Str
     }
     let elapsed = started.elapsed().as_secs_f64();
     let (cpu_after, own_cpu_after) = (ctx.server_cpu(), cpu_us("self"));
+    let console_frames = close_consoles(consoles).await;
     let rss_after = ctx.server_rss();
     let disk = diff(ctx.server_disk_writes(), disk_before);
     let mut latency = new_histogram();
@@ -326,6 +328,8 @@ pub async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), Str
         "duration_secs": whole(args.duration),
         "ids": !args.no_ids && !args.raw,
         "raw": args.raw,
+        "consoles": args.consoles,
+        "console_frames": console_frames,
         "sent": sent,
         "achieved_rate": round2(sent as f64 / args.duration),
         "delivered_per_sec": round2(delivered as f64 / busy.max(1e-6)),
@@ -349,4 +353,47 @@ pub async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), Str
         "rss_after_kb": rss_after,
     });
     Ok((figures, notes))
+}
+
+/// Agents' consoles, each read by a task that counts its frames until told
+/// to stop.
+struct Consoles {
+    stop: tokio::sync::watch::Sender<bool>,
+    readers: Vec<tokio::task::JoinHandle<u64>>,
+}
+
+async fn open_consoles(ctx: &Ctx, count: usize) -> Result<Consoles, String> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut readers = Vec::with_capacity(count);
+    for _ in 0..count {
+        let path = format!("/ws/inbox?token={}", ctx.common.agent_token);
+        let mut socket = ctx.connect_agent(&path).await?;
+        let mut stopped = stopped.clone();
+        readers.push(tokio::spawn(async move {
+            let mut frames = 0;
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    frame = socket.next() => match frame {
+                        Some(Ok(Message::Text(_))) => frames += 1,
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                }
+            }
+            close(socket).await;
+            frames
+        }));
+    }
+    Ok(Consoles { stop, readers })
+}
+
+/// Stops the consoles; the frames they read in all.
+async fn close_consoles(consoles: Consoles) -> u64 {
+    let _ = consoles.stop.send(true);
+    let mut frames = 0;
+    for reader in consoles.readers {
+        frames += reader.await.unwrap_or(0);
+    }
+    frames
 }
