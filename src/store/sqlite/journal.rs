@@ -20,6 +20,7 @@
 //! at the first incomplete or damaged record: a write torn by a power loss
 //! was never acknowledged.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read as _, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
@@ -44,18 +45,22 @@ pub(super) fn journaled(op: &WriteOp) -> bool {
     matches!(op, WriteOp::Message(_) | WriteOp::Read { .. })
 }
 
-/// One journaled write as the file holds it.
+/// One journaled write as the file holds it. Written from borrowed parts
+/// (no copy of a message to write it), read back as owned ones.
 #[derive(Serialize, Deserialize)]
 struct Record<'a> {
     #[serde(rename = "c", borrow)]
     client: &'a str,
     #[serde(flatten)]
-    op: RecordOp,
+    op: RecordOp<'a>,
 }
 
+// One lives at a time, on the stack: boxing the large variant would add an
+// allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "k")]
-enum RecordOp {
+enum RecordOp<'a> {
     #[serde(rename = "m")]
     // Short names, and nothing for what is absent: every byte is written
     // for every message.
@@ -65,19 +70,19 @@ enum RecordOp {
         #[serde(rename = "f")]
         from: Role,
         #[serde(rename = "t")]
-        text: String,
+        text: Cow<'a, str>,
         /// Unix ms, as the database keeps it.
         ts: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
+        id: Option<Cow<'a, str>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        author: Option<Author>,
+        author: Option<Cow<'a, Author>>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         private: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        event: Option<Box<Event>>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        attachments: Vec<Attachment>,
+        event: Option<Cow<'a, Event>>,
+        #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+        attachments: Cow<'a, [Attachment]>,
         #[serde(rename = "p")]
         prev_public: u64,
     },
@@ -90,19 +95,19 @@ enum RecordOp {
     },
 }
 
-impl RecordOp {
-    fn of(op: &WriteOp) -> Option<RecordOp> {
+impl<'a> RecordOp<'a> {
+    fn of(op: &'a WriteOp) -> Option<RecordOp<'a>> {
         match op {
             WriteOp::Message(m) => Some(RecordOp::Message {
                 seq: m.seq,
                 from: m.from,
-                text: m.text.clone(),
+                text: Cow::Borrowed(&m.text),
                 ts: m.ts.timestamp_millis(),
-                id: m.id.clone(),
-                author: m.author.clone(),
+                id: m.id.as_deref().map(Cow::Borrowed),
+                author: m.author.as_ref().map(Cow::Borrowed),
                 private: m.private,
-                event: m.event.clone(),
-                attachments: m.attachments.clone(),
+                event: m.event.as_deref().map(Cow::Borrowed),
+                attachments: Cow::Borrowed(&m.attachments),
                 prev_public: m.prev_public,
             }),
             WriteOp::Read { role, seq } => Some(RecordOp::Read {
@@ -129,13 +134,13 @@ impl RecordOp {
             } => WriteOp::Message(ChatMessage {
                 seq,
                 from,
-                text,
+                text: text.into_owned(),
                 ts: Utc.timestamp_millis_opt(ts).single()?,
-                id,
-                author,
+                id: id.map(Cow::into_owned),
+                author: author.map(Cow::into_owned),
                 private,
-                event,
-                attachments,
+                event: event.map(|e| Box::new(e.into_owned())),
+                attachments: attachments.into_owned(),
                 prev_public,
             }),
             RecordOp::Read { role, seq } => WriteOp::Read { role, seq },
