@@ -6,8 +6,8 @@
 //! in `search.rs`).
 //!
 //! The writer keeps a transaction open between commits, journaling what it
-//! acknowledges meanwhile (`transaction.rs`, `journal.rs`); readers commit
-//! it first.
+//! acknowledges meanwhile (`transaction.rs`, `journal.rs`); short reads run
+//! inside it, long ones commit it first.
 //!
 //! A clean stop commits, copies the whole log into the database file and
 //! closes every connection, so `support-chat.db` alone then holds all the
@@ -137,7 +137,8 @@ pub struct SqliteBackend {
     checkpointer: Option<Checkpointer>,
     /// `None` once closed.
     writer: Mutex<Option<WriteSide>>,
-    /// Whether the writer has a transaction open: readers commit it first.
+    /// Whether the writer has a transaction open: short reads then use its
+    /// connection, long ones commit it first.
     open: Arc<AtomicBool>,
     /// `None` for an in-memory database, whose only connection is `writer`.
     readers: Option<ReadPool>,
