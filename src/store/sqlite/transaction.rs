@@ -113,7 +113,8 @@ impl WriteSide {
             }
             Ok(accepted)
         });
-        if result.is_err() {
+        // A failed commit was abandoned by `settle` already.
+        if result.is_err() && !self.conn.is_autocommit() {
             self.abandon(checkpointer);
         }
         result
@@ -182,9 +183,11 @@ impl WriteSide {
         }
         self.ended(checkpointer);
         if let Some(journal) = &mut self.journal {
-            journal
-                .start_over(journal.epoch() + 1)
-                .map_err(backend_err)?;
+            // The writes are committed whatever happens to the journal; one
+            // not started over finishes that before its next append.
+            if let Err(e) = journal.start_over(journal.epoch() + 1) {
+                log::error!("the journal could not start over: {e}");
+            }
         }
         Ok(())
     }

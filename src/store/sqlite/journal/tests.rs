@@ -34,12 +34,22 @@ fn journal_bytes(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join(JOURNAL_FILE)).expect("the journal")
 }
 
+/// Replaces the journal of `dir`, as a crash at another moment or damage
+/// would have left it.
+fn put_journal(dir: &Path, bytes: &[u8]) {
+    std::fs::write(dir.join(JOURNAL_FILE), bytes).expect("write the journal");
+}
+
+/// The customer's messages `1..=last`.
+fn customer_messages(last: u64) -> Vec<WriteOp> {
+    (1..=last).map(|seq| message(seq, Role::Customer)).collect()
+}
+
 #[test]
 fn acknowledged_writes_that_a_crash_left_uncommitted_come_back_from_the_journal() {
     let dir = tempfile::tempdir().expect("temp dir");
     let running = open(dir.path());
-    let ops: Vec<WriteOp> = (1..=30).map(|seq| message(seq, Role::Customer)).collect();
-    commit(&running.0, "crashed", &ops);
+    commit(&running.0, "crashed", &customer_messages(30));
     commit(
         &running.0,
         "crashed",
@@ -69,15 +79,14 @@ fn acknowledged_writes_that_a_crash_left_uncommitted_come_back_from_the_journal(
 fn a_journal_whose_transaction_committed_is_not_applied_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     let running = open(dir.path());
-    let ops: Vec<WriteOp> = (1..=5).map(|seq| message(seq, Role::Customer)).collect();
-    commit(&running.0, "erased", &ops);
+    commit(&running.0, "erased", &customer_messages(5));
     let stale = journal_bytes(dir.path());
     // The transaction commits, then an erase commits after it.
     running.0.catch_up().expect("commit");
     commit(&running.0, "erased", &[WriteOp::Erase]);
     let dir = crash(running, dir.path());
     // As if the crash came between the commit and the journal's start-over.
-    std::fs::write(dir.path().join(JOURNAL_FILE), &stale).expect("put the old journal back");
+    put_journal(dir.path(), &stale);
 
     let (backend, _lock) = open(dir.path());
     assert_eq!(
@@ -91,15 +100,14 @@ fn a_journal_whose_transaction_committed_is_not_applied_again() {
 fn a_torn_record_at_the_end_loses_only_itself() {
     let dir = tempfile::tempdir().expect("temp dir");
     let running = open(dir.path());
-    let ops: Vec<WriteOp> = (1..=3).map(|seq| message(seq, Role::Customer)).collect();
-    commit(&running.0, "torn", &ops);
+    commit(&running.0, "torn", &customer_messages(3));
     let whole = journal_bytes(dir.path());
     commit(&running.0, "torn", &[message(4, Role::Agent)]);
     let dir = crash(running, dir.path());
     let mut torn = journal_bytes(dir.path());
     assert!(torn.len() > whole.len() + 8);
     torn.truncate(torn.len() - 3);
-    std::fs::write(dir.path().join(JOURNAL_FILE), &torn).expect("tear the last record");
+    put_journal(dir.path(), &torn);
 
     let (backend, _lock) = open(dir.path());
     assert_eq!(history_len(&backend, "torn"), 3);
@@ -117,7 +125,7 @@ fn a_damaged_record_ends_the_replay_there() {
     let mut bytes = journal_bytes(dir.path());
     // A flipped bit in the second record's payload.
     bytes[first + RECORD_HEAD_BYTES + 4] ^= 0x20;
-    std::fs::write(dir.path().join(JOURNAL_FILE), &bytes).expect("damage");
+    put_journal(dir.path(), &bytes);
 
     let (backend, _lock) = open(dir.path());
     assert_eq!(history_len(&backend, "damaged"), 1);
@@ -194,8 +202,7 @@ fn refused_writes_and_other_kinds_are_not_journaled() {
 fn a_short_read_sees_journaled_writes_without_committing_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (backend, _lock) = open(dir.path());
-    let ops: Vec<WriteOp> = (1..=4).map(|seq| message(seq, Role::Customer)).collect();
-    commit(&backend, "fresh", &ops);
+    commit(&backend, "fresh", &customer_messages(4));
     let journaled = journal_bytes(dir.path()).len();
 
     assert_eq!(history_len(&backend, "fresh"), 4);
