@@ -35,6 +35,9 @@ use crate::store::{Write, WriteOp};
 
 /// The journal's file name in the data directory.
 pub(super) const JOURNAL_FILE: &str = "support-chat.journal";
+/// The header: the epoch.
+const EPOCH_BYTES: usize = 8;
+/// A record's length and CRC-32.
 const RECORD_HEAD_BYTES: usize = 8;
 /// Longest record read back: larger lengths can only be damage.
 const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
@@ -158,13 +161,14 @@ pub(super) struct Pending {
 impl Pending {
     /// Reads the journal of `data_dir`; an absent or empty file holds nothing.
     pub(super) fn read(data_dir: &Path) -> io::Result<Pending> {
-        Pending::read_file(&data_dir.join(JOURNAL_FILE))
+        Pending::read_file(&data_dir.join(JOURNAL_FILE), u64::MAX)
     }
 
-    fn read_file(path: &Path) -> io::Result<Pending> {
+    /// Reads no further than `length` bytes of the file at `path`.
+    fn read_file(path: &Path, length: u64) -> io::Result<Pending> {
         let mut bytes = Vec::new();
         match File::open(path) {
-            Ok(mut file) => file.read_to_end(&mut bytes)?,
+            Ok(file) => file.take(length).read_to_end(&mut bytes)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Pending::default()),
             Err(e) => return Err(e),
         };
@@ -172,7 +176,7 @@ impl Pending {
     }
 
     fn decode(bytes: &[u8]) -> Pending {
-        let Some((header, mut rest)) = bytes.split_first_chunk::<8>() else {
+        let Some((header, mut rest)) = bytes.split_first_chunk::<EPOCH_BYTES>() else {
             return Pending::default();
         };
         let mut pending = Pending {
@@ -278,6 +282,11 @@ pub(super) struct Journal {
     sync: bool,
     /// Records since the last start-over.
     records: usize,
+    /// Bytes of the header and the whole records appended since.
+    length: u64,
+    /// An append failed part-way: its bytes are cut off before the next
+    /// one, or a replay would stop at them and miss every record after.
+    torn: bool,
     /// A start-over that failed, to finish before the next append: appending
     /// behind the old epoch's records would hide the new ones from replay.
     unfinished: Option<u64>,
@@ -302,6 +311,8 @@ impl Journal {
             epoch,
             sync,
             records: 0,
+            length: 0,
+            torn: false,
             unfinished: None,
             buffer: Vec::new(),
         };
@@ -323,9 +334,10 @@ impl Journal {
         self.records == 0
     }
 
-    /// What the file holds now (after a failed transaction).
+    /// What the file holds now (after a failed transaction): the records
+    /// appended whole, not what a failed append left.
     pub(super) fn pending(&self) -> io::Result<Pending> {
-        Pending::read_file(&self.path)
+        Pending::read_file(&self.path, self.length)
     }
 
     /// Appends the journaled writes that were `accepted` (those refused
@@ -333,6 +345,11 @@ impl Journal {
     pub(super) fn append(&mut self, writes: &[Write<'_>], accepted: &[bool]) -> io::Result<()> {
         if let Some(next) = self.unfinished {
             self.start_over(next)?;
+        }
+        if self.torn {
+            self.file.set_len(self.length)?;
+            self.file.seek(SeekFrom::Start(self.length))?;
+            self.torn = false;
         }
         self.buffer.clear();
         let mut added = 0;
@@ -357,26 +374,32 @@ impl Journal {
         if added == 0 {
             return Ok(());
         }
+        self.torn = true;
         self.file.write_all(&self.buffer)?;
         if self.sync {
             self.file.sync_data()?;
         }
+        self.torn = false;
         self.records += added;
+        self.length += self.buffer.len() as u64;
         Ok(())
     }
 
     /// After the commit that recorded the current epoch: empties the file
-    /// (the erased texts it held go with it) and begins `next`.
+    /// (the erased texts it held go with it) and begins `next`. The records
+    /// are committed even if this fails, so none is left to replay.
     pub(super) fn start_over(&mut self, next: u64) -> io::Result<()> {
         self.unfinished = Some(next);
+        self.records = 0;
         self.file.set_len(0)?;
         self.file.seek(SeekFrom::Start(0))?;
         self.file.write_all(&next.to_le_bytes())?;
         if self.sync {
             self.file.sync_data()?;
         }
+        self.length = EPOCH_BYTES as u64;
+        self.torn = false;
         self.epoch = next;
-        self.records = 0;
         self.unfinished = None;
         Ok(())
     }
@@ -387,5 +410,7 @@ impl Journal {
     }
 }
 
+#[cfg(test)]
+mod failure_tests;
 #[cfg(test)]
 mod tests;
