@@ -49,6 +49,14 @@ pub fn run(files: &[Value], rates: &[f64]) -> Result<(), String> {
             median(&floor, |v| v["server_disk_bytes_per_msg"].as_f64()),
             "B",
         );
+        row(
+            &format!("of them truncated before writeback, {r} msg/s, durability normal"),
+            median(&ours, |v| v["server_disk_cancelled_bytes_per_msg"].as_f64()),
+            median(&floor, |v| {
+                v["server_disk_cancelled_bytes_per_msg"].as_f64()
+            }),
+            "B",
+        );
         let full = at("ours-full");
         if !full.is_empty() {
             row(

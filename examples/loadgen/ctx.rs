@@ -7,9 +7,15 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::cli::Common;
-use crate::proc::{cpu_us, disk_write_bytes, rss_kb};
+use crate::proc::{cpu_us, disk_cancelled_bytes, disk_write_bytes, rss_kb};
 
 pub type Ws = WebSocketStream<TcpStream>;
+
+/// How often, and for how many polls in a row without a change, the
+/// server's disk writes are read before they count as settled (the server
+/// commits after 200 ms idle and empties its log after 500 ms).
+const DISK_SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+const DISK_SETTLE_QUIET_POLLS: u32 = 4;
 
 /// Where the server is and how to reach it.
 pub struct Ctx {
@@ -35,6 +41,28 @@ impl Ctx {
 
     pub fn server_disk_writes(&self) -> Option<u64> {
         disk_write_bytes(&self.common.server_pid?.to_string())
+    }
+
+    pub fn server_disk_cancelled(&self) -> Option<u64> {
+        disk_cancelled_bytes(&self.common.server_pid?.to_string())
+    }
+
+    /// The server's disk writes once they stop growing: after a run the
+    /// server still commits what its open transaction holds and copies the
+    /// log into the database, and those bytes are the run's too.
+    pub async fn server_disk_writes_settled(&self) -> Option<u64> {
+        let mut last = self.server_disk_writes()?;
+        let mut quiet = 0;
+        for _ in 0..60 {
+            tokio::time::sleep(DISK_SETTLE_POLL).await;
+            let now = self.server_disk_writes()?;
+            quiet = if now == last { quiet + 1 } else { 0 };
+            last = now;
+            if quiet == DISK_SETTLE_QUIET_POLLS {
+                break;
+            }
+        }
+        Some(last)
     }
 
     pub fn customer_path(&self, client: &str, since: u64) -> String {

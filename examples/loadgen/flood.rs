@@ -258,7 +258,7 @@ pub async fn flood(ctx: Arc<Ctx>, args: FloodArgs) -> Result<(Value, Notes), Str
     sleep(Duration::from_millis(500)).await;
     let rss_after_flood = ctx.server_rss();
     let cpu = diff(ctx.server_cpu(), cpu_before);
-    let disk = diff(ctx.server_disk_writes(), disk_before);
+    let disk = diff(ctx.server_disk_writes_settled().await, disk_before);
     let _ = stop_tx.send(true);
     let rss_peak = sampler.await.map_err(|e| e.to_string())?;
     let agent_tally = match (agent_task, idle_agent) {

@@ -75,6 +75,17 @@ pub fn message_frame(text: String, id: &str) -> Message {
     Message::Text(json!({"type": "message", "text": text, "id": id}).to_string())
 }
 
+/// A client message id shaped like the pages' (`newMessageId` in
+/// static/text.mjs): the prefix, the time in ms as 11 hex digits and 40
+/// random bits. The ids' length and order are part of what a message costs
+/// the server (its index of ids), so the load sends what the pages send.
+pub fn page_message_id(prefix: &str) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{prefix}{ms:011x}{:010x}", rand::random::<u64>() >> 24)
+}
+
 /// A message without a client id (the server then never looks one up).
 pub fn anonymous_message_frame(text: String) -> Message {
     Message::Text(json!({"type": "message", "text": text}).to_string())

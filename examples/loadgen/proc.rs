@@ -55,7 +55,17 @@ pub fn cpu_us(pid: &str) -> Option<u64> {
 /// Bytes a process has written to storage (`write_bytes` of /proc/PID/io:
 /// what it dirtied in the page cache, the database and its WAL here).
 pub fn disk_write_bytes(pid: &str) -> Option<u64> {
+    io_counter(pid, "write_bytes")
+}
+
+/// Of those, the bytes dirtied and then truncated before the kernel wrote
+/// them out (`cancelled_write_bytes`): written, but never to the disk.
+pub fn disk_cancelled_bytes(pid: &str) -> Option<u64> {
+    io_counter(pid, "cancelled_write_bytes")
+}
+
+fn io_counter(pid: &str, name: &str) -> Option<u64> {
     let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
-    let line = io.lines().find(|l| l.starts_with("write_bytes:"))?;
+    let line = io.lines().find(|l| l.split(':').next() == Some(name))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }

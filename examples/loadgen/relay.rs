@@ -14,8 +14,8 @@ use crate::cli::RelayArgs;
 use crate::ctx::{Ctx, Ws};
 use crate::figures::{diff, ms, new_histogram, round2, summary, whole, Notes, SeqTrack};
 use crate::frames::{
-    anonymous_message_frame, message_frame, now_us, number_in_text, numbered_text, parse, sent_at,
-    Frame,
+    anonymous_message_frame, message_frame, now_us, number_in_text, numbered_text, page_message_id,
+    parse, sent_at, Frame,
 };
 use crate::proc::cpu_us;
 use crate::socket::{close, connect_sessions, describe_close, timed_close};
@@ -56,7 +56,7 @@ impl RelayPlan {
         if self.raw {
             Message::Text(text)
         } else if self.ids {
-            message_frame(text, &format!("m{n}"))
+            message_frame(text, &page_message_id("c-"))
         } else {
             anonymous_message_frame(text)
         }
@@ -248,6 +248,7 @@ pub async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), Str
     let (cpu_before, own_cpu_before) = (ctx.server_cpu(), cpu_us("self"));
     let rss_before = ctx.server_rss();
     let disk_before = ctx.server_disk_writes();
+    let cancelled_before = ctx.server_disk_cancelled();
     let started = Instant::now();
     let tasks: Vec<_> = pairs
         .into_iter()
@@ -265,7 +266,8 @@ pub async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), Str
     let (cpu_after, own_cpu_after) = (ctx.server_cpu(), cpu_us("self"));
     let console_frames = close_consoles(consoles).await;
     let rss_after = ctx.server_rss();
-    let disk = diff(ctx.server_disk_writes(), disk_before);
+    let disk = diff(ctx.server_disk_writes_settled().await, disk_before);
+    let cancelled = diff(ctx.server_disk_cancelled(), cancelled_before);
     let mut latency = new_histogram();
     let mut ack_latency = new_histogram();
     let mut close_time = new_histogram();
@@ -348,6 +350,7 @@ pub async fn relay(ctx: Arc<Ctx>, args: RelayArgs) -> Result<(Value, Notes), Str
         "server_cpu_us_per_msg": cpu_per_msg,
         "server_cpu_pct": cpu.map(|c| round2(c as f64 / (elapsed * 1e4))),
         "server_disk_bytes_per_msg": disk.map(|d| d / acked.max(1) as i64),
+        "server_disk_cancelled_bytes_per_msg": cancelled.map(|d| d / acked.max(1) as i64),
         "generator_cpu_pct": own_cpu.map(|c| round2(c as f64 / (elapsed * 1e4))),
         "rss_before_kb": rss_before,
         "rss_after_kb": rss_after,

@@ -73,7 +73,7 @@ pub fn table_row(r: &Value) -> String {
                     f(&r["drain_secs"])
                 ),
                 format!(
-                    "p50 {} / p90 {} / p99 {} / p99.9 {} / max {} ms; server CPU {} µs/msg ({} % of a core), {} B/msg to disk; client close p50 {} / max {} ms; lost {}, dup {}, reordered {}, sockets closed {}",
+                    "p50 {} / p90 {} / p99 {} / p99.9 {} / max {} ms; server CPU {} µs/msg ({} % of a core), {} B/msg to disk ({} of them truncated before writeback); client close p50 {} / max {} ms; lost {}, dup {}, reordered {}, sockets closed {}",
                     f(&l["p50_ms"]),
                     f(&l["p90_ms"]),
                     f(&l["p99_ms"]),
@@ -82,6 +82,7 @@ pub fn table_row(r: &Value) -> String {
                     f(&r["server_cpu_us_per_msg"]),
                     f(&r["server_cpu_pct"]),
                     f(&r["server_disk_bytes_per_msg"]),
+                    f(&r["server_disk_cancelled_bytes_per_msg"]),
                     f(&r["client_close"]["p50_ms"]),
                     f(&r["client_close"]["max_ms"]),
                     f(&r["lost"]),

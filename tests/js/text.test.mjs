@@ -1,7 +1,7 @@
 // DOM-free text helpers (static/text.mjs): links and times.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitLinks, formatTime, charCount, normalizeText } from '../../static/text.mjs';
+import { splitLinks, formatTime, charCount, normalizeText, newMessageId } from '../../static/text.mjs';
 
 const links = (text) => splitLinks(text).filter((p) => p.href).map((p) => p.href);
 
@@ -54,4 +54,27 @@ test('times have no leading zero on the hour', () => {
 test('characters are counted as the server counts them; blank edges go', () => {
   assert.equal(charCount('👍你好'), 3);
   assert.equal(normalizeText('\n\n  indented\nline  \n'), '  indented\nline');
+});
+
+test('a message id names its role, its time and 40 random bits, in 23 characters', () => {
+  const fixed = { getRandomValues: (bytes) => bytes.fill(0xab) };
+  assert.equal(newMessageId('customer', fixed, 0x18f2a3b4c5d), 'c-18f2a3b4c5dababababab');
+  assert.equal(newMessageId('agent', fixed, 1), 'a-00000000001ababababab');
+  assert.match(newMessageId('customer'), /^c-[0-9a-f]{21}$/);
+});
+
+test('one sender\'s message ids sort in the order it sends them', () => {
+  const ids = [];
+  for (let ms = 1_700_000_000_000; ms < 1_700_000_000_000 + 5000; ms += 7) ids.push(newMessageId('customer', undefined, ms));
+  assert.deepEqual([...ids].sort(), ids);
+});
+
+test('message ids made within one millisecond differ', () => {
+  const ids = new Set();
+  for (let i = 0; i < 10000; i++) ids.add(newMessageId('customer', globalThis.crypto, 1_700_000_000_000));
+  assert.equal(ids.size, 10000);
+  // Without crypto (an old browser, plain http): Math.random still spreads them.
+  const fallback = new Set();
+  for (let i = 0; i < 1000; i++) fallback.add(newMessageId('agent', null, 1_700_000_000_000));
+  assert.equal(fallback.size, 1000);
 });
