@@ -15,7 +15,7 @@ pub type Ws = WebSocketStream<TcpStream>;
 /// server's disk writes are read before they count as settled (the server
 /// commits after 200 ms idle and empties its log after 500 ms).
 const DISK_SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
-const DISK_SETTLE_QUIET_POLLS: u32 = 4;
+const DISK_SETTLE_QUIET_POLLS: u32 = 8;
 
 /// Where the server is and how to reach it.
 pub struct Ctx {
