@@ -17,8 +17,10 @@
 #   one support-chat run at the first compare rate with --durability full,
 # and prints support-chat / floor / ratio (medians over the rounds) for CPU
 # per relayed message, p50/p99/p99.9, the highest rate with p99 < 50 ms,
-# disk bytes per message (/proc/PID/io write_bytes) and the time from a
-# client's close frame to the end of its TCP connection.
+# disk bytes per message (/proc/PID/io write_bytes, counted until the
+# server's writes settle after a run, and the part of them truncated before
+# writeback) and the time from a client's close frame to the end of its TCP
+# connection. The relay's messages carry ids shaped like the pages'.
 #
 # Each scenario gets a fresh release server on a scratch data directory,
 # started as shipped except for the per-socket rate limit and the per-IP
