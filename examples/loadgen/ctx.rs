@@ -13,9 +13,11 @@ pub type Ws = WebSocketStream<TcpStream>;
 
 /// How often, and for how many polls in a row without a change, the
 /// server's disk writes are read before they count as settled (the server
-/// commits after 200 ms idle and empties its log after 500 ms).
+/// commits after 200 ms idle and empties its log after 500 ms), and the
+/// most polls before the count is taken anyway.
 const DISK_SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 const DISK_SETTLE_QUIET_POLLS: u32 = 8;
+const DISK_SETTLE_MAX_POLLS: u32 = 60;
 
 /// Where the server is and how to reach it.
 pub struct Ctx {
@@ -53,7 +55,7 @@ impl Ctx {
     pub async fn server_disk_writes_settled(&self) -> Option<u64> {
         let mut last = self.server_disk_writes()?;
         let mut quiet = 0;
-        for _ in 0..60 {
+        for _ in 0..DISK_SETTLE_MAX_POLLS {
             tokio::time::sleep(DISK_SETTLE_POLL).await;
             let now = self.server_disk_writes()?;
             quiet = if now == last { quiet + 1 } else { 0 };
